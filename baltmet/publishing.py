@@ -1,0 +1,54 @@
+"""What "published" means, defined once for every kind of content that has drafts."""
+
+from django.db import models
+from django.utils import timezone
+
+
+class SlugNaturalKeyManagerMixin:
+    """Fixtures refer to rows by slug, so they load into any database."""
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class PublishableQuerySet(models.QuerySet):
+    def published(self):
+        """Published, and not scheduled for later."""
+        return self.filter(status=Publishable.Status.PUBLISHED, publish_at__lte=timezone.now())
+
+    def visible_to(self, user):
+        """What `user` may open at its public URL: staff also preview drafts and scheduled items."""
+        if user.is_active and user.is_staff:
+            return self.all()
+        return self.published()
+
+
+class PublishableManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(PublishableQuerySet)):
+    pass
+
+
+class Publishable(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    publish_at = models.DateTimeField(
+        "publish at",
+        default=timezone.now,
+        help_text="Published content appears from this time on; a later time schedules it.",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    objects = PublishableManager()
+
+    class Meta:
+        abstract = True
+
+    def natural_key(self):
+        return (self.slug,)
+
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED and self.publish_at <= timezone.now()

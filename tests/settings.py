@@ -1,0 +1,25 @@
+"""
+Settings for the test suite: the project's settings, read from the environment as always,
+with the defaults `make test` documents. The tests run on PostgreSQL only.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+os.environ.setdefault("DATABASE_URL", "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet")
+# A fixed key is fine for a throwaway test database; production refuses to start without one.
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-" + "x1y2z3" * 10)
+
+from baltmet.settings import *  # noqa: E402,F403
+from baltmet.settings import DATABASES  # noqa: E402
+
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured(
+        "The tests run on PostgreSQL only; DATABASE_URL points elsewhere. "
+        "Run `make test`, which starts a local PostgreSQL, or set DATABASE_URL=postgres://..."
+    )
+
+# Hashing passwords slowly is a production feature, not something to test.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
