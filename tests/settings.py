@@ -11,6 +11,9 @@ os.environ.setdefault("DATABASE_URL", "postgres://baltmet:baltmet@127.0.0.1:5432
 # A fixed key is fine for a throwaway test database; production refuses to start without one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-" + "x1y2z3" * 10)
 
+# The test client speaks plain http; HTTPS behaviour is tested with explicit overrides.
+os.environ.setdefault("DJANGO_HTTPS", "0")
+
 from baltmet.settings import *  # noqa: E402,F403
 from baltmet.settings import DATABASES  # noqa: E402
 
@@ -23,3 +26,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # Hashing passwords slowly is a production feature, not something to test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+# Serve static files from the apps' folders, as in development, without collectstatic.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from tests.settings_loader import STRONG_KEY, load_settings
+
+
+def test_database_defaults_to_sqlite_file_in_project(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1")
+    database = settings.DATABASES["default"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(database["NAME"]) == settings.BASE_DIR / "db.sqlite3"
+
+
+def test_database_url_selects_postgresql(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example:6543/cms")
+    database = settings.DATABASES["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == ("db.example", 6543, "cms", "u")
+
+
+def test_allowed_hosts_from_comma_separated_list(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_SECRET_KEY=STRONG_KEY, DJANGO_ALLOWED_HOSTS="baltmet.org, www.baltmet.org")
+    assert settings.ALLOWED_HOSTS == ["baltmet.org", "www.baltmet.org"]
+
+
+def test_redis_url_switches_cache_to_redis(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1")
+    assert settings.CACHES["default"] == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://cache:6379/1",
+    }
+
+
+def test_without_redis_url_cache_is_local_memory(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1")
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_media_root_time_zone_and_language_from_environment(monkeypatch, tmp_path):
+    settings = load_settings(
+        monkeypatch,
+        DJANGO_DEBUG="1",
+        MEDIA_ROOT=str(tmp_path),
+        DJANGO_TIME_ZONE="Europe/Riga",
+        DJANGO_LANGUAGE_CODE="lv",
+    )
+    assert settings.MEDIA_ROOT == tmp_path
+    assert settings.TIME_ZONE == "Europe/Riga"
+    assert settings.LANGUAGE_CODE == "lv"
+
+
+def test_production_settings_are_hardened_by_default(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_SECRET_KEY=STRONG_KEY)
+    assert settings.SECURE_SSL_REDIRECT and settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
+    assert settings.SECURE_HSTS_SECONDS >= 31536000
+
+
+def test_debug_value_that_is_not_a_boolean_is_an_error(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
+        load_settings(monkeypatch, DJANGO_DEBUG="maybe")
