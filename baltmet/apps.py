@@ -6,4 +6,6 @@ class BaltmetConfig(AppConfig):
     verbose_name = "BaltMet Inno site"
 
     def ready(self):
-        from baltmet import sanitize  # noqa: F401  (connects the pre_save sanitiser)
+        # Connect the pre_save receivers: sanitising first, then validating what fixtures bring.
+        from baltmet import sanitize  # noqa: F401,I001
+        from baltmet import fixture_validation  # noqa: F401

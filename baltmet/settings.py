@@ -196,3 +196,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
 }
+
+# Fixture formats whose errors name the object and field (baltmet.serializers). YAML is
+# available because PyYAML is in requirements.txt.
+SERIALIZATION_MODULES = {
+    "json": "baltmet.serializers.json",
+    "yaml": "baltmet.serializers.yaml",
+}

@@ -22,3 +22,10 @@ def run_manage(args, env, timeout=120):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=child_env, capture_output=True, text=True, timeout=timeout
     )
+
+
+def child_database_url():
+    """A DATABASE_URL for the database this test session uses, for child processes."""
+    from django.db import connection
+
+    return "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)

@@ -12,10 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from tests.settings_loader import STRONG_KEY
-from tests.subprocess_env import PROJECT_DIR, run_manage
+from tests.subprocess_env import PROJECT_DIR, run_manage, child_database_url
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 
@@ -36,14 +35,13 @@ def _get(url):
 
 @pytest.fixture
 def production_server(db, tmp_path):
-    db_settings = connection.settings_dict
     env = {
         "DJANGO_SECRET_KEY": STRONG_KEY,
         "DJANGO_HTTPS": "0",
         "STATIC_ROOT": str(tmp_path / "static"),
         "MEDIA_ROOT": str(tmp_path / "media"),
         # The test database pytest-django made, so the server sees migrated tables.
-        "DATABASE_URL": "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(**db_settings),
+        "DATABASE_URL": child_database_url(),
     }
     collected = run_manage(["collectstatic", "--noinput", "-v", "0"], env)
     assert collected.returncode == 0, collected.stderr

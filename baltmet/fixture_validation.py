@@ -1,0 +1,104 @@
+"""
+Fixtures are validated like forms are.
+
+Django's loaddata saves raw rows: no Model.save(), no full_clean(). It does send pre_save with
+raw=True inside the transaction it opens, so validating there makes a fixture with one bad
+object fail as a whole, through Django's own command.
+"""
+
+from PIL import Image
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.signals import pre_save
+from django.dispatch import receiver
+from django.utils import timezone
+
+# The apps whose objects are content, imported and exported by maintainers.
+CONTENT_APPS = {"news", "regions"}
+
+
+class InvalidFixtureObject(ValueError):
+    """An object in a fixture does not validate.
+
+    A ValueError, so that loaddata adds the model and the fixture file to the message.
+    """
+
+
+def describe(instance):
+    """`news.event "some-slug"`: the model and natural key, as a maintainer reads them."""
+    label = instance._meta.label_lower
+    try:
+        key = instance.natural_key()
+    except Exception:  # a natural key made of relations not resolved yet
+        return f"{label} (pk={instance.pk})"
+    return f'{label} "{"/".join(str(part) for part in key)}"'
+
+
+def _unresolved_relations(instance):
+    """Foreign keys still empty: loaddata fills forward references in a second pass, and
+    saves the object again then, so they are validated on that save."""
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if field.is_relation and getattr(instance, field.attname) is None
+    ]
+
+
+def _is_verified_image(storage, name):
+    try:
+        with storage.open(name) as file, Image.open(file) as image:
+            image.verify()
+    except Exception:
+        return False
+    return True
+
+
+def _file_problems(instance):
+    """Files a fixture names must be in MEDIA_ROOT already, and images must be images."""
+    errors = {}
+    for field in instance._meta.concrete_fields:
+        if not isinstance(field, models.FileField):
+            continue
+        name = getattr(instance, field.attname).name
+        if not name:
+            continue
+        if not field.storage.exists(name):
+            errors[field.name] = [
+                f'the file "{name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
+            ]
+        elif isinstance(field, models.ImageField) and not _is_verified_image(field.storage, name):
+            errors[field.name] = [f'the file "{name}" is not an image that Pillow can read.']
+    return errors
+
+
+def _fill_timestamps(instance):
+    # Hand-written fixtures may leave out created/updated; auto_now fields do not run on raw saves.
+    for field in instance._meta.concrete_fields:
+        if (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)) and getattr(
+            instance, field.attname
+        ) is None:
+            setattr(instance, field.attname, timezone.now())
+
+
+@receiver(pre_save, dispatch_uid="validate_fixture_objects")
+def validate_fixture_object(sender, instance, raw=False, **kwargs):
+    if not raw or sender._meta.app_label not in CONTENT_APPS:
+        return
+    _fill_timestamps(instance)
+    if instance.pk is not None:
+        # The deserialiser found the row by natural key: this save updates it, so uniqueness
+        # checks must not count the row against itself.
+        instance._state.adding = not sender._default_manager.filter(pk=instance.pk).exists()
+    errors = {}
+    try:
+        instance.full_clean(exclude=_unresolved_relations(instance))
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    for field, messages in _file_problems(instance).items():
+        errors.setdefault(field, []).extend(messages)
+    if errors:
+        details = "; ".join(
+            f"{'the object' if field == '__all__' else 'field ' + repr(field)}: {' '.join(messages)}"
+            for field, messages in errors.items()
+        )
+        raise InvalidFixtureObject(f"{describe(instance)} is invalid: {details}")

@@ -1,0 +1,60 @@
+"""Fixtures name image files that must already be in MEDIA_ROOT, and must be real images."""
+
+import io
+import json
+
+import pytest
+from django.core.management.base import CommandError
+from PIL import Image
+
+from news.models import Article
+from tests.fixture_tools import dump, load
+
+
+def _article_fixture(tmp_path, image_name):
+    path = tmp_path / "with-image.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "news.article",
+                    "fields": {"title": "Pictured", "slug": "pictured", "image": image_name, "image_alt": "A harbour"},
+                }
+            ]
+        )
+    )
+    return str(path)
+
+
+def _write_media(settings, name, content):
+    target = settings.MEDIA_ROOT / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+
+
+def _png():
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), "navy").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_fixture_with_an_image_shipped_in_media_root_loads(db, settings, tmp_path):
+    _write_media(settings, "news/2020/01/harbour.png", _png())
+    load(_article_fixture(tmp_path, "news/2020/01/harbour.png"))
+    article = Article.objects.get(slug="pictured")
+    assert article.image.name == "news/2020/01/harbour.png"
+    assert (article.image.width, article.image.height) == (8, 6)
+
+
+def test_fixture_naming_a_missing_image_is_refused(db, settings, tmp_path):
+    with pytest.raises(CommandError, match='"news/2020/01/absent.png" is not in MEDIA_ROOT'):
+        load(_article_fixture(tmp_path, "news/2020/01/absent.png"))
+    assert not Article.objects.exists()
+
+
+def test_fixture_naming_a_file_that_is_not_an_image_is_refused(db, settings, tmp_path):
+    _write_media(settings, "news/2020/01/fake.png", b"<html><script>alert(1)</script></html>")
+    before = dump()
+    with pytest.raises(CommandError, match="not an image that Pillow can read"):
+        load(_article_fixture(tmp_path, "news/2020/01/fake.png"))
+    assert dump() == before
