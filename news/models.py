@@ -1,5 +1,7 @@
 """News articles, the events they announce, and the topics that group them."""
 
+from datetime import datetime, time
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -36,18 +38,44 @@ class Topic(models.Model):
         return reverse("news:topic", args=[self.slug])
 
 
+# How many past events the subscribable calendar carries besides every upcoming one: enough
+# for a calendar app's history, bounded so the file stays small as the archive grows. A count,
+# not a time window, because much of this site's archive is years old.
+CALENDAR_PAST_EVENTS = 100
+
+
+def _not_ended_yet():
+    """Events that have not ended: a timed event until its end, an all-day event until the end
+    of its last day in the site's time zone (only the dates of an all-day event count)."""
+    now = timezone.now()
+    site_tz = timezone.get_default_timezone()
+    start_of_today = datetime.combine(timezone.localdate(now, site_tz), time.min, tzinfo=site_tz)
+    return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=start_of_today)
+
+
 class EventQuerySet(PublishableQuerySet):
     def upcoming(self):
         """Published events that have not ended yet, soonest first."""
-        return self.published().filter(ends__gte=timezone.now()).order_by("starts", "pk")
+        return self.published().filter(_not_ended_yet()).order_by("starts", "pk")
 
     def past(self):
         """Published events that have ended, most recent first."""
-        return self.published().filter(ends__lt=timezone.now()).order_by("-starts", "-pk")
+        return self.published().exclude(_not_ended_yet()).order_by("-starts", "-pk")
+
+    def for_calendar(self):
+        """What /events/calendar.ics carries: every upcoming event and the most recent past ones."""
+        recent_past = self.past().values("pk")[:CALENDAR_PAST_EVENTS]
+        return self.published().filter(_not_ended_yet() | models.Q(pk__in=recent_past)).order_by("starts", "pk")
 
 
 class EventManager(PublishableManager.from_queryset(EventQuerySet)):
     pass
+
+
+# Slugs that would collide with a fixed address next to the <slug> patterns: an article called
+# "feed" would be hidden behind /news/feed/, an event called "calendar" behind calendar.ics.
+RESERVED_ARTICLE_SLUGS = frozenset({"feed"})
+RESERVED_EVENT_SLUGS = frozenset({"calendar"})
 
 
 class Event(Publishable):
@@ -96,8 +124,13 @@ class Event(Publishable):
         return reverse("events:detail", args=[self.slug])
 
     def clean(self):
+        errors = {}
         if self.starts and self.ends and self.ends < self.starts:
-            raise ValidationError({"ends": "An event cannot end before it starts."})
+            errors["ends"] = "An event cannot end before it starts."
+        if self.slug in RESERVED_EVENT_SLUGS:
+            errors["slug"] = f'"{self.slug}" is reserved for a site address; choose another slug.'
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def place(self):
@@ -149,5 +182,10 @@ class Article(Publishable):
         return reverse("news:detail", args=[self.slug])
 
     def clean(self):
+        errors = {}
         if self.image and not self.image_alt.strip():
-            raise ValidationError({"image_alt": "A lead image needs alt text."})
+            errors["image_alt"] = "A lead image needs alt text."
+        if self.slug in RESERVED_ARTICLE_SLUGS:
+            errors["slug"] = f'"{self.slug}" is reserved for a site address; choose another slug.'
+        if errors:
+            raise ValidationError(errors)
