@@ -1,7 +1,11 @@
 """Member regions of the Baltic Metropoles network, and their key figures kept as data."""
 
+from itertools import groupby
+
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Case, Exists, OuterRef, Prefetch, When
 from django.urls import reverse
 
 from baltmet.publishing import SlugNaturalKeyManagerMixin
@@ -9,11 +13,41 @@ from baltmet.sanitize import SanitizedRichTextField
 from baltmet.uploads import UploadTo
 
 
+# Addresses under /regions/ that are pages of their own, not regions.
+RESERVED_REGION_SLUGS = {"compare"}
+
+# Years a key figure may be given for: outside this range a year is a typing error.
+EARLIEST_YEAR = 1800
+LATEST_YEAR = 2100
+
+
+class MetricGroup(models.TextChoices):
+    """How metrics are grouped on the pages, in this order (not alphabetical)."""
+
+    SIZE = "size", "Size"
+    EDUCATION = "education", "Education and R&D"
+    INNOVATION = "innovation", "Innovation"
+
+
+def metric_group_rank(group_field="group"):
+    """An expression ordering rows by `group_field` in MetricGroup's declared order."""
+    return Case(
+        *(When(**{group_field: group.value}, then=rank) for rank, group in enumerate(MetricGroup)),
+        default=len(MetricGroup),
+    )
+
+
 class SlugManager(SlugNaturalKeyManagerMixin, models.Manager):
     pass
 
 
-class MetricManager(models.Manager):
+class MetricQuerySet(models.QuerySet):
+    def with_figures(self):
+        """Metrics some region has a figure for: the ones worth offering for comparison."""
+        return self.filter(Exists(Figure.objects.filter(metric=OuterRef("pk"))))
+
+
+class MetricManager(models.Manager.from_queryset(MetricQuerySet)):
     def get_by_natural_key(self, code):
         return self.get(code=code)
 
@@ -46,6 +80,32 @@ class Organisation(models.Model):
         return (self.slug,)
 
 
+class RegionQuerySet(models.QuerySet):
+    def with_headline_figures(self):
+        """Each region's latest headline figures as `region.headline_figures`, in one query."""
+        figures = Figure.objects.latest_per_metric().filter(metric__headline=True).select_related("metric")
+        return self.prefetch_related(Prefetch("figures", queryset=figures, to_attr="headline_figures"))
+
+    def with_profile(self):
+        """Everything the profile page shows, in a fixed number of queries.
+
+        `region.latest_figures` holds the latest figure of each metric.
+        """
+        return self.select_related("agency").prefetch_related(
+            Prefetch(
+                "figures",
+                queryset=Figure.objects.latest_per_metric().select_related("metric"),
+                to_attr="latest_figures",
+            ),
+            "institutions",
+            Prefetch("clusters", queryset=Cluster.objects.select_related("network")),
+        )
+
+
+class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(RegionQuerySet)):
+    pass
+
+
 class Region(models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
@@ -54,6 +114,11 @@ class Region(models.Model):
         max_length=200, blank=True, help_text='e.g. "capital of the Kingdom of Norway"'
     )
     lead = models.TextField(blank=True, help_text="A plain-text summary shown in lists.")
+    knowledge = SanitizedRichTextField(
+        "education and R&D",
+        blank=True,
+        help_text="What the higher-education and R&D environment is strong in; the numbers go in the figures.",
+    )
     body = SanitizedRichTextField(
         "strategy", blank=True, help_text="The region's innovation strategy and how its clusters work."
     )
@@ -72,7 +137,7 @@ class Region(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
-    objects = SlugManager()
+    objects = RegionManager()
 
     class Meta:
         ordering = ["name"]
@@ -87,17 +152,27 @@ class Region(models.Model):
         return reverse("regions:detail", args=[self.slug])
 
     def clean(self):
+        errors = {}
         if self.image and not self.image_alt.strip():
-            raise ValidationError({"image_alt": "An image needs a text alternative."})
+            errors["image_alt"] = "An image needs a text alternative."
+        if self.slug in RESERVED_REGION_SLUGS:
+            errors["slug"] = f'"{self.slug}" is the address of another page; choose another slug.'
+        if errors:
+            raise ValidationError(errors)
+
+    def cluster_networks(self):
+        """[(organisation, [clusters])]: who runs which clusters' networks, agency first."""
+        networks = {}
+        for cluster in self.clusters.all():
+            if cluster.network is not None:
+                networks.setdefault(cluster.network, []).append(cluster)
+        return sorted(networks.items(), key=lambda item: (item[0].pk != self.agency_id, item[0].name))
 
 
 class Metric(models.Model):
     """Something regions are compared on: population, area, universities and colleges, ..."""
 
-    class Group(models.TextChoices):
-        SIZE = "size", "Size"
-        EDUCATION = "education", "Education and R&D"
-        INNOVATION = "innovation", "Innovation"
+    Group = MetricGroup
 
     code = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
@@ -111,7 +186,7 @@ class Metric(models.Model):
     objects = MetricManager()
 
     class Meta:
-        ordering = ["group", "position", "name"]
+        ordering = [metric_group_rank(), "position", "name"]
 
     def __str__(self):
         return f"{self.name} ({self.unit})" if self.unit else self.name
@@ -120,7 +195,17 @@ class Metric(models.Model):
         return (self.code,)
 
 
-class FigureManager(models.Manager):
+class FigureQuerySet(models.QuerySet):
+    def latest_per_metric(self):
+        """For each region and metric, only the figure of the latest year.
+
+        Written as "no newer figure exists" rather than DISTINCT ON, so it also runs on SQLite.
+        """
+        newer = Figure.objects.filter(region=OuterRef("region"), metric=OuterRef("metric"), year__gt=OuterRef("year"))
+        return self.exclude(Exists(newer))
+
+
+class FigureManager(models.Manager.from_queryset(FigureQuerySet)):
     def get_by_natural_key(self, region_slug, metric_code, year):
         return self.get(region__slug=region_slug, metric__code=metric_code, year=year)
 
@@ -138,13 +223,15 @@ class Figure(models.Model):
     metric = models.ForeignKey(Metric, on_delete=models.PROTECT, related_name="figures")
     value = models.DecimalField(max_digits=16, decimal_places=2)
     qualifier = models.CharField(max_length=10, choices=Qualifier.choices, default=Qualifier.EXACT, blank=True)
-    year = models.PositiveSmallIntegerField()
+    year = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(EARLIEST_YEAR), MaxValueValidator(LATEST_YEAR)]
+    )
     source = models.CharField("source note", max_length=250, blank=True)
 
     objects = FigureManager()
 
     class Meta:
-        ordering = ["metric__group", "metric__position", "-year"]
+        ordering = [metric_group_rank("metric__group"), "metric__position", "metric__name", "-year"]
         constraints = [
             models.UniqueConstraint(
                 fields=["region", "metric", "year"],
@@ -164,6 +251,11 @@ class Figure(models.Model):
     def clean(self):
         if self.value is not None and self.value < 0 and self.metric_id and not self.metric.allow_negative:
             raise ValidationError({"value": f"{self.metric.name} cannot be negative."})
+
+
+def figures_by_group(figures):
+    """`figures` (in Figure's ordering) as {group code: [figures]}, for one section per group."""
+    return {group: list(members) for group, members in groupby(figures, key=lambda figure: figure.metric.group)}
 
 
 class Institution(models.Model):
