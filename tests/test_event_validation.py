@@ -1,9 +1,11 @@
 """An event cannot end before it starts; addresses next to <slug> patterns are not slugs."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -46,3 +48,28 @@ def test_article_slug_feed_is_reserved_for_the_feed_address():
     with pytest.raises(ValidationError) as error:
         Article(title="Feed", slug="feed").full_clean()
     assert list(error.value.message_dict) == ["slug"]
+
+
+def test_importing_an_event_that_ends_before_it_starts_fails_with_the_validation_message(tmp_path):
+    fixture = tmp_path / "bad_event.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "news.event",
+                    "fields": {
+                        "title": "Backwards conference",
+                        "slug": "backwards-conference",
+                        "starts": "2007-11-13T10:00:00+01:00",
+                        "ends": "2007-11-12T10:00:00+01:00",
+                        "status": "published",
+                        "publish_at": "2007-11-01T10:00:00+01:00",
+                    },
+                }
+            ]
+        )
+    )
+    # Refused by validation, with the model's message, before the database constraint is reached.
+    with pytest.raises(CommandError, match='news.event "backwards-conference".*An event cannot end before it starts'):
+        call_command("loaddata", str(fixture), verbosity=0)
+    assert not Event.objects.exists()

@@ -164,6 +164,17 @@ def test_article_with_image_and_alt_text_is_saved_with_a_sanitised_body(staff_cl
     assert article.body == "<p>Text</p>"
 
 
+def test_lead_image_over_the_upload_limit_is_refused_and_not_stored(staff_client, settings):
+    settings.MAX_UPLOAD_SIZE = 10
+    response = staff_client.post(
+        "/admin/news/article/add/", {**_article_form(image_alt="A conference hall"), "image": _png()}
+    )
+    assert response.status_code == 200
+    assert "the limit is 10" in response.context["adminform"].form.errors["image"][0]
+    assert not Article.objects.exists()
+    assert not settings.MEDIA_ROOT.exists() or not any(p.is_file() for p in settings.MEDIA_ROOT.rglob("*"))
+
+
 def _run_action(staff_client, model, action, objects):
     return staff_client.post(
         f"/admin/news/{model}/",
@@ -247,3 +258,14 @@ def test_ckeditor_upload_accepts_an_image_from_staff(staff_client, settings):
     assert response.status_code == 200
     stored = [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file() and "_thumb" not in path.name]
     assert len(stored) == 1 and stored[0].suffix == ".png"
+
+
+def test_article_form_finds_events_by_title_for_the_event_field(staff_client):
+    make_event("Transnational Cluster Alliances")
+    make_event("Boosting Innovation")
+    response = staff_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "news", "model_name": "article", "field_name": "event", "term": "Cluster"},
+    )
+    assert response.status_code == 200
+    assert [result["text"] for result in response.json()["results"]] == ["Transnational Cluster Alliances"]
