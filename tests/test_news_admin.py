@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from PIL import Image
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -188,7 +189,8 @@ def test_publish_action_publishes_drafts_and_reports_the_count(staff_client):
     already = make_article("Already out")
     response = _run_action(staff_client, "article", "publish", [*drafts, already])
     assert "2 items published." in response.content.decode()
-    assert set(Article.objects.published().values_list("title", flat=True)) == {"First draft", "Second draft", "Already out"}
+    published = set(Article.objects.published().values_list("title", flat=True))
+    assert published == {"First draft", "Second draft", "Already out"}
     assert Client().get(drafts[0].get_absolute_url()).status_code == 200
     entries = LogEntry.objects.filter(action_flag=CHANGE)
     assert sorted(entry.object_repr for entry in entries) == ["First draft", "Second draft"]
@@ -224,8 +226,6 @@ def test_event_admin_has_the_publishing_actions_too(staff_client):
 
 
 def test_publishing_actions_need_the_change_permission(client, django_user_model):
-    from django.contrib.auth.models import Permission
-
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_article"))
     client.force_login(viewer)

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from regions.models import Region
 from tests.html_inspect import elements
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
 
@@ -87,7 +88,9 @@ def test_news_pages_have_one_h1_and_advertise_both_feeds(client):
     for url in ("/news/", article.get_absolute_url(), topic.get_absolute_url()):
         tags = elements(_html(client, url))
         assert [tag for tag, _ in tags].count("h1") == 1, url
-        alternates = {attrs["type"]: attrs["href"] for tag, attrs in tags if tag == "link" and attrs.get("rel") == "alternate"}
+        alternates = {
+            attrs["type"]: attrs["href"] for tag, attrs in tags if tag == "link" and attrs.get("rel") == "alternate"
+        }
         assert alternates == {"application/rss+xml": "/news/feed/", "application/atom+xml": "/news/feed/atom/"}, url
 
 
@@ -113,8 +116,6 @@ def test_article_page_shows_title_date_lead_body_topics_regions_and_event(client
 
 
 def test_article_page_links_its_regions(client):
-    from regions.models import Region
-
     region = Region.objects.create(name="Oslo", slug="oslo", country="Norway")
     article = make_article("Oslo news", regions=[region])
     html = _html(client, article.get_absolute_url())
@@ -181,7 +182,13 @@ def test_events_page_has_one_h1_and_links_the_subscribable_calendar(client):
     tags = elements(_html(client, "/events/"))
     assert [tag for tag, _ in tags].count("h1") == 1
     assert ("a", {"href": "/events/calendar.ics"}) in tags
-    assert ("link", {"rel": "alternate", "type": "text/calendar", "title": "BaltMet Inno events (iCalendar)", "href": "/events/calendar.ics"}) in tags
+    calendar_link = {
+        "rel": "alternate",
+        "type": "text/calendar",
+        "title": "BaltMet Inno events (iCalendar)",
+        "href": "/events/calendar.ics",
+    }
+    assert ("link", calendar_link) in tags
 
 
 def test_past_events_page_and_upcoming_stay_on_the_first_page(client):
@@ -197,8 +204,6 @@ def test_past_events_page_and_upcoming_stay_on_the_first_page(client):
 
 
 def test_event_page_shows_everything_about_the_event(client):
-    from regions.models import Region
-
     region = Region.objects.create(name="Berlin", slug="berlin", country="Germany")
     event = make_event(
         "Cluster conference",

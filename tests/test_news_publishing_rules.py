@@ -64,7 +64,9 @@ def test_unpublished_article_page_is_a_404_for_the_public(client, hidden_article
 
 
 @pytest.mark.parametrize("kind", ["draft", "scheduled"])
-def test_unpublished_article_page_is_a_404_for_a_signed_in_non_staff_user(client, django_user_model, hidden_articles, kind):
+def test_unpublished_article_page_is_a_404_for_a_signed_in_non_staff_user(
+    client, django_user_model, hidden_articles, kind
+):
     client.force_login(django_user_model.objects.create_user("reader", password="x"))
     assert client.get(hidden_articles[kind].get_absolute_url()).status_code == 404
 
@@ -146,14 +148,17 @@ def test_all_day_event_stays_upcoming_through_its_last_day():
     midnight = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()), site_tz)
     # Stored, as all-day events are, with the last day's date at midnight: already "before now".
     ends_today = make_event("Ends today", all_day=True, starts=midnight - timedelta(days=1), ends=midnight)
-    ended_yesterday = make_event("Ended yesterday", all_day=True, starts=midnight - timedelta(days=2), ends=midnight - timedelta(days=1))
+    ended_yesterday = make_event(
+        "Ended yesterday", all_day=True, starts=midnight - timedelta(days=2), ends=midnight - timedelta(days=1)
+    )
     assert list(Event.objects.upcoming()) == [ends_today]
     assert list(Event.objects.past()) == [ended_yesterday]
 
 
 def test_timed_event_is_past_once_it_has_ended():
-    ended = make_event("Ended an hour ago", starts=timezone.now() - timedelta(hours=3), ends=timezone.now() - timedelta(hours=1))
-    running = make_event("Still running", starts=timezone.now() - timedelta(hours=1), ends=timezone.now() + timedelta(hours=1))
+    now = timezone.now()
+    ended = make_event("Ended an hour ago", starts=now - timedelta(hours=3), ends=now - timedelta(hours=1))
+    running = make_event("Still running", starts=now - timedelta(hours=1), ends=now + timedelta(hours=1))
     assert list(Event.objects.upcoming()) == [running]
     assert list(Event.objects.past()) == [ended]
 

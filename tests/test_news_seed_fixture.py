@@ -1,7 +1,10 @@
 """The news seed fixture: the four news items of the old site's page and their three events."""
 
+import feedparser
 import pytest
 from django.core.management import call_command
+from django.utils.html import escape
+from icalendar import Calendar
 
 from news.models import Article, Event, Topic
 
@@ -78,12 +81,6 @@ def _html(client, url):
     return response.content.decode()
 
 
-def _escaped(text):
-    from django.utils.html import escape
-
-    return escape(text)
-
-
 def test_seed_loads_every_item_published(seeded):
     assert Article.objects.published().count() == 4
     assert Event.objects.published().count() == 3
@@ -99,23 +96,25 @@ def test_loading_the_seed_twice_does_not_duplicate_anything(seeded):
 def test_seed_articles_keep_the_old_sites_titles_leads_and_events(seeded):
     for expected in ARTICLES:
         article = Article.objects.get(slug=expected["slug"])
-        assert (article.title, article.lead, article.event.slug) == (expected["title"], expected["lead"], expected["event"])
+        assert article.title == expected["title"]
+        assert article.lead == expected["lead"]
+        assert article.event.slug == expected["event"]
 
 
 def test_home_page_lists_the_seed_news_newest_first_as_the_old_site_did(client, seeded):
     html = _html(client, "/")
-    positions = [html.index(_escaped(item["title"])) for item in ARTICLES]
+    positions = [html.index(escape(item["title"])) for item in ARTICLES]
     assert positions == sorted(positions)
     for item in ARTICLES:
-        assert _escaped(item["lead"]) in html
+        assert escape(item["lead"]) in html
     assert html.count("Read more<span") == 4
 
 
 def test_article_pages_show_the_seed_facts_and_link_their_event(client, seeded):
     for item in ARTICLES:
         html = _html(client, f"/news/{item['slug']}/")
-        assert f"<h1>{_escaped(item['title'])}</h1>" in html
-        assert _escaped(item["lead"]) in html
+        assert f"<h1>{escape(item['title'])}</h1>" in html
+        assert escape(item["lead"]) in html
         assert f'href="/events/{item["event"]}/"' in html
     wp3 = _html(client, f"/news/{ARTICLES[0]['slug']}/")
     assert 'href="/news/topic/cluster-development/">Cluster development</a>' in wp3
@@ -125,18 +124,18 @@ def test_events_page_shows_the_three_seed_events_with_dates_places_and_organiser
     html = _html(client, "/events/")
     past = html.split('id="past-events"', 1)[1]
     for slug, facts in EVENTS.items():
-        assert _escaped(facts["title"]) in past
+        assert escape(facts["title"]) in past
         assert facts["dates"] in past
         assert facts["place"] in past
         assert f"Organised by {facts['organisers']}" in past
-    positions = [past.index(_escaped(EVENTS[slug]["title"])) for slug in EVENTS]
+    positions = [past.index(escape(EVENTS[slug]["title"])) for slug in EVENTS]
     assert positions == sorted(positions), "latest past event first"
 
 
 def test_event_pages_show_the_seed_facts_and_the_news_about_them(client, seeded):
     for slug, facts in EVENTS.items():
         html = _html(client, f"/events/{slug}/")
-        assert f"<h1>{_escaped(facts['title'])}</h1>" in html
+        assert f"<h1>{escape(facts['title'])}</h1>" in html
         assert facts["dates"] in html and facts["place"] in html and facts["organisers"] in html
         for item in ARTICLES:
             if item["event"] == slug:
@@ -144,8 +143,6 @@ def test_event_pages_show_the_seed_facts_and_the_news_about_them(client, seeded)
 
 
 def test_seed_events_are_in_the_calendar(client, seeded):
-    from icalendar import Calendar
-
     calendar = Calendar.from_ical(client.get("/events/calendar.ics").content)
     assert sorted(str(vevent["SUMMARY"]) for vevent in calendar.walk("VEVENT")) == sorted(
         facts["title"] for facts in EVENTS.values()
@@ -153,7 +150,5 @@ def test_seed_events_are_in_the_calendar(client, seeded):
 
 
 def test_seed_news_are_in_the_feed(client, seeded):
-    import feedparser
-
     feed = feedparser.parse(client.get("/news/feed/").content)
     assert [entry.title for entry in feed.entries] == [item["title"] for item in ARTICLES]
