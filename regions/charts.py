@@ -1,0 +1,125 @@
+"""
+Horizontal bar charts, laid out in Python and drawn as inline SVG by a template.
+
+All geometry is computed here, so that the template (regions/_bar_chart.html) only places
+what it is given, and the charts need no JavaScript. One row per item: its label on the left,
+its bar scaled to the largest value, and its value written after the bar. Items without a
+value keep their row, saying "no data", so that every chart lists the same regions in the
+same order as the table.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+WIDTH = 680
+LABEL_WIDTH = 150  # region names, right-aligned against the bars
+VALUE_WIDTH = 190  # the value written after the longest bar
+GAP = 8
+ROW_HEIGHT = 30
+BAR_HEIGHT = 20
+PADDING = 8
+# Text sits on a baseline; this puts it at the vertical middle of a 14px line in a row.
+TEXT_BASELINE = ROW_HEIGHT / 2 + 5
+NO_DATA = "no data"
+
+
+@dataclass(frozen=True)
+class ChartItem:
+    label: str
+    value: Decimal | None
+    text: str  # the value written after the bar, e.g. "over 500 000 (2007)"
+    description: str = ""  # the value in the text alternative, if it says more than `text`
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    text: str
+    has_value: bool
+    x: float
+    y: float
+    width: float
+    height: float
+    label_x: float
+    value_x: float
+    text_y: float
+
+
+@dataclass(frozen=True)
+class BarChart:
+    id: str
+    title: str
+    description: str
+    width: int
+    height: int
+    bars: list
+    axis_x: float
+    axis_top: float
+    axis_bottom: float
+
+    @property
+    def title_id(self):
+        return f"{self.id}-title"
+
+    @property
+    def description_id(self):
+        return f"{self.id}-desc"
+
+
+def _rounded(number):
+    return round(float(number), 1)
+
+
+def bar_chart(chart_id, title, items):
+    """A BarChart of `items` (ChartItem), with `title` and a text alternative listing every value.
+
+    Bars start at zero and are scaled so that the largest magnitude fills the plot; negative
+    values extend to the left of the zero axis.
+    """
+    values = [item.value for item in items if item.value is not None]
+    low = min([Decimal(0), *values])
+    high = max([Decimal(0), *values])
+    span = high - low
+    plot_left = LABEL_WIDTH + GAP
+    plot_width = WIDTH - plot_left - GAP - VALUE_WIDTH
+
+    def x_of(value):
+        # With no data or only zeros there is nothing to scale: every bar has zero length.
+        return plot_left + (float((value - low) / span) * plot_width if span else 0)
+
+    zero_x = x_of(Decimal(0))
+    bars = []
+    for row, item in enumerate(items):
+        top = PADDING + row * ROW_HEIGHT
+        has_value = item.value is not None
+        end_x = x_of(item.value) if has_value else zero_x
+        bar_left, bar_right = sorted((zero_x, end_x))
+        bars.append(
+            Bar(
+                label=item.label,
+                text=item.text if has_value else NO_DATA,
+                has_value=has_value,
+                x=_rounded(bar_left),
+                y=_rounded(top + (ROW_HEIGHT - BAR_HEIGHT) / 2),
+                width=_rounded(bar_right - bar_left),
+                height=BAR_HEIGHT,
+                label_x=LABEL_WIDTH,
+                value_x=_rounded(max(bar_right, zero_x) + GAP),
+                text_y=_rounded(top + TEXT_BASELINE),
+            )
+        )
+    height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT
+    description = "; ".join(
+        f"{item.label}: {(item.description or item.text) if item.value is not None else NO_DATA}" for item in items
+    )
+    return BarChart(
+        id=chart_id,
+        title=title,
+        description=description or NO_DATA,
+        width=WIDTH,
+        height=height,
+        bars=bars,
+        axis_x=_rounded(zero_x),
+        axis_top=PADDING,
+        axis_bottom=height - PADDING,
+    )

@@ -1,0 +1,168 @@
+"""
+Regions side by side, metric by metric: what /regions/compare/ shows.
+
+The choice of regions and metrics comes from the query string (?region=oslo&region=riga&
+metric=population), so every comparison has an address that can be bookmarked and shared.
+Values not naming a region or metric are set aside and reported, never looked up: the
+query string is only ever matched against slugs and codes already read from the database.
+"""
+
+from dataclasses import dataclass, field
+from itertools import groupby
+from urllib.parse import urlencode
+
+from regions.charts import ChartItem, bar_chart
+from regions.formatting import format_figure, format_quantity
+from regions.models import Figure, Metric, Region
+
+REGION_PARAM = "region"
+METRIC_PARAM = "metric"
+# Enough for every region and metric; more values in a query string are ignored unread.
+MAX_VALUES = 100
+# Unknown values are echoed back to the visitor, shortened.
+MAX_ECHO_LENGTH = 40
+
+
+def _for_echo(value):
+    """`value` fit to be shown back: printable characters only (no NUL in HTML), and short."""
+    value = "".join(character for character in value if character.isprintable())
+    return value if len(value) <= MAX_ECHO_LENGTH else value[: MAX_ECHO_LENGTH - 1] + "…"
+
+
+def _choose(requested, known):
+    """`requested` values split into the known objects (in `known`'s order) and unknown values."""
+    requested = [value.strip() for value in requested[:MAX_VALUES]]
+    wanted = set(requested)
+    chosen = [obj for key, obj in known.items() if key in wanted]
+    unknown = [_for_echo(value) for value in dict.fromkeys(requested) if value and value not in known]
+    return chosen, [value for value in unknown if value]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A checkbox of the selection form."""
+
+    value: str
+    label: str
+    checked: bool
+
+
+@dataclass
+class Cell:
+    figure: Figure | None
+
+    @property
+    def text(self):
+        return format_figure(self.figure)
+
+
+@dataclass
+class Row:
+    metric: Metric
+    cells: list
+    chart: object = None
+
+    @property
+    def has_data(self):
+        return any(cell.figure for cell in self.cells)
+
+
+@dataclass
+class RowGroup:
+    label: str
+    rows: list
+
+
+@dataclass
+class Comparison:
+    regions: list
+    metrics: list
+    rows: list
+    region_choices: list
+    metric_choice_groups: list
+    unknown_regions: list = field(default_factory=list)
+    unknown_metrics: list = field(default_factory=list)
+    chosen_by_visitor: bool = False
+
+    @property
+    def row_groups(self):
+        return [
+            RowGroup(label, list(rows))
+            for label, rows in groupby(self.rows, key=lambda row: row.metric.get_group_display())
+        ]
+
+    @property
+    def query_string(self):
+        """The query string that asks for exactly this comparison."""
+        pairs = [(REGION_PARAM, region.slug) for region in self.regions]
+        pairs += [(METRIC_PARAM, metric.code) for metric in self.metrics]
+        return urlencode(pairs)
+
+
+def _bar_text(figure):
+    # The unit is in the chart's title; leaving it out here keeps the bars long.
+    return f"{format_quantity(figure.value, qualifier=figure.qualifier)} ({figure.year})"
+
+
+def _chart(metric, regions, cells):
+    unit = f" ({metric.unit})" if metric.unit else ""
+    items = [
+        ChartItem(
+            label=region.name,
+            value=cell.figure.value if cell.figure else None,
+            text=_bar_text(cell.figure) if cell.figure else "",
+            description=f"{cell.text} ({cell.figure.year})" if cell.figure else "",
+        )
+        for region, cell in zip(regions, cells)
+    ]
+    return bar_chart(f"chart-{metric.code}", f"{metric.name}{unit}", items)
+
+
+def compare(query):
+    """The Comparison asked for by `query` (a QueryDict); every region and metric when none is named.
+
+    Three queries, however many regions and metrics there are.
+    """
+    all_regions = {region.slug: region for region in Region.objects.only("name", "slug", "country")}
+    all_metrics = {metric.code: metric for metric in Metric.objects.with_figures()}
+    regions, unknown_regions = _choose(query.getlist(REGION_PARAM), all_regions)
+    metrics, unknown_metrics = _choose(query.getlist(METRIC_PARAM), all_metrics)
+    metrics_named = bool(metrics)
+    regions = regions or list(all_regions.values())
+    metrics = metrics or list(all_metrics.values())
+
+    figures = Figure.objects.latest_per_metric().filter(region__in=regions, metric__in=metrics)
+    by_pair = {(figure.region_id, figure.metric_id): figure for figure in figures}
+    rows = []
+    for metric in metrics:
+        cells = []
+        for region in regions:
+            figure = by_pair.get((region.pk, metric.pk))
+            if figure:
+                # The objects at hand, so that reading figure.metric costs no query.
+                figure.metric, figure.region = metric, region
+            cells.append(Cell(figure))
+        rows.append(Row(metric, cells))
+    if not metrics_named:
+        # Asked for nothing in particular: leave out metrics none of these regions has.
+        rows = [row for row in rows if row.has_data]
+        metrics = [row.metric for row in rows]
+    for row in rows:
+        row.chart = _chart(row.metric, regions, row.cells)
+
+    chosen_regions = {region.slug for region in regions}
+    chosen_metrics = {metric.code for metric in metrics}
+    metric_choice_groups = [
+        (label, [Choice(metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
+        for label, members in groupby(all_metrics.values(), key=lambda metric: metric.get_group_display())
+    ]
+    return Comparison(
+        regions=regions,
+        metrics=metrics,
+        rows=rows,
+        region_choices=[Choice(slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()],
+        metric_choice_groups=metric_choice_groups,
+        unknown_regions=unknown_regions,
+        unknown_metrics=unknown_metrics,
+        chosen_by_visitor=bool(query.getlist(REGION_PARAM) or query.getlist(METRIC_PARAM)),
+    )

@@ -1,0 +1,41 @@
+from django.views.generic import DetailView, ListView, TemplateView
+
+from news.models import Article, Event
+from regions.comparison import compare
+from regions.models import Region, figures_by_group
+
+# How many news items and events of each kind a region's page lists.
+PROFILE_NEWS_COUNT = 5
+PROFILE_EVENTS_COUNT = 5
+
+
+class RegionListView(ListView):
+    context_object_name = "regions"
+
+    def get_queryset(self):
+        return Region.objects.select_related("agency").with_headline_figures()
+
+
+class RegionDetailView(DetailView):
+    context_object_name = "region"
+
+    def get_queryset(self):
+        return Region.objects.with_profile()
+
+    def get_context_data(self, **kwargs):
+        region = self.object
+        return super().get_context_data(
+            figures=figures_by_group(region.latest_figures),
+            sources=sorted({figure.source for figure in region.latest_figures if figure.source}),
+            latest_news=Article.objects.published().filter(regions=region)[:PROFILE_NEWS_COUNT],
+            upcoming_events=Event.objects.upcoming().filter(region=region)[:PROFILE_EVENTS_COUNT],
+            past_events=Event.objects.past().filter(region=region)[:PROFILE_EVENTS_COUNT],
+            **kwargs,
+        )
+
+
+class RegionCompareView(TemplateView):
+    template_name = "regions/region_compare.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(comparison=compare(self.request.GET), **kwargs)
