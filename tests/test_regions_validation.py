@@ -9,6 +9,8 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from regions.models import Figure, Metric, Region
+from tests.admin_forms import form_data
+from tests.page_text import text_of
 from tests.regions_factories import add_figure, make_metric, make_region
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,79 @@ def test_a_fixture_with_a_negative_population_does_not_load(tmp_path):
     with pytest.raises(Exception, match="cannot be negative"):
         call_command("loaddata", str(fixture), verbosity=0)
     assert not Metric.objects.exists() and not Region.objects.exists(), "nothing of a bad fixture is kept"
+
+
+# Through the admin: a form error on the page, never a server error
+
+
+@pytest.fixture
+def riga_with_population():
+    region = make_region("riga")
+    add_figure(region, make_metric("population", name="Population"), 700000, year=2007)
+    return region
+
+
+def post_region_change(client, region, **changes):
+    url = f"/admin/regions/region/{region.pk}/change/"
+    data = form_data(client.get(url).content.decode(), "region_form")
+    data.update(changes, _save="Save")
+    return client.post(url, data)
+
+
+def errors_on_page(response):
+    assert response.status_code == 200, "the form comes back with errors instead of saving"
+    html = response.content.decode()
+    assert "Please correct the error" in html or "Please correct the errors" in html
+    return text_of(html)
+
+
+def test_admin_refuses_a_negative_population_with_a_message(staff_client, riga_with_population):
+    response = post_region_change(staff_client, riga_with_population, **{"figures-0-value": "-700000"})
+    assert "Population cannot be negative." in errors_on_page(response)
+    assert riga_with_population.figures.get().value == 700000
+
+
+def test_admin_refuses_the_same_metric_and_year_twice_in_the_figures(staff_client, riga_with_population):
+    population = Metric.objects.get(code="population")
+    new_row = {"figures-1-metric": str(population.pk), "figures-1-value": "710000", "figures-1-year": "2007"}
+    response = post_region_change(staff_client, riga_with_population, **new_row)
+    assert "Please correct the duplicate data for metric and year, which must be unique." in errors_on_page(response)
+    assert riga_with_population.figures.count() == 1
+
+
+def test_admin_refuses_two_new_figures_for_the_same_metric_and_year(staff_client):
+    population = make_metric("population", name="Population")
+    data = form_data(staff_client.get("/admin/regions/region/add/").content.decode(), "region_form")
+    data.update(
+        {
+            "name": "Tallinn",
+            "slug": "tallinn",
+            "country": "Estonia",
+            "figures-TOTAL_FORMS": "2",
+            "figures-0-metric": str(population.pk),
+            "figures-0-value": "400000",
+            "figures-0-year": "2008",
+            "figures-1-metric": str(population.pk),
+            "figures-1-value": "410000",
+            "figures-1-year": "2008",
+            "_save": "Save",
+        }
+    )
+    response = staff_client.post("/admin/regions/region/add/", data)
+    assert "Please correct the duplicate data for metric and year, which must be unique." in errors_on_page(response)
+    assert not Region.objects.filter(slug="tallinn").exists()
+
+
+def test_admin_accepts_the_same_metric_for_another_year(staff_client, riga_with_population):
+    population = Metric.objects.get(code="population")
+    new_row = {"figures-1-metric": str(population.pk), "figures-1-value": "610000", "figures-1-year": "2020"}
+    response = post_region_change(staff_client, riga_with_population, **new_row)
+    assert response.status_code == 302
+    assert sorted(riga_with_population.figures.values_list("year", flat=True)) == [2007, 2020]
+
+
+def test_admin_refuses_an_impossible_year_and_a_reserved_slug(staff_client, riga_with_population):
+    response = post_region_change(staff_client, riga_with_population, slug="compare", **{"figures-0-year": "20007"})
+    text = errors_on_page(response)
+    assert '"compare" is the address of another page' in text
+    assert "Ensure this value is less than or equal to 2100." in text
