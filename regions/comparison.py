@@ -118,6 +118,23 @@ def _chart(metric, regions, cells):
     return bar_chart(f"chart-{metric.code}", f"{metric.name}{unit}", items)
 
 
+def _rows(regions, metrics):
+    """A Row per metric with a Cell per region, from one query for the latest figures."""
+    figures = Figure.objects.latest_per_metric().filter(region__in=regions, metric__in=metrics).order_by()
+    by_pair = {(figure.region_id, figure.metric_id): figure for figure in figures}
+    rows = []
+    for metric in metrics:
+        cells = []
+        for region in regions:
+            figure = by_pair.get((region.pk, metric.pk))
+            if figure:
+                # The objects at hand, so that reading figure.metric costs no query.
+                figure.metric, figure.region = metric, region
+            cells.append(Cell(figure))
+        rows.append(Row(metric, cells))
+    return rows
+
+
 def compare(query):
     """The Comparison asked for by `query` (a QueryDict); every region and metric when none is named.
 
@@ -131,18 +148,7 @@ def compare(query):
     regions = regions or list(all_regions.values())
     metrics = metrics or list(all_metrics.values())
 
-    figures = Figure.objects.latest_per_metric().filter(region__in=regions, metric__in=metrics)
-    by_pair = {(figure.region_id, figure.metric_id): figure for figure in figures}
-    rows = []
-    for metric in metrics:
-        cells = []
-        for region in regions:
-            figure = by_pair.get((region.pk, metric.pk))
-            if figure:
-                # The objects at hand, so that reading figure.metric costs no query.
-                figure.metric, figure.region = metric, region
-            cells.append(Cell(figure))
-        rows.append(Row(metric, cells))
+    rows = _rows(regions, metrics)
     if not metrics_named:
         # Asked for nothing in particular: leave out metrics none of these regions has.
         rows = [row for row in rows if row.has_data]

@@ -13,7 +13,7 @@ class RegionListView(ListView):
     context_object_name = "regions"
 
     def get_queryset(self):
-        return Region.objects.select_related("agency").with_headline_figures()
+        return Region.objects.with_headline_figures()
 
 
 class RegionDetailView(DetailView):

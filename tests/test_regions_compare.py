@@ -106,8 +106,15 @@ def test_table_rows_are_grouped_by_metric_group_in_group_order(client, oslo):
     assert "<caption>" in table and '<th scope="col">' in table and '<th scope="row">' in table
 
 
-def test_the_page_is_accessible_in_structure(client, oslo):
-    assert_headings_in_order(page(client))
+def test_the_page_is_accessible_in_structure(client, oslo, riga):
+    html = page(client)
+    assert_headings_in_order(html)
+    ids = [attrs["id"] for tag, attrs in elements(html) if "id" in attrs]
+    assert len(ids) == len(set(ids)), "every chart's title and description have their own id"
+    checkboxes = [attrs for tag, attrs in elements(html) if tag == "input" and attrs.get("type") == "checkbox"]
+    legends = re.findall(r"<legend>(.*?)</legend>", html)
+    assert len(checkboxes) == 5
+    assert legends == ["Regions", "Figures", "Size", "Education and R&amp;D"], "checkboxes grouped in fieldsets"
 
 
 # Choosing through the query string
