@@ -13,6 +13,9 @@ from decimal import Decimal
 
 WIDTH = 680
 LABEL_WIDTH = 150  # region names, right-aligned against the bars
+# About as many characters as fit in LABEL_WIDTH at 14px; longer labels are shortened on the
+# chart only (the text alternative keeps them whole).
+MAX_LABEL_CHARACTERS = 20
 VALUE_WIDTH = 190  # the value written after the longest bar
 GAP = 8
 ROW_HEIGHT = 30
@@ -66,6 +69,10 @@ class BarChart:
         return f"{self.id}-desc"
 
 
+def _fitted(label):
+    return label if len(label) <= MAX_LABEL_CHARACTERS else label[: MAX_LABEL_CHARACTERS - 1].rstrip() + "…"
+
+
 def _rounded(number):
     return round(float(number), 1)
 
@@ -96,7 +103,7 @@ def bar_chart(chart_id, title, items):
         bar_left, bar_right = sorted((zero_x, end_x))
         bars.append(
             Bar(
-                label=item.label,
+                label=_fitted(item.label),
                 text=item.text if has_value else NO_DATA,
                 has_value=has_value,
                 x=_rounded(bar_left),

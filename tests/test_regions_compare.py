@@ -262,6 +262,13 @@ def test_negative_values_extend_left_of_the_zero_axis():
     assert b.width == pytest.approx(3 * a.width)
 
 
+def test_long_labels_are_shortened_on_the_chart_but_whole_in_the_text_alternative():
+    name = "Berlin-Brandenburg Capital Region"
+    chart = bar_chart("chart-test", "Test", [ChartItem(name, Decimal(1), "1")])
+    assert chart.bars[0].label == "Berlin-Brandenburg…"
+    assert chart.description == f"{name}: 1"
+
+
 def test_all_zero_values_draw_without_dividing_by_zero():
     chart = bar_chart("chart-test", "Zero", [ChartItem("A", Decimal(0), "0")])
     assert chart.bars[0].width == 0
