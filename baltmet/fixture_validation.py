@@ -6,7 +6,6 @@ raw=True inside the transaction it opens, so validating there makes a fixture wi
 object fail as a whole, through Django's own command.
 """
 
-from PIL import Image
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.signals import pre_save
@@ -44,30 +43,17 @@ def _unresolved_relations(instance):
     ]
 
 
-def _is_verified_image(storage, name):
-    try:
-        with storage.open(name) as file, Image.open(file) as image:
-            image.verify()
-    except Exception:
-        return False
-    return True
-
-
-def _file_problems(instance):
-    """Files a fixture names must be in MEDIA_ROOT already, and images must be images."""
+def _missing_files(instance):
+    """Files a fixture names must be in MEDIA_ROOT already: a fixture carries names, not files.
+    (What the files contain is checked by the fields' own validators, in full_clean.)"""
     errors = {}
     for field in instance._meta.concrete_fields:
-        if not isinstance(field, models.FileField):
-            continue
-        name = getattr(instance, field.attname).name
-        if not name:
-            continue
-        if not field.storage.exists(name):
-            errors[field.name] = [
-                f'the file "{name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
-            ]
-        elif isinstance(field, models.ImageField) and not _is_verified_image(field.storage, name):
-            errors[field.name] = [f'the file "{name}" is not an image that Pillow can read.']
+        if isinstance(field, models.FileField):
+            name = getattr(instance, field.attname).name
+            if name and not field.storage.exists(name):
+                errors[field.name] = [
+                    f'the file "{name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
+                ]
     return errors
 
 
@@ -89,13 +75,11 @@ def validate_fixture_object(sender, instance, raw=False, **kwargs):
         # The deserialiser found the row by natural key: this save updates it, so uniqueness
         # checks must not count the row against itself.
         instance._state.adding = not sender._default_manager.filter(pk=instance.pk).exists()
-    errors = {}
+    errors = _missing_files(instance)
     try:
-        instance.full_clean(exclude=_unresolved_relations(instance))
+        instance.full_clean(exclude=[*_unresolved_relations(instance), *errors])
     except ValidationError as exc:
         errors.update(exc.message_dict)
-    for field, messages in _file_problems(instance).items():
-        errors.setdefault(field, []).extend(messages)
     if errors:
         details = "; ".join(
             f"{'the object' if field == '__all__' else 'field ' + repr(field)}: {' '.join(messages)}"

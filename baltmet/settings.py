@@ -145,6 +145,8 @@ STORAGES = {
 
 # Uploads: anything larger than this is refused before Pillow looks at it.
 MAX_UPLOAD_SIZE = env_int("DJANGO_MAX_UPLOAD_SIZE", 10 * 1024 * 1024)
+# Width × height; larger images are refused, which also stops decompression bombs.
+MAX_IMAGE_PIXELS = env_int("DJANGO_MAX_IMAGE_PIXELS", 40_000_000)
 FILE_UPLOAD_PERMISSIONS = 0o644
 
 CKEDITOR_UPLOAD_PATH = "uploads/"
@@ -217,6 +219,7 @@ AXES_FAILURE_LIMIT = env_int("DJANGO_LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("DJANGO_LOGIN_COOLOFF_MINUTES", 30) / 60
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 # Behind a proxy, the client's address is the last one the proxy added.
 AXES_IPWARE_PROXY_COUNT = 1 if env_bool("DJANGO_BEHIND_PROXY", False) else None

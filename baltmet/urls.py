@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from baltmet import views
+from baltmet import editor_uploads, views
 from baltmet.health import healthz
 
 admin.site.site_header = "BaltMet Inno administration"
@@ -17,7 +17,9 @@ urlpatterns = [
     path("search/", views.SearchView.as_view(), name="search"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("ckeditor/", include("ckeditor_uploader.urls")),
+    # The names are django-ckeditor's, which its widget reverses.
+    path("ckeditor/upload/", editor_uploads.upload, name="ckeditor_upload"),
+    path("ckeditor/browse/", editor_uploads.browse, name="ckeditor_browse"),
 ]
 
 if settings.SERVE_MEDIA:

@@ -1,9 +1,6 @@
 """The editors' side of news and events: rich text with uploads, previews and publishing."""
 
-from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
-from django.template.defaultfilters import filesizeformat
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
 from django.utils import timezone
@@ -67,24 +64,8 @@ class TopicAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class ArticleAdminForm(forms.ModelForm):
-    class Meta:
-        model = Article
-        fields = "__all__"
-
-    def clean_image(self):
-        # Refused before it is stored: settings.MAX_UPLOAD_SIZE is the site's limit for uploads.
-        image = self.cleaned_data.get("image")
-        if image and getattr(image, "size", 0) > settings.MAX_UPLOAD_SIZE:
-            raise forms.ValidationError(
-                f"The image is {filesizeformat(image.size)}; the limit is {filesizeformat(settings.MAX_UPLOAD_SIZE)}."
-            )
-        return image
-
-
 @admin.register(Article)
 class ArticleAdmin(PublishingActionsMixin, admin.ModelAdmin):
-    form = ArticleAdminForm
     list_display = ["title", "status", "publish_at", "event", "updated"]
     list_filter = ["status", "topics", "regions", "publish_at"]
     list_select_related = ["event"]

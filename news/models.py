@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from baltmet.images import validate_image_file
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.uploads import UploadTo
@@ -151,7 +152,9 @@ class Article(Publishable):
     slug = models.SlugField(max_length=250, unique=True)
     lead = models.TextField(blank=True, help_text="A plain-text teaser shown in lists and feeds.")
     body = SanitizedRichTextField(blank=True)
-    image = models.ImageField("lead image", upload_to=UploadTo("news"), blank=True)
+    image = models.ImageField(
+        "lead image", upload_to=UploadTo("news"), blank=True, validators=[validate_image_file]
+    )
     image_alt = models.CharField(
         "lead image alt text", max_length=250, blank=True, help_text="Required with a lead image."
     )
@@ -174,6 +177,8 @@ class Article(Publishable):
         indexes = [
             models.Index(fields=["status", "-publish_at"], name="article_status_publish_idx"),
         ]
+        # Images in rich text belong to no article; the permission lives here with the content.
+        permissions = [("upload_image", "Can upload images in the rich-text editor")]
 
     def __str__(self):
         return self.title

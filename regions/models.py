@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Case, Exists, OuterRef, Prefetch, When
 from django.urls import reverse
 
+from baltmet.images import validate_image_file
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.uploads import UploadTo
@@ -123,7 +124,7 @@ class Region(models.Model):
         "strategy", blank=True, help_text="The region's innovation strategy and how its clusters work."
     )
     policy = SanitizedRichTextField("innovation policy", blank=True)
-    image = models.ImageField(upload_to=UploadTo("regions"), blank=True)
+    image = models.ImageField(upload_to=UploadTo("regions"), blank=True, validators=[validate_image_file])
     image_alt = models.CharField("image alt text", max_length=250, blank=True)
     agency = models.ForeignKey(
         Organisation,

@@ -53,8 +53,15 @@ def test_fixture_naming_a_missing_image_is_refused(db, settings, tmp_path):
 
 
 def test_fixture_naming_a_file_that_is_not_an_image_is_refused(db, settings, tmp_path):
-    _write_media(settings, "news/2020/01/fake.png", b"<html><script>alert(1)</script></html>")
+    _write_media(settings, "news/2020/01/fake.png", b"a text file with an image's name")
     before = dump()
-    with pytest.raises(CommandError, match="not an image that Pillow can read"):
+    with pytest.raises(CommandError, match="not an image in a supported format"):
         load(_article_fixture(tmp_path, "news/2020/01/fake.png"))
     assert dump() == before
+
+
+def test_fixture_naming_an_image_with_markup_is_refused(db, settings, tmp_path):
+    _write_media(settings, "news/2020/01/polyglot.gif", b"GIF89a<script>alert(1)</script>")
+    with pytest.raises(CommandError, match="web page markup"):
+        load(_article_fixture(tmp_path, "news/2020/01/polyglot.gif"))
+    assert not Article.objects.exists()

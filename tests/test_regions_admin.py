@@ -4,9 +4,16 @@ from decimal import Decimal
 
 import pytest
 
-from regions.models import Cluster, Figure, Institution, Metric, Organisation, Region
+from regions.models import Cluster, Institution, Metric, Organisation, Region
 from tests.admin_forms import form_data
-from tests.regions_factories import add_figure, make_cluster, make_institution, make_metric, make_organisation, make_region
+from tests.regions_factories import (
+    add_figure,
+    make_cluster,
+    make_institution,
+    make_metric,
+    make_organisation,
+    make_region,
+)
 
 pytestmark = pytest.mark.django_db
 

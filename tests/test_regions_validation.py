@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
@@ -12,6 +14,7 @@ from regions.models import Figure, Metric, Region
 from tests.admin_forms import form_data
 from tests.page_text import text_of
 from tests.regions_factories import add_figure, make_metric, make_region
+from tests.upload_files import image_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -69,7 +72,8 @@ def test_compare_cannot_be_a_region_slug_because_it_is_the_compare_page():
 
 
 def test_a_region_image_needs_a_text_alternative():
-    region = Region(name="Riga", slug="riga", country="Latvia", image="regions/riga.png")
+    stored = default_storage.save("regions/riga.png", ContentFile(image_bytes("PNG")))
+    region = Region(name="Riga", slug="riga", country="Latvia", image=stored)
     assert set(errors_of(region)) == {"image_alt"}
 
 

@@ -1,0 +1,91 @@
+"""
+What the site accepts as an uploaded image: a raster image that Pillow opens and verifies,
+in a format we serve (JPEG, PNG, GIF, WebP), named for what it is, within the size and pixel
+limits, and carrying no markup a browser could be tricked into running.
+
+One validator for every path: the admin's image fields (a model field validator, so it runs
+in forms and in full_clean on import) and the editor's upload endpoint.
+"""
+
+import re
+import warnings
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+from PIL import Image
+
+# Pillow's format name -> the extensions such a file may have.
+FORMAT_EXTENSIONS = {
+    "JPEG": {".jpg", ".jpeg"},
+    "PNG": {".png"},
+    "GIF": {".gif"},
+    "WEBP": {".webp"},
+}
+# Markup that turns an image into a polyglot a browser could run as a page or script.
+# Browsers sniff the start of a file, so any tag there is refused; further in, only tags long
+# enough that compressed image data does not produce them by chance.
+_MARKUP_AT_START = re.compile(rb"<\s*(script|html|head|body|svg|iframe|object|embed|\?php|!doctype)\b", re.IGNORECASE)
+_MARKUP_ANYWHERE = re.compile(rb"<(script|iframe|object|!doctype)", re.IGNORECASE)
+_SNIFFED_BYTES = 1024
+
+
+def _read_all(file):
+    file.seek(0)
+    data = file.read()
+    file.seek(0)
+    return data
+
+
+def validate_image_file(file):
+    """Raise ValidationError unless `file` is an acceptable image; leave it rewound."""
+    name = getattr(file, "name", "") or ""
+    try:
+        size = file.size
+    except (OSError, AttributeError):
+        raise ValidationError("The file cannot be read.", code="unreadable") from None
+    if size is not None and size > settings.MAX_UPLOAD_SIZE:
+        raise ValidationError(
+            f"The file is {filesizeformat(size)}; images may be at most {filesizeformat(settings.MAX_UPLOAD_SIZE)}.",
+            code="too_large",
+        )
+    try:
+        data = _read_all(file)
+    except (OSError, ValueError):
+        raise ValidationError("The file cannot be read.", code="unreadable") from None
+    if _MARKUP_AT_START.search(data[:_SNIFFED_BYTES]) or _MARKUP_ANYWHERE.search(data):
+        raise ValidationError("The file contains web page markup; only plain images are accepted.", code="markup")
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                image_format = image.format
+                width, height = image.size
+                image.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError("The image has too many pixels.", code="too_many_pixels") from None
+    except Exception:
+        raise ValidationError(
+            "The file is not an image in a supported format (JPEG, PNG, GIF or WebP).", code="not_an_image"
+        ) from None
+    finally:
+        file.seek(0)
+
+    if image_format not in FORMAT_EXTENSIONS:
+        raise ValidationError(
+            f"{image_format} images are not accepted; use JPEG, PNG, GIF or WebP.", code="unsupported_format"
+        )
+    if width * height > settings.MAX_IMAGE_PIXELS:
+        raise ValidationError(
+            f"The image is {width} × {height} pixels; at most {settings.MAX_IMAGE_PIXELS:,} pixels are accepted.",
+            code="too_many_pixels",
+        )
+    extension = PurePosixPath(name).suffix.lower()
+    if name and extension not in FORMAT_EXTENSIONS[image_format]:
+        raise ValidationError(
+            f"The file is named {extension or 'without an extension'} but is a {image_format} image; "
+            "rename it to match its content.",
+            code="extension_mismatch",
+        )

@@ -1,0 +1,139 @@
+"""Only verified raster images are stored, under generated names, by staff allowed to upload."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from news.models import Article
+from tests.upload_files import hostile_files, image_bytes, png, upload
+
+TOKEN = "k" * 40
+HOSTILE = sorted(hostile_files())
+
+
+def stored_files(settings):
+    root = settings.MEDIA_ROOT
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+@pytest.fixture
+def editor_client(client, django_user_model):
+    editor = django_user_model.objects.create_user("editor", password="correct-horse-battery", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
+    client.cookies["ckCsrfToken"] = TOKEN
+    return client
+
+
+def post_upload(client, file, token=TOKEN):
+    return client.post("/ckeditor/upload/", {"upload": file, "ckCsrfToken": token})
+
+
+def test_editor_uploads_an_image_under_a_generated_name(editor_client, settings):
+    response = post_upload(editor_client, png("../../My Holiday Photo.png"))
+    assert response.status_code == 200
+    assert response.json()["uploaded"] == "1"
+    originals = [path for path in stored_files(settings) if "_thumb" not in path.name]
+    assert len(originals) == 1
+    stored = originals[0]
+    assert stored.is_relative_to(settings.MEDIA_ROOT / "uploads")
+    assert stored.suffix == ".png" and "Holiday" not in stored.name
+    assert response.json()["url"].startswith("/media/uploads/")
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_editor_upload_of_hostile_file_is_refused_and_nothing_stored(editor_client, settings, kind):
+    response = post_upload(editor_client, hostile_files()[kind])
+    assert response.status_code == 400
+    assert response.json()["uploaded"] == 0
+    assert response.json()["error"]["message"]
+    assert stored_files(settings) == []
+
+
+def test_upload_over_the_size_limit_is_refused(editor_client, settings):
+    settings.MAX_UPLOAD_SIZE = 100
+    response = post_upload(editor_client, png(size=(64, 64)))
+    assert response.status_code == 400
+    assert "at most 100" in response.json()["error"]["message"]
+    assert stored_files(settings) == []
+
+
+def test_upload_over_the_pixel_limit_is_refused(editor_client, settings):
+    settings.MAX_IMAGE_PIXELS = 100 * 100
+    response = post_upload(editor_client, png(size=(101, 100)))
+    assert response.status_code == 400
+    assert "pixels" in response.json()["error"]["message"]
+    assert stored_files(settings) == []
+
+
+def test_refusal_in_the_editor_dialog_is_a_callback_with_an_escaped_message(editor_client, settings):
+    response = editor_client.post(
+        "/ckeditor/upload/?CKEditorFuncNum=3", {"upload": hostile_files()["svg"], "ckCsrfToken": TOKEN}
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert body.startswith("<script>window.parent.CKEDITOR.tools.callFunction(3, '', \"")
+
+
+def test_upload_without_the_editor_token_is_refused(editor_client, settings):
+    assert post_upload(editor_client, png(), token="").status_code == 400
+    assert post_upload(editor_client, png(), token="x" * 40).status_code == 400
+    assert stored_files(settings) == []
+
+
+def test_anonymous_upload_and_browse_are_sent_to_login(client, db, settings):
+    client.cookies["ckCsrfToken"] = TOKEN
+    response = post_upload(client, png())
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    assert client.get("/ckeditor/browse/").status_code == 302
+    assert stored_files(settings) == []
+
+
+def test_staff_without_the_upload_permission_are_refused(client, django_user_model, settings):
+    bystander = django_user_model.objects.create_user("bystander", password="x", is_staff=True)
+    client.force_login(bystander)
+    client.cookies["ckCsrfToken"] = TOKEN
+    assert post_upload(client, png()).status_code == 403
+    assert client.get("/ckeditor/browse/").status_code == 403
+    assert stored_files(settings) == []
+
+
+def test_editor_can_browse_uploads(editor_client):
+    assert editor_client.get("/ckeditor/browse/").status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["svg", "html-named-jpg", "gif-html-polyglot", "jpeg-named-png", "decompression-bomb"])
+def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kind):
+    response = editor_client.post(
+        "/admin/news/article/add/",
+        {
+            "title": "With image",
+            "slug": "with-image",
+            "status": "draft",
+            "publish_at_0": "2024-01-01",
+            "publish_at_1": "10:00:00",
+            "image": hostile_files()[kind],
+            "image_alt": "An image",
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["image"]
+    assert not Article.objects.exists()
+    assert stored_files(settings) == []
+
+
+def test_valid_lead_image_is_stored_under_a_generated_name(editor_client, settings):
+    response = editor_client.post(
+        "/admin/news/article/add/",
+        {
+            "title": "With image",
+            "slug": "with-image",
+            "status": "draft",
+            "publish_at_0": "2024-01-01",
+            "publish_at_1": "10:00:00",
+            "image": upload("Käse & <b>.jpg", image_bytes("JPEG"), "image/jpeg"),
+            "image_alt": "A harbour",
+        },
+    )
+    assert response.status_code == 302
+    name = Article.objects.get().image.name
+    assert name.startswith("news/") and name.endswith(".jpg") and "Käse" not in name

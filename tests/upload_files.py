@@ -1,0 +1,61 @@
+"""Files for upload tests: real images, and the kinds of hostile files the site must refuse."""
+
+import io
+import struct
+import zlib
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+
+def image_bytes(fmt="PNG", size=(16, 12), mode="RGB"):
+    buffer = io.BytesIO()
+    Image.new(mode, size, "teal").save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def upload(name, content, content_type="application/octet-stream"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def png(name="harbour.png", size=(16, 12)):
+    return upload(name, image_bytes("PNG", size), "image/png")
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def decompression_bomb_png(width=100_000, height=100_000):
+    """A tiny PNG whose header claims ten billion pixels."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
+
+
+def hostile_files():
+    """name -> an upload the site must refuse."""
+    return {
+        "svg": upload("logo.svg", SVG, "image/svg+xml"),
+        "svg-named-png": upload("logo.png", SVG, "image/png"),
+        "html-named-jpg": upload("photo.jpg", HTML, "image/jpeg"),
+        "gif-html-polyglot": upload("anim.gif", image_bytes("GIF") + b"<script>alert(1)</script>", "image/gif"),
+        "html-then-png": upload("mixed.png", b"<html><body>" + image_bytes("PNG"), "image/png"),
+        "jpeg-named-png": upload("photo.png", image_bytes("JPEG"), "image/png"),
+        "png-without-extension": upload("photo", image_bytes("PNG"), "image/png"),
+        "bmp": upload("old.bmp", image_bytes("BMP"), "image/bmp"),
+        "tiff": upload("scan.tiff", image_bytes("TIFF"), "image/tiff"),
+        "truncated-png": upload("cut.png", image_bytes("PNG")[:40], "image/png"),
+        "text-named-jpg": upload("notes.jpg", b"just some text, not an image", "image/jpeg"),
+        "empty": upload("empty.png", b"", "image/png"),
+        "decompression-bomb": upload("bomb.png", decompression_bomb_png(), "image/png"),
+        "path-traversal-name-html": upload("../../templates/base.html", HTML, "text/html"),
+    }
