@@ -28,6 +28,21 @@ def post_upload(client, file, token=TOKEN):
     return client.post("/ckeditor/upload/", {"upload": file, "ckCsrfToken": token})
 
 
+def post_article_with_image(client, image):
+    return client.post(
+        "/admin/news/article/add/",
+        {
+            "title": "With image",
+            "slug": "with-image",
+            "status": "draft",
+            "publish_at_0": "2024-01-01",
+            "publish_at_1": "10:00:00",
+            "image": image,
+            "image_alt": "A lead image",
+        },
+    )
+
+
 def test_editor_uploads_an_image_under_a_generated_name(editor_client, settings):
     response = post_upload(editor_client, png("../../My Holiday Photo.png"))
     assert response.status_code == 200
@@ -103,18 +118,7 @@ def test_editor_can_browse_uploads(editor_client):
 
 @pytest.mark.parametrize("kind", ["svg", "html-named-jpg", "gif-html-polyglot", "jpeg-named-png", "decompression-bomb"])
 def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kind):
-    response = editor_client.post(
-        "/admin/news/article/add/",
-        {
-            "title": "With image",
-            "slug": "with-image",
-            "status": "draft",
-            "publish_at_0": "2024-01-01",
-            "publish_at_1": "10:00:00",
-            "image": hostile_files()[kind],
-            "image_alt": "An image",
-        },
-    )
+    response = post_article_with_image(editor_client, hostile_files()[kind])
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["image"]
     assert not Article.objects.exists()
@@ -122,18 +126,7 @@ def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kin
 
 
 def test_valid_lead_image_is_stored_under_a_generated_name(editor_client, settings):
-    response = editor_client.post(
-        "/admin/news/article/add/",
-        {
-            "title": "With image",
-            "slug": "with-image",
-            "status": "draft",
-            "publish_at_0": "2024-01-01",
-            "publish_at_1": "10:00:00",
-            "image": upload("Käse & <b>.jpg", image_bytes("JPEG"), "image/jpeg"),
-            "image_alt": "A harbour",
-        },
-    )
+    response = post_article_with_image(editor_client, upload("Käse & <b>.jpg", image_bytes("JPEG"), "image/jpeg"))
     assert response.status_code == 302
     name = Article.objects.get().image.name
     assert name.startswith("news/") and name.endswith(".jpg") and "Käse" not in name
