@@ -43,6 +43,8 @@ superuser: migrate
 serve: seed
 	PORT=$(PORT) scripts/serve.sh
 
+# ensure-test-services.sh installs the Debian packages the tests need (redis-server) and runs
+# pytest with a throwaway Redis on 127.0.0.1:6379, which it stops afterwards.
 test: install-test
 	scripts/ensure-postgres.sh
-	$(BIN)/python -m pytest
+	scripts/ensure-test-services.sh -- $(BIN)/python -m pytest

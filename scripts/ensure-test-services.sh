@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Run a command (the test suite) with the services the tests need besides PostgreSQL:
+#
+#     scripts/ensure-test-services.sh [extra-debian-package ...] -- command [args ...]
+#
+# 1. Installs the Debian packages in TEST_DEBIAN_PACKAGES below (and any named before `--`)
+#    that are missing, with a single `apt-get update` first; this needs root or passwordless
+#    sudo. Other test needs (a browser, ...) add their package to the same list.
+# 2. Starts a throwaway redis-server on 127.0.0.1:$REDIS_TEST_PORT (default 6379): no
+#    persistence, its pidfile, log and working folder in a temporary directory. If a Redis
+#    already answers there (a system service, or another test run), that one is used and left
+#    alone.
+# 3. Runs the command with REDIS_TEST_URL=redis://127.0.0.1:$REDIS_TEST_PORT exported (the
+#    tests that need Redis read it; the others keep the local-memory cache), and stops the
+#    redis-server it started when the command ends, whether the tests pass, fail or are
+#    interrupted. The command's exit status is the script's.
+#
+# Where a package cannot be installed or Redis does not start, it stops with a message and a
+# non-zero status: the tests that need Redis fail rather than being skipped.
+set -euo pipefail
+
+# Debian packages the test suite needs. Keep one list, so apt-get update runs at most once.
+TEST_DEBIAN_PACKAGES=(redis-server)
+
+fail() { echo "ensure-test-services: $*" >&2; exit 1; }
+
+packages=("${TEST_DEBIAN_PACKAGES[@]}")
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    packages+=("$1")
+    shift
+done
+[ "${1:-}" = "--" ] && shift
+[ $# -gt 0 ] || fail "usage: $0 [debian-package ...] -- command [args ...]"
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+missing=()
+for package in "${packages[@]}"; do
+    installed "$package" || missing+=("$package")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    command -v apt-get >/dev/null \
+        || fail "the tests need the Debian packages: ${missing[*]}, and this system has no apt-get. Install them (redis-server provides Redis) and run again."
+    if [ "$(id -u)" = 0 ]; then
+        as_root=()
+    elif sudo -n true 2>/dev/null; then
+        as_root=(sudo -n)
+    else
+        fail "the tests need the Debian packages: ${missing[*]}. Installing them needs root or passwordless sudo: run 'sudo apt-get install -y ${missing[*]}' and then make test again."
+    fi
+    echo "ensure-test-services: installing ${missing[*]}"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+        || fail "apt-get update failed; cannot install ${missing[*]}."
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || fail "apt-get install ${missing[*]} failed."
+fi
+
+REDIS_TEST_PORT="${REDIS_TEST_PORT:-6379}"
+command -v redis-server >/dev/null || fail "redis-server is not on PATH although its package is installed."
+command -v redis-cli >/dev/null || fail "redis-cli is not on PATH (Debian package redis-tools)."
+
+redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null)" = "PONG" ]; }
+
+run_dir=""
+redis_pid=""
+stop_redis() {
+    if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
+        kill "$redis_pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$redis_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    [ -z "$run_dir" ] || rm -rf "$run_dir"
+}
+
+if redis_answers; then
+    echo "ensure-test-services: using the Redis already answering on 127.0.0.1:$REDIS_TEST_PORT"
+else
+    run_dir="$(mktemp -d "${TMPDIR:-/tmp}/baltmet-test-redis.XXXXXX")"
+    trap stop_redis EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+    redis-server --bind 127.0.0.1 --port "$REDIS_TEST_PORT" --daemonize yes \
+        --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log" --dir "$run_dir" \
+        --save "" --appendonly no \
+        || fail "redis-server did not start on 127.0.0.1:$REDIS_TEST_PORT."
+    for _ in $(seq 1 50); do
+        redis_answers && break
+        sleep 0.1
+    done
+    [ -f "$run_dir/redis.pid" ] && redis_pid="$(cat "$run_dir/redis.pid")"
+    if ! redis_answers; then
+        cat "$run_dir/redis.log" >&2 2>/dev/null || true
+        fail "redis-server does not answer on 127.0.0.1:$REDIS_TEST_PORT (is the port taken by something else?)."
+    fi
+    echo "ensure-test-services: started redis-server on 127.0.0.1:$REDIS_TEST_PORT (pid $redis_pid)"
+fi
+
+export REDIS_TEST_URL="redis://127.0.0.1:$REDIS_TEST_PORT"
+status=0
+"$@" || status=$?
+exit "$status"
