@@ -10,6 +10,7 @@ from django.utils import timezone
 from baltmet.images import validate_image_file
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
+from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
 
 
@@ -101,6 +102,8 @@ class Event(Publishable):
     region = models.ForeignKey(
         "regions.Region", null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
     )
+    # Kept current by baltmet.search_index on every save; read only by site search.
+    search_vector = search_vector_field()
 
     objects = EventManager()
 
@@ -109,6 +112,7 @@ class Event(Publishable):
         indexes = [
             models.Index(fields=["status", "publish_at"], name="event_status_publish_idx"),
             models.Index(fields=["ends", "starts"], name="event_ends_starts_idx"),
+            SearchVectorIndex(fields=["search_vector"], name="event_search_vector_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -168,6 +172,8 @@ class Article(Publishable):
         related_name="articles",
         help_text="The event this news item is about, if any.",
     )
+    # Kept current by baltmet.search_index on every save; read only by site search.
+    search_vector = search_vector_field()
 
     objects = ArticleManager()
 
@@ -176,6 +182,7 @@ class Article(Publishable):
         get_latest_by = "publish_at"
         indexes = [
             models.Index(fields=["status", "-publish_at"], name="article_status_publish_idx"),
+            SearchVectorIndex(fields=["search_vector"], name="article_search_vector_idx"),
         ]
         # Images in rich text belong to no article; the permission lives here with the content.
         permissions = [("upload_image", "Can upload images in the rich-text editor")]

@@ -11,6 +11,7 @@ from django.urls import reverse
 from baltmet.images import validate_image_file
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
+from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
 
 
@@ -137,11 +138,14 @@ class Region(models.Model):
     website = models.URLField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
+    # Kept current by baltmet.search_index on every save; read only by site search.
+    search_vector = search_vector_field()
 
     objects = RegionManager()
 
     class Meta:
         ordering = ["name"]
+        indexes = [SearchVectorIndex(fields=["search_vector"], name="region_search_vector_idx")]
 
     def __str__(self):
         return self.name
