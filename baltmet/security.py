@@ -15,4 +15,5 @@ class AreaCSPMiddleware(CSPMiddleware):
         parts = super().get_policy_parts(request, response, report_only)
         if request.path_info.startswith(settings.CSP_EDITOR_PATH_PREFIXES):
             parts.update = {**(parts.update or {}), **settings.CSP_EDITOR_ADDITIONS}
+            parts.replace = {**(parts.replace or {}), **settings.CSP_EDITOR_REPLACEMENTS}
         return parts

@@ -210,6 +210,10 @@ CSP_EDITOR_ADDITIONS = {
     "style-src": ["'unsafe-inline'"],
     "img-src": ["data:", "blob:"],
     "frame-src": ["'self'"],
+}
+# Replaced rather than added to: 'none' must stand alone, so "'none' 'self'" would be a broken
+# directive that browsers repair with a console error on every admin page.
+CSP_EDITOR_REPLACEMENTS = {
     "frame-ancestors": ["'self'"],
 }
 

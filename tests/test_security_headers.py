@@ -45,6 +45,8 @@ def test_admin_csp_lets_the_editor_work(staff_client):
     assert "'unsafe-inline'" in policy["script-src"]
     assert "'self'" in policy["script-src"]
     assert policy["object-src"] == ["'none'"]
+    # The editor's upload dialog frames admin pages; 'none' must not linger beside 'self'.
+    assert policy["frame-ancestors"] == ["'self'"]
 
 
 def test_public_pages_have_no_inline_script_or_style(client, db):
