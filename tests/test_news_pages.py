@@ -39,7 +39,7 @@ def test_news_list_shows_newest_first_with_date_lead_and_read_more(client):
     assert _titles_in_order(html, [newer.title, older.title])
     assert "A fresh teaser." in html
     assert f'href="{newer.get_absolute_url()}"' in html
-    assert f'<time datetime="{timezone.localtime(newer.publish_at).isoformat()}">' in html
+    assert f'<time datetime="{timezone.localtime(newer.publish_at).isoformat(timespec="seconds")}">' in html
     assert "Read more" in html
 
 
@@ -165,7 +165,7 @@ def test_events_page_lists_upcoming_events_before_past_ones_with_dates_place_and
     assert past.title in past_section
     assert "Berlin, Germany" in upcoming_section and "Organised by TSB and WISTA" in upcoming_section
     assert "St. Petersburg, Russia" in past_section
-    assert f'<time datetime="{timezone.localtime(upcoming.starts).isoformat()}"' in upcoming_section
+    assert f'<time datetime="{timezone.localtime(upcoming.starts).isoformat(timespec="seconds")}"' in upcoming_section
 
 
 def test_events_page_orders_upcoming_soonest_first_and_past_latest_first(client):
@@ -226,7 +226,7 @@ def test_event_page_shows_everything_about_the_event(client):
     assert f'href="{region.get_absolute_url()}">Berlin</a>' in html
     assert f'href="{news.get_absolute_url()}">Report from the conference</a>' in html
     assert f'href="/events/{event.slug}.ics"' in html
-    assert f'datetime="{timezone.localtime(event.starts).isoformat()}"' in html
+    assert f'datetime="{timezone.localtime(event.starts).isoformat(timespec="seconds")}"' in html
 
 
 def test_all_day_event_shows_dates_without_times(client):

@@ -85,7 +85,7 @@ def test_staff_preview_a_scheduled_article_with_its_publish_time(staff_client, h
     scheduled = hidden_articles["scheduled"]
     html = _text(staff_client, scheduled.get_absolute_url())
     assert "this is scheduled for" in html
-    assert timezone.localtime(scheduled.publish_at).isoformat() in html
+    assert timezone.localtime(scheduled.publish_at).isoformat(timespec="seconds") in html
 
 
 def test_published_article_has_no_preview_banner_even_for_staff(staff_client, hidden_articles):
