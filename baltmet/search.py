@@ -1,57 +1,231 @@
 """
 Site search across published news, events and regions.
 
-This is the simple, portable form (case-insensitive substring matching, all words must
-match); full-text ranking on PostgreSQL is tracked separately (issue 6).
+`search(query)` returns the matches, best first, as a sequence Django's Paginator can page
+through; slicing it yields `Result`s with a highlighted excerpt.
+
+On PostgreSQL it is full-text search on the indexed `search_vector` columns
+(baltmet.search_index): the visitor's words are parsed as a web search (websearch_to_tsquery:
+"quoted phrases", -exclusions, `or`), stemmed in English, and the matches of the three kinds
+are ranked together by ts_rank, where a word in a title weighs more than one in a lead, and
+that more than one in a body. A page costs a fixed number of queries whatever the number of
+matches: one count, one ranked page of (kind, pk), and one query per kind on the page for
+its objects and their headlines (ts_headline, only for the rows shown).
+
+On SQLite (`make run`), the same function matches words as case-insensitive substrings: every
+word must occur, "-word" must not; titles that match come first.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.db.models import Q
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import CharField, F, Model, Q, Value
+from django.utils.html import escape, strip_tags
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
+from baltmet.search_index import CONFIG, excerpt_text
 from news.models import Article, Event
 from regions.models import Region
 
+# Longer queries are cut, not refused; nobody types more, and it bounds the work per query.
 MAX_QUERY_LENGTH = 200
-MAX_TERMS = 8
-MAX_RESULTS = 50
+RESULTS_PER_PAGE = 10
+
+KIND_LABELS = {"article": "News", "event": "Event", "region": "Region"}
+# The date a result shows and, after rank, is ordered by.
+DATE_FIELDS = {"article": "publish_at", "event": "starts", "region": "updated"}
+
+# ts_headline marks matches with these (Unicode private-use characters, which no text needs);
+# the excerpt is escaped as a whole, then each marked span becomes <mark>...</mark>.
+_START, _STOP = "\ue000", "\ue001"
+_MARKED = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+EXCERPT_WORDS = 35
+
+
+def clean_query(raw):
+    """The visitor's query as searched: control characters (NUL included, which PostgreSQL
+    refuses in text) become spaces, runs of white space one space, and it is cut to
+    MAX_QUERY_LENGTH characters."""
+    return " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())[:MAX_QUERY_LENGTH].strip()
 
 
 @dataclass(frozen=True)
 class Result:
-    kind: str
-    title: str
-    url: str
-    date: datetime | None
-    excerpt: str
+    kind: str  # "article", "event" or "region"
+    object: Model
+    excerpt: str  # safe HTML: escaped text with <mark> around the matched words
+
+    @property
+    def kind_label(self):
+        return KIND_LABELS[self.kind]
+
+    @property
+    def title(self):
+        return self.object.name if self.kind == "region" else self.object.title
+
+    @property
+    def url(self):
+        return self.object.get_absolute_url()
+
+    @property
+    def date(self):
+        """When an article was published, when an event starts, when a region was last updated."""
+        return getattr(self.object, DATE_FIELDS[self.kind])
 
 
-def _terms(query):
-    # NUL bytes cannot be sent to PostgreSQL; very long queries are cut rather than refused.
-    cleaned = query.replace("\x00", " ")[:MAX_QUERY_LENGTH]
-    return [term for term in cleaned.split() if term][:MAX_TERMS]
+def highlighted(headline):
+    """Safe HTML from a ts_headline made with the sentinel delimiters."""
+    html = _MARKED.sub(r"<mark>\1</mark>", escape(" ".join((headline or "").split())))
+    return mark_safe(html.replace(_START, "").replace(_STOP, ""))
 
 
-def _matching(queryset, fields, terms):
-    for term in terms:
-        any_field = Q()
+def _sources():
+    """(kind, what the public may find, the date field) for each kind of result."""
+    return [
+        ("article", Article.objects.published(), DATE_FIELDS["article"]),
+        ("event", Event.objects.published(), DATE_FIELDS["event"]),
+        ("region", Region.objects.all(), DATE_FIELDS["region"]),
+    ]
+
+
+class RankedSearch:
+    """The PostgreSQL search: count() and slices, as Paginator asks for them."""
+
+    # What an object of each kind need not bring along: the excerpt is made in the database.
+    DEFERRED = {
+        "article": ("body", "search_vector"),
+        "event": ("body", "search_vector"),
+        "region": ("body", "knowledge", "policy", "search_vector"),
+    }
+
+    def __init__(self, query):
+        self.query = SearchQuery(query, config=CONFIG, search_type="websearch")
+
+    def _matching(self, queryset):
+        return queryset.filter(search_vector=self.query).order_by()
+
+    def count(self):
+        parts = [self._matching(queryset).values("pk") for _, queryset, _ in _sources()]
+        return parts[0].union(*parts[1:], all=True).count()
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("search results are read a page (a slice) at a time")
+        parts = [
+            self._matching(queryset)
+            .annotate(
+                hit_kind=Value(kind, output_field=CharField()),
+                hit_pk=F("pk"),
+                hit_date=F(date_field),
+                hit_rank=SearchRank(F("search_vector"), self.query),
+            )
+            .values_list("hit_kind", "hit_pk", "hit_date", "hit_rank")
+            for kind, queryset, date_field in _sources()
+        ]
+        ranked = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_date", "hit_kind", "-hit_pk")
+        rows = list(ranked[index])
+        return self._results([(kind, pk) for kind, pk, _, _ in rows])
+
+    def _results(self, hits):
+        """The objects of `hits` ([(kind, pk)], in order), with their headlines: one query per kind."""
+        models = {"article": Article, "event": Event, "region": Region}
+        found = {}
+        for kind, model in models.items():
+            pks = [pk for hit_kind, pk in hits if hit_kind == kind]
+            if not pks:
+                continue
+            objects = (
+                model._default_manager.filter(pk__in=pks)
+                .order_by()
+                .defer(*self.DEFERRED[kind])
+                .annotate(
+                    headline=SearchHeadline(
+                        excerpt_text(model),
+                        self.query,
+                        config=CONFIG,
+                        start_sel=_START,
+                        stop_sel=_STOP,
+                        max_words=EXCERPT_WORDS,
+                        min_words=15,
+                        max_fragments=2,
+                        fragment_delimiter=" … ",
+                    )
+                )
+            )
+            found.update({(kind, obj.pk): obj for obj in objects})
+        return [
+            Result(kind, found[kind, pk], highlighted(found[kind, pk].headline))
+            for kind, pk in hits
+            if (kind, pk) in found
+        ]
+
+
+class SimpleSearch:
+    """The portable fallback for SQLite: substring matching, title matches first."""
+
+    MAX_PER_KIND = 200
+    FIELDS = {
+        "article": ["title", "lead", "body"],
+        "event": ["title", "lead", "body", "venue", "city", "country", "organisers"],
+        "region": ["name", "designation", "country", "lead", "body", "knowledge", "policy"],
+    }
+
+    def __init__(self, query):
+        words = query.replace('"', " ").split()
+        self.excluded = [word[1:] for word in words if word.startswith("-") and len(word) > 1]
+        self.required = [word for word in words if not word.startswith("-") and word.lower() != "or"]
+        self.results = self._search() if self.required else []
+
+    def _search(self):
+        found = []
+        for kind, queryset, date_field in _sources():
+            fields = self.FIELDS[kind]
+            for word in self.required:
+                queryset = queryset.filter(self._anywhere(fields, word))
+            for word in self.excluded:
+                queryset = queryset.exclude(self._anywhere(fields, word))
+            title_field = fields[0]
+            for obj in queryset.order_by()[: self.MAX_PER_KIND]:
+                title = getattr(obj, title_field).lower()
+                in_title = all(word.lower() in title for word in self.required)
+                found.append((in_title, getattr(obj, date_field), kind, obj))
+        found.sort(key=lambda hit: (hit[0], hit[1]), reverse=True)
+        return [Result(kind, obj, self._excerpt(obj)) for _, _, kind, obj in found]
+
+    @staticmethod
+    def _anywhere(fields, word):
+        condition = Q()
         for field in fields:
-            any_field |= Q(**{f"{field}__icontains": term})
-        queryset = queryset.filter(any_field)
-    return queryset
+            condition |= Q(**{f"{field}__icontains": word})
+        return condition
+
+    def _excerpt(self, obj):
+        text = " ".join(strip_tags(getattr(obj, "lead", "") or getattr(obj, "body", "")).split())
+        text = Truncator(text).words(EXCERPT_WORDS)
+        pattern = re.compile("|".join(re.escape(word) for word in self.required), re.IGNORECASE)
+        return highlighted(pattern.sub(lambda match: f"{_START}{match.group(0)}{_STOP}", text))
+
+    def count(self):
+        return len(self.results)
+
+    def __getitem__(self, index):
+        return self.results[index]
 
 
 def search(query):
-    terms = _terms(query)
-    if not terms:
+    """Published articles and events and the regions matching `query`, best first.
+
+    `query` is what the visitor typed; it is cleaned here (clean_query). An empty query finds
+    nothing."""
+    query = clean_query(query)
+    if not query:
         return []
-    articles = _matching(Article.objects.published(), ["title", "lead", "body"], terms)
-    events = _matching(Event.objects.published(), ["title", "lead", "body", "city", "organisers"], terms)
-    regions = _matching(Region.objects.all(), ["name", "country", "lead", "body", "policy"], terms)
-    results = [
-        *(Result("News", a.title, a.get_absolute_url(), a.publish_at, a.lead) for a in articles[:MAX_RESULTS]),
-        *(Result("Event", e.title, e.get_absolute_url(), e.starts, e.lead) for e in events[:MAX_RESULTS]),
-        *(Result("Region", r.name, r.get_absolute_url(), None, r.lead) for r in regions[:MAX_RESULTS]),
-    ]
-    return results
+    if connection.vendor == "postgresql":
+        return RankedSearch(query)
+    return SimpleSearch(query)
+

@@ -1,6 +1,6 @@
-from django.views.generic import TemplateView
+from django.views.generic import ListView, TemplateView
 
-from baltmet.search import search
+from baltmet.search import RESULTS_PER_PAGE, clean_query, search
 from news.models import Article, Event
 from regions.models import Region
 
@@ -20,9 +20,19 @@ class HomeView(TemplateView):
         )
 
 
-class SearchView(TemplateView):
+class SearchView(ListView):
+    """/search/?q=...&page=N: ten results a page; a page number that is not one of the
+    result pages answers 404, as on /news/. With no query, the search form alone."""
+
     template_name = "search.html"
+    context_object_name = "results"
+    paginate_by = RESULTS_PER_PAGE
+    # The page's canonical address keeps these parameters (baltmet.seo.canonical_url).
+    canonical_query_parameters = ("q", "page")
+
+    def get_queryset(self):
+        self.query = clean_query(self.request.GET.get("q", ""))
+        return search(self.query)
 
     def get_context_data(self, **kwargs):
-        query = self.request.GET.get("q", "")
-        return super().get_context_data(query=query, results=search(query), **kwargs)
+        return super().get_context_data(query=self.query, **kwargs)

@@ -1,0 +1,165 @@
+"""The search vectors: stored in GIN-indexed columns and kept current on every save path."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from baltmet.search_index import update_vectors
+from news.models import Article, Event
+from regions.models import Region
+from tests.admin_forms import form_data
+from tests.news_factories import make_article, make_event
+from tests.regions_factories import make_cluster, make_institution, make_organisation, make_region
+
+pytestmark = pytest.mark.django_db
+
+
+def lexemes(model, pk):
+    """{lexeme: weights} of a row's stored search vector, read from the column itself."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT u.lexeme, array_to_string(u.weights, '') FROM {model._meta.db_table} t, "
+            "unnest(t.search_vector) u WHERE t.id = %s",
+            [pk],
+        )
+        return {lexeme: set(weights) for lexeme, weights in cursor.fetchall()}
+
+
+def stored_vector(model, pk):
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT search_vector::text FROM {model._meta.db_table} WHERE id = %s", [pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("table", "index"),
+    [
+        ("news_article", "article_search_vector_idx"),
+        ("news_event", "event_search_vector_idx"),
+        ("regions_region", "region_search_vector_idx"),
+    ],
+)
+def test_each_vector_column_has_a_gin_index(table, index):
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+    assert constraints[index]["columns"] == ["search_vector"]
+    assert constraints[index]["type"] == "gin"
+
+
+def test_orm_create_weights_title_a_lead_b_body_c_and_stems_in_english():
+    article = make_article("Clusters meet", lead="Harbours grow", body="<p>Ministers <strong>talked</strong></p>")
+    words = lexemes(Article, article.pk)
+    assert words["cluster"] == {"A"} and words["meet"] == {"A"}
+    assert words["harbour"] == {"B"} and words["grow"] == {"B"}
+    assert words["minist"] == {"C"} and words["talk"] == {"C"}
+
+
+def test_html_tags_and_entities_of_the_body_are_not_indexed_as_words():
+    article = make_article("Plain", lead="", body='<p class="x">R&amp;D <a href="https://example.org/strong">link</a></p>')
+    words = set(lexemes(Article, article.pk))
+    assert {"r", "d", "link"} <= words
+    assert not words & {"p", "href", "https", "exampl", "amp", "class", "strong"}, words
+
+
+def test_orm_update_replaces_the_old_words():
+    article = make_article("Oslo harbour", lead="")
+    article.title = "Riga harbour"
+    article.save()
+    words = lexemes(Article, article.pk)
+    assert "riga" in words and "oslo" not in words
+
+
+def test_save_with_update_fields_of_other_fields_keeps_the_vector():
+    article = make_article("Oslo harbour")
+    before = stored_vector(Article, article.pk)
+    article.status = Article.Status.DRAFT
+    article.save(update_fields=["status"])
+    assert stored_vector(Article, article.pk) == before
+
+
+def test_event_vector_holds_its_place_and_organisers():
+    event = make_event("Matchmaking", city="Tallinn", venue="Kultuurikatel", organisers="Tallinn Science Park Tehnopol")
+    words = lexemes(Event, event.pk)
+    assert words["matchmak"] == {"A"}
+    assert {"tallinn", "kultuurikatel", "tehnopol"} <= set(words)
+    assert words["tehnopol"] == {"B"}
+
+
+def test_region_vector_holds_its_clusters_institutions_and_agency_and_follows_their_changes():
+    region = make_region("oslo", country="Norway", lead="A capital.")
+    cluster = make_cluster(region, "oslo-energy", name="Energy", niches="oil, gas")
+    make_institution(region, "uio", name="University of Oslo", note="four Nobel Prizes")
+    agency = make_organisation("teknopol", name="Oslo Teknopol")
+    region.agency = agency
+    region.save()
+    words = lexemes(Region, region.pk)
+    assert words["oslo"] >= {"A"}
+    assert {"energi", "oil", "gas", "univers", "nobel", "teknopol"} <= set(words)
+
+    cluster.name = "Maritime"
+    cluster.save()
+    agency.name = "Oslo Business Region"
+    agency.save()
+    words = set(lexemes(Region, region.pk))
+    assert "maritim" in words and "energi" not in words
+    assert "busi" in words and "teknopol" not in words
+
+    cluster.delete()
+    assert "maritim" not in set(lexemes(Region, region.pk))
+
+
+def test_admin_save_updates_the_vector(staff_client):
+    article = make_article("Energy week", lead="A week of talks.")
+    url = f"/admin/news/article/{article.pk}/change/"
+    data = form_data(staff_client.get(url).content.decode(), "article_form")
+    data.update(title="Hydrogen week", body="<p>Electrolysers in the harbour</p>")
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    words = lexemes(Article, article.pk)
+    assert words["hydrogen"] == {"A"} and words["electrolys"] == {"C"}
+    assert "energi" not in words
+
+
+def test_loaddata_fills_the_vectors_of_the_objects_it_loads(tmp_path):
+    fixture = tmp_path / "search.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {"model": "regions.region", "fields": {"name": "Vilnius", "slug": "vilnius", "country": "Lithuania",
+                                                       "body": "<p>Laser technology</p>"}},
+                {"model": "news.event", "fields": {"title": "Laser summit", "slug": "laser-summit", "status": "published",
+                                                   "starts": "2030-05-01T09:00:00Z", "ends": "2030-05-01T17:00:00Z",
+                                                   "city": "Vilnius"}},
+                {"model": "news.article", "fields": {"title": "Photonics cluster", "slug": "photonics",
+                                                     "lead": "Lasers made in Vilnius", "status": "published",
+                                                     "publish_at": "2020-01-01T12:00:00Z", "body": "<p>Optics</p>"}},
+            ]
+        )
+    )
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert lexemes(Region, Region.objects.get(slug="vilnius").pk)["laser"] == {"C"}
+    assert lexemes(Event, Event.objects.get(slug="laser-summit").pk)["laser"] == {"A"}
+    article_words = lexemes(Article, Article.objects.get(slug="photonics").pk)
+    assert article_words["photon"] == {"A"} and article_words["laser"] == {"B"} and article_words["optic"] == {"C"}
+
+
+def test_bulk_paths_index_with_update_vectors():
+    Article.objects.bulk_create(
+        [Article(title=f"Bulk item {n}", slug=f"bulk-{n}", lead="Quantum sensors", status="published") for n in range(3)]
+    )
+    bulk = Article.objects.filter(slug__startswith="bulk-")
+    assert all(stored_vector(Article, pk) is None for pk in bulk.values_list("pk", flat=True)), "bulk_create sends no signal"
+    assert update_vectors(bulk) == 3
+    assert all(lexemes(Article, pk)["quantum"] == {"B"} for pk in bulk.values_list("pk", flat=True))
+
+
+def test_update_search_index_command_rebuilds_every_vector():
+    article = make_article("Forgotten", lead="Graphene")
+    region = make_region("riga", lead="Graphene valley")
+    Article.objects.filter(pk=article.pk).update(search_vector=None)
+    Region.objects.filter(pk=region.pk).update(search_vector=None)
+    call_command("update_search_index", verbosity=0)
+    assert "graphen" in lexemes(Article, article.pk)
+    assert "graphen" in lexemes(Region, region.pk)

@@ -1,0 +1,221 @@
+"""/search/: ranked full-text search across published articles, events and regions."""
+
+import re
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
+from django.utils import timezone
+
+from baltmet.search import search
+from baltmet.views import SearchView
+from news.models import Article
+from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
+from tests.page_text import assert_headings_in_order, main_of, text_of
+from tests.regions_factories import make_cluster, make_region
+
+pytestmark = pytest.mark.django_db
+
+RESULT = re.compile(r'<li class="result">(.*?)</li>', re.S)
+
+
+def results(client, query, **params):
+    """[(kind label, title)] of a results page, in order."""
+    response = client.get("/search/", {"q": query, **params})
+    assert response.status_code == 200
+    found = []
+    for item in RESULT.findall(response.content.decode()):
+        title = unescape(re.search(r"<h3><a [^>]*>(.*?)</a></h3>", item).group(1))
+        kind = re.search(r'<span class="kind">(.*?)</span>', item).group(1)
+        found.append((kind, title))
+    return found
+
+
+def titles(client, query, **params):
+    return [title for _, title in results(client, query, **params)]
+
+
+def test_a_title_hit_outranks_a_lead_hit_and_a_lead_hit_a_body_hit(client):
+    # Created body first, so that neither creation order nor date explains the order.
+    make_article("Annual report", lead="Figures of the year.", body="<p>Our hydrogen work grew.</p>",
+                 publish_at=timezone.now() - timedelta(hours=1))
+    make_article("Partners met", lead="Talks on hydrogen in Riga.", publish_at=timezone.now() - timedelta(hours=2))
+    make_article("Hydrogen valley", lead="A new network.", publish_at=timezone.now() - timedelta(days=300))
+    assert titles(client, "hydrogen") == ["Hydrogen valley", "Partners met", "Annual report"]
+
+
+def test_a_title_hit_outranks_a_body_that_repeats_the_word(client):
+    make_article("Newsletter", lead="", body="<p>" + "Cluster news. " * 40 + "</p>")
+    make_article("Cluster award", lead="", publish_at=timezone.now() - timedelta(days=3000))
+    assert titles(client, "cluster") == ["Cluster award", "Newsletter"]
+
+
+def test_articles_events_and_regions_are_ranked_together_each_with_its_kind(client):
+    make_article("Maritime news", lead="Ships.")
+    make_event("Maritime day", lead="Harbour tours.")
+    region = make_region("oslo", country="Norway", lead="A capital by the fjord.")
+    make_cluster(region, "oslo-maritime", name="Maritime and shipping")
+    found = results(client, "maritime")
+    assert sorted(found) == [("Event", "Maritime day"), ("News", "Maritime news"), ("Region", "Oslo")]
+    assert found[-1] == ("Region", "Oslo"), "a cluster name (C) ranks below titles (A)"
+
+
+def test_english_stemming_finds_other_forms_of_a_word(client):
+    make_article("Regional clustering", lead="")
+    make_article("Cluster policy", lead="")
+    make_article("Innovation", lead="", body="<p>The clusters of the region.</p>")
+    assert sorted(titles(client, "clusters")) == ["Cluster policy", "Innovation", "Regional clustering"]
+
+
+def test_quoted_phrase_finds_the_words_together_only(client):
+    make_article("Life sciences in Oslo", lead="")
+    make_article("Sciences of life", lead="")
+    assert titles(client, '"life sciences"') == ["Life sciences in Oslo"]
+    assert sorted(titles(client, "life sciences")) == ["Life sciences in Oslo", "Sciences of life"]
+
+
+def test_a_minus_excludes_a_word_and_or_finds_either(client):
+    make_article("Brussels seminar", lead="")
+    make_article("Brussels open days", lead="")
+    make_article("Riga workshop", lead="")
+    assert titles(client, "brussels -seminar") == ["Brussels open days"]
+    assert sorted(titles(client, "seminar or workshop")) == ["Brussels seminar", "Riga workshop"]
+    assert titles(client, "seminar workshop") == [], "without or, every word must match"
+
+
+def test_drafts_and_scheduled_items_are_never_found(client):
+    make_article("Published photonics", lead="")
+    make_draft_article("Draft photonics", lead="")
+    make_scheduled_article("Scheduled photonics", lead="")
+    make_event("Published photonics fair")
+    make_event("Draft photonics fair", status="draft")
+    make_event("Scheduled photonics fair", publish_at=timezone.now() + timedelta(days=2))
+    assert sorted(titles(client, "photonics")) == ["Published photonics", "Published photonics fair"]
+    page = client.get("/search/", {"q": "photonics"}).content.decode()
+    assert "Draft" not in page and "Scheduled" not in page
+    assert "2 results" in text_of(page)
+
+
+def test_unpublishing_takes_an_article_out_of_the_results(client):
+    article = make_article("Biotech week", lead="")
+    assert titles(client, "biotech") == ["Biotech week"]
+    article.status = Article.Status.DRAFT
+    article.save()
+    assert titles(client, "biotech") == []
+
+
+def test_each_result_shows_its_date(client):
+    make_article("Battery news", lead="", publish_at=timezone.make_aware(timezone.datetime(2024, 3, 5, 12)))
+    make_event("Battery fair", all_day=True, starts=timezone.make_aware(timezone.datetime(2031, 6, 2, 9)),
+               ends=timezone.make_aware(timezone.datetime(2031, 6, 3, 17)), city="Warsaw")
+    page = main_of(client.get("/search/", {"q": "battery"}).content.decode())
+    assert '<time datetime="2024-03-05T12:00:00+01:00">5 March 2024</time>' in page
+    assert '<time datetime="2031-06-02">2 June 2031</time>' in page and "Warsaw" in page
+
+
+def test_excerpt_highlights_the_matches_in_the_text_without_its_markup(client):
+    make_article("Quarterly", lead="News from the network.",
+                 body="<p>The <strong>robotics</strong> centre &amp; its partners opened.</p>")
+    page = main_of(client.get("/search/", {"q": "robotics"}).content.decode())
+    excerpt = re.search(r'<p class="excerpt">(.*?)</p>', page, re.S).group(1)
+    assert "<mark>robotics</mark>" in excerpt
+    assert "<strong>" not in excerpt and "centre &amp; its partners" in excerpt
+    assert excerpt.startswith("News from the network.")
+
+
+def test_excerpt_marks_stemmed_forms(client):
+    make_article("Update", lead="Two new clusters were founded.")
+    page = client.get("/search/", {"q": "cluster"}).content.decode()
+    assert "<mark>clusters</mark>" in page
+
+
+def test_results_are_paged_ten_at_a_time_with_links_that_keep_the_query(client):
+    now = timezone.now()
+    for n in range(23):
+        make_article(f"Wind report {n:02d}", lead="", publish_at=now - timedelta(days=n + 1))
+    first = client.get("/search/", {"q": "wind"}).content.decode()
+    assert len(RESULT.findall(first)) == 10
+    assert "23 results" in text_of(first)
+    assert 'href="?q=wind&amp;page=2"' in first
+    assert titles(client, "wind")[0] == "Wind report 00", "equal ranks: the newest first"
+    third = titles(client, "wind", page=3)
+    assert third == ["Wind report 20", "Wind report 21", "Wind report 22"]
+    all_pages = titles(client, "wind") + titles(client, "wind", page=2) + third
+    assert len(set(all_pages)) == 23
+    second_page = client.get("/search/", {"q": "wind", "page": 2}).content.decode()
+    assert '<ol class="results" start="11">' in second_page
+    assert 'href="?q=wind"' in second_page, "the link back to page 1 has no page number"
+
+
+@pytest.mark.parametrize("page", ["4", "0", "-1", "two", "9" * 30])
+def test_a_page_that_does_not_exist_is_a_404_as_on_the_news_list(client, page):
+    for n in range(23):
+        make_article(f"Solar report {n}", lead="")
+    assert client.get("/search/", {"q": "solar", "page": page}).status_code == 404
+    assert client.get("/news/", {"page": page}).status_code == 404
+
+
+def test_an_empty_query_shows_the_form_and_no_results(client):
+    make_article("Anything", lead="")
+    for params in ({}, {"q": ""}, {"q": "   "}, {"q": "\x00"}):
+        response = client.get("/search/", params)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert '<form class="search-form" role="search"' in html
+        assert '<label for="search-q">' in html and 'id="search-q"' in html
+        assert "result" not in text_of(main_of(html)).lower()
+        assert 'name="robots"' not in html
+
+
+def test_a_query_with_nothing_found_says_so(client):
+    make_article("Anything", lead="")
+    text = text_of(client.get("/search/", {"q": "zeppelin"}).content.decode())
+    assert "0 results for “zeppelin”" in text and "Nothing matched" in text
+
+
+def test_results_page_has_ordered_headings_and_is_not_indexed(client):
+    make_article("Fjord news", lead="")
+    html = client.get("/search/", {"q": "fjord"}).content.decode()
+    assert_headings_in_order(html)
+    assert '<meta name="robots" content="noindex, follow">' in html
+
+
+def _render_search(query, page=None):
+    params = {"q": query} if page is None else {"q": query, "page": page}
+    request = RequestFactory().get("/search/", params)
+    request.user = AnonymousUser()
+    response = SearchView.as_view()(request)
+    response.render()
+    return response
+
+
+def _make_content(n):
+    region = make_region(f"region-{n}", country="Testland", lead="Energy and shipping")
+    for i in range(n):
+        make_article(f"Energy article {n}-{i}", lead="Energy storage", body="<p>Energy.</p>")
+        make_event(f"Energy event {n}-{i}", lead="Energy fair", region=region)
+
+
+@pytest.mark.parametrize("articles", [1, 30])
+def test_a_results_page_takes_the_same_few_queries_however_many_matches(django_assert_max_num_queries, articles):
+    _make_content(articles)
+    with django_assert_max_num_queries(6):
+        response = _render_search("energy")
+    assert response.status_code == 200
+    assert min(10, 2 * articles + 1) == len(RESULT.findall(response.content.decode()))
+    with django_assert_max_num_queries(6):
+        _render_search("energy", page="last")
+
+
+def test_search_function_returns_results_with_kind_title_url_and_excerpt():
+    article = make_article("Smart grid", lead="A smart grid for Vilnius.")
+    [result] = search("grid")[0:10]
+    assert (result.kind, result.kind_label, result.title, result.url) == (
+        "article", "News", "Smart grid", article.get_absolute_url()
+    )
+    assert result.date == article.publish_at
+    assert "<mark>grid</mark>" in result.excerpt
+    assert search("grid").count() == 1
+    assert search("") == []

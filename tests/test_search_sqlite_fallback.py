@@ -1,0 +1,69 @@
+"""Search without PostgreSQL (`make run` on SQLite): simpler, same function, same pages."""
+
+import json
+
+import pytest
+
+from baltmet.search import SimpleSearch
+from tests.news_factories import make_article, make_draft_article
+from tests.regions_factories import make_region
+from tests.subprocess_env import run_manage, run_python
+
+pytestmark = pytest.mark.django_db
+
+
+def test_simple_search_matches_every_word_excludes_minus_words_and_puts_title_hits_first():
+    make_article("Harbour news", lead="Energy in the harbour.")
+    make_article("Energy harbour", lead="Ships.")
+    make_article("Harbour energy pirates", lead="")
+    make_draft_article("Draft harbour energy", lead="")
+    make_region("oslo", country="Norway", lead="Harbour and energy clusters.")
+    found = SimpleSearch("energy harbour -pirates")
+    titles = [result.title for result in found[0:10]]
+    assert found.count() == 3
+    assert titles[0] == "Energy harbour"
+    assert sorted(titles) == ["Energy harbour", "Harbour news", "Oslo"]
+    assert "<mark>Energy</mark>" in found[0:10][1].excerpt or "<mark>energy</mark>" in found[0:10][1].excerpt
+
+
+def test_simple_search_escapes_content_and_highlights_case_insensitively():
+    make_article("Tags", lead='<b>Bold</b> 5 < 6 CLUSTER & "co"')
+    [result] = SimpleSearch("cluster")[0:10]
+    assert result.excerpt == "Bold 5 &lt; 6 <mark>CLUSTER</mark> &amp; &quot;co&quot;"
+
+
+SEARCH_IN_CHILD = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from django.db import connection
+from django.test import Client
+client = Client()
+answers = {"vendor": connection.vendor}
+for query in ["oslo", "Clusters", "life sciences", "brussels -seminar", "\\x00", "' OR 1=1 --", ".*(", "%_",
+              "кластер", "x" * 10000, '"unbalanced']:
+    response = client.get("/search/", {"q": query})
+    answers[query[:20]] = [response.status_code, response.content.decode()]
+print(json.dumps(answers))
+"""
+
+
+def test_on_sqlite_migrations_seed_fixtures_and_search_work(tmp_path):
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DJANGO_DEBUG": "1",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", "regions_seed", "news_seed"]):
+        result = run_manage(args, env)
+        assert result.returncode == 0, result.stderr
+    result = run_python(SEARCH_IN_CHILD, env)
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answers.pop("vendor") == "sqlite"
+    assert all(status == 200 for status, _ in answers.values()), {q: status for q, (status, _) in answers.items()}
+    assert 'href="/regions/oslo/"' in answers["oslo"][1]
+    assert "<mark>Oslo</mark>" in answers["oslo"][1] or "<mark>oslo</mark>" in answers["oslo"][1]
+    assert 'href="/regions/oslo/"' in answers["life sciences"][1]
