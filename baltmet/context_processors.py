@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from baltmet.seo import canonical_url
+
 
 def _section(request):
     """The part of the site a page belongs to, for marking the current navigation link."""
@@ -14,4 +16,5 @@ def site(request):
         "SITE_NAME": settings.SITE_NAME,
         "SITE_DESCRIPTION": settings.SITE_DESCRIPTION,
         "section": _section(request),
+        "canonical_url": canonical_url(request),
     }

@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # /sitemap.xml (baltmet.sitemaps). django.contrib.sites stays out, so that sitemaps and
+    # other absolute addresses use the host the request came to.
+    "django.contrib.sitemaps",
     "ckeditor",
     "ckeditor_uploader",
     "csp",

@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 
 from baltmet import editor_uploads, views
 from baltmet.health import healthz
+from baltmet.sitemaps import SITEMAPS
 
 admin.site.site_header = "BaltMet Inno administration"
 admin.site.site_title = "BaltMet Inno admin"
@@ -15,6 +17,14 @@ urlpatterns = [
     path("events/", include("news.event_urls")),
     path("regions/", include("regions.urls")),
     path("search/", views.SearchView.as_view(), name="search"),
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"},
+        name="sitemap",
+    ),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),
+    path("robots.txt", views.RobotsView.as_view(), name="robots"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # The names are django-ckeditor's, which its widget reverses.

@@ -1,3 +1,4 @@
+from django.urls import reverse
 from django.views.generic import ListView, TemplateView
 
 from baltmet.search import RESULTS_PER_PAGE, clean_query, search
@@ -36,3 +37,13 @@ class SearchView(ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(query=self.query, **kwargs)
+
+
+class RobotsView(TemplateView):
+    """/robots.txt: everything public may be crawled; the sitemap lists it."""
+
+    template_name = "robots.txt"
+    content_type = "text/plain; charset=utf-8"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sitemap_url=self.request.build_absolute_uri(reverse("sitemap")), **kwargs)

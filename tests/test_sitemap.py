@@ -1,0 +1,126 @@
+"""/sitemap.xml and /robots.txt: what crawlers are told about the site."""
+
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from django.utils import timezone
+
+from baltmet.sitemaps import ArticleSitemap
+from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
+from tests.regions_factories import make_region
+
+pytestmark = pytest.mark.django_db
+
+NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def _xml(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    assert response["Content-Type"].startswith("application/xml")
+    return ET.fromstring(response.content)
+
+
+def sitemap_entries(client, index_url="/sitemap.xml"):
+    """{loc: lastmod or None} of every address in every sitemap the index names."""
+    index = _xml(client, index_url)
+    assert index.tag == f"{{{NS['sm']}}}sitemapindex"
+    entries = {}
+    for location in index.findall("sm:sitemap/sm:loc", NS):
+        parts = urlsplit(location.text)
+        page = _xml(client, parts.path + (f"?{parts.query}" if parts.query else ""))
+        assert page.tag == f"{{{NS['sm']}}}urlset"
+        for url in page.findall("sm:url", NS):
+            lastmod = url.find("sm:lastmod", NS)
+            entries[url.find("sm:loc", NS).text] = None if lastmod is None else lastmod.text
+    return entries
+
+
+@pytest.fixture
+def content():
+    now = timezone.now()
+    return {
+        "article": make_article("Published article", publish_at=now - timedelta(days=2)),
+        "draft": make_draft_article("Draft article"),
+        "scheduled": make_scheduled_article("Scheduled article"),
+        "event": make_event("Published event"),
+        "draft event": make_event("Draft event", status="draft"),
+        "scheduled event": make_event("Scheduled event", publish_at=now + timedelta(days=1)),
+        "region": make_region("riga"),
+    }
+
+
+def test_sitemap_lists_every_published_article_event_region_and_the_fixed_pages(client, content):
+    entries = sitemap_entries(client)
+    expected_paths = {
+        "/", "/news/", "/events/", "/regions/", "/regions/compare/",
+        content["article"].get_absolute_url(), content["event"].get_absolute_url(), content["region"].get_absolute_url(),
+    }
+    assert {urlsplit(loc).path for loc in entries} == expected_paths
+    assert all(loc.startswith("http://testserver/") for loc in entries), "absolute addresses on the request's host"
+
+
+def test_sitemap_leaves_out_drafts_and_scheduled_items(client, content):
+    paths = {urlsplit(loc).path for loc in sitemap_entries(client)}
+    for key in ("draft", "scheduled", "draft event", "scheduled event"):
+        assert content[key].get_absolute_url() not in paths, key
+
+
+def test_articles_events_and_regions_carry_their_last_modification_date(client, content):
+    entries = {urlsplit(loc).path: lastmod for loc, lastmod in sitemap_entries(client).items()}
+    for key in ("article", "event", "region"):
+        item = content[key]
+        item.refresh_from_db()
+        assert entries[item.get_absolute_url()] == timezone.localdate(item.updated).isoformat(), key
+
+
+def test_a_scheduled_article_is_last_modified_when_it_comes_out(client):
+    article = make_article("Came out today", publish_at=timezone.now() - timedelta(minutes=5))
+    type(article).objects.filter(pk=article.pk).update(updated=timezone.now() - timedelta(days=30))
+    entries = {urlsplit(loc).path: lastmod for loc, lastmod in sitemap_entries(client).items()}
+    assert entries[article.get_absolute_url()] == timezone.localdate(article.publish_at).isoformat()
+
+
+def test_index_gives_each_section_its_latest_change(client, content):
+    index = _xml(client, "/sitemap.xml")
+    sections = {
+        urlsplit(item.find("sm:loc", NS).text).path: item.find("sm:lastmod", NS)
+        for item in index.findall("sm:sitemap", NS)
+    }
+    assert set(sections) == {"/sitemap-pages.xml", "/sitemap-news.xml", "/sitemap-events.xml", "/sitemap-regions.xml"}
+    assert sections["/sitemap-news.xml"] is not None and sections["/sitemap-regions.xml"] is not None
+
+
+def test_a_large_section_is_split_into_pages_the_index_names(client, monkeypatch):
+    monkeypatch.setattr(ArticleSitemap, "limit", 2)
+    articles = [make_article(f"Paged article {n}") for n in range(5)]
+    make_draft_article("Paged draft")
+    index = _xml(client, "/sitemap.xml")
+    locations = [item.text for item in index.findall("sm:sitemap/sm:loc", NS)]
+    assert [loc for loc in locations if "sitemap-news" in loc] == [
+        "http://testserver/sitemap-news.xml",
+        "http://testserver/sitemap-news.xml?p=2",
+        "http://testserver/sitemap-news.xml?p=3",
+    ]
+    paths = {urlsplit(loc).path for loc in sitemap_entries(client)}
+    assert {article.get_absolute_url() for article in articles} <= paths
+    assert "/news/paged-draft/" not in paths
+
+
+def test_sitemap_uses_the_host_it_was_asked_on(client, settings, content):
+    settings.ALLOWED_HOSTS = ["www.baltmet.example"]
+    response = client.get("/sitemap-news.xml", HTTP_HOST="www.baltmet.example")
+    assert b"<loc>http://www.baltmet.example/news/published-article/</loc>" in response.content
+
+
+def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_admin(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "User-agent: *"
+    assert "Disallow: /admin/" in lines and "Disallow: /ckeditor/" in lines
+    assert "Sitemap: http://testserver/sitemap.xml" in lines
+    assert "Disallow: /" not in lines, "the public site stays crawlable"
