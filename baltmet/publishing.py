@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils import timezone
 
+from baltmet.page_cache import ContentQuerySet
+
 
 class SlugNaturalKeyManagerMixin:
     """Fixtures refer to rows by slug, so they load into any database."""
@@ -11,7 +13,7 @@ class SlugNaturalKeyManagerMixin:
         return self.get(slug=slug)
 
 
-class PublishableQuerySet(models.QuerySet):
+class PublishableQuerySet(ContentQuerySet):
     def published(self):
         """Published, and not scheduled for later."""
         return self.filter(status=Publishable.Status.PUBLISHED, publish_at__lte=timezone.now())
@@ -21,6 +23,14 @@ class PublishableQuerySet(models.QuerySet):
         if user.is_active and user.is_staff:
             return self.all()
         return self.published()
+
+    def next_publication_after(self, now):
+        """The publish_at of the next item to appear after `now`, as a one-value queryset."""
+        return (
+            self.filter(status=Publishable.Status.PUBLISHED, publish_at__gt=now)
+            .order_by("publish_at")
+            .values("publish_at")[:1]
+        )
 
 
 class PublishableManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(PublishableQuerySet)):

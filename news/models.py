@@ -8,13 +8,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from baltmet.images import validate_image_file
+from baltmet.page_cache import ContentQuerySet
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
 
 
-class TopicManager(SlugNaturalKeyManagerMixin, models.Manager):
+class TopicManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(ContentQuerySet)):
     pass
 
 
@@ -68,6 +69,15 @@ class EventQuerySet(PublishableQuerySet):
         """What /events/calendar.ics carries: every upcoming event and the most recent past ones."""
         recent_past = self.past().values("pk")[:CALENDAR_PAST_EVENTS]
         return self.published().filter(_not_ended_yet() | models.Q(pk__in=recent_past)).order_by("starts", "pk")
+
+    def next_end_after(self, now):
+        """When the next timed event ends (and moves to the past), as a one-value queryset.
+        All-day events end at midnight, which pages expect anyway."""
+        return (
+            self.filter(status=self.model.Status.PUBLISHED, all_day=False, ends__gte=now)
+            .order_by("ends")
+            .values("ends")[:1]
+        )
 
 
 class EventManager(PublishableManager.from_queryset(EventQuerySet)):

@@ -9,6 +9,7 @@ from django.db.models import Case, Exists, OuterRef, Prefetch, When
 from django.urls import reverse
 
 from baltmet.images import validate_image_file
+from baltmet.page_cache import ContentQuerySet
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
@@ -39,11 +40,11 @@ def metric_group_rank(group_field="group"):
     )
 
 
-class SlugManager(SlugNaturalKeyManagerMixin, models.Manager):
+class SlugManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(ContentQuerySet)):
     pass
 
 
-class MetricQuerySet(models.QuerySet):
+class MetricQuerySet(ContentQuerySet):
     def with_figures(self):
         """Metrics some region has a figure for: the ones worth offering for comparison."""
         return self.filter(Exists(Figure.objects.filter(metric=OuterRef("pk"))))
@@ -82,7 +83,7 @@ class Organisation(models.Model):
         return (self.slug,)
 
 
-class RegionQuerySet(models.QuerySet):
+class RegionQuerySet(ContentQuerySet):
     def with_headline_figures(self):
         """Each region's latest headline figures as `region.headline_figures`, in one query."""
         figures = Figure.objects.latest_per_metric().filter(metric__headline=True).select_related("metric")
@@ -200,7 +201,7 @@ class Metric(models.Model):
         return (self.code,)
 
 
-class FigureQuerySet(models.QuerySet):
+class FigureQuerySet(ContentQuerySet):
     def latest_per_metric(self):
         """For each region and metric, only the figure of the latest year.
 

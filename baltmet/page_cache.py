@@ -1,0 +1,286 @@
+"""
+The page cache: anonymous GET requests for public pages are answered from Django's cache
+(local memory, or Redis shared by every app server when REDIS_URL is set), and every change
+to the content shows on the very next request.
+
+How it stays correct:
+
+- **A content version in the database.** `baltmet.models.ContentVersion` holds one number.
+  Every save, delete and many-to-many change of a model of the content apps (news, regions),
+  on every path (admin, ORM, loaddata's raw saves, queryset update()/bulk_create() through
+  `ContentQuerySet`) changes it, once the change is committed (once per transaction). A
+  cached page is stored under the version it was made from, so after a change no process
+  finds it again: whichever process, whichever cache, and also after `manage.py loaddata`
+  run elsewhere. Reading the version is one query by primary key per request.
+- **Time.** A page also changes without any save: a scheduled article or event appears when
+  its publish_at passes, an event moves from "upcoming" to "past" when it ends (all-day
+  events at midnight). The same query finds the next such moment, and a page is kept only
+  until then (`ContentState.valid_until`).
+- **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
+  staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
+  and the health check are never answered from the cache; their responses are marked
+  `Cache-Control: private, max-age=0` when a session cookie was sent. A response is stored
+  only if it is a 200, sets no cookie, varies on nothing but Cookie and is not private or
+  no-store (previews are both). Pages rendered inside a transaction are neither served nor
+  stored: they may show what is not committed.
+- **Conditional requests** (If-None-Match / If-Modified-Since) are answered with 304 from a
+  stored page's ETag and Last-Modified.
+
+The header `X-Page-Cache: hit|miss|bypass` tells what happened.
+"""
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db.models import Case, F, Subquery, Value, When
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.http import parse_http_date_safe
+
+from baltmet.models import ContentVersion
+
+# Apps whose models are public content: a change to any of their rows changes pages.
+CONTENT_APPS = frozenset({"news", "regions"})
+HEADER = "X-Page-Cache"
+_KEY_PREFIX = "page"
+_STORED_VARY = {"", "cookie"}
+
+
+# --- The content version ---------------------------------------------------------------
+
+
+def content_changed(using=DEFAULT_DB_ALIAS):
+    """Record that public content changed: cached pages are no longer served.
+
+    Inside a transaction the version changes once, right after the commit: a page read
+    before then shows the old content under the old version, one read after it the new
+    content under the new version, and a rolled-back change changes nothing. Changing the
+    row only after the commit also means a long transaction (a big loaddata) holds no lock
+    that other editors' saves would wait for.
+    """
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        _bump(using)
+    elif not any(isinstance(entry[1], _BumpAfterCommit) for entry in connection.run_on_commit):
+        # Queued once per transaction; a rollback (of it, or of the savepoint that queued
+        # this) drops it, and the next change queues it again.
+        transaction.on_commit(_BumpAfterCommit(using), using=using, robust=True)
+
+
+class _BumpAfterCommit:
+    def __init__(self, using):
+        self.using = using
+
+    def __call__(self):
+        _bump(self.using)
+
+
+def _bump(using):
+    now = timezone.now()
+    # A new version is never one used before, even after a rollback or after the row was
+    # deleted (tests flush tables): at least the current time in microseconds.
+    stamp = time.time_ns() // 1000
+    versions = ContentVersion.objects.using(using)
+    bumped = versions.filter(pk=1).update(
+        version=Case(When(version__gte=stamp, then=F("version") + 1), default=Value(stamp)), changed=now
+    )
+    if not bumped:
+        versions.get_or_create(pk=1, defaults={"version": stamp, "changed": now})
+
+
+def _is_content(model):
+    return model._meta.app_label in CONTENT_APPS
+
+
+def _on_save_or_delete(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+    if _is_content(sender):
+        content_changed(using)
+
+
+def _on_m2m_changed(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
+    if action.startswith("post_") and _is_content(sender):
+        content_changed(using)
+
+
+def connect_signals():
+    """Called from BaltmetConfig.ready(). loaddata sends post_save too (with raw=True)."""
+    post_save.connect(_on_save_or_delete, dispatch_uid="page_cache_post_save")
+    post_delete.connect(_on_save_or_delete, dispatch_uid="page_cache_post_delete")
+    m2m_changed.connect(_on_m2m_changed, dispatch_uid="page_cache_m2m_changed")
+
+
+class ContentQuerySet(models.QuerySet):
+    """A queryset for content models: the bulk operations that send no signals still count as changes."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            content_changed(self.db)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            content_changed(self.db)
+        return created
+
+    bulk_create.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        rows = super().bulk_update(objs, fields, batch_size=batch_size)
+        if rows:
+            content_changed(self.db)
+        return rows
+
+    bulk_update.alters_data = True
+
+
+# --- What the next request may use -----------------------------------------------------
+
+
+def _next_change_querysets(now):
+    """Querysets of one datetime each: the next moments after `now` when public pages change by themselves."""
+    from news.models import Article, Event
+
+    return {
+        "next_article": Article.objects.next_publication_after(now),
+        "next_event": Event.objects.next_publication_after(now),
+        "next_event_end": Event.objects.next_end_after(now),
+    }
+
+
+def next_local_midnight(now):
+    """The next midnight in the site's time zone: dates shown and all-day events turn there."""
+    site_tz = timezone.get_default_timezone()
+    tomorrow = timezone.localdate(now, site_tz) + timedelta(days=1)
+    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=site_tz)
+
+
+@dataclass(frozen=True)
+class ContentState:
+    version: int
+    changed: datetime
+    valid_until: datetime
+
+
+def content_state(now=None):
+    """The content version and until when pages made now stay right, in one query."""
+    now = now or timezone.now()
+    upcoming = _next_change_querysets(now)
+    row = (
+        ContentVersion.objects.filter(pk=1)
+        .annotate(**{name: Subquery(queryset) for name, queryset in upcoming.items()})
+        .values_list("version", "changed", *upcoming)
+        .first()
+    )
+    if row is None:
+        # No row yet (a new or flushed database): start one and read again.
+        _bump(DEFAULT_DB_ALIAS)
+        return content_state(now)
+    version, changed, *moments = row
+    return ContentState(version, changed, min([m for m in moments if m is not None] + [next_local_midnight(now)]))
+
+
+# --- The middleware -------------------------------------------------------------------
+
+
+def _cache():
+    return caches[settings.PAGE_CACHE_ALIAS]
+
+
+def _key(request, version):
+    url = request.build_absolute_uri()
+    return f"{_KEY_PREFIX}:{version}:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def _excluded(request):
+    return request.path_info.startswith(settings.PAGE_CACHE_EXCLUDED_PATHS)
+
+
+def _has_session(request):
+    return settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def _may_use_cache(request):
+    return (
+        settings.PAGE_CACHE_SECONDS > 0
+        and request.method in ("GET", "HEAD")
+        and not _has_session(request)
+        and "HTTP_AUTHORIZATION" not in request.META
+        and not _excluded(request)
+        and not connections[DEFAULT_DB_ALIAS].in_atomic_block
+    )
+
+
+def _may_store(response):
+    if response.status_code != 200 or response.streaming or response.cookies:
+        return False
+    cache_control = response.get("Cache-Control", "").lower()
+    if "private" in cache_control or "no-store" in cache_control:
+        return False
+    vary = {part.strip().lower() for part in response.get("Vary", "").split(",")}
+    return vary <= _STORED_VARY
+
+
+def _from_entry(request, entry):
+    content, status, headers = entry["content"], entry["status"], entry["headers"]
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response[name] = value
+    response[HEADER] = "hit"
+    # A stored page's validators answer conditional requests, as the view would have.
+    return get_conditional_response(
+        request,
+        etag=response.get("ETag"),
+        last_modified=parse_http_date_safe(response.get("Last-Modified", "")),
+        response=response,
+    )
+
+
+class PageCacheMiddleware:
+    """See the module docstring. Goes after SecurityMiddleware and WhiteNoise, before sessions."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not _may_use_cache(request):
+            response = self.get_response(request)
+            if _has_session(request) and not _excluded(request):
+                # Signed-in pages are for that person only, and never reused without asking
+                # (previews add no-store themselves).
+                patch_cache_control(response, private=True, max_age=0)
+            response.setdefault(HEADER, "bypass")
+            return response
+
+        now = timezone.now()
+        state = content_state(now)
+        cache = _cache()
+        key = _key(request, state.version)
+        entry = cache.get(key)
+        if entry is not None and now < entry["valid_until"]:
+            return _from_entry(request, entry)
+
+        response = self.get_response(request)
+        if request.method == "GET" and _may_store(response):
+            seconds = min(settings.PAGE_CACHE_SECONDS, (state.valid_until - now).total_seconds())
+            if seconds >= 1:
+                headers = [(name, value) for name, value in response.items() if name != HEADER]
+                entry = {
+                    "content": response.content,
+                    "status": response.status_code,
+                    "headers": headers,
+                    "valid_until": state.valid_until,
+                }
+                cache.set(key, entry, int(seconds))
+        response[HEADER] = "miss"
+        return response

@@ -1,0 +1,254 @@
+"""The page cache (baltmet.page_cache): anonymous pages come from the cache, and every change
+shows on the next request, whatever path it took; staff always see fresh pages.
+
+The cache serves and stores only pages made from committed data, so these tests commit
+(transactional_db) like a running site does.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+from django.utils import timezone
+
+from baltmet.models import ContentVersion
+from baltmet.page_cache import HEADER, content_changed, content_state
+from news.models import Article, Event
+from tests.news_factories import make_article, make_event, make_topic
+from tests.regions_factories import make_region
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_on(settings):
+    settings.PAGE_CACHE_SECONDS = 3600
+    cache.clear()
+
+
+def _get(client, url, **headers):
+    response = client.get(url, headers=headers)
+    return response, response.content.decode()
+
+
+def _version():
+    return ContentVersion.objects.get(pk=1).version
+
+
+def test_second_anonymous_request_is_answered_from_the_cache_with_one_query(client, django_assert_num_queries):
+    make_article("Cluster news")
+    first, first_html = _get(client, "/news/")
+    assert first[HEADER] == "miss"
+    with django_assert_num_queries(1):
+        second, second_html = _get(client, "/news/")
+    assert second[HEADER] == "hit"
+    assert second_html == first_html
+    assert "Cluster news" in second_html
+    # The stored page keeps the headers the middleware after the cache added.
+    assert second["Content-Security-Policy"] == first["Content-Security-Policy"]
+    assert second["X-Frame-Options"] == "DENY"
+
+
+def test_pages_are_kept_per_address_including_the_query_string(client):
+    for number in range(12):
+        make_article(f"Item {number}", publish_at=timezone.now() - timedelta(hours=number + 1))
+    _, page_one = _get(client, "/news/")
+    _, page_two = _get(client, "/news/?page=2")
+    assert "Item 0" in page_one and "Item 0" not in page_two
+    assert "Item 11" in page_two and "Item 11" not in page_one
+
+
+def test_an_edit_through_the_orm_shows_at_once(client):
+    article = make_article("Old title", lead="A lead.")
+    _get(client, article.get_absolute_url())
+    _get(client, "/")
+    article.title = "New title"
+    article.save()
+    for url in (article.get_absolute_url(), "/", "/news/"):
+        response, html = _get(client, url)
+        assert response[HEADER] == "miss"
+        assert "New title" in html and "Old title" not in html
+
+
+def test_deleting_shows_at_once(client):
+    article = make_article("Soon gone")
+    assert "Soon gone" in _get(client, "/news/")[1]
+    article.delete()
+    assert "Soon gone" not in _get(client, "/news/")[1]
+    assert client.get(article.get_absolute_url()).status_code == 404
+
+
+def test_a_topic_added_to_an_article_shows_on_the_topic_page(client):
+    topic = make_topic("Smart cities")
+    article = make_article("Riga goes smart")
+    assert "Riga goes smart" not in _get(client, topic.get_absolute_url())[1]
+    article.topics.add(topic)
+    assert "Riga goes smart" in _get(client, topic.get_absolute_url())[1]
+
+
+def test_a_region_edit_shows_on_the_region_pages(client):
+    region = make_region("riga", name="Riga")
+    _get(client, "/regions/")
+    region.designation = "capital of Latvia"
+    region.save()
+    assert "capital of Latvia" in _get(client, "/regions/")[1]
+    assert "capital of Latvia" in _get(client, "/regions/riga/")[1]
+
+
+def test_queryset_update_and_admin_publish_action_show_at_once(staff_client):
+    client = Client()
+    draft = make_article("Waiting draft", status=Article.Status.DRAFT)
+    assert "Waiting draft" not in _get(client, "/news/")[1]
+    # The admin's "publish" action is a QuerySet.update(), which sends no signals.
+    staff_client.post(
+        "/admin/news/article/", {"action": "publish", "_selected_action": [draft.pk]}, follow=True
+    )
+    assert Article.objects.get(pk=draft.pk).status == Article.Status.PUBLISHED
+    assert "Waiting draft" in _get(client, "/news/")[1]
+    Article.objects.filter(pk=draft.pk).update(title="Renamed by update")
+    assert "Renamed by update" in _get(client, "/news/")[1]
+
+
+def test_an_edit_in_the_admin_shows_to_visitors_at_once(staff_client):
+    client = Client()
+    article = make_article("Admin old title")
+    _get(client, article.get_absolute_url())
+    change_url = f"/admin/news/article/{article.pk}/change/"
+    local = timezone.localtime(article.publish_at)
+    response = staff_client.post(
+        change_url,
+        {
+            "title": "Admin new title",
+            "slug": article.slug,
+            "lead": article.lead,
+            "body": "<p>Body</p>",
+            "image_alt": "",
+            "status": "published",
+            "publish_at_0": local.strftime("%Y-%m-%d"),
+            "publish_at_1": local.strftime("%H:%M:%S"),
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert "Admin new title" in _get(client, article.get_absolute_url())[1]
+
+
+def test_loaddata_shows_at_once(client, tmp_path):
+    make_article("Loaded later", slug="loaded-later")
+    _get(client, "/news/loaded-later/")
+    fixture = tmp_path / "change.json"
+    fixture.write_text(
+        '[{"model": "news.article", "fields": {"title": "Loaded title", "slug": "loaded-later", '
+        '"status": "published", "publish_at": "2020-01-01T12:00:00Z", "lead": "A lead."}}]'
+    )
+    call_command("loaddata", str(fixture), verbosity=0)
+    assert "Loaded title" in _get(client, "/news/loaded-later/")[1]
+
+
+def test_a_scheduled_article_appears_when_its_time_comes_without_any_save(client, monkeypatch):
+    start = timezone.now()
+    scheduled = make_article("Scheduled news", publish_at=start + timedelta(hours=1))
+    assert "Scheduled news" not in _get(client, "/news/")[1]
+    assert _get(client, "/news/")[0][HEADER] == "hit"
+
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(hours=1, seconds=1))
+    response, html = _get(client, "/news/")
+    assert response[HEADER] == "miss"
+    assert "Scheduled news" in html
+    assert client.get(scheduled.get_absolute_url()).status_code == 200
+
+
+def test_a_scheduled_event_and_an_event_ending_change_the_pages_on_time(client, monkeypatch):
+    start = timezone.now()
+    make_event("Ending soon", starts=start - timedelta(hours=1), ends=start + timedelta(minutes=30))
+    make_event("Announced later", starts=start + timedelta(days=9), publish_at=start + timedelta(hours=2))
+    html = _get(client, "/")[1]
+    assert "Ending soon" in html and "Announced later" not in html
+
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=31))
+    assert "Ending soon" not in _get(client, "/")[1]
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(hours=2, seconds=1))
+    assert "Announced later" in _get(client, "/")[1]
+
+
+def test_pages_are_kept_no_longer_than_the_next_scheduled_change():
+    now = timezone.now()
+    make_article("Later", publish_at=now + timedelta(minutes=5))
+    make_event("Ends", starts=now - timedelta(hours=1), ends=now + timedelta(minutes=3))
+    assert content_state(now).valid_until == Event.objects.get(title="Ends").ends
+
+
+def test_staff_always_get_fresh_private_pages(staff_client):
+    client = Client()
+    article = make_article("Staff sees this")
+    _get(client, article.get_absolute_url())
+    Article.objects.filter(pk=article.pk).update(title="Staff sees the edit")
+    response, html = _get(staff_client, article.get_absolute_url())
+    assert response[HEADER] == "bypass"
+    assert "Staff sees the edit" in html
+    assert "private" in response["Cache-Control"]
+    # Nothing a signed-in person sees is stored for visitors.
+    staff_only = make_article("Draft for staff", status=Article.Status.DRAFT)
+    preview = staff_client.get(staff_only.get_absolute_url())
+    assert "no-store" in preview["Cache-Control"]
+    assert client.get(staff_only.get_absolute_url()).status_code == 404
+
+
+def test_errors_admin_and_health_check_are_not_stored(client):
+    assert client.get("/news/no-such-article/")[HEADER] == "miss"
+    assert client.get("/news/no-such-article/")[HEADER] == "miss"
+    assert client.get("/healthz")[HEADER] == "bypass"
+    assert client.get("/admin/login/")[HEADER] == "bypass"
+    assert client.post("/news/")[HEADER] == "bypass"
+
+
+def test_a_response_setting_a_cookie_is_not_stored(client, settings):
+    settings.ROOT_URLCONF = "tests.urls_page_cache"
+    assert client.get("/sets-cookie/")[HEADER] == "miss"
+    assert client.get("/sets-cookie/")[HEADER] == "miss"
+    assert client.get("/plain/")[HEADER] == "miss"
+    assert client.get("/plain/")[HEADER] == "hit"
+
+
+def test_a_changed_page_is_stored_anew_under_the_new_version(client):
+    make_article("First")
+    _get(client, "/news/")
+    before = _version()
+    make_article("Second")
+    assert _version() > before
+    assert _get(client, "/news/")[0][HEADER] == "miss"
+    assert _get(client, "/news/")[0][HEADER] == "hit"
+
+
+def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_all():
+    make_article("Seed")
+    before = _version()
+    with transaction.atomic():
+        make_article("One")
+        make_article("Two")
+        assert _version() == before, "not before the commit"
+    after = _version()
+    assert after > before
+    with pytest.raises(RuntimeError):
+        with transaction.atomic():
+            make_article("Rolled back")
+            raise RuntimeError
+    assert _version() == after
+
+
+def test_versions_are_never_reused_even_after_the_row_is_gone():
+    content_changed()
+    first = _version()
+    ContentVersion.objects.all().delete()
+    state = content_state()
+    assert state.version > first
+
+
+@pytest.mark.django_db(transaction=False)
+def test_pages_made_inside_a_transaction_are_neither_served_nor_stored(client):
+    # Plain `db` tests run inside a transaction: what they render may never be committed.
+    make_article("Uncommitted")
+    assert client.get("/news/")[HEADER] == "bypass"
