@@ -45,6 +45,17 @@ serve: seed
 
 # ensure-test-services.sh installs the Debian packages the tests need (redis-server) and runs
 # pytest with a throwaway Redis on 127.0.0.1:6379, which it stops afterwards.
-test: install-test
+# The checkers the browser tests run, exactly as package-lock.json pins them: axe-core and the
+# Nu HTML Checker (vnu-jar). --ignore-scripts: vnu-jar's install script would download a Java
+# runtime; the system's Java runs it.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make test: npm is missing. Install Node.js with npm (Debian: apt-get install nodejs npm); the browser tests need axe-core and the Nu HTML Checker from npm." >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+# One pytest run: the whole suite, browser tests (tests/browser/, marker `browser`) included.
+# ensure-test-services.sh installs Chromium (and Java, where there is none) as root, or stops
+# with a message saying what to install: the browser tests never pass by being left out.
+test: install-test node_modules/.installed
 	scripts/ensure-postgres.sh
-	scripts/ensure-test-services.sh -- $(BIN)/python -m pytest
+	scripts/ensure-test-services.sh $$(command -v java >/dev/null || echo default-jre-headless) -- $(BIN)/python -m pytest

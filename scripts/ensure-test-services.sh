@@ -20,7 +20,10 @@
 set -euo pipefail
 
 # Debian packages the test suite needs. Keep one list, so apt-get update runs at most once.
-TEST_DEBIAN_PACKAGES=(redis-server)
+# chromium: the browser tests (tests/browser/) drive Debian's Chromium with Playwright, never a
+# browser that `playwright install` would download; fonts-liberation: Arial-metric fonts, so
+# pages lay out in the tests as they do in a desktop browser.
+TEST_DEBIAN_PACKAGES=(redis-server chromium fonts-liberation)
 
 fail() { echo "ensure-test-services: $*" >&2; exit 1; }
 
