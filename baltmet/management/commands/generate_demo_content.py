@@ -1,0 +1,425 @@
+"""
+Fill a database with realistic, varied demo content, quickly: for benchmarks and for trying
+the site at scale.
+
+    manage.py generate_demo_content --articles 100000 --events 5000 --regions 12
+
+Articles and events come in a mix of published, draft and scheduled, spread over the past
+years (events also into the coming months), with topics, regions and events attached; the
+regions get key figures, institutions and clusters. The same --seed gives the same content.
+
+Everything is written with bulk inserts (bulk_create in batches, many-to-many rows straight
+into the through tables) in one transaction. Bulk inserts skip model signals, so what the
+signals would do is done here once at the end: the search vectors are computed for the new
+rows (baltmet.search_index.update_vectors) and the page cache's content version changes
+(ContentQuerySet.bulk_create). The sanitiser's pre_save receiver is skipped too: the rich
+text made here uses only tags the sanitiser keeps, exactly as it writes them (a test checks).
+
+Generated articles, events, institutions and clusters have slugs starting with "demo-";
+--clear deletes those first. Regions, topics and metrics are shared with real content:
+existing ones (same slug or code) are used, missing ones added.
+"""
+
+import random
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.text import slugify
+
+from news.models import Article, Event, Topic
+from regions.models import Cluster, Figure, Institution, Metric, Region
+
+PREFIX = "demo-"
+BATCH_SIZE = 2000
+
+REGIONS = [
+    ("Berlin", "Germany", "capital of the Federal Republic of Germany"),
+    ("Copenhagen", "Denmark", "capital of the Kingdom of Denmark"),
+    ("Helsinki", "Finland", "capital of the Republic of Finland"),
+    ("Oslo", "Norway", "capital of the Kingdom of Norway"),
+    ("Riga", "Latvia", "capital of the Republic of Latvia"),
+    ("St. Petersburg", "Russia", "second city of the Russian Federation"),
+    ("Stockholm", "Sweden", "capital of the Kingdom of Sweden"),
+    ("Tallinn", "Estonia", "capital of the Republic of Estonia"),
+    ("Vilnius", "Lithuania", "capital of the Republic of Lithuania"),
+    ("Warsaw", "Poland", "capital of the Republic of Poland"),
+    ("Hamburg", "Germany", "a city-state of the Federal Republic of Germany"),
+    ("Gdańsk", "Poland", "capital of the Pomeranian Voivodeship"),
+    ("Malmö", "Sweden", "centre of the Öresund region"),
+    ("Turku", "Finland", "capital of Southwest Finland"),
+    ("Kaunas", "Lithuania", "second city of Lithuania"),
+    ("Tartu", "Estonia", "university city of Estonia"),
+]
+
+TOPICS = [
+    "Cluster development", "Smart cities", "Clean energy", "Maritime and shipping", "Life sciences",
+    "ICT and digitalisation", "Logistics", "Design and creative industries", "Higher education",
+    "Research funding", "Start-ups", "Innovation policy", "Tourism", "Food and bioeconomy",
+    "Transport", "Water and environment",
+]
+
+METRICS = [
+    # code, name, unit, group, position, headline, low, high
+    ("population", "Population", "inhabitants", Metric.Group.SIZE, 10, True, 300_000, 5_500_000),
+    ("area", "Area", "km²", Metric.Group.SIZE, 20, True, 150, 1_500),
+    ("universities-and-colleges", "Universities and colleges, private and public", "",
+     Metric.Group.EDUCATION, 10, False, 3, 40),
+    ("students", "Students living in the region", "", Metric.Group.EDUCATION, 50, True, 20_000, 250_000),
+    ("science-parks", "Science parks", "", Metric.Group.EDUCATION, 40, False, 1, 12),
+    ("priority-clusters", "Priority clusters", "", Metric.Group.INNOVATION, 10, False, 3, 12),
+]
+
+ACTORS = [
+    "science park", "cluster network", "innovation agency", "technical university", "start-up hub",
+    "city administration", "business school", "maritime cluster", "energy agency", "chamber of commerce",
+    "research institute", "regional council", "incubator", "port authority", "design centre",
+]
+ACTIONS = [
+    "opens", "launches", "hosts", "presents", "joins", "signs", "completes", "announces", "expands",
+    "welcomes", "publishes", "funds",
+]
+THINGS = [
+    "a new lab for {field}", "a joint project on {field}", "its strategy for {field}",
+    "a call for {field} pilots", "a partnership with {city}", "a study of {field} in the Baltic Sea Region",
+    "an exchange programme for {field} students", "a matchmaking day on {field}",
+    "the first results of its {field} network", "a testbed for {field}",
+]
+FIELDS = [
+    "clean energy", "smart mobility", "e-health", "maritime logistics", "circular economy",
+    "food technology", "cyber security", "urban design", "water technology", "biotechnology",
+    "digital services", "green hydrogen", "sustainable tourism", "artificial intelligence",
+]
+EVENT_KINDS = [
+    "conference", "workshop", "matchmaking day", "summer school", "study visit", "forum", "seminar",
+    "hackathon", "partner meeting", "final conference",
+]
+VENUES = ["Congress Centre", "Science Park", "City Hall", "Technical University", "Innovation House", "Old Harbour"]
+SENTENCES = [
+    "Partners from {city} and {other} met to plan the next steps in {field}.",
+    "The {actor} brings together companies, universities and the public sector.",
+    "More than {number} participants took part in the first round.",
+    "The work is part of the BaltMet Inno project of the Baltic Metropoles network.",
+    "Small and medium-sized companies are invited to join the pilots.",
+    "Results will be shared with the other capital-city regions around the Baltic Sea.",
+    "The project runs for {years} years and is co-financed by the partners.",
+    "A report on {field} in the region will follow in the spring.",
+    "Cluster managers from {other} shared their experience with similar programmes.",
+    "Students and researchers will work with companies on real cases.",
+]
+
+
+class Command(BaseCommand):
+    help = "Fill the database with realistic demo news, events and regions, quickly (bulk inserts)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--articles", type=int, default=1000, help="How many articles (default 1000).")
+        parser.add_argument("--events", type=int, default=200, help="How many events (default 200).")
+        parser.add_argument("--regions", type=int, default=10, help="How many regions (default 10).")
+        parser.add_argument("--topics", type=int, default=12, help=f"How many topics (default 12, at most {len(TOPICS)}).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed: the same seed gives the same content.")
+        parser.add_argument("--clear", action="store_true", help="Delete earlier demo articles and events first.")
+
+    def handle(self, *args, **options):
+        for name in ("articles", "events", "regions", "topics"):
+            if options[name] < 0:
+                raise CommandError(f"--{name} cannot be negative.")
+        if options["regions"] < 1 or options["topics"] < 1:
+            raise CommandError("--regions and --topics must be at least 1.")
+        if options["topics"] > len(TOPICS):
+            raise CommandError(f"--topics can be at most {len(TOPICS)}.")
+        self.seed = options["seed"]
+        self.verbosity = options["verbosity"]
+        self.now = timezone.now()
+        started = time.perf_counter()
+        with transaction.atomic(), dates_as_given(Article, Event):
+            if options["clear"]:
+                self.clear()
+            elif Article.objects.filter(slug__startswith=PREFIX).exists() or Event.objects.filter(
+                slug__startswith=PREFIX
+            ).exists():
+                raise CommandError("This database already has demo content; pass --clear to replace it.")
+            regions = self.step("regions", self.make_regions, options["regions"])
+            topics = self.step("topics", self.make_topics, options["topics"])
+            events = self.step("events", self.make_events, options["events"], regions)
+            articles = self.step("articles", self.make_articles, options["articles"], topics, regions, events)
+            self.step("search vectors", self.finish, regions)
+        self.step("planner statistics", analyze)
+        if self.verbosity >= 1:
+            self.stdout.write(
+                f"Generated {articles} articles, {len(events)} events, {len(regions)} regions and "
+                f"{len(topics)} topics in {time.perf_counter() - started:.1f} s."
+            )
+
+    def step(self, name, function, *args):
+        # Each step draws from its own sequence, so that what one makes does not depend on
+        # what an earlier one found already there (regions and topics are reused).
+        self.rng = random.Random(f"{self.seed}:{name}")
+        started = time.perf_counter()
+        result = function(*args)
+        if self.verbosity >= 2:
+            self.stdout.write(f"  {name}: {time.perf_counter() - started:.1f} s")
+        return result
+
+    # --- Shared content: regions, topics, metrics -------------------------------------
+
+    def make_regions(self, count):
+        wanted = [REGIONS[n] if n < len(REGIONS) else (f"Metropolis {n + 1}", "Balticland", "") for n in range(count)]
+        by_slug = {slugify(name): (name, country, designation) for name, country, designation in wanted}
+        existing = Region.objects.in_bulk(list(by_slug), field_name="slug")
+        new = [
+            Region(
+                name=name,
+                slug=slug,
+                country=country,
+                designation=designation,
+                lead=f"{name} is a member region of the Baltic Metropoles network, strong in "
+                f"{self.rng.choice(FIELDS)} and {self.rng.choice(FIELDS)}.",
+                body=self.rich_text(name, paragraphs=3),
+                policy=self.rich_text(name, paragraphs=2),
+            )
+            for slug, (name, country, designation) in by_slug.items()
+            if slug not in existing
+        ]
+        Region.objects.bulk_create(new, batch_size=BATCH_SIZE)
+        self.add_region_facts(new)
+        regions = list(Region.objects.filter(slug__in=list(by_slug)).order_by("pk"))
+        return regions
+
+    def add_region_facts(self, regions):
+        metrics = {}
+        for code, name, unit, group, position, headline, low, high in METRICS:
+            metric, _ = Metric.objects.get_or_create(
+                code=code, defaults={"name": name, "unit": unit, "group": group, "position": position, "headline": headline}
+            )
+            metrics[code] = (metric, low, high)
+        figures, institutions, clusters = [], [], []
+        for region in regions:
+            for metric, low, high in metrics.values():
+                for year in (2005, 2007):
+                    value = Decimal(self.rng.randint(low, high))
+                    figures.append(Figure(region=region, metric=metric, value=value, year=year, source="Demo data"))
+            for n in range(self.rng.randint(2, 6)):
+                kind = self.rng.choice(list(Institution.Kind))
+                institutions.append(
+                    Institution(
+                        region=region,
+                        name=f"{region.name} {self.rng.choice(['University', 'Institute', 'Academy', 'Centre'])} "
+                        f"of {self.rng.choice(FIELDS).title()}",
+                        slug=f"{PREFIX}{region.slug}-institution-{n}",
+                        kind=kind,
+                        students=self.rng.randint(500, 30_000) if kind == Institution.Kind.UNIVERSITY else None,
+                        staff=self.rng.randint(50, 4_000),
+                    )
+                )
+            for n in range(self.rng.randint(3, 7)):
+                field = self.rng.choice(FIELDS)
+                clusters.append(
+                    Cluster(
+                        region=region,
+                        name=field.capitalize(),
+                        slug=f"{PREFIX}{region.slug}-cluster-{n}",
+                        niches=", ".join(self.rng.sample(FIELDS, 2)),
+                        description=f"Companies and researchers in {region.name} working on {field}.",
+                        position=n,
+                    )
+                )
+        Figure.objects.bulk_create(figures, batch_size=BATCH_SIZE, ignore_conflicts=True)
+        Institution.objects.bulk_create(institutions, batch_size=BATCH_SIZE)
+        Cluster.objects.bulk_create(clusters, batch_size=BATCH_SIZE)
+
+    def make_topics(self, count):
+        names = TOPICS[:count]
+        existing = Topic.objects.in_bulk([slugify(name) for name in names], field_name="slug")
+        Topic.objects.bulk_create(
+            [
+                Topic(name=name, slug=slugify(name), description=f"News about {name.lower()} in the Baltic Metropoles.")
+                for name in names
+                if slugify(name) not in existing
+            ]
+        )
+        return list(Topic.objects.filter(slug__in=[slugify(name) for name in names]).order_by("pk"))
+
+    # --- Events and articles ----------------------------------------------------------
+
+    def make_events(self, count, regions):
+        rng = self.rng
+        events = []
+        for n in range(count):
+            region = rng.choice(regions)
+            field = rng.choice(FIELDS)
+            kind = rng.choice(EVENT_KINDS)
+            title = f"{region.name} {kind} on {field}"
+            # Two thirds in the past ten years, a third in the coming year.
+            days = rng.uniform(-3650, 0) if rng.random() < 0.66 else rng.uniform(0, 365)
+            all_day = rng.random() < 0.6
+            starts = (self.now + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
+            if all_day:
+                starts = starts.replace(hour=9)
+                ends = starts + timedelta(days=rng.randint(0, 2), hours=8)
+            else:
+                ends = starts + timedelta(hours=rng.randint(2, 8))
+            status, publish_at = self.publication(earliest=starts - timedelta(days=90))
+            events.append(
+                Event(
+                    title=title,
+                    slug=f"{PREFIX}{n}-{slugify(title)}"[:250],
+                    starts=starts,
+                    ends=ends,
+                    all_day=all_day,
+                    venue=f"{region.name} {rng.choice(VENUES)}",
+                    city=region.name,
+                    country=region.country,
+                    organisers=f"The {region.name} {rng.choice(ACTORS)} in cooperation with the {rng.choice(ACTORS)}",
+                    lead=f"A {kind} for companies, researchers and cities working on {field}.",
+                    body=self.rich_text(region.name, paragraphs=rng.randint(2, 4)),
+                    registration_url=f"https://www.example.org/register/{n}" if rng.random() < 0.5 else "",
+                    region=region,
+                    status=status,
+                    publish_at=publish_at,
+                    **self.dates(publish_at),
+                )
+            )
+        Event.objects.bulk_create(events, batch_size=BATCH_SIZE)
+        return events
+
+    def make_articles(self, count, topics, regions, events):
+        rng = self.rng
+        published_events = [event for event in events if event.status == Event.Status.PUBLISHED]
+        article_topics = Article.topics.through
+        article_regions = Article.regions.through
+        made = 0
+        for start in range(0, count, BATCH_SIZE):
+            articles = []
+            for n in range(start, min(start + BATCH_SIZE, count)):
+                region = rng.choice(regions)
+                field = rng.choice(FIELDS)
+                thing = rng.choice(THINGS).format(field=field, city=rng.choice(regions).name)
+                title = f"{region.name} {rng.choice(ACTORS)} {rng.choice(ACTIONS)} {thing}"
+                status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
+                articles.append(
+                    Article(
+                        title=title[:250],
+                        slug=f"{PREFIX}{n}-{slugify(title)}"[:250],
+                        lead=self.sentences(region.name, 2),
+                        body=self.rich_text(region.name, paragraphs=rng.randint(3, 6)),
+                        status=status,
+                        publish_at=publish_at,
+                        event=rng.choice(published_events) if published_events and rng.random() < 0.05 else None,
+                        **self.dates(publish_at),
+                    )
+                )
+            Article.objects.bulk_create(articles)
+            topic_rows, region_rows = [], []
+            for article in articles:
+                for topic in rng.sample(topics, min(len(topics), rng.randint(1, 3))):
+                    topic_rows.append(article_topics(article_id=article.pk, topic_id=topic.pk))
+                for region in rng.sample(regions, min(len(regions), rng.randint(0, 2))):
+                    region_rows.append(article_regions(article_id=article.pk, region_id=region.pk))
+            article_topics.objects.bulk_create(topic_rows)
+            article_regions.objects.bulk_create(region_rows)
+            made += len(articles)
+        return made
+
+    def publication(self, earliest):
+        """(status, publish_at): about 80 % published, 5 % scheduled for the coming weeks, 15 % drafts."""
+        roll = self.rng.random()
+        if roll < 0.05:
+            return Article.Status.PUBLISHED, self.now + timedelta(hours=self.rng.uniform(1, 24 * 30))
+        past = earliest + (self.now - earliest) * self.rng.random()
+        return (Article.Status.DRAFT if roll < 0.20 else Article.Status.PUBLISHED), min(past, self.now)
+
+    def dates(self, publish_at):
+        """Created and last changed when published (or now, for what is scheduled)."""
+        changed = min(publish_at, self.now)
+        return {"created": changed, "updated": changed}
+
+    # --- Text -----------------------------------------------------------------------
+
+    def sentences(self, city, count):
+        rng = self.rng
+        return " ".join(
+            sentence.format(
+                city=city,
+                other=rng.choice(REGIONS)[0],
+                field=rng.choice(FIELDS),
+                actor=rng.choice(ACTORS),
+                number=rng.randint(20, 400),
+                years=rng.randint(2, 5),
+            )
+            for sentence in rng.sample(SENTENCES, count)
+        )
+
+    def rich_text(self, city, paragraphs):
+        """HTML with only what baltmet.sanitize keeps, written as it writes it."""
+        rng = self.rng
+        parts = []
+        for n in range(paragraphs):
+            if n == 1:
+                parts.append(f"<h2>{escape(rng.choice(FIELDS).capitalize())} in {escape(city)}</h2>")
+            text = escape(self.sentences(city, rng.randint(2, 4)))
+            if rng.random() < 0.3:
+                text = f"<strong>{escape(rng.choice(FIELDS).capitalize())}:</strong> {text}"
+            parts.append(f"<p>{text}</p>")
+            if n == 2 and rng.random() < 0.4:
+                items = "".join(f"<li>{escape(field)}</li>" for field in rng.sample(FIELDS, 3))
+                parts.append(f"<ul>{items}</ul>")
+        return "".join(parts)
+
+    # --- Cleaning up and finishing -----------------------------------------------------
+
+    def clear(self):
+        Article.topics.through.objects.filter(article__slug__startswith=PREFIX).delete()
+        Article.regions.through.objects.filter(article__slug__startswith=PREFIX).delete()
+        Article.objects.filter(slug__startswith=PREFIX).delete()
+        Event.objects.filter(slug__startswith=PREFIX).delete()
+
+    def finish(self, regions):
+        """What the skipped signals would have done, once for all new rows."""
+        update_search_vectors(
+            Article.objects.filter(slug__startswith=PREFIX),
+            Event.objects.filter(slug__startswith=PREFIX),
+            Region.objects.filter(pk__in=[region.pk for region in regions]),
+        )
+
+
+def analyze():
+    """Fresh planner statistics, so that queries are planned for the tables' new sizes at once."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in (Article, Article.topics.through, Article.regions.through, Event, Region, Figure):
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+@contextmanager
+def dates_as_given(*models):
+    """Let bulk_create write `created` and `updated` as set on the objects, instead of now."""
+    fields = [
+        field
+        for model in models
+        for field in model._meta.concrete_fields
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+    ]
+    saved = [(field, field.auto_now, field.auto_now_add) for field in fields]
+    for field in fields:
+        field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in saved:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add
+
+
+def update_search_vectors(*querysets):
+    """The search index (baltmet.search_index) is kept by post_save receivers; bulk inserts
+    send none, so its vectors are computed here for the new rows."""
+    from baltmet.search_index import update_vectors
+
+    for queryset in querysets:
+        update_vectors(queryset)
