@@ -158,11 +158,29 @@ def _next_change_querysets(now):
     }
 
 
-def next_local_midnight(now):
-    """The next midnight in the site's time zone: dates shown and all-day events turn there."""
+def local_midnight(now, days_later=0):
+    """Midnight in the site's time zone at the start of the day `days_later` after `now`'s:
+    dates shown on pages and all-day events turn there."""
     site_tz = timezone.get_default_timezone()
-    tomorrow = timezone.localdate(now, site_tz) + timedelta(days=1)
-    return datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=site_tz)
+    day = timezone.localdate(now, site_tz) + timedelta(days=days_later)
+    return datetime(day.year, day.month, day.day, tzinfo=site_tz)
+
+
+def read_version(**moments):
+    """(version, changed, {name: value}) in one query: the content version, when content last
+    changed, and the value of each one-value queryset in `moments`."""
+    row = (
+        ContentVersion.objects.filter(pk=1)
+        .annotate(**{name: Subquery(queryset) for name, queryset in moments.items()})
+        .values_list("version", "changed", *moments)
+        .first()
+    )
+    if row is None:
+        # No row yet (a new or flushed database): start one and read again.
+        _bump(DEFAULT_DB_ALIAS)
+        return read_version(**moments)
+    version, changed, *values = row
+    return version, changed, dict(zip(moments, values))
 
 
 @dataclass(frozen=True)
@@ -175,19 +193,9 @@ class ContentState:
 def content_state(now=None):
     """The content version and until when pages made now stay right, in one query."""
     now = now or timezone.now()
-    upcoming = _next_change_querysets(now)
-    row = (
-        ContentVersion.objects.filter(pk=1)
-        .annotate(**{name: Subquery(queryset) for name, queryset in upcoming.items()})
-        .values_list("version", "changed", *upcoming)
-        .first()
-    )
-    if row is None:
-        # No row yet (a new or flushed database): start one and read again.
-        _bump(DEFAULT_DB_ALIAS)
-        return content_state(now)
-    version, changed, *moments = row
-    return ContentState(version, changed, min([m for m in moments if m is not None] + [next_local_midnight(now)]))
+    version, changed, upcoming = read_version(**_next_change_querysets(now))
+    moments = [moment for moment in upcoming.values() if moment is not None]
+    return ContentState(version, changed, min([*moments, local_midnight(now, days_later=1)]))
 
 
 # --- The middleware -------------------------------------------------------------------
@@ -236,14 +244,15 @@ def _from_entry(request, entry):
     response = HttpResponse(content, status=status)
     for name, value in headers:
         response[name] = value
-    response[HEADER] = "hit"
     # A stored page's validators answer conditional requests, as the view would have.
-    return get_conditional_response(
+    response = get_conditional_response(
         request,
         etag=response.get("ETag"),
         last_modified=parse_http_date_safe(response.get("Last-Modified", "")),
         response=response,
     )
+    response[HEADER] = "hit"
+    return response
 
 
 class PageCacheMiddleware:

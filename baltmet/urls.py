@@ -4,12 +4,17 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 
 from baltmet import editor_uploads, views
+from baltmet.conditional import conditional_on_content, publications_of
 from baltmet.health import healthz
 from baltmet.sitemaps import SITEMAPS
+from news.models import Article, Event
 
 admin.site.site_header = "BaltMet Inno administration"
 admin.site.site_title = "BaltMet Inno admin"
 admin.site.index_title = "Content"
+
+# Crawlers get 304 Not Modified for the sitemaps until published content changes.
+conditional_sitemap = conditional_on_content(publications_of(Article, Event))
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -19,11 +24,16 @@ urlpatterns = [
     path("search/", views.SearchView.as_view(), name="search"),
     path(
         "sitemap.xml",
-        sitemap_views.index,
+        conditional_sitemap(sitemap_views.index),
         {"sitemaps": SITEMAPS, "sitemap_url_name": "sitemap-section"},
         name="sitemap",
     ),
-    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),
+    path(
+        "sitemap-<section>.xml",
+        conditional_sitemap(sitemap_views.sitemap),
+        {"sitemaps": SITEMAPS},
+        name="sitemap-section",
+    ),
     path("robots.txt", views.RobotsView.as_view(), name="robots"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),

@@ -2,11 +2,15 @@
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import DetailView, ListView
 from django.views.generic.detail import BaseDetailView
 
+from baltmet.conditional import conditional_on_content, latest_publication
+from baltmet.page_cache import local_midnight
 from news.calendar import calendar_response
 from news.models import Article, Event, Topic
 
@@ -97,6 +101,20 @@ class EventDetailView(StaffPreviewMixin, DetailView):
         return super().get_context_data(related_news=self.object.articles.published(), **kwargs)
 
 
+def _event_file_moments(request, slug):
+    """One event's file changes with its edits (the content version) and when it comes out."""
+    return [Event.objects.published().filter(slug=slug).values("publish_at")[:1]]
+
+
+def _calendar_moments(request):
+    """The calendar also changes when an event comes out, and when one ends (the oldest past
+    events drop out): a timed event at its end, an all-day event at midnight."""
+    now = timezone.now()
+    last_end = Event.objects.published().filter(all_day=False, ends__lt=now).order_by("-ends").values("ends")[:1]
+    return [latest_publication(Event), last_end, local_midnight(now)]
+
+
+@method_decorator(conditional_on_content(_event_file_moments), name="get")
 class EventICalendarView(BaseDetailView):
     """One event as an .ics file; a draft is as invisible here as on its page."""
 
@@ -112,6 +130,7 @@ class EventICalendarView(BaseDetailView):
         return response
 
 
+@method_decorator(conditional_on_content(_calendar_moments), name="get")
 class EventCalendarView(View):
     """The subscribable calendar: every upcoming event and the most recent past ones."""
 

@@ -52,6 +52,17 @@ def test_second_anonymous_request_is_answered_from_the_cache_with_one_query(clie
     assert second["X-Frame-Options"] == "DENY"
 
 
+def test_a_stored_feed_answers_conditional_requests_with_304(client, django_assert_num_queries):
+    make_article("Feed news")
+    first = client.get("/news/feed/")
+    assert client.get("/news/feed/")[HEADER] == "hit"
+    with django_assert_num_queries(1):
+        response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
+    assert response.status_code == 304 and response[HEADER] == "hit"
+    response = client.get("/news/feed/", headers={"If-Modified-Since": first["Last-Modified"]})
+    assert response.status_code == 304
+
+
 def test_pages_are_kept_per_address_including_the_query_string(client):
     for number in range(12):
         make_article(f"Item {number}", publish_at=timezone.now() - timedelta(hours=number + 1))
