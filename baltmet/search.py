@@ -9,8 +9,9 @@ On PostgreSQL it is full-text search on the indexed `search_vector` columns
 "quoted phrases", -exclusions, `or`), stemmed in English, and the matches of the three kinds
 are ranked together by ts_rank, where a word in a title weighs more than one in a lead, and
 that more than one in a body. A page costs a fixed number of queries whatever the number of
-matches: one count, one ranked page of (kind, pk), and one query per kind on the page for
-its objects and their headlines (ts_headline, only for the rows shown).
+matches: one for the ranked page of (kind, pk) together with the number of matches, and one
+per kind on the page for its objects and their headlines (ts_headline, only for the rows
+shown).
 
 On SQLite (`make run`), the same function matches words as case-insensitive substrings: every
 word must occur, "-word" must not; titles that match come first.
@@ -20,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import CharField, F, Model, Q, Value
 from django.utils.html import escape, strip_tags
@@ -94,7 +96,8 @@ def _sources():
 
 
 class RankedSearch:
-    """The PostgreSQL search: count() and slices, as Paginator asks for them."""
+    """The PostgreSQL search. `page()` reads one page of results and the number of matches in
+    a single query (SearchPaginator uses it); count() and slices serve any other Paginator."""
 
     # What an object of each kind need not bring along: the excerpt is made in the database.
     DEFERRED = {
@@ -102,6 +105,7 @@ class RankedSearch:
         "event": ("body", "search_vector"),
         "region": ("body", "knowledge", "policy", "search_vector"),
     }
+    ORDER = "hit_rank DESC, hit_date DESC, hit_kind, hit_pk DESC"
 
     def __init__(self, query):
         self.query = SearchQuery(query, config=CONFIG, search_type="websearch")
@@ -109,13 +113,8 @@ class RankedSearch:
     def _matching(self, queryset):
         return queryset.filter(search_vector=self.query).order_by()
 
-    def count(self):
-        parts = [self._matching(queryset).values("pk") for _, queryset, _ in _sources()]
-        return parts[0].union(*parts[1:], all=True).count()
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            raise TypeError("search results are read a page (a slice) at a time")
+    def _hits(self):
+        """Every match of every kind as (hit_kind, hit_pk, hit_date, hit_rank), unordered."""
         parts = [
             self._matching(queryset)
             .annotate(
@@ -127,8 +126,31 @@ class RankedSearch:
             .values_list("hit_kind", "hit_pk", "hit_date", "hit_rank")
             for kind, queryset, date_field in _sources()
         ]
-        ranked = parts[0].union(*parts[1:], all=True).order_by("-hit_rank", "-hit_date", "hit_kind", "-hit_pk")
-        rows = list(ranked[index])
+        return parts[0].union(*parts[1:], all=True)
+
+    def count(self):
+        parts = [self._matching(queryset).values("pk") for _, queryset, _ in _sources()]
+        return parts[0].union(*parts[1:], all=True).count()
+
+    def page(self, offset, limit):
+        """(results from `offset` on, at most `limit`, and the number of matches), in one
+        query: ranking must read every match anyway, so counting them there is free. The
+        number is None when `offset` is past the last match (no row carries it)."""
+        sql, params = self._hits().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT hit_kind, hit_pk, COUNT(*) OVER () FROM ({sql}) AS hits "
+                f"ORDER BY {self.ORDER} LIMIT %s OFFSET %s",
+                (*params, limit, offset),
+            )
+            rows = cursor.fetchall()
+        total = rows[0][2] if rows else (0 if offset == 0 else None)
+        return self._results([(kind, pk) for kind, pk, _ in rows]), total
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            raise TypeError("search results are read a page (a slice) at a time")
+        rows = list(self._hits().order_by("-hit_rank", "-hit_date", "hit_kind", "-hit_pk")[index])
         return self._results([(kind, pk) for kind, pk, _, _ in rows])
 
     def _results(self, hits):
@@ -163,6 +185,38 @@ class RankedSearch:
             for kind, pk in hits
             if (kind, pk) in found
         ]
+
+
+class SearchPaginator(Paginator):
+    """Pages of search results, each read with the number of matches in one query when the
+    results can do that (RankedSearch.page); otherwise Django's count, then slice."""
+
+    # Pages beyond this are past the end of any search; their offset would not fit in SQL.
+    MAX_PAGE = 1_000_000
+
+    def page(self, number):
+        if not hasattr(self.object_list, "page") or "count" in self.__dict__:
+            return super().page(number)
+        number = self.validate_number_format(number)
+        results, total = (None, None)
+        if number <= self.MAX_PAGE:
+            results, total = self.object_list.page((number - 1) * self.per_page, self.per_page)
+        # Known now, or (past the end) asked for with a count query; Paginator caches it here.
+        self.__dict__["count"] = total if total is not None else self.object_list.count()
+        number = self.validate_number(number)
+        return self._get_page(results, number, self)
+
+    def validate_number_format(self, number):
+        """Django's checks that need no count: a whole number, 1 or more."""
+        try:
+            if isinstance(number, float) and not number.is_integer():
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"])
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
 
 
 class SimpleSearch:

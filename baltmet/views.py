@@ -1,7 +1,7 @@
 from django.urls import reverse
 from django.views.generic import ListView, TemplateView
 
-from baltmet.search import RESULTS_PER_PAGE, clean_query, search
+from baltmet.search import RESULTS_PER_PAGE, SearchPaginator, clean_query, search
 from news.models import Article, Event
 from regions.models import Region
 
@@ -28,6 +28,7 @@ class SearchView(ListView):
     template_name = "search.html"
     context_object_name = "results"
     paginate_by = RESULTS_PER_PAGE
+    paginator_class = SearchPaginator
     # The page's canonical address keeps these parameters (baltmet.seo.canonical_url).
     canonical_query_parameters = ("q", "page")
 
