@@ -10,7 +10,7 @@ the fixed pages. Addresses are absolute, on the host the request came to
 """
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Max
+from django.db.models import Count, Max
 from django.db.models.functions import Greatest
 from django.urls import reverse
 
@@ -31,22 +31,39 @@ class StaticPagesSitemap(Sitemap):
         return reverse(item)
 
 
-class PublishableSitemap(Sitemap):
+class CountedSitemap(Sitemap):
+    """For the index, which asks each section for its latest change and then for its number of
+    pages: one aggregate query answers both (`latest` is the expression of an item's last change)."""
+
+    latest = None
+    _count = None
+
+    def get_latest_lastmod(self):
+        summary = self.items().order_by().aggregate(latest=Max(self.latest), count=Count("pk"))
+        self._count = summary["count"]
+        return summary["latest"]
+
+    @property
+    def paginator(self):
+        paginator = super().paginator
+        if self._count is not None:
+            paginator.count = self._count
+        return paginator
+
+
+class PublishableSitemap(CountedSitemap):
     """Published items; an item's last change is its last edit, or its publication if later
     (a scheduled item appears at publish_at, after it was last saved)."""
 
     limit = SITEMAP_PAGE_SIZE
     model = None
+    latest = Greatest("updated", "publish_at")
 
     def items(self):
         return self.model.objects.published().only("slug", "updated", "publish_at").order_by("pk")
 
     def lastmod(self, item):
         return max(item.updated, item.publish_at)
-
-    def get_latest_lastmod(self):
-        # One aggregate query, not a walk over every item (Django's default).
-        return self.model.objects.published().aggregate(latest=Max(Greatest("updated", "publish_at")))["latest"]
 
 
 class ArticleSitemap(PublishableSitemap):
@@ -57,17 +74,15 @@ class EventSitemap(PublishableSitemap):
     model = Event
 
 
-class RegionSitemap(Sitemap):
+class RegionSitemap(CountedSitemap):
     limit = SITEMAP_PAGE_SIZE
+    latest = "updated"
 
     def items(self):
         return Region.objects.only("slug", "updated").order_by("pk")
 
     def lastmod(self, item):
         return item.updated
-
-    def get_latest_lastmod(self):
-        return Region.objects.aggregate(latest=Max("updated"))["latest"]
 
 
 SITEMAPS = {

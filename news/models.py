@@ -3,7 +3,7 @@
 from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
 from django.urls import reverse
 from django.utils import timezone
 
@@ -69,6 +69,19 @@ class EventQuerySet(PublishableQuerySet):
         """What /events/calendar.ics carries: every upcoming event and the most recent past ones."""
         recent_past = self.past().values("pk")[:CALENDAR_PAST_EVENTS]
         return self.published().filter(_not_ended_yet() | models.Q(pk__in=recent_past)).order_by("starts", "pk")
+
+    def upcoming_and_past(self, count):
+        """(the first `count` upcoming events, the `count` most recent past ones), in one query
+        where the database allows (a UNION ALL of the two; SQLite cannot order its parts)."""
+        upcoming = self.upcoming().annotate(is_upcoming=models.Value(True))[:count]
+        past = self.past().annotate(is_upcoming=models.Value(False))[:count]
+        if not connections[self.db].features.supports_slicing_ordering_in_compound:
+            return list(upcoming), list(past)
+        events = list(upcoming.union(past, all=True))
+        return (
+            sorted((event for event in events if event.is_upcoming), key=lambda event: (event.starts, event.pk)),
+            sorted((event for event in events if not event.is_upcoming), key=lambda event: (event.starts, event.pk), reverse=True),
+        )
 
     def next_end_after(self, now):
         """When the next timed event ends (and moves to the past), as a one-value queryset.

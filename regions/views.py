@@ -24,12 +24,13 @@ class RegionDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         region = self.object
+        upcoming_events, past_events = Event.objects.filter(region=region).upcoming_and_past(PROFILE_EVENTS_COUNT)
         return super().get_context_data(
             figures=figures_by_group(region.latest_figures),
             sources=sorted({figure.source for figure in region.latest_figures if figure.source}),
             latest_news=Article.objects.published().filter(regions=region)[:PROFILE_NEWS_COUNT],
-            upcoming_events=Event.objects.upcoming().filter(region=region)[:PROFILE_EVENTS_COUNT],
-            past_events=Event.objects.past().filter(region=region)[:PROFILE_EVENTS_COUNT],
+            upcoming_events=upcoming_events,
+            past_events=past_events,
             **kwargs,
         )
 

@@ -187,7 +187,7 @@ def test_profile_lists_the_five_latest_news_items_newest_first(client, riga):
 
 
 def test_profile_queries_do_not_grow_with_its_content(client, riga, headline_metrics, django_assert_num_queries):
-    with django_assert_num_queries(7) as before:
+    with django_assert_num_queries(6) as before:
         client.get("/regions/riga/")
     add_figure(riga, headline_metrics["area"], 304)
     make_institution(riga, "riga-technical-university")

@@ -1,0 +1,170 @@
+"""Every public page runs a fixed number of SQL queries, at most six, whether the site has ten
+articles or ten thousand.
+
+One set of content is made for the whole module: first ten articles (with events, regions,
+topics, figures), on which each page's queries are counted; then 9990 more articles and 500
+more events, bulk-inserted, after which each test counts its page again. Both are rolled back
+at the end of the module. These are the views' own queries: the tests run inside a
+transaction, where the page cache stands aside (it adds one query to a miss and answers a hit
+with one: test_performance_page_cache).
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from news.models import Article, Event
+from tests.news_factories import make_article, make_event, make_past_event, make_topic
+from tests.regions_factories import (
+    add_figure,
+    make_cluster,
+    make_institution,
+    make_metric,
+    make_organisation,
+    make_region,
+)
+
+MAX_QUERIES = 6
+SMALL, LARGE = 10, 10_000
+
+URLS = [
+    "/",
+    "/news/",
+    "/news/cluster-news-0/",
+    "/news/topic/smart-cities/",
+    "/news/feed/",
+    "/news/feed/atom/",
+    "/events/",
+    "/events/?page=2",
+    "/events/riga-forum/",
+    "/events/riga-forum.ics",
+    "/events/calendar.ics",
+    "/regions/",
+    "/regions/riga/",
+    "/regions/compare/",
+    "/regions/compare/?region=riga&region=oslo&metric=population",
+    "/search/?q=cluster",
+    "/search/?q=cluster+riga",
+    "/sitemap.xml",
+    "/sitemap-news.xml",
+    "/sitemap-events.xml",
+    "/sitemap-regions.xml",
+    "/robots.txt",
+]
+
+
+def _small_site():
+    now = timezone.now()
+    agency = make_organisation("teknopol", name="Oslo Teknopol")
+    riga = make_region("riga", name="Riga", country="Latvia", lead="The capital of Latvia.")
+    oslo = make_region("oslo", name="Oslo", country="Norway", agency=agency)
+    metrics = [make_metric("population", headline=True), make_metric("area", unit="km²", headline=True, position=1)]
+    for region in (riga, oslo):
+        for metric in metrics:
+            add_figure(region, metric, 700000, year=2005)
+            add_figure(region, metric, 720000, year=2007)
+        make_institution(region, f"{region.slug}-university", students=10000)
+        make_cluster(region, f"{region.slug}-ict", network=agency)
+    topics = [make_topic("Smart cities"), make_topic("Clean energy")]
+    forum = make_event("Riga forum", slug="riga-forum", region=riga, starts=now + timedelta(days=10))
+    for number in range(25):
+        make_past_event(f"Past event {number}", region=riga if number % 2 else oslo)
+    for number in range(SMALL):
+        make_article(
+            f"Cluster news {number}",
+            slug=f"cluster-news-{number}",
+            topics=topics if number % 2 else topics[:1],
+            regions=[riga, oslo] if number % 3 else [riga],
+            event=forum if number == 0 else None,
+            publish_at=now - timedelta(hours=number + 1),
+            body="<p>Cluster partners from Riga met.</p>",
+        )
+    return riga, oslo, topics
+
+
+def _grow_site(riga, oslo, topics):
+    """9990 more articles and 500 more events, inserted in bulk, with their topics and regions."""
+    now = timezone.now()
+    articles = Article.objects.bulk_create(
+        Article(
+            title=f"Archive item {number}",
+            slug=f"archive-item-{number}",
+            lead="Cluster partners met in Riga.",
+            body="<p>Cluster partners from Riga met again.</p>",
+            status=Article.Status.PUBLISHED if number % 10 else Article.Status.DRAFT,
+            publish_at=now - timedelta(days=1 + number / 10),
+        )
+        for number in range(LARGE - SMALL)
+    )
+    Article.topics.through.objects.bulk_create(
+        Article.topics.through(article_id=article.pk, topic_id=topics[number % 2].pk)
+        for number, article in enumerate(articles)
+    )
+    Article.regions.through.objects.bulk_create(
+        Article.regions.through(article_id=article.pk, region_id=(riga if number % 2 else oslo).pk)
+        for number, article in enumerate(articles)
+    )
+    Event.objects.bulk_create(
+        Event(
+            title=f"Archive event {number}",
+            slug=f"archive-event-{number}",
+            status=Event.Status.PUBLISHED,
+            publish_at=now - timedelta(days=400),
+            starts=now - timedelta(days=2 + number),
+            ends=now - timedelta(days=2 + number) + timedelta(hours=3),
+            all_day=False,
+            region=riga if number % 2 else oslo,
+        )
+        for number in range(500)
+    )
+    try:
+        from baltmet.search_index import update_vectors
+    except ImportError:  # the search index is optional for these counts
+        return
+    update_vectors(Article.objects.all())
+    update_vectors(Event.objects.all())
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+@pytest.fixture(scope="module")
+def small_counts(django_db_setup, django_db_blocker):
+    """The query count of every page with ten articles; then the site grows to ten thousand."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        riga, oslo, topics = _small_site()
+        client = Client()
+        for url in URLS:
+            client.get(url)  # once first: what a process does once (the content version row, ...)
+        counts = {url: _count(client, url) for url in URLS}
+        _grow_site(riga, oslo, topics)
+        yield counts
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", URLS)
+def test_page_queries_are_few_and_do_not_grow_with_the_archive(small_counts, client, url, django_assert_max_num_queries):
+    assert Article.objects.count() == LARGE
+    with django_assert_max_num_queries(MAX_QUERIES) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert len(queries) == small_counts[url], f"{url}: {small_counts[url]} queries with {SMALL} articles, {len(queries)} with {LARGE}"
+
+
+@pytest.mark.django_db
+def test_region_page_gets_upcoming_and_past_events_in_one_query_in_their_order(small_counts, client):
+    context = client.get("/regions/riga/").context
+    riga_events = Event.objects.filter(region__slug="riga")
+    assert [event.pk for event in context["upcoming_events"]] == [event.pk for event in riga_events.upcoming()[:5]]
+    assert [event.pk for event in context["past_events"]] == [event.pk for event in riga_events.past()[:5]]
+    assert [event.title for event in context["upcoming_events"]] == ["Riga forum"]
+    assert len(context["past_events"]) == 5
