@@ -9,6 +9,7 @@ class BaltmetConfig(AppConfig):
         # Connect the pre_save receivers: sanitising first, then validating what fixtures bring.
         from baltmet import sanitize  # noqa: F401,I001
         from baltmet import fixture_validation  # noqa: F401
-        from baltmet import page_cache
+        from baltmet import page_cache, renditions
 
         page_cache.connect_signals()
+        renditions.connect_signals()

@@ -1,0 +1,127 @@
+"""
+Resized copies ("renditions") of uploaded images, for listings and cards: a teaser shows a
+320-pixel-wide image, not the editor's 4000-pixel upload.
+
+- Widths RENDITION_WIDTHS (320, 640, 960; never wider than the upload, whose own width is
+  used instead of the widths above it). JPEG and WebP are re-encoded at quality 80, PNG and
+  GIF keep their format (a GIF its first frame). EXIF orientation is applied and metadata
+  left out.
+- Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
+  renditions/news/2026/05/abc-320w.jpg, ... Upload names are random and never reused, so a
+  name always stands for the same picture.
+- Made once: when an article or region with an image is saved (post_save), or else the
+  first time a page shows it; an existing file is never made again. What the renditions
+  are (URLs and sizes) is remembered in the cache, so showing them costs no file access.
+
+`{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
+<img> with src, srcset, sizes, width, height, loading="lazy" and alt.
+"""
+
+import logging
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import PurePosixPath
+
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps
+
+logger = logging.getLogger(__name__)
+
+RENDITION_WIDTHS = (320, 640, 960)
+QUALITY = 80
+FOLDER = "renditions"
+# Pillow format -> (extension, save options) of the rendition.
+_OUTPUT = {
+    "JPEG": (".jpg", {"quality": QUALITY, "optimize": True, "progressive": True}),
+    "WEBP": (".webp", {"quality": QUALITY, "method": 4}),
+    "PNG": (".png", {"optimize": True}),
+    "GIF": (".gif", {}),
+}
+_CACHE_KEY = "renditions:v1:{name}"
+
+
+@dataclass(frozen=True)
+class Rendition:
+    name: str
+    url: str
+    width: int
+    height: int
+
+
+def rendition_name(original_name, width, extension):
+    stem = PurePosixPath(original_name).with_suffix("")
+    return f"{FOLDER}/{stem}-{width}w{extension}"
+
+
+def target_sizes(width, height):
+    """[(width, height)] of the renditions of a `width` × `height` image, never enlarged."""
+    widths = [target for target in RENDITION_WIDTHS if target < width]
+    if len(widths) < len(RENDITION_WIDTHS):
+        widths.append(width)
+    return [(target, max(1, round(height * target / width))) for target in widths]
+
+
+def _encode(image, image_format, size):
+    extension, options = _OUTPUT[image_format]
+    resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image.copy()
+    if image_format == "JPEG" and resized.mode not in ("RGB", "L"):
+        resized = resized.convert("RGB")
+    buffer = BytesIO()
+    resized.save(buffer, format=image_format, **options)
+    return extension, buffer.getvalue()
+
+
+def make_renditions(fieldfile):
+    """Make the renditions of `fieldfile` that do not exist yet; return them all, smallest first."""
+    storage, name = fieldfile.storage, fieldfile.name
+    renditions = []
+    with storage.open(name, "rb") as file, Image.open(file) as opened:
+        image_format = opened.format
+        if image_format not in _OUTPUT:
+            raise ValueError(f"{name}: {image_format} images have no renditions")
+        opened.seek(0)  # a GIF's first frame
+        image = ImageOps.exif_transpose(opened)
+        extension = _OUTPUT[image_format][0]
+        for width, height in target_sizes(*image.size):
+            target = rendition_name(name, width, extension)
+            if not storage.exists(target):
+                _, data = _encode(image, image_format, (width, height))
+                saved = storage.save(target, ContentFile(data))
+                if saved != target:  # another process made it meanwhile: keep theirs
+                    storage.delete(saved)
+            renditions.append(Rendition(target, storage.url(target), width, height))
+    return renditions
+
+
+def renditions_for(fieldfile):
+    """The renditions of an image field's file, made if needed; [] without a usable image."""
+    if not fieldfile:
+        return []
+    key = _CACHE_KEY.format(name=fieldfile.name)
+    renditions = cache.get(key)
+    if renditions is None:
+        try:
+            renditions = make_renditions(fieldfile)
+        except Exception:
+            logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
+            return []
+        cache.set(key, renditions, None)
+    return renditions
+
+
+def make_renditions_on_save(sender, instance, raw=False, **kwargs):
+    """post_save of a model with an `image` field: its renditions are ready before a page needs them."""
+    image = getattr(instance, "image", None)
+    if image:
+        renditions_for(image)
+
+
+def connect_signals():
+    from django.db.models.signals import post_save
+
+    from news.models import Article
+    from regions.models import Region
+
+    for model in (Article, Region):
+        post_save.connect(make_renditions_on_save, sender=model, dispatch_uid=f"renditions_{model._meta.label_lower}")

@@ -1,0 +1,120 @@
+"""Listings and cards show resized renditions of uploaded images, made once with Pillow, with
+width, height, srcset and loading="lazy", never the full upload."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.core.files.storage import default_storage
+from PIL import Image
+
+from baltmet.renditions import RENDITION_WIDTHS, renditions_for
+from tests.news_factories import make_article
+from tests.regions_factories import make_region
+from tests.upload_files import image_bytes, upload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # What the renditions are is remembered in the cache; each test has its own media folder.
+    cache.clear()
+
+
+def _image(name, fmt, size):
+    content_types = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+    return upload(name, image_bytes(fmt, size), content_types[fmt])
+
+
+def _media(settings, name):
+    return Path(settings.MEDIA_ROOT) / name
+
+
+def _img_tags(html):
+    return re.findall(r"<img\b[^>]*>", html)
+
+
+def test_saving_an_article_makes_its_renditions(settings):
+    article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
+    stem = Path(article.image.name).with_suffix("")
+    for width in RENDITION_WIDTHS:
+        path = _media(settings, f"renditions/{stem}-{width}w.jpg")
+        assert path.exists(), path
+        with Image.open(path) as rendition:
+            assert rendition.format == "JPEG"
+            assert rendition.size == (width, width // 2)
+
+
+def test_no_rendition_is_wider_than_the_upload_and_png_gif_keep_their_format(settings):
+    region = make_region("riga", image=_image("map.png", "PNG", (500, 300)), image_alt="Map of Riga")
+    assert [(r.width, r.height) for r in renditions_for(region.image)] == [(320, 192), (500, 300)]
+    with Image.open(_media(settings, renditions_for(region.image)[-1].name)) as largest:
+        assert largest.format == "PNG"
+
+    small = make_article("Tiny", image=_image("tiny.gif", "GIF", (100, 50)), image_alt="A dot")
+    (only,) = renditions_for(small.image)
+    assert (only.width, only.height) == (100, 50) and only.name.endswith("-100w.gif")
+    with Image.open(_media(settings, only.name)) as gif:
+        assert gif.format == "GIF"
+
+
+def test_webp_stays_webp():
+    article = make_article("Web", image=_image("web.webp", "WEBP", (800, 400)), image_alt="Web")
+    renditions = renditions_for(article.image)
+    assert [r.width for r in renditions] == [320, 640, 800]
+    assert all(r.name.endswith(".webp") for r in renditions)
+
+
+def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(client):
+    article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
+    html = client.get("/news/").content.decode()
+    (img,) = _img_tags(html)
+    assert 'loading="lazy"' in img
+    assert 'width="320"' in img and 'height="160"' in img
+    assert 'alt="The harbour"' in img
+    srcset = re.search(r'srcset="([^"]+)"', img).group(1)
+    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w"]
+    assert "sizes=" in img
+    # Never the full upload.
+    assert article.image.url not in html
+    assert re.search(r'src="/media/renditions/news/[^"]+-320w\.jpg"', img)
+
+
+def test_the_home_page_and_region_list_use_renditions_too(client):
+    make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (1200, 800)), image_alt="The harbour")
+    region = make_region("oslo", image=_image("oslo.jpg", "JPEG", (1600, 900)), image_alt="Oslo from the fjord")
+    (home_img,) = _img_tags(client.get("/").content.decode())
+    assert "-320w.jpg" in home_img and 'loading="lazy"' in home_img
+    regions_html = client.get("/regions/").content.decode()
+    (card,) = _img_tags(regions_html)
+    assert 'alt="Oslo from the fjord"' in card and 'width="320"' in card and 'height="180"' in card
+    assert region.image.url not in regions_html
+
+
+def test_renditions_are_made_once(monkeypatch):
+    article = make_article("Once", image=_image("once.jpg", "JPEG", (1000, 500)), image_alt="Once")
+    made = renditions_for(article.image)
+
+    def no_second_time(*args, **kwargs):
+        raise AssertionError("a rendition was made again")
+
+    monkeypatch.setattr(default_storage, "save", no_second_time)
+    cache.clear()  # even when nothing is remembered, existing files are not made again
+    assert renditions_for(article.image) == made
+    # And once remembered, showing them needs no file access at all.
+    monkeypatch.setattr(default_storage, "exists", no_second_time)
+    monkeypatch.setattr(default_storage, "open", no_second_time)
+    assert renditions_for(article.image) == made
+
+
+def test_a_missing_upload_shows_no_image_rather_than_a_broken_one(client, settings):
+    article = make_article("Lost", image=_image("lost.jpg", "JPEG", (1000, 500)), image_alt="Lost")
+    cache.clear()
+    for path in Path(settings.MEDIA_ROOT).rglob("*.jpg"):
+        path.unlink()
+    response = client.get("/news/")
+    assert response.status_code == 200
+    assert _img_tags(response.content.decode()) == []
+    assert article.title in response.content.decode()
