@@ -48,6 +48,15 @@ def test_each_vector_column_has_a_gin_index(table, index):
     assert constraints[index]["type"] == "gin"
 
 
+@pytest.mark.parametrize("table", ["news_article", "news_event", "regions_region"])
+def test_vectors_are_kept_in_the_row_not_the_toast_table(table):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attstorage FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'search_vector'", [table]
+        )
+        assert cursor.fetchone()[0] == "m", "STORAGE MAIN: a vector is moved out of the row only as a last resort"
+
+
 def test_orm_create_weights_title_a_lead_b_body_c_and_stems_in_english():
     article = make_article("Clusters meet", lead="Harbours grow", body="<p>Ministers <strong>talked</strong></p>")
     words = lexemes(Article, article.pk)
