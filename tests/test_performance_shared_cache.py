@@ -1,0 +1,180 @@
+"""Two app servers sharing one Redis and one PostgreSQL, as behind a load balancer: a page one
+of them cached is served by the other, and an edit made through one is seen through the other
+on the very next request.
+
+Needs a Redis: `make test` starts one (scripts/ensure-test-services.sh) and sets
+REDIS_TEST_URL. Without a reachable Redis this test fails; it is never skipped.
+"""
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+from django.utils import timezone
+
+from tests.news_factories import make_article
+from tests.settings_loader import STRONG_KEY
+from tests.subprocess_env import PROJECT_DIR, child_database_url, run_manage
+from tests.test_production_serving import _free_port
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+# The Redis database these tests use; keys carry the content version and the server's
+# address, so runs sharing one Redis never read each other's pages.
+REDIS_DB = 7
+
+
+def _redis_url():
+    base = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379").rstrip("/")
+    url = f"{base}/{REDIS_DB}" if urllib.parse.urlsplit(base).path in ("", "/") else base
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Redis is not reachable at {url} ({error}). These tests need one: run `make test`, which "
+            "installs and starts redis-server (scripts/ensure-test-services.sh), or set REDIS_TEST_URL."
+        )
+    return url
+
+
+class Browser:
+    """urllib with cookies, for one app server. Every request names the same host, as requests
+    through a load balancer do (pages are cached per address, host included)."""
+
+    def __init__(self, base):
+        self.base = base
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+
+    def request(self, path, data=None):
+        body = urllib.parse.urlencode(data, doseq=True).encode() if data is not None else None
+        request = urllib.request.Request(self.base + path, data=body, headers={"Host": "localhost"})
+        try:
+            with self.opener.open(request, timeout=20) as response:
+                return response.status, response.headers, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read().decode()
+
+    def csrf_token(self, html):
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def _start(port, env):
+    return subprocess.Popen(
+        [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=PROJECT_DIR,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))}, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _wait_until_up(process, base):
+    for _ in range(150):
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    pytest.fail("gunicorn did not start: " + process.stdout.read().decode())
+
+
+@pytest.fixture
+def two_servers(transactional_db, tmp_path):
+    redis_url = _redis_url()
+    env = {
+        "DJANGO_SECRET_KEY": STRONG_KEY,
+        "DJANGO_HTTPS": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "MEDIA_ROOT": str(tmp_path / "media"),
+        "DATABASE_URL": child_database_url(),
+        "REDIS_URL": redis_url,
+    }
+    collected = run_manage(["collectstatic", "--noinput", "-v", "0"], env)
+    assert collected.returncode == 0, collected.stderr
+    servers = []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            servers.append((_start(port, env), f"http://127.0.0.1:{port}"))
+        for process, base in servers:
+            _wait_until_up(process, base)
+        yield [base for _, base in servers], redis_url
+    finally:
+        for process, _ in servers:
+            process.terminate()
+        for process, _ in servers:
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def editor_account(django_user_model, settings):
+    """A superuser whose password the servers can check: they run the production settings,
+    whose hashers do not include the tests' fast MD5."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+    django_user_model.objects.create_user("editor", password="correct-horse-battery", is_staff=True, is_superuser=True)
+    return {"username": "editor", "password": "correct-horse-battery"}
+
+
+def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_servers, editor_account):
+    (base_a, base_b), redis_url = two_servers
+    article = make_article("Shared harbour news", lead="A lead.", body="<p>Body.</p>")
+    visitor_a, visitor_b = Browser(base_a), Browser(base_b)
+    path = article.get_absolute_url()
+
+    status, headers, html = visitor_a.request(path)
+    assert status == 200 and headers["X-Page-Cache"] == "miss"
+    assert "Shared harbour news" in html
+    assert visitor_a.request(path)[1]["X-Page-Cache"] == "hit"
+    assert visitor_b.request(path)[1]["X-Page-Cache"] == "hit", "B serves the page A stored"
+    assert visitor_a.request("/")[1]["X-Page-Cache"] == "miss"
+    # The page server A stored is in the shared Redis.
+    assert redis.Redis.from_url(redis_url).keys("*page:*")
+
+    # An editor signs in on server B and changes the title in the admin.
+    editor = Browser(base_b)
+    _, _, login_page = editor.request("/admin/login/?next=/admin/")
+    status, _, _ = editor.request(
+        "/admin/login/?next=/admin/",
+        {**editor_account, "csrfmiddlewaretoken": editor.csrf_token(login_page)},
+    )
+    assert status == 200 and any(cookie.name == "sessionid" for cookie in editor.cookies)
+    change_path = f"/admin/news/article/{article.pk}/change/"
+    _, _, form = editor.request(change_path)
+    publish_at = timezone.localtime(article.publish_at)
+    status, _, after = editor.request(
+        change_path,
+        {
+            "csrfmiddlewaretoken": editor.csrf_token(form),
+            "title": "Edited through server B",
+            "slug": article.slug,
+            "lead": "A lead.",
+            "body": "<p>Body.</p>",
+            "image_alt": "",
+            "status": "published",
+            "publish_at_0": publish_at.strftime("%Y-%m-%d"),
+            "publish_at_1": publish_at.strftime("%H:%M:%S"),
+            "_save": "Save",
+        },
+    )
+    assert status == 200 and "was changed successfully" in after, after[:3000]
+
+    # The very next request through server A shows it, and so does B's own cache.
+    for visitor in (visitor_a, visitor_b):
+        for page in (path, "/"):
+            status, headers, html = visitor.request(page)
+            assert status == 200
+            assert "Edited through server B" in html and "Shared harbour news" not in html
+    # Pages made after the edit are shared again: B serves what A stored.
+    visitor_a.request("/news/")
+    assert visitor_b.request("/news/")[1]["X-Page-Cache"] == "hit"
