@@ -135,6 +135,10 @@ class Event(Publishable):
         indexes = [
             models.Index(fields=["status", "publish_at"], name="event_status_publish_idx"),
             models.Index(fields=["ends", "starts"], name="event_ends_starts_idx"),
+            # Past events, newest first (the list that grows), and a region's events in order
+            # (docs/performance.md).
+            models.Index(fields=["status", "-starts", "-id"], name="event_status_starts_idx"),
+            models.Index(fields=["region", "starts"], name="event_region_starts_idx"),
             SearchVectorIndex(fields=["search_vector"], name="event_search_vector_idx"),
         ]
         constraints = [
@@ -204,7 +208,10 @@ class Article(Publishable):
         ordering = ["-publish_at"]
         get_latest_by = "publish_at"
         indexes = [
-            models.Index(fields=["status", "-publish_at"], name="article_status_publish_idx"),
+            # Published news, newest first, in the exact order of the lists (no sort step),
+            # with `updated` so that counts, the sitemap's latest change and the page cache's
+            # next publication read the index alone (docs/performance.md).
+            models.Index(fields=["status", "-publish_at", "-id", "updated"], name="article_published_list_idx"),
             SearchVectorIndex(fields=["search_vector"], name="article_search_vector_idx"),
         ]
         # Images in rich text belong to no article; the permission lives here with the content.
