@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""
+How fast is site search over a large archive?
+
+Makes a scratch PostgreSQL database for the run, migrates it, fills it with N articles
+(default 100 000) and the demo events and regions of `manage.py generate_demo_content`
+(which also computes their search vectors), compacts it (VACUUM FULL: see the comment in run()), and then
+renders the search results page (baltmet.views.SearchView: the ranked page with the number
+of matches, the objects and their headlines, the template) for a set of varied queries,
+several times each after one warm-up. Reports the median and 95th percentile time per
+query, overall and per query. The scratch database is dropped at the end; nothing else is
+touched.
+
+    .venv/bin/python bench/search.py [--articles 100000] [--runs 5] [--keep]
+
+DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for the tests)
+names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
+SCRATCH_DB = "baltmet_bench_search"
+
+# Varied on purpose, for the words of generate_demo_content: a word in most articles and its
+# plural, common and rare words, phrases, exclusions, or, names with diacritics, other scripts,
+# words found nowhere, hostile input, and deep pages of common words.
+QUERIES = [
+    ("cluster", 1),
+    ("clusters", 1),
+    ("innovation", 1),
+    ("green hydrogen", 1),
+    ('"green hydrogen"', 1),
+    ("hydrogen -Berlin", 1),
+    ("maritime or logistics", 1),
+    ("Riga biotechnology", 1),
+    ('"cyber security" Vilnius', 1),
+    ("urban design Tallinn", 1),
+    ("e-health", 1),
+    ("Gdańsk", 1),
+    ("matchmaking day", 1),
+    ("hackathon", 1),
+    ("кластер", 1),
+    ("zeppelin", 1),
+    ("' OR 1=1 --", 1),
+    ('"unbalanced -', 1),
+    ("innovation", 50),
+    ("cluster", 500),
+]
+
+
+def with_database(url, name):
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def admin_sql(url, statement):
+    # CREATE/DROP DATABASE cannot run in a transaction block.
+    connection = psycopg2.connect(with_database(url, "postgres"))
+    connection.autocommit = True
+    try:
+        connection.cursor().execute(statement)
+    finally:
+        connection.close()
+
+
+def drop_scratch(url):
+    # An autovacuum worker may still be busy in the new database after the bulk writes; it
+    # cannot be terminated by a role without superuser rights, so wait for it instead.
+    for attempt in range(60):
+        try:
+            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+            return
+        except psycopg2.errors.ObjectInUse:
+            time.sleep(1)
+    admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs of each query (after one warm-up)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    drop_scratch(url)
+    admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
+    os.environ.update(
+        DATABASE_URL=with_database(url, SCRATCH_DB),
+        DJANGO_DEBUG="1",
+        DJANGO_SETTINGS_MODULE="baltmet.settings",
+        DJANGO_ALLOWED_HOSTS="testserver",
+    )
+    try:
+        run(options)
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not options.keep:
+            drop_scratch(url)
+
+
+def run(options):
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import AnonymousUser
+    from django.core.management import call_command
+    from django.db import connection
+    from django.http import Http404
+    from django.test import RequestFactory
+
+    from baltmet.views import SearchView
+    from news.models import Article
+
+    call_command("migrate", verbosity=0, interactive=False)
+    started = time.perf_counter()
+    # It computes the search vectors itself once its bulk inserts are done.
+    call_command("generate_demo_content", articles=options.articles, verbosity=0)
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # Writing the vectors after the bulk insert left a dead copy of every row. A live site
+        # writes one row at a time and autovacuum reuses the space; compact the tables so that
+        # the figures are for that steady state, not for a table twice its size.
+        cursor.execute("VACUUM (FULL, ANALYZE)")
+    vacuumed = time.perf_counter() - started
+    total = Article.objects.count()
+    published = Article.objects.published().count()
+
+    factory = RequestFactory()
+
+    def render(query, page):
+        params = {"q": query} if page == 1 else {"q": query, "page": page}
+        request = factory.get("/search/", params)
+        request.user = AnonymousUser()
+        try:
+            response = SearchView.as_view()(request)
+        except Http404:
+            return None
+        response.render()
+        return response
+
+    timings = {}
+    for query, page in QUERIES:
+        response = render(query, page)  # warm-up: caches, plans
+        hits = "404" if response is None else response.context_data["paginator"].count
+        timings[(query, page)] = {"hits": hits, "times": []}
+    for _ in range(options.runs):
+        for query, page in QUERIES:
+            started = time.perf_counter()
+            render(query, page)
+            timings[(query, page)]["times"].append((time.perf_counter() - started) * 1000)
+
+    every = [t for entry in timings.values() for t in entry["times"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version'), current_setting('shared_buffers')")
+        version, shared_buffers = cursor.fetchone()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+          f"PostgreSQL {version}, shared_buffers {shared_buffers}")
+    print(f"content: {total} articles ({published} published) from generate_demo_content, with search vectors, "
+          f"in {generated:.0f} s; VACUUM (FULL, ANALYZE) {vacuumed:.0f} s")
+    print(f"{len(QUERIES)} queries x {options.runs} runs = {len(every)} timed results pages")
+    print(f"median {statistics.median(every):.1f} ms, p95 {percentile(every, 0.95):.1f} ms, "
+          f"max {max(every):.1f} ms")
+    print()
+    print("| query | page | matches | median ms | p95 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for (query, page), entry in timings.items():
+        print(f"| `{query}` | {page} | {entry['hits']} | {statistics.median(entry['times']):.1f} | "
+              f"{percentile(entry['times'], 0.95):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
