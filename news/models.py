@@ -135,10 +135,6 @@ class Event(Publishable):
         indexes = [
             models.Index(fields=["status", "publish_at"], name="event_status_publish_idx"),
             models.Index(fields=["ends", "starts"], name="event_ends_starts_idx"),
-            # Past events, newest first (the list that grows), and a region's events in order
-            # (docs/performance.md).
-            models.Index(fields=["status", "-starts", "-id"], name="event_status_starts_idx"),
-            models.Index(fields=["region", "starts"], name="event_region_starts_idx"),
             SearchVectorIndex(fields=["search_vector"], name="event_search_vector_idx"),
         ]
         constraints = [

@@ -25,14 +25,6 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["status", "-publish_at", "-id", "updated"], name="article_published_list_idx"),
         ),
         migrations.RemoveIndex(model_name="article", name="article_status_publish_idx"),
-        migrations.AddIndex(
-            model_name="event",
-            index=models.Index(fields=["status", "-starts", "-id"], name="event_status_starts_idx"),
-        ),
-        migrations.AddIndex(
-            model_name="event",
-            index=models.Index(fields=["region", "starts"], name="event_region_starts_idx"),
-        ),
         *(
             migrations.RunSQL(
                 f"CREATE INDEX {name} ON {table} ({columns})",
