@@ -98,7 +98,9 @@ def event_data(event, request):
     }
     if event.lead:
         data["description"] = event.lead
-    address = {key: value for key, value in (("addressLocality", event.city), ("addressCountry", event.country)) if value}
+    address = {
+        key: value for key, value in (("addressLocality", event.city), ("addressCountry", event.country)) if value
+    }
     if event.venue or address:
         place = {"@type": "Place", "name": event.venue or event.city or event.country}
         if address:

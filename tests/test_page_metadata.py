@@ -190,7 +190,8 @@ def test_every_page_has_a_unique_title_a_description_and_a_canonical_address(cli
     for n in range(12):
         make_article(f"News item {n}", topics=[topic], publish_at=now - timedelta(days=n + 1))
     for n in range(22):
-        make_event(f"Past event {n}", starts=now - timedelta(days=n + 10), ends=now - timedelta(days=n + 10) + timedelta(hours=1))
+        starts = now - timedelta(days=n + 10)
+        make_event(f"Past event {n}", starts=starts, ends=starts + timedelta(hours=1))
     event = make_event("Coming event")
     region = make_region("riga")
     urls = [

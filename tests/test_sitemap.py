@@ -56,7 +56,7 @@ def test_sitemap_lists_every_published_article_event_region_and_the_fixed_pages(
     entries = sitemap_entries(client)
     expected_paths = {
         "/", "/news/", "/events/", "/regions/", "/regions/compare/",
-        content["article"].get_absolute_url(), content["event"].get_absolute_url(), content["region"].get_absolute_url(),
+        *(content[key].get_absolute_url() for key in ("article", "event", "region")),
     }
     assert {urlsplit(loc).path for loc in entries} == expected_paths
     assert all(loc.startswith("http://testserver/") for loc in entries), "absolute addresses on the request's host"
