@@ -6,10 +6,10 @@
 # 1. Installs the Debian packages in TEST_DEBIAN_PACKAGES below (and any named before `--`)
 #    that are missing, with a single `apt-get update` first; this needs root or passwordless
 #    sudo. Other test needs (a browser, ...) add their package to the same list.
-# 2. Starts a throwaway redis-server on 127.0.0.1:$REDIS_TEST_PORT (default 6379): no
-#    persistence, its pidfile, log and working folder in a temporary directory. If a Redis
-#    already answers there (a system service, or another test run), that one is used and left
-#    alone.
+# 2. Starts a throwaway redis-server on 127.0.0.1:6379: no persistence, its pidfile, log and
+#    working folder in a temporary directory. If that port is taken (another test run, a
+#    system Redis), it starts its own on a free port instead, so that no other run can stop
+#    it midway. REDIS_TEST_PORT=N uses a Redis already answering on port N as it is.
 # 3. Runs the command with REDIS_TEST_URL=redis://127.0.0.1:$REDIS_TEST_PORT exported (the
 #    tests that need Redis read it; the others keep the local-memory cache), and stops the
 #    redis-server it started when the command ends, whether the tests pass, fail or are
@@ -59,11 +59,14 @@ if [ ${#missing[@]} -gt 0 ]; then
         || fail "apt-get install ${missing[*]} failed."
 fi
 
-REDIS_TEST_PORT="${REDIS_TEST_PORT:-6379}"
 command -v redis-server >/dev/null || fail "redis-server is not on PATH although its package is installed."
 command -v redis-cli >/dev/null || fail "redis-cli is not on PATH (Debian package redis-tools)."
 
 redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null)" = "PONG" ]; }
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 run_dir=""
 redis_pid=""
@@ -78,9 +81,15 @@ stop_redis() {
     [ -z "$run_dir" ] || rm -rf "$run_dir"
 }
 
-if redis_answers; then
+if [ -n "${REDIS_TEST_PORT:-}" ] && redis_answers; then
     echo "ensure-test-services: using the Redis already answering on 127.0.0.1:$REDIS_TEST_PORT"
 else
+    REDIS_TEST_PORT="${REDIS_TEST_PORT:-6379}"
+    if port_taken "$REDIS_TEST_PORT"; then
+        taken="$REDIS_TEST_PORT"
+        REDIS_TEST_PORT="$(free_port)" || fail "cannot find a free port for redis-server."
+        echo "ensure-test-services: port $taken is taken; starting redis-server on $REDIS_TEST_PORT instead"
+    fi
     run_dir="$(mktemp -d "${TMPDIR:-/tmp}/baltmet-test-redis.XXXXXX")"
     trap stop_redis EXIT
     trap 'exit 130' INT
