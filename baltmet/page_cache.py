@@ -25,11 +25,13 @@ How it stays correct:
   stored: they may show what is not committed.
 - **Conditional requests** (If-None-Match / If-Modified-Since) are answered with 304 from a
   stored page's ETag and Last-Modified.
+- **A cache that fails** (Redis down) makes pages uncached, not errors.
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
 
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,6 +49,8 @@ from django.utils.http import parse_http_date_safe
 from baltmet.models import ContentVersion
 
 # Apps whose models are public content: a change to any of their rows changes pages.
+logger = logging.getLogger(__name__)
+
 CONTENT_APPS = frozenset({"news", "regions"})
 HEADER = "X-Page-Cache"
 _KEY_PREFIX = "page"
@@ -275,12 +279,17 @@ class PageCacheMiddleware:
         state = content_state(now)
         cache = _cache()
         key = _key(request, state.version)
-        entry = cache.get(key)
+        try:
+            entry = cache.get(key)
+        except Exception:
+            # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
+            logger.warning("page cache unavailable, serving uncached", exc_info=True)
+            entry = cache = None
         if entry is not None and now < entry["valid_until"]:
             return _from_entry(request, entry)
 
         response = self.get_response(request)
-        if request.method == "GET" and _may_store(response):
+        if cache is not None and request.method == "GET" and _may_store(response):
             seconds = min(settings.PAGE_CACHE_SECONDS, (state.valid_until - now).total_seconds())
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]
@@ -290,6 +299,9 @@ class PageCacheMiddleware:
                     "headers": headers,
                     "valid_until": state.valid_until,
                 }
-                cache.set(key, entry, int(seconds))
+                try:
+                    cache.set(key, entry, int(seconds))
+                except Exception:
+                    logger.warning("page cache unavailable, page not stored", exc_info=True)
         response[HEADER] = "miss"
         return response

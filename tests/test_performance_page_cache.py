@@ -15,6 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from baltmet.models import ContentVersion
+from baltmet import page_cache
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
@@ -206,6 +207,20 @@ def test_staff_always_get_fresh_private_pages(staff_client):
     preview = staff_client.get(staff_only.get_absolute_url())
     assert "no-store" in preview["Cache-Control"]
     assert client.get(staff_only.get_absolute_url()).status_code == 404
+
+
+def test_pages_are_served_uncached_when_the_cache_fails(client, monkeypatch):
+    class Unreachable:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+        set = get
+
+    monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    make_article("Still served")
+    response, html = _get(client, "/news/")
+    assert response.status_code == 200 and "Still served" in html
+    assert response[HEADER] == "miss"
 
 
 def test_errors_admin_and_health_check_are_not_stored(client):
