@@ -1,0 +1,218 @@
+#!/usr/bin/env python
+"""
+Pages per second for the key public pages, served the production way (gunicorn, DEBUG off),
+from a scratch PostgreSQL database filled by `manage.py generate_demo_content`: once with the
+page cache off (every request renders: "cold") and once with it on ("cached").
+
+    .venv/bin/python bench/throughput.py [--articles 100000] [--events 5000] [--seconds 3]
+        [--concurrency 4] [--workers 2] [--keep]
+
+DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) names the server and
+a role that may create databases; the scratch database is made for the run and dropped after
+it (--keep leaves it, and a later run with --keep and the same sizes reuses it). With
+REDIS_URL set, the cached run uses that Redis, as several app servers would; otherwise each
+gunicorn worker has its own local-memory cache. Client and server share the machine, so the
+figures are for comparing, not for capacity planning.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from load_fixture import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402
+
+SCRATCH_DB = "baltmet_bench_throughput"
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+PORT = 8765
+
+
+def manage(args, env):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True)
+
+
+def scratch_is_filled(url, articles):
+    try:
+        connection = psycopg2.connect(url)
+    except psycopg2.OperationalError:
+        return False
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM news_article")
+        return cursor.fetchone()[0] == articles
+    except psycopg2.Error:
+        return False
+    finally:
+        connection.close()
+
+
+def pages(url):
+    """The pages to measure, with real slugs from the scratch database."""
+    connection = psycopg2.connect(url)
+    try:
+        cursor = connection.cursor()
+
+        def one(sql):
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
+
+        article = one(
+            "SELECT slug FROM news_article WHERE status = 'published' AND publish_at <= now() "
+            "AND event_id IS NOT NULL ORDER BY publish_at DESC LIMIT 1"
+        )
+        topic = one("SELECT slug FROM news_topic ORDER BY id LIMIT 1")
+        event = one("SELECT slug FROM news_event WHERE status = 'published' AND publish_at <= now() ORDER BY starts DESC LIMIT 1")
+        region = one("SELECT slug FROM regions_region ORDER BY id LIMIT 1")
+        published = one("SELECT count(*) FROM news_article WHERE status = 'published' AND publish_at <= now()")
+    finally:
+        connection.close()
+    return [
+        "/",
+        "/news/",
+        f"/news/?page={max(1, min(500, published // 20))}",  # deep in the archive
+        f"/news/{article}/",
+        f"/news/topic/{topic}/",
+        "/events/",
+        f"/events/{event}/",
+        "/regions/",
+        f"/regions/{region}/",
+        "/regions/compare/",
+        "/search/?q=clean+energy",
+        "/news/feed/",
+        "/events/calendar.ics",
+        "/sitemap.xml",
+    ]
+
+
+def fetch(url):
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=60) as response:
+        response.read()
+        status = response.status
+    return status, time.perf_counter() - started
+
+
+def measure(base, path, seconds, concurrency):
+    """(requests per second, median seconds, 95th percentile seconds) over `seconds`."""
+    fetch(base + path)  # once first: a cached run measures hits
+    durations, errors = [], []
+    deadline = time.perf_counter() + seconds
+
+    def worker():
+        while time.perf_counter() < deadline:
+            try:
+                status, duration = fetch(base + path)
+            except OSError as error:
+                errors.append(error)
+                continue
+            if status != 200:
+                errors.append(status)
+            durations.append(duration)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{path}: {len(errors)} failed requests, e.g. {errors[0]}")
+    durations.sort()
+    return len(durations) / elapsed, statistics.median(durations), durations[int(len(durations) * 0.95) - 1]
+
+
+def serve(env, workers):
+    process = subprocess.Popen(
+        [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers)],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{PORT}"
+    for _ in range(200):
+        try:
+            if fetch(base + "/healthz")[0] == 200:
+                return process, base
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per page and mode")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    scratch_url = with_database(url, SCRATCH_DB)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
+
+    if options.keep and scratch_is_filled(scratch_url, options.articles):
+        print(f"reusing {SCRATCH_DB} with {options.articles} articles")
+    else:
+        admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
+        manage(["migrate", "--noinput", "-v", "0"], env)
+        started = time.perf_counter()
+        manage(["generate_demo_content", "--articles", str(options.articles), "--events", str(options.events),
+                "--regions", "12"], env)
+        print(f"generate_demo_content: {time.perf_counter() - started:.0f} s")
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            serve_env = {
+                **base_env,
+                "DATABASE_URL": scratch_url,
+                "DJANGO_DEBUG": "0",
+                "DJANGO_HTTPS": "0",
+                "DJANGO_SECRET_KEY": "bench-" + "q7Zr2Lp9Xw4Tb6Nc1Vm8" * 3,
+                "DJANGO_LOG_LEVEL": "WARNING",
+                "STATIC_ROOT": folder,
+            }
+            manage(["collectstatic", "--noinput", "-v", "0"], serve_env)
+            paths = pages(scratch_url)
+            results = {}
+            for mode, seconds_cached in (("cold", "0"), ("cached", "3600")):
+                process, base = serve({**serve_env, "DJANGO_PAGE_CACHE_SECONDS": seconds_cached}, options.workers)
+                try:
+                    for path in paths:
+                        results[(mode, path)] = measure(base, path, options.seconds, options.concurrency)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=20)
+    finally:
+        if not options.keep:
+            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+
+    cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory per worker"
+    print(
+        f"\n{options.articles} articles, {options.events} events; gunicorn {options.workers} sync workers, "
+        f"{options.concurrency} concurrent clients, {options.seconds:g} s per page; page cache: {cache}\n"
+    )
+    print("| page | cold: pages/s | cold: median ms | cached: pages/s | cached: median ms |")
+    print("|---|---:|---:|---:|---:|")
+    for path in paths:
+        cold, cached = results[("cold", path)], results[("cached", path)]
+        shown = path if len(path) <= 40 else path[:37] + "..."
+        print(f"| `{shown}` | {cold[0]:.0f} | {cold[1] * 1000:.1f} | {cached[0]:.0f} | {cached[1] * 1000:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
