@@ -14,8 +14,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from baltmet.models import ContentVersion
 from baltmet import page_cache
+from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
@@ -258,10 +258,9 @@ def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_
         assert _version() == before, "not before the commit"
     after = _version()
     assert after > before
-    with pytest.raises(RuntimeError):
-        with transaction.atomic():
-            make_article("Rolled back")
-            raise RuntimeError
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_article("Rolled back")
+        raise RuntimeError
     assert _version() == after
 
 

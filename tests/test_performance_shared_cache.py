@@ -9,24 +9,18 @@ REDIS_TEST_URL. Without a reachable Redis this test fails; it is never skipped.
 import http.cookiejar
 import os
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
 import redis
 from django.utils import timezone
 
 from tests.news_factories import make_article
-from tests.settings_loader import STRONG_KEY
-from tests.subprocess_env import PROJECT_DIR, child_database_url, run_manage
-from tests.test_production_serving import _free_port
+from tests.subprocess_env import gunicorn, production_env
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 # The Redis database these tests use; keys carry the content version and the server's
 # address, so runs sharing one Redis never read each other's pages.
 REDIS_DB = 7
@@ -67,54 +61,12 @@ class Browser:
         return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def _start(port, env):
-    return subprocess.Popen(
-        [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=PROJECT_DIR,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))}, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def _wait_until_up(process, base):
-    for _ in range(150):
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    pytest.fail("gunicorn did not start: " + process.stdout.read().decode())
-
-
 @pytest.fixture
 def two_servers(transactional_db, tmp_path):
     redis_url = _redis_url()
-    env = {
-        "DJANGO_SECRET_KEY": STRONG_KEY,
-        "DJANGO_HTTPS": "0",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        "DATABASE_URL": child_database_url(),
-        "REDIS_URL": redis_url,
-    }
-    collected = run_manage(["collectstatic", "--noinput", "-v", "0"], env)
-    assert collected.returncode == 0, collected.stderr
-    servers = []
-    try:
-        for _ in range(2):
-            port = _free_port()
-            servers.append((_start(port, env), f"http://127.0.0.1:{port}"))
-        for process, base in servers:
-            _wait_until_up(process, base)
-        yield [base for _, base in servers], redis_url
-    finally:
-        for process, _ in servers:
-            process.terminate()
-        for process, _ in servers:
-            process.wait(timeout=10)
+    env = production_env(tmp_path, REDIS_URL=redis_url)
+    with ExitStack() as servers:
+        yield [servers.enter_context(gunicorn(env)) for _ in range(2)], redis_url
 
 
 @pytest.fixture

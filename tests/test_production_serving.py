@@ -1,28 +1,13 @@
 """`make serve` in miniature: gunicorn with DEBUG off, static files collected and served by whitenoise."""
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.settings_loader import STRONG_KEY
-from tests.subprocess_env import PROJECT_DIR, run_manage, child_database_url
-
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.subprocess_env import gunicorn, production_env
 
 
 def _get(url):
@@ -35,39 +20,10 @@ def _get(url):
 
 @pytest.fixture
 def production_server(db, tmp_path):
-    env = {
-        "DJANGO_SECRET_KEY": STRONG_KEY,
-        "DJANGO_HTTPS": "0",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-        # The test database pytest-django made, so the server sees migrated tables.
-        "DATABASE_URL": child_database_url(),
-    }
-    collected = run_manage(["collectstatic", "--noinput", "-v", "0"], env)
-    assert collected.returncode == 0, collected.stderr
-    port = _free_port()
-    process = subprocess.Popen(
-        [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=PROJECT_DIR,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if _get(base + "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            pytest.fail("gunicorn did not start: " + process.stdout.read().decode())
-        yield base
+        with gunicorn(production_env(tmp_path)) as base:
+            yield base
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         shutil.rmtree(tmp_path / "static", ignore_errors=True)
 
 
