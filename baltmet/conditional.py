@@ -7,8 +7,8 @@ Such a file changes only when public content changes (the content version of
 baltmet.page_cache, which also records when) or when time reveals something: a scheduled item
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
-of one datetime each, read in the same query); Last-Modified is the latest of those and the last change, and the ETag names the
-content version and that moment. `Cache-Control: no-cache` makes clients ask each time
+of one datetime each, read in the same query); Last-Modified is the latest of those and of
+the last change, and the ETag names the content version and that moment. `Cache-Control: no-cache` makes clients ask each time
 (cheap: mostly a 304) instead of guessing from Last-Modified how long to keep a copy.
 """
 
@@ -33,17 +33,14 @@ def content_validators(moments):
 
 def conditional_on_content(moments):
     """Decorate a view: `moments(request, *args, **kwargs)` gives the moments (see the module
-    docstring), or None when the view should run without validators."""
+    docstring)."""
 
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            querysets = moments(request, *args, **kwargs)
-            if querysets is None:
-                return view(request, *args, **kwargs)
-            etag, last_modified = content_validators(querysets)
+            etag, last_modified = content_validators(moments(request, *args, **kwargs))
             response = get_conditional_response(request, etag=etag, last_modified=last_modified)
             if response is None:
                 response = view(request, *args, **kwargs)
