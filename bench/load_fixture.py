@@ -20,12 +20,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-PROJECT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database
+
 SCRATCH_DB = "baltmet_bench_loaddata"
 
 
@@ -67,21 +66,6 @@ def make_fixture(path, articles):
         )
     path.write_text(json.dumps(objects))
     return len(objects)
-
-
-def with_database(url, name):
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
-def admin_sql(url, statement):
-    # CREATE/DROP DATABASE cannot run in a transaction block, so no `with connection:`.
-    connection = psycopg2.connect(with_database(url, "postgres"))
-    connection.autocommit = True
-    try:
-        connection.cursor().execute(statement)
-    finally:
-        connection.close()
 
 
 def manage(args, env):

@@ -23,15 +23,14 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 
-PROJECT = Path(__file__).resolve().parent.parent
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database
+
+# The project itself, for Django.
 sys.path.insert(0, str(PROJECT))
 
-DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
 SCRATCH_DB = "baltmet_bench_search"
 
 # Varied on purpose, for the words of generate_demo_content: a word in most articles and its
@@ -59,20 +58,6 @@ QUERIES = [
     ("innovation", 50),
     ("cluster", 500),
 ]
-
-
-def with_database(url, name):
-    return urlunsplit(urlsplit(url)._replace(path="/" + name))
-
-
-def admin_sql(url, statement):
-    # CREATE/DROP DATABASE cannot run in a transaction block.
-    connection = psycopg2.connect(with_database(url, "postgres"))
-    connection.autocommit = True
-    try:
-        connection.cursor().execute(statement)
-    finally:
-        connection.close()
 
 
 def drop_scratch(url):

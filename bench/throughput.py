@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_fixture import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_throughput"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
