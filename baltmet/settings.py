@@ -83,7 +83,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
-ROOT_URLCONF = "baltmet.urls"
+# Benchmarks only: bench/wrk.py serves bench.urls (the site plus a trivial view) through the same stack.
+ROOT_URLCONF = env_str("DJANGO_ROOT_URLCONF", "baltmet.urls")
 WSGI_APPLICATION = "baltmet.wsgi.application"
 
 TEMPLATES = [
