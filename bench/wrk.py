@@ -1,0 +1,266 @@
+#!/usr/bin/env python
+"""
+Requests per second and p50/p99 latency with wrk (issue 8.6), served the way `make serve`
+serves (scripts/serve.sh: gunicorn, DEBUG off, whitenoise), from a scratch PostgreSQL
+database with 10 000 demo articles and the seed fixtures. Each public page is measured with
+the page cache off (every request renders) and on (warmed, every request a hit), side by
+side with a trivial Django view through the same middleware: the framework's floor.
+
+    .venv/bin/python bench/wrk.py [--articles 10000] [--duration 10] [--connections 16]
+        [--threads 2] [--keep]
+
+Installs Debian's wrk with apt-get when it is missing (needs root). DATABASE_URL (default
+postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) names the server and a role that may
+create databases; the scratch database is made for the run and dropped after it (--keep
+leaves it, and a later --keep run with the same size reuses it). Workers: WEB_CONCURRENCY,
+else 2, as `make serve`. With REDIS_URL set the page cache is that Redis; otherwise each
+gunicorn worker has its own local-memory cache (warmed before measuring). Client and server
+share the machine's cores: the figures are for comparing, not for capacity planning.
+"""
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402 (after the path)
+
+SCRATCH_DB = "baltmet_bench_wrk"
+PORT = 8766
+FLOOR = "/bench/floor/"
+SEED_FIXTURES = ["regions_seed", "news_seed"]  # as `make seed`
+# Targets from issue 8.6.
+UNCACHED_SHARE, CACHED_SHARE, P99_MS = 0.40, 0.90, 50.0
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return shutil.which("wrk")
+    if os.geteuid() != 0:
+        sys.exit("wrk is not installed and this is not root: run `sudo apt-get install -y wrk`, then again.")
+    if not shutil.which("apt-get"):
+        sys.exit("wrk is not installed and there is no apt-get: install wrk (https://github.com/wg/wrk), then again.")
+    print("installing wrk with apt-get ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=True)
+    return shutil.which("wrk") or sys.exit("apt-get ran but wrk is still not on PATH")
+
+
+def manage(args, env):
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True)
+
+
+def scratch_is_filled(url, articles):
+    try:
+        connection = psycopg2.connect(url)
+    except psycopg2.OperationalError:
+        return False
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'demo-%%'")
+        return cursor.fetchone()[0] == articles
+    except psycopg2.Error:
+        return False
+    finally:
+        connection.close()
+
+
+def pages(url):
+    """(label, path) of the pages to measure, with real slugs from the scratch database."""
+    connection = psycopg2.connect(url)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT slug FROM news_article WHERE status = 'published' AND publish_at <= now() "
+            "ORDER BY publish_at DESC LIMIT 1"
+        )
+        article = cursor.fetchone()[0]
+        # The seed's Oslo profile (every figure as data), else the first region.
+        cursor.execute("SELECT slug FROM regions_region ORDER BY slug <> 'oslo', id LIMIT 1")
+        region = cursor.fetchone()[0]
+    finally:
+        connection.close()
+    return [
+        ("home", "/"),
+        ("news list", "/news/"),
+        ("article", f"/news/{article}/"),
+        ("region", f"/regions/{region}/"),
+        ("compare", "/regions/compare/"),
+    ]
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=30) as response:
+        response.read()
+        return response.status, response.headers.get("X-Page-Cache")
+
+
+def serve(env):
+    """scripts/serve.sh (what `make serve` runs) with `env`; returns the process once it answers."""
+    process = subprocess.Popen(
+        ["bash", str(PROJECT / "scripts" / "serve.sh")],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,  # serve.sh's access log, as a terminal would swallow it
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{PORT}"
+    for _ in range(600):
+        if process.poll() is not None:
+            raise RuntimeError("make serve (scripts/serve.sh) stopped:\n" + process.stderr.read().decode()[-3000:])
+        try:
+            if get(base + "/healthz")[0] == 200:
+                return process, base
+        except OSError:
+            time.sleep(0.1)
+    stop(process)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)  # serve.sh execs gunicorn: its own session
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def run_wrk(wrk, url, options, seconds=None):
+    """(requests/s, p50 ms, p99 ms) from `wrk --latency`; a failed request is an error."""
+    command = [wrk, f"-t{options.threads}", f"-c{options.connections}", f"-d{seconds or options.duration}s",
+               "--latency", url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    for problem in ("Non-2xx or 3xx responses", "Socket errors"):
+        if problem in output:
+            raise RuntimeError(f"{url}: wrk reports {problem.lower()}:\n{output}")
+    rps = float(re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M).group(1))
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1))
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1))
+    return rps, p50, p99
+
+
+def measure(wrk, base, path, mode, options):
+    expected = "hit" if mode == "cached" else "bypass"
+    run_wrk(wrk, base + path, options, seconds=1)  # warm-up: every worker, its connection and cache
+    status, header = get(base + path)
+    if status != 200 or header != expected:
+        raise RuntimeError(f"{path} ({mode}): status {status}, X-Page-Cache {header!r}, expected 200 and {expected!r}")
+    return run_wrk(wrk, base + path, options)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page and mode (wrk -d)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    options = parser.parse_args()
+
+    wrk = ensure_wrk()
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    scratch_url = with_database(url, SCRATCH_DB)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    setup_env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
+
+    if options.keep and scratch_is_filled(scratch_url, options.articles):
+        print(f"reusing {SCRATCH_DB} with {options.articles} articles", flush=True)
+    else:
+        admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
+        manage(["migrate", "--noinput", "-v", "0"], setup_env)
+        manage(["loaddata", *SEED_FIXTURES, "-v", "0"], setup_env)
+        manage(["generate_demo_content", "--articles", str(options.articles), "--events", str(options.events),
+                "--regions", "12"], setup_env)
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    results = {}
+    try:
+        paths = [("trivial view (floor)", FLOOR), *pages(scratch_url)]
+        with tempfile.TemporaryDirectory() as static_root:
+            key_chars = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
+            serve_env = {
+                **base_env,
+                "DATABASE_URL": scratch_url,
+                # What scripts/serve.sh would otherwise take from .secret_key: a random key.
+                "DJANGO_SECRET_KEY": "".join(secrets.choice(key_chars) for _ in range(64)),
+                "DJANGO_HTTPS": "0",
+                "STATIC_ROOT": static_root,
+                "PORT": str(PORT),
+                "WEB_CONCURRENCY": workers,
+                "DJANGO_ROOT_URLCONF": "bench.urls",  # the site plus the trivial view
+            }
+            for mode, cache_seconds in (("uncached", "0"), ("cached", "3600")):
+                print(f"serving ({mode}) ...", flush=True)
+                process, base = serve({**serve_env, "DJANGO_PAGE_CACHE_SECONDS": cache_seconds})
+                try:
+                    for label, path in paths:
+                        results[(mode, path)] = measure(wrk, base, path, mode, options)
+                        rps, p50, p99 = results[(mode, path)]
+                        print(f"  {mode:8} {path:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
+                              flush=True)
+                finally:
+                    stop(process)
+    finally:
+        if not options.keep:
+            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+
+    report(paths, results, options, workers)
+
+
+def report(paths, results, options, workers):
+    cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory, one per gunicorn worker"
+    floor = results[("uncached", FLOOR)][0]
+    print(
+        f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
+        f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
+        f"{os.cpu_count()} CPUs shared by client and server; page cache: {cache}.\n"
+        f"% of floor: against the trivial view on the server with the page cache off ({floor:.0f} req/s).\n"
+    )
+    print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
+    print("|---|---|---:|---:|---:|---:|")
+    for mode in ("uncached", "cached"):
+        for label, path in paths:
+            rps, p50, p99 = results[(mode, path)]
+            print(f"| {label} `{path}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor:.0f}% |")
+
+    print("\nTargets:")
+    for mode, share in (("uncached", UNCACHED_SHARE), ("cached", CACHED_SHARE)):
+        for label, path in paths[1:]:
+            got = results[(mode, path)][0] / floor
+            verdict = "PASS" if got >= share else "FAIL"
+            print(f"  {verdict}  {mode} {label}: {100 * got:.0f}% of floor (target >= {100 * share:.0f}%)")
+    for mode in ("uncached", "cached"):
+        for label, path in paths:
+            p99 = results[(mode, path)][2]
+            verdict = "PASS" if p99 < P99_MS else "FAIL"
+            print(f"  {verdict}  {mode} {label}: p99 {p99:.1f} ms (target < {P99_MS:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()
