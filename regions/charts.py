@@ -2,8 +2,10 @@
 Horizontal bar charts, laid out in Python and drawn as inline SVG by a template.
 
 All geometry is computed here, so that the template (regions/_bar_chart.html) only places
-what it is given, and the charts need no JavaScript. One row per item: its label on the left,
-its bar scaled to the largest value, and its value written after the bar. Items without a
+what it is given, and the charts need no JavaScript. One row per item: its label on a line of its own,
+and under it its bar, scaled to the largest value, with its value written after the bar.
+Labels above the bars leave the whole width to the bars and values, so that the chart stays
+legible when a phone scales it down to its screen. Items without a
 value keep their row, saying "no data", so that every chart lists the same regions in the
 same order as the table.
 """
@@ -11,18 +13,21 @@ same order as the table.
 from dataclasses import dataclass
 from decimal import Decimal
 
-WIDTH = 680
-LABEL_WIDTH = 150  # region names, right-aligned against the bars
-# About as many characters as fit in LABEL_WIDTH at 14px; longer labels are shortened on the
-# chart only (the text alternative keeps them whole).
+WIDTH = 480
+FONT_SIZE = 20  # in the chart's own units: about 14 px on a 375 px phone, 18 px on a desktop
+# Labels are shortened on the chart only (the text alternative keeps them whole).
 MAX_LABEL_CHARACTERS = 20
-VALUE_WIDTH = 190  # the value written after the longest bar
+VALUE_WIDTH = 260  # the value written after the longest bar, e.g. "about 1.5 million (2007)"
 GAP = 8
-ROW_HEIGHT = 30
-BAR_HEIGHT = 20
-PADDING = 8
-# Text sits on a baseline; this puts it at the vertical middle of a 14px line in a row.
-TEXT_BASELINE = ROW_HEIGHT / 2 + 5
+PADDING = 4
+LABEL_HEIGHT = 26  # the label's line, above its bar
+BAR_HEIGHT = 22
+ROW_GAP = 14
+ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + ROW_GAP
+# Text sits on a baseline; these put the label at the foot of its line and the value at the
+# vertical middle of the bar.
+LABEL_BASELINE = LABEL_HEIGHT - 6
+VALUE_BASELINE = LABEL_HEIGHT + BAR_HEIGHT / 2 + 7
 NO_DATA = "no data"
 
 
@@ -46,6 +51,9 @@ class Bar:
     label_x: float
     value_x: float
     text_y: float
+    label_y: float
+    axis_top: float  # the zero axis beside this bar
+    axis_bottom: float
 
 
 @dataclass(frozen=True)
@@ -57,8 +65,9 @@ class BarChart:
     height: int
     bars: list
     axis_x: float
-    axis_top: float
-    axis_bottom: float
+    plot_x: float  # the plot, where bars may be: each row shows it as a light track
+    plot_width: float
+    font_size: int = FONT_SIZE
 
     @property
     def title_id(self):
@@ -87,7 +96,7 @@ def bar_chart(chart_id, title, items):
     low = min([Decimal(0), *values])
     high = max([Decimal(0), *values])
     span = high - low
-    plot_left = LABEL_WIDTH + GAP
+    plot_left = PADDING
     plot_width = WIDTH - plot_left - GAP - VALUE_WIDTH
 
     def x_of(value):
@@ -107,15 +116,18 @@ def bar_chart(chart_id, title, items):
                 text=item.text if has_value else NO_DATA,
                 has_value=has_value,
                 x=_rounded(bar_left),
-                y=_rounded(top + (ROW_HEIGHT - BAR_HEIGHT) / 2),
+                y=_rounded(top + LABEL_HEIGHT),
                 width=_rounded(bar_right - bar_left),
                 height=BAR_HEIGHT,
-                label_x=LABEL_WIDTH,
+                label_x=plot_left,
                 value_x=_rounded(max(bar_right, zero_x) + GAP),
-                text_y=_rounded(top + TEXT_BASELINE),
+                text_y=_rounded(top + VALUE_BASELINE),
+                label_y=_rounded(top + LABEL_BASELINE),
+                axis_top=_rounded(top + LABEL_HEIGHT - 3),
+                axis_bottom=_rounded(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
             )
         )
-    height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT
+    height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT - ROW_GAP
     description = "; ".join(
         f"{item.label}: {(item.description or item.text) if item.value is not None else NO_DATA}" for item in items
     )
@@ -127,6 +139,6 @@ def bar_chart(chart_id, title, items):
         height=height,
         bars=bars,
         axis_x=_rounded(zero_x),
-        axis_top=PADDING,
-        axis_bottom=height - PADDING,
+        plot_x=plot_left,
+        plot_width=plot_width,
     )
