@@ -222,7 +222,7 @@ def main():
                     for label, path in paths:
                         results[(mode, path)] = measure(wrk, base, path, mode, options)
                         rps, p50, p99 = results[(mode, path)]
-                        print(f"  {mode:8} {path:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
+                        print(f"  {mode:8} {path[:45]:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
                               flush=True)
                 finally:
                     stop(process)
@@ -247,7 +247,8 @@ def report(paths, results, options, workers):
     for mode in ("uncached", "cached"):
         for label, path in paths:
             rps, p50, p99 = results[(mode, path)]
-            print(f"| {label} `{path}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor:.0f}% |")
+            shown = path if len(path) <= 40 else path[:37] + "..."
+            print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor:.0f}% |")
 
     print("\nTargets:")
     for mode, share in (("uncached", UNCACHED_SHARE), ("cached", CACHED_SHARE)):
