@@ -1,6 +1,8 @@
 """What every benchmark shares: the project's place, and scratch PostgreSQL databases that a
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,5 +24,27 @@ def admin_sql(url, statement):
     connection.autocommit = True
     try:
         connection.cursor().execute(statement)
+    finally:
+        connection.close()
+
+
+def manage(args, env):
+    """Run `manage.py args` for the project with `env`, stopping the benchmark if it fails."""
+    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True)
+
+
+def has_demo_articles(url, articles):
+    """Whether the database at `url` exists and holds exactly `articles` demo articles
+    (from `generate_demo_content`), so a kept scratch database can be used again."""
+    try:
+        connection = psycopg2.connect(url)
+    except psycopg2.OperationalError:
+        return False
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'demo-%%'")
+        return cursor.fetchone()[0] == articles
+    except psycopg2.Error:
+        return False
     finally:
         connection.close()

@@ -29,30 +29,11 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, has_demo_articles, manage, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_throughput"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 PORT = 8765
-
-
-def manage(args, env):
-    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True)
-
-
-def scratch_is_filled(url, articles):
-    try:
-        connection = psycopg2.connect(url)
-    except psycopg2.OperationalError:
-        return False
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT count(*) FROM news_article")
-        return cursor.fetchone()[0] == articles
-    except psycopg2.Error:
-        return False
-    finally:
-        connection.close()
 
 
 def pages(url):
@@ -165,7 +146,7 @@ def main():
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
     env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
-    if options.keep and scratch_is_filled(scratch_url, options.articles):
+    if options.keep and has_demo_articles(scratch_url, options.articles):
         print(f"reusing {SCRATCH_DB} with {options.articles} articles")
     else:
         admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")

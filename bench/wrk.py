@@ -35,7 +35,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, admin_sql, has_demo_articles, manage, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766
@@ -58,25 +58,6 @@ def ensure_wrk():
         subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=True)
     return shutil.which("wrk") or sys.exit("apt-get ran but wrk is still not on PATH")
-
-
-def manage(args, env):
-    subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True)
-
-
-def scratch_is_filled(url, articles):
-    try:
-        connection = psycopg2.connect(url)
-    except psycopg2.OperationalError:
-        return False
-    try:
-        cursor = connection.cursor()
-        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'demo-%%'")
-        return cursor.fetchone()[0] == articles
-    except psycopg2.Error:
-        return False
-    finally:
-        connection.close()
 
 
 def pages(url):
@@ -189,7 +170,7 @@ def main():
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
     setup_env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
-    if options.keep and scratch_is_filled(scratch_url, options.articles):
+    if options.keep and has_demo_articles(scratch_url, options.articles):
         print(f"reusing {SCRATCH_DB} with {options.articles} articles", flush=True)
     else:
         admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
