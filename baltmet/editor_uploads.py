@@ -3,7 +3,7 @@ The rich-text editor's upload and browse endpoints, guarded.
 
 django-ckeditor's own views check only is_staff and accept whatever Pillow half-opens;
 these wrap them so that only staff with the upload permission reach them, and only images
-that pass baltmet.images.validate_image_file are stored (under generated names, see
+that pass baltmet.images.check_image are stored (under generated names, see
 CKEDITOR_FILENAME_GENERATOR).
 """
 
@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from baltmet.images import validate_image_file
+from baltmet.images import check_image
 
 UPLOAD_PERMISSION = "news.upload_image"
 
@@ -57,7 +57,7 @@ def upload(request):
     if uploaded is None:
         return _refusal(request, "No file was sent.")
     try:
-        validate_image_file(uploaded)
+        check_image(uploaded)
     except ValidationError as error:
         return _refusal(request, " ".join(error.messages))
     return ckeditor_views.upload(request)

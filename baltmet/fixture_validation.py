@@ -12,6 +12,8 @@ from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from baltmet.images import check_image
+
 # The apps whose objects are content, imported and exported by maintainers.
 CONTENT_APPS = {"news", "regions"}
 
@@ -43,17 +45,25 @@ def _unresolved_relations(instance):
     ]
 
 
-def _missing_files(instance):
-    """Files a fixture names must be in MEDIA_ROOT already: a fixture carries names, not files.
-    (What the files contain is checked by the fields' own validators, in full_clean.)"""
+def _file_problems(instance):
+    """Files a fixture names must be in MEDIA_ROOT already (a fixture carries names, not
+    files), and images must pass the same check as uploads."""
     errors = {}
     for field in instance._meta.concrete_fields:
-        if isinstance(field, models.FileField):
-            name = getattr(instance, field.attname).name
-            if name and not field.storage.exists(name):
-                errors[field.name] = [
-                    f'the file "{name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
-                ]
+        if not isinstance(field, models.FileField):
+            continue
+        file = getattr(instance, field.attname)
+        if not file.name:
+            continue
+        if not field.storage.exists(file.name):
+            errors[field.name] = [
+                f'the file "{file.name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
+            ]
+        elif isinstance(field, models.ImageField):
+            try:
+                check_image(file)
+            except ValidationError as exc:
+                errors[field.name] = exc.messages
     return errors
 
 
@@ -75,7 +85,7 @@ def validate_fixture_object(sender, instance, raw=False, **kwargs):
         # The deserialiser found the row by natural key: this save updates it, so uniqueness
         # checks must not count the row against itself.
         instance._state.adding = not sender._default_manager.filter(pk=instance.pk).exists()
-    errors = _missing_files(instance)
+    errors = _file_problems(instance)
     try:
         instance.full_clean(exclude=[*_unresolved_relations(instance), *errors])
     except ValidationError as exc:

@@ -3,8 +3,8 @@ What the site accepts as an uploaded image: a raster image that Pillow opens and
 in a format we serve (JPEG, PNG, GIF, WebP), named for what it is, within the size and pixel
 limits, and carrying no markup a browser could be tricked into running.
 
-One validator for every path: the admin's image fields (a model field validator, so it runs
-in forms and in full_clean on import) and the editor's upload endpoint.
+One check for every path: the admin's image fields (through their validator), the editor's
+upload endpoint, and image files named by fixtures.
 """
 
 import re
@@ -39,6 +39,19 @@ def _read_all(file):
 
 
 def validate_image_file(file):
+    """The image fields' validator: checks a file as it is uploaded.
+
+    A file already in storage passed this check when it was uploaded; reading it again on
+    every later save of its object (up to MAX_UPLOAD_SIZE each time) would check nothing new.
+    Files that arrive in storage another way, named by a fixture, are checked by
+    baltmet.fixture_validation with check_image itself.
+    """
+    if getattr(file, "_committed", False):
+        return
+    check_image(file)
+
+
+def check_image(file):
     """Raise ValidationError unless `file` is an acceptable image; leave it rewound."""
     name = getattr(file, "name", "") or ""
     try:

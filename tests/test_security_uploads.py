@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.storage import FileSystemStorage
 
 from news.models import Article
 from tests.upload_files import hostile_files, image_bytes, png, upload
@@ -130,3 +131,13 @@ def test_valid_lead_image_is_stored_under_a_generated_name(editor_client, settin
     assert response.status_code == 302
     name = Article.objects.get().image.name
     assert name.startswith("news/") and name.endswith(".jpg") and "Käse" not in name
+
+
+def test_saving_an_article_again_does_not_reread_its_stored_image(editor_client, settings, monkeypatch):
+    assert post_article_with_image(editor_client, png("first.png")).status_code == 302
+    article = Article.objects.get()
+    opened = []
+    monkeypatch.setattr(FileSystemStorage, "open", lambda self, name, mode="rb": opened.append(name))
+    article.title = "Retitled"
+    article.full_clean()
+    assert opened == []
