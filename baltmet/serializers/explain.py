@@ -50,9 +50,7 @@ class ExplainingDeserializerMixin:
     def _handle_object(self, obj):
         try:
             objects = list(super()._handle_object(obj))
-        except DeserializationError as exc:
-            raise DeserializationError(self._explain(obj, exc)) from exc
-        except Exception as exc:
+        except Exception as exc:  # DeserializationError, and what the JSON/YAML layer raises
             raise DeserializationError(self._explain(obj, exc)) from exc
         for deserialized in objects:
             yield ExplainedDeserializedObject(
