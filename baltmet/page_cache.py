@@ -32,9 +32,11 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 
 import hashlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.core.cache import caches
@@ -170,15 +172,18 @@ def local_midnight(now, days_later=0):
     return datetime(day.year, day.month, day.day, tzinfo=site_tz)
 
 
-def read_version(**moments):
-    """(version, changed, {name: value}) in one query: the content version, when content last
-    changed, and the value of each one-value queryset in `moments`."""
-    row = (
+def _version_queryset(**moments):
+    return (
         ContentVersion.objects.filter(pk=1)
         .annotate(**{name: Subquery(queryset) for name, queryset in moments.items()})
         .values_list("version", "changed", *moments)
-        .first()
     )
+
+
+def read_version(**moments):
+    """(version, changed, {name: value}) in one query: the content version, when content last
+    changed, and the value of each one-value queryset in `moments`."""
+    row = _version_queryset(**moments).first()
     if row is None:
         # No row yet (a new or flushed database): start one and read again.
         _bump(DEFAULT_DB_ALIAS)
@@ -194,11 +199,62 @@ class ContentState:
     valid_until: datetime
 
 
+# Stands for "now" while the state query is compiled; never a real request's time.
+_PLACEHOLDER_NOW = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt_timezone.utc)
+
+
+class _PreparedStateQuery:
+    """content_state()'s query, built and compiled by the ORM once per process, thread and
+    database, then run with each request's time. The page cache runs it on every anonymous
+    request, hits included, and building and compiling its three subqueries cost several
+    times what running it does."""
+
+    def __init__(self, using):
+        connection = connections[using]
+        queryset = _version_queryset(**_next_change_querysets(_PLACEHOLDER_NOW)).using(using)
+        self.using = using
+        self.compiler = queryset.query.get_compiler(using)
+        self.sql, params = self.compiler.as_sql()
+        placeholder = connection.ops.adapt_datetimefield_value(_PLACEHOLDER_NOW)
+        self.params = list(params)
+        self.now_positions = [n for n, param in enumerate(self.params) if param == placeholder]
+        if len(self.now_positions) != len(_next_change_querysets(_PLACEHOLDER_NOW)):
+            # Each moment's queryset compares with "now" once; anything else means the
+            # querysets changed shape and this shortcut would run them with a wrong time.
+            raise RuntimeError(f"page cache: cannot prepare the content state query: {self.sql} {params}")
+
+    def run(self, now):
+        connection = connections[self.using]
+        params = list(self.params)
+        for position in self.now_positions:
+            params[position] = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        # The compiler's converters turn the database's values into Python's, as the ORM would.
+        return next(iter(self.compiler.results_iter(results=[rows])), None)
+
+
+_prepared = threading.local()
+
+
+def _state_row(now, using=DEFAULT_DB_ALIAS):
+    queries = _prepared.__dict__.setdefault("queries", {})
+    if using not in queries:
+        queries[using] = _PreparedStateQuery(using)
+    return queries[using].run(now)
+
+
 def content_state(now=None):
     """The content version and until when pages made now stay right, in one query."""
     now = now or timezone.now()
-    version, changed, upcoming = read_version(**_next_change_querysets(now))
-    moments = [moment for moment in upcoming.values() if moment is not None]
+    row = _state_row(now)
+    if row is None:
+        # No row yet (a new or flushed database): start one and read again.
+        _bump(DEFAULT_DB_ALIAS)
+        row = _state_row(now)
+    version, changed, *upcoming = row
+    moments = [moment for moment in upcoming if moment is not None]
     return ContentState(version, changed, min([*moments, local_midnight(now, days_later=1)]))
 
 
