@@ -5,17 +5,26 @@ to the content shows on the very next request.
 
 How it stays correct:
 
-- **A content version in the database.** `baltmet.models.ContentVersion` holds one number.
-  Every save, delete and many-to-many change of a model of the content apps (news, regions),
-  on every path (admin, ORM, loaddata's raw saves, queryset update()/bulk_create() through
-  `ContentQuerySet`) changes it, once the change is committed (once per transaction). A
-  cached page is stored under the version it was made from, so after a change no process
-  finds it again: whichever process, whichever cache, and also after `manage.py loaddata`
-  run elsewhere. Reading the version is one query by primary key per request.
+- **A content version.** Every save, delete and many-to-many change of a model of the
+  content apps (news, regions), on every path (admin, ORM, loaddata's raw saves, queryset
+  update()/bulk_create() through `ContentQuerySet`) changes it, once the change is committed
+  (once per transaction). A cached page is stored with the version it was made from and used
+  only while that is still the version, so after a change no process serves it again.
+  The version is kept in one of two places (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
+  - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
+    process has its own cache, and the database is the one place every process sees, also
+    `manage.py loaddata` run elsewhere. Each anonymous request reads it, in one query.
+  - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set: the page and
+    the version come in one round trip, and a hit runs no SQL. Changes increment it there
+    (INCR, atomic) right after the commit, as well as the database row. Every process that
+    changes content must then have the same REDIS_URL (it has, when all read one
+    environment); a change made while Redis is unreachable is logged as an error, and pages
+    cached before it may be served until they expire (DJANGO_PAGE_CACHE_SECONDS).
 - **Time.** A page also changes without any save: a scheduled article or event appears when
   its publish_at passes, an event moves from "upcoming" to "past" when it ends (all-day
-  events at midnight). The same query finds the next such moment, and a page is kept only
-  until then (`ContentState.valid_until`).
+  events at midnight). When a page is made, one query finds the next such moment (with the
+  database's version, the same query that reads it), and the page is kept only until then
+  (`ContentState.valid_until`).
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
   staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
   and the health check are never answered from the cache; their responses are marked
@@ -56,6 +65,7 @@ logger = logging.getLogger(__name__)
 CONTENT_APPS = frozenset({"news", "regions"})
 HEADER = "X-Page-Cache"
 _KEY_PREFIX = "page"
+_VERSION_KEY = "page-cache:version"
 _STORED_VARY = {"", "cookie"}
 
 
@@ -88,17 +98,54 @@ class _BumpAfterCommit:
         _bump(self.using)
 
 
+def _new_stamp():
+    # A new version is never one used before, even after a rollback, a deleted row (tests
+    # flush tables) or a restarted Redis: at least the current time in microseconds.
+    return time.time_ns() // 1000
+
+
 def _bump(using):
     now = timezone.now()
-    # A new version is never one used before, even after a rollback or after the row was
-    # deleted (tests flush tables): at least the current time in microseconds.
-    stamp = time.time_ns() // 1000
+    stamp = _new_stamp()
     versions = ContentVersion.objects.using(using)
     bumped = versions.filter(pk=1).update(
         version=Case(When(version__gte=stamp, then=F("version") + 1), default=Value(stamp)), changed=now
     )
     if not bumped:
         versions.get_or_create(pk=1, defaults={"version": stamp, "changed": now})
+    if settings.PAGE_CACHE_VERSION_IN_CACHE:
+        _bump_shared_version()
+
+
+def _bump_shared_version():
+    """With a shared cache (Redis) the version pages are checked against lives next to them,
+    so that a cache hit needs no database query. INCR changes it atomically, so two changes
+    committed at once can never leave it at the older of two values."""
+    cache = _cache()
+    try:
+        try:
+            cache.incr(_VERSION_KEY)
+        except ValueError:
+            # No version yet (a new, restarted or emptied Redis): start one, unless another
+            # process just did, and then count this change on top of it.
+            if not cache.add(_VERSION_KEY, _new_stamp(), timeout=None):
+                cache.incr(_VERSION_KEY)
+    except Exception:
+        logger.error(
+            "page cache: could not record a content change in the shared cache; cached pages "
+            "may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
+            exc_info=True,
+        )
+
+
+def _shared_version(cache, values):
+    """The shared cache's content version, from `values` read together with the page; started
+    at once where the cache has none."""
+    version = values.get(_VERSION_KEY)
+    if version is None:
+        cache.add(_VERSION_KEY, _new_stamp(), timeout=None)
+        version = cache.get(_VERSION_KEY)
+    return version
 
 
 def _is_content(model):
@@ -265,9 +312,11 @@ def _cache():
     return caches[settings.PAGE_CACHE_ALIAS]
 
 
-def _key(request, version):
+def _key(request):
+    # One entry per address: a page made again after a change replaces the old one, rather
+    # than leaving it in the cache until it expires.
     url = request.build_absolute_uri()
-    return f"{_KEY_PREFIX}:{version}:{hashlib.sha256(url.encode()).hexdigest()}"
+    return f"{_KEY_PREFIX}:{hashlib.sha256(url.encode()).hexdigest()}"
 
 
 def _excluded(request):
@@ -332,18 +381,21 @@ class PageCacheMiddleware:
             return response
 
         now = timezone.now()
-        state = content_state(now)
         cache = _cache()
-        key = _key(request, state.version)
+        key = _key(request)
         try:
-            entry = cache.get(key)
+            entry, version, state = self._lookup(cache, key, now)
         except Exception:
             # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
             logger.warning("page cache unavailable, serving uncached", exc_info=True)
-            entry = cache = None
-        if entry is not None and now < entry["valid_until"]:
+            entry = cache = version = state = None
+        if entry is not None and entry["version"] == version and now < entry["valid_until"]:
             return _from_entry(request, entry)
 
+        # Both read before the view runs, so that the page is stored under a version no newer
+        # than the content it shows, and kept no longer than until the next scheduled change.
+        state = state or content_state(now)
+        version = version or state.version
         response = self.get_response(request)
         if cache is not None and request.method == "GET" and _may_store(response):
             seconds = min(settings.PAGE_CACHE_SECONDS, (state.valid_until - now).total_seconds())
@@ -353,6 +405,7 @@ class PageCacheMiddleware:
                     "content": response.content,
                     "status": response.status_code,
                     "headers": headers,
+                    "version": version,
                     "valid_until": state.valid_until,
                 }
                 try:
@@ -361,3 +414,17 @@ class PageCacheMiddleware:
                     logger.warning("page cache unavailable, page not stored", exc_info=True)
         response[HEADER] = "miss"
         return response
+
+    @staticmethod
+    def _lookup(cache, key, now):
+        """(the stored entry or None, the current content version, the ContentState if read).
+
+        With the version in a shared cache (Redis), the page and the version come in one round
+        trip and a hit runs no SQL; the database is asked only when a page is made. Otherwise
+        the database has the version, read in one query with the next scheduled change, which
+        a miss then uses too."""
+        if settings.PAGE_CACHE_VERSION_IN_CACHE:
+            values = cache.get_many([key, _VERSION_KEY])
+            return values.get(key), _shared_version(cache, values), None
+        state = content_state(now)
+        return cache.get(key), state.version, state

@@ -116,7 +116,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Sites (or test runs) sharing one Redis keep apart with their own prefix.
+            "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", ""),
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 1000}}}
 
@@ -125,6 +132,10 @@ else:
 # (baltmet.page_cache).
 PAGE_CACHE_SECONDS = env_int("DJANGO_PAGE_CACHE_SECONDS", 3600)
 PAGE_CACHE_ALIAS = "default"
+# Where the page cache's content version lives: next to the pages in a shared cache, so that
+# a hit needs no SQL, or in the database, the only place every process sees when each one has
+# its own local-memory cache (baltmet.page_cache).
+PAGE_CACHE_VERSION_IN_CACHE = bool(REDIS_URL)
 PAGE_CACHE_EXCLUDED_PATHS = ("/admin/", "/ckeditor/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [

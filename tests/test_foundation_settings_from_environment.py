@@ -25,17 +25,25 @@ def test_allowed_hosts_from_comma_separated_list(monkeypatch):
     assert settings.ALLOWED_HOSTS == ["baltmet.org", "www.baltmet.org"]
 
 
-def test_redis_url_switches_cache_to_redis(monkeypatch):
+def test_redis_url_switches_cache_and_page_cache_version_to_redis(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1")
     assert settings.CACHES["default"] == {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://cache:6379/1",
+        "KEY_PREFIX": "",
     }
+    assert settings.PAGE_CACHE_VERSION_IN_CACHE is True
 
 
-def test_without_redis_url_cache_is_local_memory(monkeypatch):
+def test_cache_key_prefix_from_environment(monkeypatch):
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_CACHE_KEY_PREFIX="baltmet-staging")
+    assert settings.CACHES["default"]["KEY_PREFIX"] == "baltmet-staging"
+
+
+def test_without_redis_url_cache_is_local_memory_and_the_version_in_the_database(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1")
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert settings.PAGE_CACHE_VERSION_IN_CACHE is False
 
 
 def test_media_root_time_zone_and_language_from_environment(monkeypatch, tmp_path):

@@ -2,12 +2,14 @@
 of them cached is served by the other, and an edit made through one is seen through the other
 on the very next request.
 
-Needs a Redis: `make test` starts one (scripts/ensure-test-services.sh) and sets
-REDIS_TEST_URL. Without a reachable Redis this test fails; it is never skipped.
+With REDIS_URL set, the content version lives in Redis too, next to the pages
+(baltmet.page_cache), so these servers also show that a version changed through one is the
+version the other checks. Needs a Redis: `make test` starts one
+(scripts/ensure-test-services.sh) and sets REDIS_TEST_URL. Without a reachable Redis this
+test fails; it is never skipped.
 """
 
 import http.cookiejar
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -16,27 +18,18 @@ from contextlib import ExitStack
 
 import pytest
 import redis
+from django.core.cache import caches
+from django.db import transaction
 from django.utils import timezone
 
+from baltmet import page_cache
+from news.models import Article
 from tests.news_factories import make_article
+from tests.redis_for_tests import redis_url, unique_key_prefix
 from tests.subprocess_env import gunicorn, production_env
 
-# The Redis database these tests use; keys carry the content version and the server's
-# address, so runs sharing one Redis never read each other's pages.
+# The Redis database these tests use.
 REDIS_DB = 7
-
-
-def _redis_url():
-    base = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379").rstrip("/")
-    url = f"{base}/{REDIS_DB}" if urllib.parse.urlsplit(base).path in ("", "/") else base
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        pytest.fail(
-            f"Redis is not reachable at {url} ({error}). These tests need one: run `make test`, which "
-            "installs and starts redis-server (scripts/ensure-test-services.sh), or set REDIS_TEST_URL."
-        )
-    return url
 
 
 class Browser:
@@ -63,10 +56,10 @@ class Browser:
 
 @pytest.fixture
 def two_servers(transactional_db, tmp_path):
-    redis_url = _redis_url()
-    env = production_env(tmp_path, REDIS_URL=redis_url)
+    url = redis_url(REDIS_DB)
+    env = production_env(tmp_path, REDIS_URL=url, DJANGO_CACHE_KEY_PREFIX=unique_key_prefix())
     with ExitStack() as servers:
-        yield [servers.enter_context(gunicorn(env)) for _ in range(2)], redis_url
+        yield [servers.enter_context(gunicorn(env)) for _ in range(2)], url
 
 
 @pytest.fixture
@@ -79,7 +72,7 @@ def editor_account(django_user_model, settings):
 
 
 def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_servers, editor_account):
-    (base_a, base_b), redis_url = two_servers
+    (base_a, base_b), url = two_servers
     article = make_article("Shared harbour news", lead="A lead.", body="<p>Body.</p>")
     visitor_a, visitor_b = Browser(base_a), Browser(base_b)
     path = article.get_absolute_url()
@@ -91,7 +84,7 @@ def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_server
     assert visitor_b.request(path)[1]["X-Page-Cache"] == "hit", "B serves the page A stored"
     assert visitor_a.request("/")[1]["X-Page-Cache"] == "miss"
     # The page server A stored is in the shared Redis.
-    assert redis.Redis.from_url(redis_url).keys("*page:*")
+    assert redis.Redis.from_url(url).keys("*page:*")
 
     # An editor signs in on server B and changes the title in the admin.
     editor = Browser(base_b)
@@ -130,3 +123,69 @@ def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_server
     # Pages made after the edit are shared again: B serves what A stored.
     visitor_a.request("/news/")
     assert visitor_b.request("/news/")[1]["X-Page-Cache"] == "hit"
+
+
+# --- The content version in Redis, in this process ----------------------------------------
+
+
+@pytest.fixture
+def redis_page_cache(transactional_db, settings):
+    settings.PAGE_CACHE_SECONDS = 3600
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url(REDIS_DB),
+            "KEY_PREFIX": unique_key_prefix(),
+        }
+    }
+    settings.PAGE_CACHE_VERSION_IN_CACHE = True
+    return caches["default"]
+
+
+def _shared_version(cache):
+    return cache.get(page_cache._VERSION_KEY)
+
+
+def test_the_version_in_redis_changes_once_at_commit_and_not_on_rollback(redis_page_cache):
+    make_article("Seed")
+    before = _shared_version(redis_page_cache)
+    with transaction.atomic():
+        make_article("One")
+        make_article("Two")
+        assert _shared_version(redis_page_cache) == before, "not before the commit"
+    assert _shared_version(redis_page_cache) == before + 1
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_article("Rolled back")
+        raise RuntimeError
+    assert _shared_version(redis_page_cache) == before + 1
+
+
+def test_a_lost_version_never_brings_back_an_old_page(redis_page_cache, client):
+    article = make_article("Before the restart")
+    client.get(article.get_absolute_url())
+    assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
+    # Redis restarted or evicted the version, but (say) kept the page; then an edit, whose
+    # INCR finds no version and starts a new one.
+    redis_page_cache.delete(page_cache._VERSION_KEY)
+    Article.objects.filter(pk=article.pk).update(title="After the restart")
+    response = client.get(article.get_absolute_url())
+    assert response["X-Page-Cache"] == "miss"
+    assert "After the restart" in response.content.decode()
+    # A version lost with no edit after it: the page is made again, not trusted.
+    redis_page_cache.delete(page_cache._VERSION_KEY)
+    assert client.get(article.get_absolute_url())["X-Page-Cache"] == "miss"
+    assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_change_redis_cannot_record_is_logged_as_an_error(redis_page_cache, monkeypatch, caplog):
+    class Unreachable:
+        def __getattr__(self, name):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    make_article("Saved while Redis is down")
+    assert Article.objects.filter(title="Saved while Redis is down").exists(), "the change itself is kept"
+    assert any(
+        record.levelname == "ERROR" and "could not record a content change" in record.getMessage()
+        for record in caplog.records
+    )

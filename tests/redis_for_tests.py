@@ -1,0 +1,30 @@
+"""The Redis the tests use: `make test` starts one (scripts/ensure-test-services.sh) and sets
+REDIS_TEST_URL. Tests that need it fail without it, saying how to get one; they are never
+skipped."""
+
+import os
+import urllib.parse
+import uuid
+
+import pytest
+import redis
+
+
+def redis_url(db):
+    """The URL of database `db` of the tests' Redis, after checking that it answers."""
+    base = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379").rstrip("/")
+    url = f"{base}/{db}" if urllib.parse.urlsplit(base).path in ("", "/") else base
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        pytest.fail(
+            f"Redis is not reachable at {url} ({error}). These tests need one: run `make test`, which "
+            "installs and starts redis-server (scripts/ensure-test-services.sh), or set REDIS_TEST_URL."
+        )
+    return url
+
+
+def unique_key_prefix():
+    """A cache key prefix of its own, so that test runs sharing one Redis never see each
+    other's keys (and nothing needs to empty a database another run may be using)."""
+    return f"test-{uuid.uuid4().hex}"
