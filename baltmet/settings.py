@@ -118,7 +118,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing its Redis client (baltmet.cache says why).
+            "BACKEND": "baltmet.cache.RedisCache",
             "LOCATION": REDIS_URL,
             # Sites (or test runs) sharing one Redis keep apart with their own prefix.
             "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", ""),

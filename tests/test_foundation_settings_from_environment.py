@@ -28,7 +28,7 @@ def test_allowed_hosts_from_comma_separated_list(monkeypatch):
 def test_redis_url_switches_cache_and_page_cache_version_to_redis(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1")
     assert settings.CACHES["default"] == {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "baltmet.cache.RedisCache",
         "LOCATION": "redis://cache:6379/1",
         "KEY_PREFIX": "",
     }

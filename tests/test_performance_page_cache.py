@@ -36,7 +36,7 @@ def version_store(request, settings):
     if request.param == "version in redis":
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "baltmet.cache.RedisCache",
                 "LOCATION": redis_url(REDIS_DB),
                 "KEY_PREFIX": unique_key_prefix(),
             }

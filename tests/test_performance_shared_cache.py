@@ -133,7 +133,7 @@ def redis_page_cache(transactional_db, settings):
     settings.PAGE_CACHE_SECONDS = 3600
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "baltmet.cache.RedisCache",
             "LOCATION": redis_url(REDIS_DB),
             "KEY_PREFIX": unique_key_prefix(),
         }

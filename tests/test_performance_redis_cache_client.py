@@ -1,0 +1,37 @@
+"""baltmet.cache.RedisCache: Django's RedisCache, but one redis.Redis client per connection
+pool instead of a new one for every cache operation. Needs the tests' Redis."""
+
+import pytest
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
+from baltmet.cache import RedisCache
+from tests.redis_for_tests import redis_url, unique_key_prefix
+
+REDIS_DB = 9
+
+
+@pytest.fixture
+def redis_cache():
+    return RedisCache(redis_url(REDIS_DB), {"KEY_PREFIX": unique_key_prefix()})
+
+
+def test_every_operation_reuses_one_client(redis_cache):
+    client = redis_cache._cache.get_client()
+    assert redis_cache._cache.get_client(write=True) is client
+    assert redis_cache._cache.get_client("some-key") is client
+    # Django's own makes a new one each time: the reason for this class.
+    django_cache = DjangoRedisCache(redis_url(REDIS_DB), {})
+    assert django_cache._cache.get_client() is not django_cache._cache.get_client()
+
+
+def test_it_behaves_as_djangos_redis_cache(redis_cache):
+    redis_cache.set("page", {"content": b"<p>Hello</p>"}, 60)
+    assert redis_cache.get("page") == {"content": b"<p>Hello</p>"}
+    assert redis_cache.add("counter", 10, timeout=None)
+    assert not redis_cache.add("counter", 99)
+    assert redis_cache.incr("counter") == 11
+    assert redis_cache.get_many(["page", "counter", "missing"]) == {"page": {"content": b"<p>Hello</p>"}, "counter": 11}
+    with pytest.raises(ValueError):
+        redis_cache.incr("missing")
+    redis_cache.delete_many(["page", "counter"])
+    assert redis_cache.get("page") is None
