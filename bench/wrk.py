@@ -3,18 +3,21 @@
 Requests per second and p50/p99 latency with wrk (issue 8.6), served the way `make serve`
 serves (scripts/serve.sh: gunicorn, DEBUG off, whitenoise), from a scratch PostgreSQL
 database with 10 000 demo articles and the seed fixtures. Each public page is measured with
-the page cache off (every request renders) and on (warmed, every request a hit), side by
-side with a trivial Django view through the same middleware: the framework's floor.
+the page cache off (every request renders) and on (warmed, every request a hit) in both its
+setups: local memory in each worker with the content version in PostgreSQL, and Redis
+holding pages and version. Side by side: a trivial Django view through the same middleware,
+the framework's floor.
 
     .venv/bin/python bench/wrk.py [--articles 10000] [--duration 10] [--connections 16]
         [--threads 2] [--keep]
 
-Installs Debian's wrk with apt-get when it is missing (needs root). DATABASE_URL (default
+Installs Debian's wrk and redis-server with apt-get when they are missing (needs root). DATABASE_URL (default
 postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) names the server and a role that may
 create databases; the scratch database is made for the run and dropped after it (--keep
 leaves it, and a later --keep run with the same size reuses it). Workers: WEB_CONCURRENCY,
-else 2, as `make serve`. With REDIS_URL set the page cache is that Redis; otherwise each
-gunicorn worker has its own local-memory cache (warmed before measuring). Client and server
+else 2, as `make serve`. The Redis is REDIS_URL if set, else a throwaway redis-server on a
+free port, stopped afterwards. Local-memory caches are one per gunicorn worker, warmed
+before measuring. About 4 minutes (10 s per page and mode). Client and server
 share the machine's cores: the figures are for comparing, not for capacity planning.
 """
 
@@ -24,12 +27,14 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import string
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg2
@@ -41,23 +46,54 @@ SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766
 FLOOR = "/bench/floor/"
 SEED_FIXTURES = ["regions_seed", "news_seed"]  # as `make seed`
+UNCACHED, CACHED_LOCAL, CACHED_REDIS = "uncached", "cached (local)", "cached (Redis)"
+MODES = (UNCACHED, CACHED_LOCAL, CACHED_REDIS)
 # Targets from issue 8.6.
 UNCACHED_SHARE, CACHED_SHARE, P99_MS = 0.40, 0.90, 50.0
 
 
-def ensure_wrk():
-    if shutil.which("wrk"):
-        return shutil.which("wrk")
+def ensure_command(command, package):
+    """The path of `command`, installing Debian's `package` with apt-get where it is missing."""
+    if shutil.which(command):
+        return shutil.which(command)
     if os.geteuid() != 0:
-        sys.exit("wrk is not installed and this is not root: run `sudo apt-get install -y wrk`, then again.")
+        sys.exit(f"{command} is not installed and this is not root: run `sudo apt-get install -y {package}`, then again.")
     if not shutil.which("apt-get"):
-        sys.exit("wrk is not installed and there is no apt-get: install wrk (https://github.com/wg/wrk), then again.")
-    print("installing wrk with apt-get ...", flush=True)
+        sys.exit(f"{command} is not installed and there is no apt-get: install {package}, then again.")
+    print(f"installing {package} with apt-get ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    if subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env).returncode != 0:
+    if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], env=env, check=True)
-    return shutil.which("wrk") or sys.exit("apt-get ran but wrk is still not on PATH")
+        subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, check=True)
+    return shutil.which(command) or sys.exit(f"apt-get ran but {command} is still not on PATH")
+
+
+@contextmanager
+def redis_server():
+    """REDIS_URL if it is set, else a throwaway redis-server on a free loopback port (no
+    persistence), stopped afterwards."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    server = ensure_command("redis-server", "redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as data:
+        process = subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", data],
+            stdout=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(100):
+                with socket.socket() as client:
+                    if client.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.05)
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def pages(url):
@@ -146,7 +182,7 @@ def run_wrk(wrk, url, options, seconds=None):
 
 
 def measure(wrk, base, path, mode, options):
-    expected = "hit" if mode == "cached" else "bypass"
+    expected = "bypass" if mode == UNCACHED else "hit"
     run_wrk(wrk, base + path, options, seconds=1)  # warm-up: every worker, its connection and cache
     status, header = get(base + path)
     if status != 200 or header != expected:
@@ -164,10 +200,10 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
     options = parser.parse_args()
 
-    wrk = ensure_wrk()
+    wrk = ensure_command("wrk", "wrk")
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     scratch_url = with_database(url, SCRATCH_DB)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")}
     setup_env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
     if options.keep and has_demo_articles(scratch_url, options.articles):
@@ -196,17 +232,28 @@ def main():
                 "WEB_CONCURRENCY": workers,
                 "DJANGO_ROOT_URLCONF": "bench.urls",  # the site plus the trivial view
             }
-            for mode, cache_seconds in (("uncached", "0"), ("cached", "3600")):
-                print(f"serving ({mode}) ...", flush=True)
-                process, base = serve({**serve_env, "DJANGO_PAGE_CACHE_SECONDS": cache_seconds})
-                try:
-                    for label, path in paths:
-                        results[(mode, path)] = measure(wrk, base, path, mode, options)
-                        rps, p50, p99 = results[(mode, path)]
-                        print(f"  {mode:8} {path[:45]:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms",
-                              flush=True)
-                finally:
-                    stop(process)
+            with redis_server() as redis_url:
+                modes = {
+                    UNCACHED: {"DJANGO_PAGE_CACHE_SECONDS": "0"},
+                    CACHED_LOCAL: {"DJANGO_PAGE_CACHE_SECONDS": "3600"},
+                    CACHED_REDIS: {
+                        "DJANGO_PAGE_CACHE_SECONDS": "3600",
+                        "REDIS_URL": redis_url,
+                        # Nothing another run (or site) left in this Redis is read.
+                        "DJANGO_CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(8)}",
+                    },
+                }
+                for mode, mode_env in modes.items():
+                    print(f"serving ({mode}) ...", flush=True)
+                    process, base = serve({**serve_env, **mode_env})
+                    try:
+                        for label, path in paths:
+                            results[(mode, path)] = measure(wrk, base, path, mode, options)
+                            rps, p50, p99 = results[(mode, path)]
+                            print(f"  {mode:14} {path[:45]:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  "
+                                  f"p99 {p99:6.2f} ms", flush=True)
+                    finally:
+                        stop(process)
     finally:
         if not options.keep:
             admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
@@ -215,29 +262,30 @@ def main():
 
 
 def report(paths, results, options, workers):
-    cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory, one per gunicorn worker"
-    floor = results[("uncached", FLOOR)][0]
+    floor = results[(UNCACHED, FLOOR)][0]
     print(
         f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
-        f"{os.cpu_count()} CPUs shared by client and server; page cache: {cache}.\n"
+        f"{os.cpu_count()} CPUs shared by client and server.\n"
+        f"{CACHED_LOCAL}: local-memory cache in each worker, content version read from PostgreSQL (no REDIS_URL); "
+        f"{CACHED_REDIS}: pages and content version in Redis (REDIS_URL).\n"
         f"% of floor: against the trivial view on the server with the page cache off ({floor:.0f} req/s).\n"
     )
     print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
     print("|---|---|---:|---:|---:|---:|")
-    for mode in ("uncached", "cached"):
+    for mode in MODES:
         for label, path in paths:
             rps, p50, p99 = results[(mode, path)]
             shown = path if len(path) <= 40 else path[:37] + "..."
             print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor:.0f}% |")
 
     print("\nTargets:")
-    for mode, share in (("uncached", UNCACHED_SHARE), ("cached", CACHED_SHARE)):
+    for mode, share in ((UNCACHED, UNCACHED_SHARE), (CACHED_LOCAL, CACHED_SHARE), (CACHED_REDIS, CACHED_SHARE)):
         for label, path in paths[1:]:
             got = results[(mode, path)][0] / floor
             verdict = "PASS" if got >= share else "FAIL"
             print(f"  {verdict}  {mode} {label}: {100 * got:.0f}% of floor (target >= {100 * share:.0f}%)")
-    for mode in ("uncached", "cached"):
+    for mode in MODES:
         for label, path in paths:
             p99 = results[(mode, path)][2]
             verdict = "PASS" if p99 < P99_MS else "FAIL"
