@@ -4,12 +4,12 @@ from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.urls import reverse
 from django.utils import timezone
 
 from baltmet.images import validate_image_file
 from baltmet.page_cache import ContentQuerySet
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
+from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
@@ -38,7 +38,7 @@ class Topic(models.Model):
         return (self.slug,)
 
     def get_absolute_url(self):
-        return reverse("news:topic", args=[self.slug])
+        return slug_url("news:topic", self.slug)
 
 
 # How many past events the subscribable calendar carries besides every upcoming one: enough
@@ -149,7 +149,7 @@ class Event(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("events:detail", args=[self.slug])
+        return slug_url("events:detail", self.slug)
 
     def clean(self):
         errors = {}
@@ -217,7 +217,7 @@ class Article(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("news:detail", args=[self.slug])
+        return slug_url("news:detail", self.slug)
 
     def clean(self):
         errors = {}
