@@ -57,6 +57,10 @@ def _not_ended_yet():
 
 
 class EventQuerySet(PublishableQuerySet):
+    def for_lists(self):
+        """Without the columns that lists and teasers do not show: the body and the search vector."""
+        return self.defer("body", "search_vector")
+
     def upcoming(self):
         """Published events that have not ended yet, soonest first."""
         return self.published().filter(_not_ended_yet()).order_by("starts", "pk")
@@ -169,6 +173,25 @@ class ArticleQuerySet(PublishableQuerySet):
     def published(self):
         return super().published().order_by("-publish_at", "-pk")
 
+    def for_lists(self):
+        """Without the columns that lists and teasers do not show: the body and the search vector."""
+        return self.defer("body", "search_vector")
+
+    def for_page(self):
+        """What an article's own page shows in one query with the article: its event (whose
+        body it does not show) and, in one query each, the names and addresses of its topics
+        and regions. The search vector is for site search only."""
+        from regions.models import Region
+
+        return (
+            self.select_related("event")
+            .defer("search_vector", "event__body", "event__search_vector")
+            .prefetch_related(
+                models.Prefetch("topics", queryset=Topic.objects.only("name", "slug")),
+                models.Prefetch("regions", queryset=Region.objects.only("name", "slug")),
+            )
+        )
+
 
 class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
     pass
@@ -218,6 +241,13 @@ class Article(Publishable):
 
     def get_absolute_url(self):
         return slug_url("news:detail", self.slug)
+
+    @property
+    def public_event(self):
+        """The event this article is about, once it is public itself, so that a link to it
+        never leads to a 404."""
+        event = self.event
+        return event if event is not None and event.is_published else None
 
     def clean(self):
         errors = {}
