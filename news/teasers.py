@@ -19,7 +19,6 @@ from django.utils.dates import MONTHS
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from baltmet.templatetags.html_dates import html_datetime
 from baltmet.templatetags.renditions import responsive_image
 
 # The `sizes` of a teaser's image: 10rem beside the text on wider screens, else 40% of the view.
@@ -34,19 +33,24 @@ def _heading(heading):
     return heading
 
 
-def _day(moment):
+def _day(local):
     """'j F Y' ("5 March 2024") of a local date-time. MONTHS is translated as for `date`."""
-    return f"{moment.day} {MONTHS[moment.month]} {moment.year:04d}"
+    return f"{local.day} {MONTHS[local.month]} {local.year:04d}"
 
 
-def _time(moment):
+def _time(local):
     """'H:i' ("09:30") of a local date-time."""
-    return f"{moment.hour:02d}:{moment.minute:02d}"
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
-def _iso_day(moment):
+def _iso_day(local):
     """'Y-m-d' of a local date-time."""
-    return f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+    return local.date().isoformat()
+
+
+def _iso(local):
+    """A local date-time for a datetime attribute: what the html_datetime filter writes."""
+    return local.replace(microsecond=0).isoformat()
 
 
 def display_date(moment):
@@ -58,18 +62,23 @@ def event_dates(event):
     """When `event` takes place, as <time> elements: an all-day event by its dates (one, or
     first – last), a timed one by start and end date-times (the end's time alone on the same day)."""
     starts, ends = timezone.localtime(event.starts), timezone.localtime(event.ends)
-    same_day = _iso_day(starts) == _iso_day(ends)
+    same_day = starts.date() == ends.date()
     if event.all_day:
-        first = format_html('<time datetime="{}">{}</time>', _iso_day(starts), _day(starts))
         if same_day:
-            return first
-        return format_html('{} – <time datetime="{}">{}</time>', first, _iso_day(ends), _day(ends))
+            return format_html('<time datetime="{}">{}</time>', _iso_day(starts), _day(starts))
+        return format_html(
+            '<time datetime="{}">{}</time> – <time datetime="{}">{}</time>',
+            _iso_day(starts),
+            _day(starts),
+            _iso_day(ends),
+            _day(ends),
+        )
     return format_html(
         '<time datetime="{}">{}, {}</time> – <time datetime="{}">{}</time>',
-        html_datetime(event.starts),
+        _iso(starts),
         _day(starts),
         _time(starts),
-        html_datetime(event.ends),
+        _iso(ends),
         _time(ends) if same_day else f"{_day(ends)}, {_time(ends)}",
     )
 
@@ -78,6 +87,7 @@ def article_teaser(article, heading="h2"):
     """An article in a list: title as a link, date, image (renditions), lead, "Read more"."""
     heading = _heading(heading)
     url = article.get_absolute_url()
+    published = timezone.localtime(article.publish_at)
     image = ""
     if article.image:
         image = responsive_image(article.image, article.image_alt, TEASER_IMAGE_SIZES, "teaser-image")
@@ -93,8 +103,8 @@ def article_teaser(article, heading="h2"):
         url,
         article.title,
         mark_safe(heading),
-        html_datetime(article.publish_at),
-        display_date(article.publish_at),
+        _iso(published),
+        _day(published),
         image,
         format_html("<p>{}</p>", article.lead) if article.lead else "",
         url,

@@ -65,6 +65,7 @@ def test_dates_are_written_as_the_date_filter_writes_them(moment, zone):
         local = timezone.localtime(moment)
         assert teasers._iso_day(local) == former('{{ m|date:"Y-m-d" }}', m=moment)
         assert teasers._time(local) == former('{{ m|date:"H:i" }}', m=moment)
+        assert teasers._iso(local) == former("{{ m|html_datetime }}", m=moment)
 
 
 def test_month_names_are_translated_as_the_date_filter_translates_them():
