@@ -30,6 +30,16 @@ _MARKER = "SLUG-MARKER-0"
 
 _fixed = {}
 _around_slug = {}
+# The combinations are few (URL names × configurations × prefixes × languages); should a
+# server pass on client-chosen script prefixes, the memo is emptied rather than let grow.
+_MAX_ENTRIES = 1000
+
+
+def _remember(memo, key, value):
+    if len(memo) >= _MAX_ENTRIES:
+        memo.clear()
+    memo[key] = value
+    return value
 
 
 def _key(name):
@@ -43,7 +53,7 @@ def fixed_url(name):
     key = _key(name)
     url = _fixed.get(key)
     if url is None:
-        url = _fixed[key] = reverse(name)
+        url = _remember(_fixed, key, reverse(name))
     return url
 
 
@@ -52,7 +62,7 @@ def slug_url(name, slug):
     key = _key(name)
     around = _around_slug.get(key)
     if around is None:
-        around = _around_slug[key] = tuple(reverse(name, args=[_MARKER]).split(_MARKER))
+        around = _remember(_around_slug, key, tuple(reverse(name, args=[_MARKER]).split(_MARKER)))
     if len(around) != 2 or not _SLUG.match(slug):
         return reverse(name, args=[slug])
     return around[0] + slug + around[1]

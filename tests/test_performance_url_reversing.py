@@ -45,3 +45,16 @@ def test_another_url_configuration_is_reversed_on_its_own(settings):
 def test_fixed_url_tag_writes_the_escaped_url():
     html = Template('{% load reversing %}<a href="{% fixed_url "news:list" %}">').render(Context())
     assert html == '<a href="/news/">'
+
+
+def test_the_memo_stays_small_whatever_the_script_prefixes(monkeypatch):
+    from baltmet import reversing
+
+    monkeypatch.setattr(reversing, "_MAX_ENTRIES", 3)
+    try:
+        for number in range(10):
+            set_script_prefix(f"/p{number}/")
+            assert fixed_url("news:list") == f"/p{number}/news/"
+            assert len(reversing._fixed) <= 3
+    finally:
+        clear_script_prefix()
