@@ -8,9 +8,10 @@ import json
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
+
+from baltmet.reversing import fixed_url
 
 # Query parameters a page's canonical address keeps, unless its view says otherwise with a
 # `canonical_query_parameters` attribute: only the page number of a paginated list, so that
@@ -51,7 +52,7 @@ def json_ld_script(data):
 
 
 def _organisation(request):
-    return {"@type": "Organization", "name": settings.SITE_NAME, "url": request.build_absolute_uri(reverse("home"))}
+    return {"@type": "Organization", "name": settings.SITE_NAME, "url": request.build_absolute_uri(fixed_url("home"))}
 
 
 def _local_iso(moment):
@@ -61,6 +62,7 @@ def _local_iso(moment):
 def article_data(article, request):
     """schema.org NewsArticle for an article page."""
     url = request.build_absolute_uri(article.get_absolute_url())
+    organisation = _organisation(request)
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -69,8 +71,8 @@ def article_data(article, request):
         "mainEntityOfPage": url,
         "datePublished": _local_iso(article.publish_at),
         "dateModified": _local_iso(max(article.updated, article.publish_at)),
-        "author": _organisation(request),
-        "publisher": _organisation(request),
+        "author": organisation,
+        "publisher": organisation,
     }
     if article.lead:
         data["description"] = article.lead

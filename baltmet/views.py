@@ -14,8 +14,8 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            latest_news=Article.objects.published()[:HOME_NEWS_COUNT],
-            upcoming_events=Event.objects.upcoming()[:HOME_EVENTS_COUNT],
+            latest_news=Article.objects.published().for_lists()[:HOME_NEWS_COUNT],
+            upcoming_events=Event.objects.upcoming().for_lists()[:HOME_EVENTS_COUNT],
             regions=Region.objects.only("name", "slug", "country"),
             **kwargs,
         )

@@ -4,12 +4,12 @@ from datetime import datetime, time
 
 from django.core.exceptions import ValidationError
 from django.db import connections, models
-from django.urls import reverse
 from django.utils import timezone
 
 from baltmet.images import validate_image_file
 from baltmet.page_cache import ContentQuerySet
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
+from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
@@ -38,7 +38,7 @@ class Topic(models.Model):
         return (self.slug,)
 
     def get_absolute_url(self):
-        return reverse("news:topic", args=[self.slug])
+        return slug_url("news:topic", self.slug)
 
 
 # How many past events the subscribable calendar carries besides every upcoming one: enough
@@ -57,6 +57,10 @@ def _not_ended_yet():
 
 
 class EventQuerySet(PublishableQuerySet):
+    def for_lists(self):
+        """Without the columns that lists and teasers do not show: the body and the search vector."""
+        return self.defer("body", "search_vector")
+
     def upcoming(self):
         """Published events that have not ended yet, soonest first."""
         return self.published().filter(_not_ended_yet()).order_by("starts", "pk")
@@ -149,7 +153,7 @@ class Event(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("events:detail", args=[self.slug])
+        return slug_url("events:detail", self.slug)
 
     def clean(self):
         errors = {}
@@ -168,6 +172,25 @@ class Event(Publishable):
 class ArticleQuerySet(PublishableQuerySet):
     def published(self):
         return super().published().order_by("-publish_at", "-pk")
+
+    def for_lists(self):
+        """Without the columns that lists and teasers do not show: the body and the search vector."""
+        return self.defer("body", "search_vector")
+
+    def for_page(self):
+        """What an article's own page shows in one query with the article: its event (whose
+        body it does not show) and, in one query each, the names and addresses of its topics
+        and regions. The search vector is for site search only."""
+        from regions.models import Region
+
+        return (
+            self.select_related("event")
+            .defer("search_vector", "event__body", "event__search_vector")
+            .prefetch_related(
+                models.Prefetch("topics", queryset=Topic.objects.only("name", "slug")),
+                models.Prefetch("regions", queryset=Region.objects.only("name", "slug")),
+            )
+        )
 
 
 class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
@@ -217,7 +240,14 @@ class Article(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("news:detail", args=[self.slug])
+        return slug_url("news:detail", self.slug)
+
+    @property
+    def public_event(self):
+        """The event this article is about, once it is public itself, so that a link to it
+        never leads to a 404."""
+        event = self.event
+        return event if event is not None and event.is_published else None
 
     def clean(self):
         errors = {}

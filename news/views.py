@@ -49,7 +49,7 @@ class ArticleListView(ListView):
     paginate_by = ARTICLES_PER_PAGE
 
     def get_queryset(self):
-        return Article.objects.published()
+        return Article.objects.published().for_lists()
 
 
 class TopicArticleListView(ArticleListView):
@@ -66,12 +66,10 @@ class ArticleDetailView(StaffPreviewMixin, DetailView):
     template_name = "news/article_detail.html"
 
     def get_queryset(self):
-        return super().get_queryset().prefetch_related("topics", "regions")
+        return super().get_queryset().for_page()
 
     def get_context_data(self, **kwargs):
-        # The event is linked only once it is public itself, so the link never leads to a 404.
-        related_event = Event.objects.published().filter(pk=self.object.event_id).first()
-        return super().get_context_data(related_event=related_event, **kwargs)
+        return super().get_context_data(related_event=self.object.public_event, **kwargs)
 
 
 class EventListView(ListView):
@@ -82,11 +80,11 @@ class EventListView(ListView):
     paginate_by = PAST_EVENTS_PER_PAGE
 
     def get_queryset(self):
-        return Event.objects.past()
+        return Event.objects.past().for_lists()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["upcoming_events"] = Event.objects.upcoming() if context["page_obj"].number == 1 else None
+        context["upcoming_events"] = Event.objects.upcoming().for_lists() if context["page_obj"].number == 1 else None
         return context
 
 
@@ -98,7 +96,7 @@ class EventDetailView(StaffPreviewMixin, DetailView):
         return super().get_queryset().select_related("region")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(related_news=self.object.articles.published(), **kwargs)
+        return super().get_context_data(related_news=self.object.articles.published().for_lists(), **kwargs)
 
 
 def _event_file_moments(request, slug):

@@ -1,0 +1,125 @@
+"""Teasers and event dates written in Python (news.teasers) are the markup the partial
+templates wrote, for every kind of article and event; the dates are the `date` filter's."""
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.template import Context, Template
+from django.utils import timezone, translation
+
+from news import teasers
+from news.models import Article, Event
+
+# The partials as they were before the teasers moved to news.teasers: the reference.
+FORMER_EVENT_DATES = (
+    "{% if event.all_day %}<time datetime=\"{{ event.starts|date:'Y-m-d' }}\">{{ event.starts|date:\"j F Y\" }}</time>"
+    "{% if event.ends|date:\"Y-m-d\" != event.starts|date:\"Y-m-d\" %} – <time datetime=\"{{ event.ends|date:'Y-m-d' }}\">"
+    "{{ event.ends|date:\"j F Y\" }}</time>{% endif %}{% else %}<time datetime=\"{{ event.starts|html_datetime }}\">"
+    "{{ event.starts|date:\"j F Y, H:i\" }}</time> – <time datetime=\"{{ event.ends|html_datetime }}\">"
+    "{% if event.ends|date:\"Y-m-d\" == event.starts|date:\"Y-m-d\" %}{{ event.ends|date:\"H:i\" }}"
+    "{% else %}{{ event.ends|date:\"j F Y, H:i\" }}{% endif %}</time>{% endif %}"
+)
+FORMER_EVENT_TEASER = """<article class="teaser">
+  <{{ heading|default:"h2" }}><a href="{{ event.get_absolute_url }}">{{ event.title }}</a></{{ heading|default:"h2" }}>
+  <p class="meta">%s{%% if event.place %%} · {{ event.place }}{%% endif %%}</p>
+  {%% if event.organisers %%}<p class="meta">Organised by {{ event.organisers }}</p>{%% endif %%}
+  {%% if event.lead %%}<p>{{ event.lead }}</p>{%% endif %%}
+</article>""" % FORMER_EVENT_DATES
+FORMER_ARTICLE_TEASER = """<article class="teaser">
+  <{{ heading|default:"h2" }}><a href="{{ article.get_absolute_url }}">{{ article.title }}</a></{{ heading|default:"h2" }}>
+  <p class="meta"><time datetime="{{ article.publish_at|html_datetime }}">{{ article.publish_at|date:"j F Y" }}</time></p>
+  {% if article.image %}{% responsive_image article.image article.image_alt "(min-width: 40em) 10rem, 40vw" "teaser-image" %}{% endif %}
+  {% if article.lead %}<p>{{ article.lead }}</p>{% endif %}
+  <p><a class="read-more" href="{{ article.get_absolute_url }}">Read more<span class="visually-hidden">: {{ article.title }}</span></a></p>
+</article>"""
+
+BERLIN = ZoneInfo("Europe/Berlin")
+UTC = ZoneInfo("UTC")
+
+
+def former(source, **context):
+    return Template("{% load html_dates renditions %}" + source).render(Context(context))
+
+
+def same_markup(html):
+    return re.sub(r"\s+", " ", html).replace("> <", "><").strip()
+
+
+MOMENTS = [
+    datetime(2024, 1, 1, 0, 0, tzinfo=UTC),
+    datetime(2024, 3, 30, 23, 30, tzinfo=UTC),  # the next day in Berlin
+    datetime(2024, 3, 31, 1, 5, tzinfo=UTC),  # summer time starts
+    datetime(2024, 10, 27, 0, 59, 59, 999999, tzinfo=UTC),
+    datetime(2025, 12, 31, 23, 0, tzinfo=UTC),  # New Year in Berlin
+    datetime(2026, 7, 9, 8, 7, 6, 123456, tzinfo=BERLIN),
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "UTC", "America/New_York"])
+def test_dates_are_written_as_the_date_filter_writes_them(moment, zone):
+    with timezone.override(zone):
+        assert teasers.display_date(moment) == former('{{ m|date:"j F Y" }}', m=moment)
+        local = timezone.localtime(moment)
+        assert teasers._iso_day(local) == former('{{ m|date:"Y-m-d" }}', m=moment)
+        assert teasers._time(local) == former('{{ m|date:"H:i" }}', m=moment)
+        assert teasers._iso(local) == former("{{ m|html_datetime }}", m=moment)
+
+
+def test_month_names_are_translated_as_the_date_filter_translates_them():
+    moment = datetime(2024, 5, 3, 12, tzinfo=UTC)
+    with translation.override("de"):
+        assert teasers.display_date(moment) == former('{{ m|date:"j F Y" }}', m=moment)
+
+
+def _events():
+    start = datetime(2026, 5, 4, 9, 30, tzinfo=BERLIN)
+    shapes = [
+        {"all_day": True, "ends": start},
+        {"all_day": True, "ends": start + timedelta(days=2)},
+        {"all_day": False, "ends": start + timedelta(hours=3)},
+        {"all_day": False, "ends": start + timedelta(days=1, hours=2)},
+        {"all_day": False, "ends": start.replace(hour=23, minute=59)},
+    ]
+    details = [
+        {},
+        {"venue": "Hall <A>", "city": "Riga", "country": "Latvia", "organisers": "R&D Agency", "lead": "A \"lead\"."},
+        {"city": "Oslo", "lead": "Only a city."},
+    ]
+    for number, (shape, detail) in enumerate((s, d) for s in shapes for d in details):
+        yield Event(title=f"Event <{number}> & co", slug=f"event-{number}", starts=start, **shape, **detail)
+
+
+@pytest.mark.parametrize("event", list(_events()), ids=lambda event: event.slug)
+@pytest.mark.parametrize("heading", ["h2", "h3", "h4", ""])
+def test_event_teaser_is_the_former_partial(event, heading):
+    assert same_markup(teasers.event_teaser(event, heading)) == same_markup(
+        former(FORMER_EVENT_TEASER, event=event, heading=heading)
+    )
+    assert teasers.event_dates(event) == former(FORMER_EVENT_DATES, event=event)
+
+
+@pytest.mark.parametrize("lead", ["", "A lead with <markup> & \"quotes\"."])
+@pytest.mark.parametrize("heading", ["h2", "h3", ""])
+def test_article_teaser_is_the_former_partial(lead, heading):
+    article = Article(
+        title="Riga's <b>cluster</b> & more", slug="rigas-cluster", lead=lead, publish_at=MOMENTS[1]
+    )
+    assert same_markup(teasers.article_teaser(article, heading)) == same_markup(
+        former(FORMER_ARTICLE_TEASER, article=article, heading=heading)
+    )
+
+
+def test_a_teaser_heading_is_a_heading_element():
+    with pytest.raises(ValueError):
+        teasers.article_teaser(Article(title="x", slug="x", publish_at=MOMENTS[0]), "div onclick=x")
+
+
+def test_partials_for_including_templates_write_the_teasers():
+    article = Article(title="Included", slug="included", lead="Lead.", publish_at=MOMENTS[0])
+    html = Template('{% include "news/_article_teaser.html" with article=article heading="h4" %}').render(
+        Context({"article": article})
+    )
+    assert same_markup(html) == same_markup(teasers.article_teaser(article, "h4"))
