@@ -157,15 +157,17 @@ def bar_chart(chart_id, title, items):
                 text=item.text if has_value else NO_DATA,
                 has_value=has_value,
                 x=_rounded(bar_left),
-                y=_rounded(top + LABEL_HEIGHT),
+                # The row's own positions are whole units (VALUE_BASELINE too, as a float):
+                # they need no rounding, only to be floats like the rest.
+                y=float(top + LABEL_HEIGHT),
                 width=_rounded(bar_right - bar_left),
                 height=BAR_HEIGHT,
                 label_x=plot_left,
                 value_x=_rounded(max(bar_right, zero_x) + GAP),
-                text_y=_rounded(top + VALUE_BASELINE),
-                label_y=_rounded(top + LABEL_BASELINE),
-                axis_top=_rounded(top + LABEL_HEIGHT - 3),
-                axis_bottom=_rounded(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
+                text_y=float(top + VALUE_BASELINE),
+                label_y=float(top + LABEL_BASELINE),
+                axis_top=float(top + LABEL_HEIGHT - 3),
+                axis_bottom=float(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
             )
         )
     height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT - ROW_GAP
