@@ -91,6 +91,11 @@ class RegionQuerySet(ContentQuerySet):
         figures = Figure.objects.latest_per_metric().filter(metric__headline=True).select_related("metric")
         return self.prefetch_related(Prefetch("figures", queryset=figures, to_attr="headline_figures"))
 
+    def for_list(self):
+        """What the region list shows: each region with its latest headline figures, without the
+        long texts only its profile shows (nor search_vector, read only by search)."""
+        return self.defer("knowledge", "body", "policy", "search_vector").with_headline_figures()
+
     def with_profile(self):
         """Everything a region's profile shows but its news and events; read it with get_profile().
 

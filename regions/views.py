@@ -14,7 +14,7 @@ class RegionListView(ListView):
     context_object_name = "regions"
 
     def get_queryset(self):
-        return Region.objects.with_headline_figures()
+        return Region.objects.for_list()
 
 
 class RegionDetailView(DetailView):

@@ -78,6 +78,16 @@ def test_region_list_shows_the_latest_year_of_a_headline_figure(client, headline
     assert "700 000" not in text
 
 
+def test_region_list_reads_each_region_without_its_long_texts(headline_metrics, django_assert_num_queries):
+    riga = make_region("riga", body="<p>Clusters first.</p>")
+    add_figure(riga, headline_metrics["population"], 700000)
+    with django_assert_num_queries(2):
+        [region] = Region.objects.for_list()
+        assert [figure.metric.code for figure in region.headline_figures] == ["population"]
+    assert {"knowledge", "body", "policy", "search_vector"} <= region.get_deferred_fields()
+    assert region.body == "<p>Clusters first.</p>", "still there when asked for"
+
+
 def test_region_list_without_regions_says_so(client):
     assert "No regions yet." in html_of(client, "/regions/")
 
