@@ -1,8 +1,10 @@
 """
-Horizontal bar charts, laid out in Python and drawn as inline SVG by a template.
+Horizontal bar charts, laid out and drawn as inline SVG in Python.
 
-All geometry is computed here, so that the template (regions/_bar_chart.html) only places
-what it is given, and the charts need no JavaScript. One row per item: its label on a line of its own,
+All geometry is computed here, and the markup is written here too (BarChart.svg) rather than
+by a template: a comparison has a chart per metric and a dozen rows per chart, each row
+placing some fifteen values, and writing them with string formatting costs a small fraction of
+resolving each as a template variable. The charts need no JavaScript. One row per item: its label on a line of its own,
 and under it its bar, scaled to the largest value, with its value written after the bar.
 Labels above the bars leave the whole width to the bars and values, so that the chart stays
 legible when a phone scales it down to its screen. Items without a
@@ -12,6 +14,9 @@ same order as the table.
 
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 WIDTH = 480
 FONT_SIZE = 20  # in the chart's own units: about 14 px on a 375 px phone, 18 px on a desktop
@@ -29,6 +34,8 @@ ROW_HEIGHT = LABEL_HEIGHT + BAR_HEIGHT + ROW_GAP
 LABEL_BASELINE = LABEL_HEIGHT - 6
 VALUE_BASELINE = LABEL_HEIGHT + BAR_HEIGHT / 2 + 7
 NO_DATA = "no data"
+# "no data" is written in grey italics, so that it does not read as a value.
+NO_DATA_STYLE = ' fill="#55606e" font-style="italic"'
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,40 @@ class BarChart:
     def description_id(self):
         return f"{self.id}-desc"
 
+    def svg(self):
+        """The chart as an <svg> element: a role="img" labelled by its <title> and <desc>.
+
+        Every piece of text (ids, title, description, labels, values) goes through escape();
+        the numbers are ints and floats written with str(), unlocalised, as SVG wants them.
+        """
+        title_id, description_id = escape(self.title_id), escape(self.description_id)
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" role="img" width="{self.width}" '
+            f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
+            f'aria-labelledby="{title_id} {description_id}">'
+            f'<title id="{title_id}">{escape(self.title)}</title>'
+            f'<desc id="{description_id}">{escape(self.description)}</desc>'
+            f'<g font-size="{self.font_size}" fill="#1b2430">'
+        ]
+        for bar in self.bars:
+            parts.append(
+                f'<text x="{bar.label_x}" y="{bar.label_y}" font-weight="600">{escape(bar.label)}</text>'
+                f'<path d="M{self.plot_x} {bar.y}h{self.plot_width}v{bar.height}h-{self.plot_width}z" fill="#e9eef2"></path>'
+            )
+            if bar.has_value:
+                parts.append(
+                    f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="#0b5c8c"></rect>'
+                )
+            value_style = "" if bar.has_value else NO_DATA_STYLE
+            parts.append(
+                f'<line x1="{self.axis_x}" y1="{bar.axis_top}" x2="{self.axis_x}" y2="{bar.axis_bottom}" '
+                f'stroke="#55606e" stroke-width="1.5"></line>'
+                f'<text x="{bar.value_x}" y="{bar.text_y}"{value_style}>{escape(bar.text)}</text>'
+            )
+        parts.append("</g></svg>")
+        # Safe: every string above that comes from content was escaped where it was inserted.
+        return mark_safe("".join(parts))
+
 
 def _fitted(label):
     return label if len(label) <= MAX_LABEL_CHARACTERS else label[: MAX_LABEL_CHARACTERS - 1].rstrip() + "…"
@@ -116,15 +157,17 @@ def bar_chart(chart_id, title, items):
                 text=item.text if has_value else NO_DATA,
                 has_value=has_value,
                 x=_rounded(bar_left),
-                y=_rounded(top + LABEL_HEIGHT),
+                # The row's own positions are whole units (VALUE_BASELINE too, as a float):
+                # they need no rounding, only to be floats like the rest.
+                y=float(top + LABEL_HEIGHT),
                 width=_rounded(bar_right - bar_left),
                 height=BAR_HEIGHT,
                 label_x=plot_left,
                 value_x=_rounded(max(bar_right, zero_x) + GAP),
-                text_y=_rounded(top + VALUE_BASELINE),
-                label_y=_rounded(top + LABEL_BASELINE),
-                axis_top=_rounded(top + LABEL_HEIGHT - 3),
-                axis_bottom=_rounded(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
+                text_y=float(top + VALUE_BASELINE),
+                label_y=float(top + LABEL_BASELINE),
+                axis_top=float(top + LABEL_HEIGHT - 3),
+                axis_bottom=float(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
             )
         )
     height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT - ROW_GAP

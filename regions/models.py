@@ -2,10 +2,12 @@
 
 from itertools import groupby
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import Case, Exists, OuterRef, Prefetch, When
+from django.db.models.functions import JSONObject
 from django.urls import reverse
 
 from baltmet.images import validate_image_file
@@ -89,20 +91,77 @@ class RegionQuerySet(ContentQuerySet):
         figures = Figure.objects.latest_per_metric().filter(metric__headline=True).select_related("metric")
         return self.prefetch_related(Prefetch("figures", queryset=figures, to_attr="headline_figures"))
 
-    def with_profile(self):
-        """Everything the profile page shows, in a fixed number of queries.
+    def for_list(self):
+        """What the region list shows: each region with its latest headline figures, without the
+        long texts only its profile shows (nor search_vector, read only by search)."""
+        return self.defer("knowledge", "body", "policy", "search_vector").with_headline_figures()
 
-        `region.latest_figures` holds the latest figure of each metric.
+    def with_profile(self):
+        """Everything a region's profile shows but its news and events; read it with get_profile().
+
+        On PostgreSQL two queries: the region with its agency, and its institutions and clusters
+        as JSON arrays (`institution_rows`, `cluster_rows`); then its latest figures. Elsewhere
+        (SQLite) the institutions and clusters are a query each.
         """
-        return self.select_related("agency").prefetch_related(
-            Prefetch(
-                "figures",
-                queryset=Figure.objects.latest_per_metric().select_related("metric"),
-                to_attr="latest_figures",
-            ),
-            "institutions",
-            Prefetch("clusters", queryset=Cluster.objects.select_related("network")),
+        regions = (
+            self.select_related("agency")
+            # Kept for site search only, and as long as the region's texts.
+            .defer("search_vector")
+            .prefetch_related(
+                Prefetch(
+                    "figures",
+                    queryset=Figure.objects.latest_per_metric().select_related("metric"),
+                    to_attr="latest_figures",
+                )
+            )
         )
+        if connections[self.db].vendor != "postgresql":
+            return regions.prefetch_related(
+                Prefetch("institutions", to_attr="profile_institutions"),
+                Prefetch("clusters", queryset=Cluster.objects.select_related("network"), to_attr="profile_clusters"),
+            )
+        return regions.annotate(
+            institution_rows=_json_rows(Institution.objects.filter(region=OuterRef("pk")), PROFILE_INSTITUTION_FIELDS),
+            cluster_rows=_json_rows(
+                Cluster.objects.filter(region=OuterRef("pk")), PROFILE_CLUSTER_FIELDS, network_name="network__name"
+            ),
+        )
+
+    def get_profile(self, **lookup):
+        """The region matching `lookup` (Region.DoesNotExist if none), with:
+
+        `latest_figures`, the latest figure of each metric, in Figure's order;
+        `profile_institutions` and `profile_clusters`, in their models' order, each cluster
+        with its `network` (its name only).
+        """
+        region = self.with_profile().get(**lookup)
+        if hasattr(region, "institution_rows"):
+            region.profile_institutions = _from_json_rows(Institution, region.institution_rows, self.db)
+            region.profile_clusters = _from_json_rows(Cluster, region.cluster_rows, self.db)
+            for cluster, row in zip(region.profile_clusters, region.cluster_rows):
+                if cluster.network_id is not None:
+                    cluster.network = Organisation.from_db(self.db, ["id", "name"], [cluster.network_id, row["network_name"]])
+        return region
+
+
+# What a region's profile shows of its institutions and clusters, read as JSON on PostgreSQL.
+PROFILE_INSTITUTION_FIELDS = ["id", "name", "kind", "students", "staff", "note", "website"]
+PROFILE_CLUSTER_FIELDS = ["id", "name", "niches", "description", "position", "network_id"]
+
+
+def _json_rows(queryset, fields, **expressions):
+    """`fields` and `expressions` of each row of `queryset`, as an array of JSON objects in the
+    queryset's order (PostgreSQL only)."""
+    return ArraySubquery(queryset.values(row=JSONObject(**{name: name for name in fields}, **expressions)))
+
+
+def _from_json_rows(model, rows, db):
+    """Instances of `model` from _json_rows() objects, as if loaded by a query: the fields not
+    in the objects are deferred (read on access), keys that are not fields are left out."""
+    if not rows:
+        return []
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in rows[0]]
+    return [model.from_db(db, attnames, [row[name] for name in attnames]) for row in rows]
 
 
 class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(RegionQuerySet)):
@@ -166,10 +225,10 @@ class Region(models.Model):
         if errors:
             raise ValidationError(errors)
 
-    def cluster_networks(self):
-        """[(organisation, [clusters])]: who runs which clusters' networks, agency first."""
+    def cluster_networks(self, clusters):
+        """[(organisation, [clusters])]: who runs which of `clusters`' networks, agency first."""
         networks = {}
-        for cluster in self.clusters.all():
+        for cluster in clusters:
             if cluster.network is not None:
                 networks.setdefault(cluster.network, []).append(cluster)
         return sorted(networks.items(), key=lambda item: (item[0].pk != self.agency_id, item[0].name))

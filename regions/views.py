@@ -1,3 +1,4 @@
+from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
 from news.models import Article, Event
@@ -13,19 +14,26 @@ class RegionListView(ListView):
     context_object_name = "regions"
 
     def get_queryset(self):
-        return Region.objects.with_headline_figures()
+        return Region.objects.for_list()
 
 
 class RegionDetailView(DetailView):
+    model = Region
     context_object_name = "region"
 
-    def get_queryset(self):
-        return Region.objects.with_profile()
+    def get_object(self, queryset=None):
+        try:
+            return Region.objects.get_profile(slug=self.kwargs["slug"])
+        except Region.DoesNotExist:
+            raise Http404("No region has this address.") from None
 
     def get_context_data(self, **kwargs):
         region = self.object
         upcoming_events, past_events = Event.objects.filter(region=region).upcoming_and_past(PROFILE_EVENTS_COUNT)
         return super().get_context_data(
+            institutions=region.profile_institutions,
+            clusters=region.profile_clusters,
+            networks=region.cluster_networks(region.profile_clusters),
             figures=figures_by_group(region.latest_figures),
             sources=sorted({figure.source for figure in region.latest_figures if figure.source}),
             latest_news=Article.objects.published().filter(regions=region)[:PROFILE_NEWS_COUNT],

@@ -108,3 +108,17 @@ def test_figure_text_filter_shows_qualifier_number_and_unit():
 def test_figure_text_filter_output_is_escaped_like_any_text():
     figure = SimpleNamespace(value=Decimal("5"), qualifier="", metric=SimpleNamespace(unit="<b>m</b>"))
     assert render("{{ f|figure_text }}", f=figure) == "5 &lt;b&gt;m&lt;/b&gt;"
+
+
+def test_figure_list_tag_writes_name_value_and_year_of_each_figure_escaped():
+    figures = [
+        SimpleNamespace(value=Decimal("500000"), qualifier="over", year=2007, metric=SimpleNamespace(name="Population", unit="inhabitants")),
+        SimpleNamespace(value=Decimal("5"), qualifier="", year=2009, metric=SimpleNamespace(name="R&D <i>", unit="<b>m</b>")),
+    ]
+    assert render("{% figure_list figures %}", figures=figures) == (
+        '<dl class="figure-list">'
+        '<div><dt>Population</dt><dd><span class="figure-value">over 500 000 inhabitants</span> <span class="muted">(2007)</span></dd></div>'
+        '<div><dt>R&amp;D &lt;i&gt;</dt><dd><span class="figure-value">5 &lt;b&gt;m&lt;/b&gt;</span> <span class="muted">(2009)</span></dd></div>'
+        "</dl>"
+    )
+    assert render("{% figure_list figures %}", figures=[]) == '<dl class="figure-list"></dl>'

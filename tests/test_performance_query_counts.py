@@ -30,6 +30,8 @@ from tests.regions_factories import (
 )
 
 MAX_QUERIES = 6
+# Pages held to fewer: a region's profile leaves room for the page cache's query on a miss.
+MAX_QUERIES_OF = {"/regions/riga/": 5}
 SMALL, LARGE = 10, 10_000
 
 URLS = [
@@ -152,7 +154,7 @@ def small_counts(django_db_setup, django_db_blocker):
 @pytest.mark.parametrize("url", URLS)
 def test_page_queries_are_few_and_do_not_grow_with_the_archive(small_counts, client, url, django_assert_max_num_queries):
     assert Article.objects.count() == LARGE
-    with django_assert_max_num_queries(MAX_QUERIES) as queries:
+    with django_assert_max_num_queries(MAX_QUERIES_OF.get(url, MAX_QUERIES)) as queries:
         response = client.get(url)
     assert response.status_code == 200
     assert len(queries) == small_counts[url], f"{url}: {small_counts[url]} queries with {SMALL} articles, {len(queries)} with {LARGE}"

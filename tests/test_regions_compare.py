@@ -293,3 +293,15 @@ def test_query_count_does_not_grow_with_the_number_of_regions(client, metrics, d
     with django_assert_num_queries(3):
         client.get(URL + "?region=riga&region=oslo&metric=area")
 
+
+
+def test_names_and_units_are_escaped_in_the_table_and_the_charts(client):
+    metric = make_metric("share", name="Share <R&D>", unit='<b>"%"</b>')
+    region = make_region("odd", name="Odd <script>x</script>")
+    add_figure(region, metric, 5, qualifier="about")
+    html = page(client)
+    assert "<script>x" not in html and "<b>" not in html
+    (svg,) = svg_charts(html)
+    assert "Odd &lt;script&gt;x&lt;/script&gt;" in svg, "the label and the text alternative"
+    assert "<title id=\"chart-share-title\">Share &lt;R&amp;D&gt; (&lt;b&gt;&quot;%&quot;&lt;/b&gt;)</title>" in svg
+    assert '<span class="figure-value">about 5 &lt;b&gt;&quot;%&quot;&lt;/b&gt;</span>' in table_of(html)

@@ -1,12 +1,14 @@
 """The public region pages: the list of regions and a region's profile."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from news.models import Event
-from regions.models import Metric
+from regions.models import Metric, Region
 from tests.news_factories import make_article, make_draft_article, make_event, make_past_event
 from tests.page_text import assert_headings_in_order, main_of, text_of
 from tests.regions_factories import (
@@ -17,6 +19,7 @@ from tests.regions_factories import (
     make_organisation,
     make_region,
 )
+from tests.subprocess_env import run_manage, run_python
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +76,16 @@ def test_region_list_shows_the_latest_year_of_a_headline_figure(client, headline
     text = text_of(html_of(client, "/regions/"))
     assert "610 000 inhabitants (2020)" in text
     assert "700 000" not in text
+
+
+def test_region_list_reads_each_region_without_its_long_texts(headline_metrics, django_assert_num_queries):
+    riga = make_region("riga", body="<p>Clusters first.</p>")
+    add_figure(riga, headline_metrics["population"], 700000)
+    with django_assert_num_queries(2):
+        [region] = Region.objects.for_list()
+        assert [figure.metric.code for figure in region.headline_figures] == ["population"]
+    assert {"knowledge", "body", "policy", "search_vector"} <= region.get_deferred_fields()
+    assert region.body == "<p>Clusters first.</p>", "still there when asked for"
 
 
 def test_region_list_without_regions_says_so(client):
@@ -187,7 +200,8 @@ def test_profile_lists_the_five_latest_news_items_newest_first(client, riga):
 
 
 def test_profile_queries_do_not_grow_with_its_content(client, riga, headline_metrics, django_assert_num_queries):
-    with django_assert_num_queries(6) as before:
+    # The region with its agency, institutions and clusters; its figures; its news; its events.
+    with django_assert_num_queries(4) as before:
         client.get("/regions/riga/")
     add_figure(riga, headline_metrics["area"], 304)
     make_institution(riga, "riga-technical-university")
@@ -196,6 +210,79 @@ def test_profile_queries_do_not_grow_with_its_content(client, riga, headline_met
     make_event(region=riga)
     with django_assert_num_queries(len(before.captured_queries)):
         client.get("/regions/riga/")
+
+
+def test_get_profile_reads_institutions_and_clusters_with_the_region_in_their_order(riga, django_assert_num_queries):
+    other = make_organisation("wood-network", name="Wood Network")
+    make_institution(riga, "riga-stradins", name="Stradins University", kind="university")
+    make_institution(riga, "latvian-institute", name="Latvian Institute", kind="research", students=None)
+    make_cluster(riga, "riga-food", name="Food", position=0, network=other)
+    make_cluster(riga, "riga-art", name="Art", position=2)
+
+    # The region, its agency, institutions and clusters in one query; its figures in another.
+    with django_assert_num_queries(2):
+        region = Region.objects.get_profile(slug="riga")
+        institutions = [(i.name, i.get_kind_display(), i.students, i.staff, i.note) for i in region.profile_institutions]
+        clusters = [(c.name, c.niches, c.network.name if c.network else None) for c in region.profile_clusters]
+        networks = [(org.name, [c.name for c in members]) for org, members in region.cluster_networks(region.profile_clusters)]
+        figures = [(f.metric.name, f.value) for f in region.latest_figures]
+
+    assert region.agency.name == "Riga Agency"
+    assert institutions == [
+        ("Latvian Institute", "R&D institution", None, None, ""),
+        ("Stradins University", "university or college", None, None, ""),
+        ("University of Latvia", "university or college", 14000, 2500, "founded 1919"),
+    ]
+    assert clusters == [
+        ("Food", "", "Wood Network"),
+        ("Wood", "furniture, timber houses", "Riga Agency"),
+        ("Art", "", None),
+        ("ICT", "", "Riga Agency"),
+    ]
+    assert networks == [("Riga Agency", ["Wood", "ICT"]), ("Wood Network", ["Food"])], "the agency first"
+    assert [name for name, _ in figures] == ["Population", "R&D institutions"]
+
+
+def test_get_profile_of_a_region_without_institutions_or_clusters():
+    make_region("tallinn")
+    region = Region.objects.get_profile(slug="tallinn")
+    assert region.profile_institutions == [] and region.profile_clusters == [] and region.latest_figures == []
+    with pytest.raises(Region.DoesNotExist):
+        Region.objects.get_profile(slug="atlantis")
+
+
+PROFILE_IN_CHILD = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from django.db import connection
+from django.test import Client
+response = Client().get("/regions/oslo/")
+print(json.dumps({"vendor": connection.vendor, "status": response.status_code, "html": response.content.decode()}))
+"""
+
+
+def test_on_sqlite_the_profile_shows_the_same_as_on_postgresql(client, tmp_path):
+    """SQLite reads the institutions and clusters with a query each, not as JSON: same page."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DJANGO_DEBUG": "1",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", "regions_seed"]):
+        result = run_manage(args, env)
+        assert result.returncode == 0, result.stderr
+    result = run_python(PROFILE_IN_CHILD, env)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (answer["vendor"], answer["status"]) == ("sqlite", 200)
+
+    call_command("loaddata", "regions_seed", verbosity=0)
+    on_postgresql = main_of(html_of(client, "/regions/oslo/"))
+    assert "University of Oslo" in on_postgresql and "Cluster networks run by" in on_postgresql
+    assert main_of(answer["html"]) == on_postgresql
 
 
 def test_unknown_region_is_404(client):
