@@ -28,3 +28,17 @@ def unique_key_prefix():
     """A cache key prefix of its own, so that test runs sharing one Redis never see each
     other's keys (and nothing needs to empty a database another run may be using)."""
     return f"test-{uuid.uuid4().hex}"
+
+
+def use_redis_page_cache(settings, db):
+    """Point the test's `settings` at database `db` of the tests' Redis, as REDIS_URL does: the
+    cache there (with a key prefix of its own) and the page cache's version kept in it."""
+    settings.PAGE_CACHE_SECONDS = 3600
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "baltmet.cache.RedisCache",
+            "LOCATION": redis_url(db),
+            "KEY_PREFIX": unique_key_prefix(),
+        }
+    }
+    settings.PAGE_CACHE_VERSION_IN_CACHE = True

@@ -21,7 +21,7 @@ from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
-from tests.redis_for_tests import redis_url, unique_key_prefix
+from tests.redis_for_tests import use_redis_page_cache
 from tests.regions_factories import make_region
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,17 +32,10 @@ REDIS_DB = 8
 
 @pytest.fixture(autouse=True, params=["version in the database", "version in redis"])
 def version_store(request, settings):
-    settings.PAGE_CACHE_SECONDS = 3600
     if request.param == "version in redis":
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "baltmet.cache.RedisCache",
-                "LOCATION": redis_url(REDIS_DB),
-                "KEY_PREFIX": unique_key_prefix(),
-            }
-        }
-        settings.PAGE_CACHE_VERSION_IN_CACHE = True
+        use_redis_page_cache(settings, REDIS_DB)
         return "redis"
+    settings.PAGE_CACHE_SECONDS = 3600
     settings.PAGE_CACHE_VERSION_IN_CACHE = False
     cache.clear()
     return "database"

@@ -25,7 +25,7 @@ from django.utils import timezone
 from baltmet import page_cache
 from news.models import Article
 from tests.news_factories import make_article
-from tests.redis_for_tests import redis_url, unique_key_prefix
+from tests.redis_for_tests import redis_url, unique_key_prefix, use_redis_page_cache
 from tests.subprocess_env import gunicorn, production_env
 
 # The Redis database these tests use.
@@ -130,15 +130,7 @@ def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_server
 
 @pytest.fixture
 def redis_page_cache(transactional_db, settings):
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "baltmet.cache.RedisCache",
-            "LOCATION": redis_url(REDIS_DB),
-            "KEY_PREFIX": unique_key_prefix(),
-        }
-    }
-    settings.PAGE_CACHE_VERSION_IN_CACHE = True
+    use_redis_page_cache(settings, REDIS_DB)
     return caches["default"]
 
 
