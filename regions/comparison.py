@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from itertools import groupby
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.utils.html import escape
@@ -18,7 +19,8 @@ from django.utils.safestring import mark_safe
 
 from regions.charts import ChartItem, bar_chart
 from regions.formatting import format_quantity
-from regions.models import Figure, Metric, Region
+from baltmet.reversing import slug_url
+from regions.models import COMPARISON_METRIC_FIELDS, Figure, Metric, Region
 
 REGION_PARAM = "region"
 METRIC_PARAM = "metric"
@@ -41,6 +43,18 @@ def _choose(requested, known):
     chosen = [obj for key, obj in known.items() if key in wanted]
     unknown = [_for_echo(value) for value in dict.fromkeys(requested) if value and value not in known]
     return chosen, [value for value in unknown if value]
+
+
+class ComparedRegion(NamedTuple):
+    """A region as the page shows it: a column, a bar of each chart, a checkbox."""
+
+    pk: int
+    name: str
+    slug: str
+    url: str
+
+    def __str__(self):
+        return self.name
 
 
 @dataclass(frozen=True)
@@ -149,18 +163,25 @@ def _chart(metric, regions, cells):
     return bar_chart(f"chart-{metric.code}", f"{metric.name}{unit}", items)
 
 
-def _rows(regions, metrics):
-    """A Row per metric with a Cell per region, from one query for the latest figures.
+def _latest_figures():
+    """The metrics some region has a figure for ({code: Metric}, in Metric's order) and the
+    latest figures ({(region id, metric id): (value, qualifier, year)}), from one query.
 
-    The figures are read as plain values, not model instances: the page shows four fields of
-    each, for as many as regions × metrics figures."""
-    figures = (
-        Figure.objects.latest_per_metric()
-        .filter(region__in=regions, metric__in=metrics)
-        .order_by()
-        .values_list("region_id", "metric_id", "value", "qualifier", "year")
-    )
-    by_pair = {(region_id, metric_id): rest for region_id, metric_id, *rest in figures}
+    The metrics are Metric instances with only the fields the page shows loaded; the figures are
+    plain values, not model instances: the page shows three fields of each, for as many as
+    regions × metrics figures."""
+    figures = Figure.objects.latest_for_comparison()
+    metrics = {}  # by id, in order
+    by_pair = {}
+    for region_id, metric_id, code, name, unit, group, value, qualifier, year in figures:
+        if metric_id not in metrics:
+            metrics[metric_id] = Metric.from_db(figures.db, COMPARISON_METRIC_FIELDS, (metric_id, code, name, unit, group))
+        by_pair[region_id, metric_id] = (value, qualifier, year)
+    return {metric.code: metric for metric in metrics.values()}, by_pair
+
+
+def _rows(regions, metrics, by_pair):
+    """A Row per metric with a Cell per region, from the latest figures `by_pair`."""
     rows = []
     for metric in metrics:
         cells = []
@@ -174,17 +195,22 @@ def _rows(regions, metrics):
 def compare(query):
     """The Comparison asked for by `query` (a QueryDict); every region and metric when none is named.
 
-    Three queries, however many regions and metrics there are.
+    Two queries, however many regions and metrics there are: the regions, and the latest
+    figures with their metrics. The figures are read for every region and metric, whatever the
+    choice, as they also say which metrics can be chosen; they are at most regions × metrics.
     """
-    all_regions = {region.slug: region for region in Region.objects.only("name", "slug", "country")}
-    all_metrics = {metric.code: metric for metric in Metric.objects.with_figures()}
+    all_regions = {
+        slug: ComparedRegion(pk, name, slug, slug_url("regions:detail", slug))
+        for pk, name, slug in Region.objects.values_list("pk", "name", "slug")
+    }
+    all_metrics, by_pair = _latest_figures()
     regions, unknown_regions = _choose(query.getlist(REGION_PARAM), all_regions)
     metrics, unknown_metrics = _choose(query.getlist(METRIC_PARAM), all_metrics)
     metrics_named = bool(metrics)
     regions = regions or list(all_regions.values())
     metrics = metrics or list(all_metrics.values())
 
-    rows = _rows(regions, metrics)
+    rows = _rows(regions, metrics, by_pair)
     if not metrics_named:
         # Asked for nothing in particular: leave out metrics none of these regions has.
         rows = [row for row in rows if row.has_data]
