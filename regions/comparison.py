@@ -164,6 +164,14 @@ def _chart(metric, regions, cells):
     return bar_chart(f"chart-{metric.code}", f"{metric.name}{unit}", items)
 
 
+# The page's two queries, built once per process, as their SQL depends on nothing in the request
+# (like a ListView's `queryset`), and cloned by .all() for each request, which then reads the
+# database afresh: no results are kept between requests. Building them is about a third of
+# their cost.
+_REGIONS = Region.objects.values_list("pk", "name", "slug")
+_LATEST_FIGURES = Figure.objects.latest_for_comparison()
+
+
 def _latest_figures():
     """The metrics some region has a figure for ({code: Metric}, in Metric's order) and the
     latest figures ({(region id, metric id): (value, qualifier, year)}), from one query.
@@ -171,7 +179,7 @@ def _latest_figures():
     The metrics are Metric instances with only the fields the page shows loaded; the figures are
     plain values, not model instances: the page shows three fields of each, for as many as
     regions × metrics figures."""
-    figures = Figure.objects.latest_for_comparison()
+    figures = _LATEST_FIGURES.all()
     metrics = {}  # by id, in order
     by_pair = {}
     for region_id, metric_id, code, name, unit, group, value, qualifier, year in figures:
@@ -202,7 +210,7 @@ def compare(query):
     """
     all_regions = {
         slug: ComparedRegion(pk, name, slug, slug_url("regions:detail", slug))
-        for pk, name, slug in Region.objects.values_list("pk", "name", "slug")
+        for pk, name, slug in _REGIONS.all()
     }
     all_metrics, by_pair = _latest_figures()
     regions, unknown_regions = _choose(query.getlist(REGION_PARAM), all_regions)
