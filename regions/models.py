@@ -280,8 +280,10 @@ class FigureQuerySet(ContentQuerySet):
         return (
             self.latest_per_metric()
             # Metric's ordering, through the figure; the metric's id keeps a metric's figures
-            # together should two metrics tie on the rest.
-            .order_by(metric_group_rank("metric__group"), "metric__position", "metric__name", "metric_id")
+            # together should two metrics tie on the rest. The group's rank is an alias, resolved
+            # once when the queryset is built rather than each time it is compiled.
+            .alias(metric_group_rank=metric_group_rank("metric__group"))
+            .order_by("metric_group_rank", "metric__position", "metric__name", "metric_id")
             .values_list(*COMPARISON_FIGURE_FIELDS)
         )
 
