@@ -58,13 +58,28 @@ class ComparedRegion(NamedTuple):
         return self.name
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     """A checkbox of the selection form."""
 
+    name: str  # the query string parameter, REGION_PARAM or METRIC_PARAM
     value: str
     label: str
     checked: bool
+
+    def checkbox(self):
+        """The checkbox in its <label>; written here rather than by a loop in the template, like
+        the table's cells, as the form has one for every region and metric."""
+        checked = " checked" if self.checked else ""
+        return (
+            f'<label><input type="checkbox" name="{escape(self.name)}" value="{escape(self.value)}"{checked}> '
+            f"{escape(self.label)}</label>"
+        )
+
+
+def _checkboxes(choices):
+    # Safe: Choice.checkbox() escapes every text it inserts. A line apart, as the labels are
+    # inline boxes that need the space between them.
+    return mark_safe("\n".join(choice.checkbox() for choice in choices))
 
 
 class Cell(NamedTuple):
@@ -139,6 +154,23 @@ class Comparison:
             for label, rows in groupby(self.rows, key=lambda row: row.metric.get_group_display())
         ]
 
+    def column_headers(self):
+        """The table's column headers, a region's name linked to its page in each."""
+        # Safe: the only texts inserted are escaped.
+        return mark_safe(
+            "".join(
+                f'<th scope="col"><a href="{escape(region.url)}">{escape(region.name)}</a></th>'
+                for region in self.regions
+            )
+        )
+
+    def region_checkboxes(self):
+        return _checkboxes(self.region_choices)
+
+    def metric_checkbox_groups(self):
+        """[(group label, its metrics' checkboxes)]."""
+        return [(label, _checkboxes(choices)) for label, choices in self.metric_choice_groups]
+
     @property
     def query_string(self):
         """The query string that asks for exactly this comparison."""
@@ -194,8 +226,9 @@ def _rows(regions, metrics, by_pair):
     rows = []
     for metric in metrics:
         cells = []
+        metric_id = metric.pk
         for region in regions:
-            figure = by_pair.get((region.pk, metric.pk))
+            figure = by_pair.get((region.pk, metric_id))
             cells.append(_cell(metric, *figure) if figure else NO_FIGURE)
         rows.append(Row(metric, cells))
     return rows
@@ -230,14 +263,14 @@ def compare(query):
     chosen_regions = {region.slug for region in regions}
     chosen_metrics = {metric.code for metric in metrics}
     metric_choice_groups = [
-        (label, [Choice(metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
+        (label, [Choice(METRIC_PARAM, metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
         for label, members in groupby(all_metrics.values(), key=lambda metric: metric.get_group_display())
     ]
     return Comparison(
         regions=regions,
         metrics=metrics,
         rows=rows,
-        region_choices=[Choice(slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()],
+        region_choices=[Choice(REGION_PARAM, slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()],
         metric_choice_groups=metric_choice_groups,
         unknown_regions=unknown_regions,
         unknown_metrics=unknown_metrics,
