@@ -150,8 +150,7 @@ class Comparison:
     @cached_property
     def row_groups(self):
         return [
-            RowGroup(label, list(rows))
-            for label, rows in groupby(self.rows, key=lambda row: row.metric.get_group_display())
+            RowGroup(label, list(rows)) for label, rows in groupby(self.rows, key=lambda row: row.metric.group_label)
         ]
 
     def column_headers(self):
@@ -208,7 +207,8 @@ def _latest_figures():
     """The metrics some region has a figure for ({code: Metric}, in Metric's order) and the
     latest figures ({(region id, metric id): (value, qualifier, year)}), from one query.
 
-    The metrics are Metric instances with only the fields the page shows loaded; the figures are
+    The metrics are Metric instances with only the fields the page shows loaded, and their
+    group's label as `group_label`; the figures are
     plain values, not model instances: the page shows three fields of each, for as many as
     regions × metrics figures."""
     figures = _LATEST_FIGURES.all()
@@ -216,7 +216,10 @@ def _latest_figures():
     by_pair = {}
     for region_id, metric_id, code, name, unit, group, value, qualifier, year in figures:
         if metric_id not in metrics:
-            metrics[metric_id] = Metric.from_db(figures.db, COMPARISON_METRIC_FIELDS, (metric_id, code, name, unit, group))
+            metric = Metric.from_db(figures.db, COMPARISON_METRIC_FIELDS, (metric_id, code, name, unit, group))
+            # Read by the table and the form: get_group_display() builds a dict at every call.
+            metric.group_label = metric.get_group_display()
+            metrics[metric_id] = metric
         by_pair[region_id, metric_id] = (value, qualifier, year)
     return {metric.code: metric for metric in metrics.values()}, by_pair
 
@@ -264,13 +267,15 @@ def compare(query):
     chosen_metrics = {metric.code for metric in metrics}
     metric_choice_groups = [
         (label, [Choice(METRIC_PARAM, metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
-        for label, members in groupby(all_metrics.values(), key=lambda metric: metric.get_group_display())
+        for label, members in groupby(all_metrics.values(), key=lambda metric: metric.group_label)
     ]
     return Comparison(
         regions=regions,
         metrics=metrics,
         rows=rows,
-        region_choices=[Choice(REGION_PARAM, slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()],
+        region_choices=[
+            Choice(REGION_PARAM, slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()
+        ],
         metric_choice_groups=metric_choice_groups,
         unknown_regions=unknown_regions,
         unknown_metrics=unknown_metrics,

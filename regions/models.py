@@ -291,7 +291,13 @@ class FigureQuerySet(ContentQuerySet):
 # What latest_for_comparison() reads of each figure: the region, the metric (as the Metric fields
 # COMPARISON_METRIC_FIELDS), then the figure's own value, qualifier and year.
 COMPARISON_METRIC_FIELDS = ["id", "code", "name", "unit", "group"]
-COMPARISON_FIGURE_FIELDS = ["region_id", *(f"metric__{name}" for name in COMPARISON_METRIC_FIELDS), "value", "qualifier", "year"]
+COMPARISON_FIGURE_FIELDS = [
+    "region_id",
+    *(f"metric__{name}" for name in COMPARISON_METRIC_FIELDS),
+    "value",
+    "qualifier",
+    "year",
+]
 
 
 class FigureManager(models.Manager.from_queryset(FigureQuerySet)):

@@ -314,3 +314,6 @@ def test_names_and_units_are_escaped_in_the_table_and_the_charts(client):
     assert "Odd &lt;script&gt;x&lt;/script&gt;" in svg, "the label and the text alternative"
     assert "<title id=\"chart-share-title\">Share &lt;R&amp;D&gt; (&lt;b&gt;&quot;%&quot;&lt;/b&gt;)</title>" in svg
     assert '<span class="figure-value">about 5 &lt;b&gt;&quot;%&quot;&lt;/b&gt;</span>' in table_of(html)
+    assert '<a href="/regions/odd/">Odd &lt;script&gt;x&lt;/script&gt;</a></th>' in table_of(html), "the column header"
+    assert 'value="odd" checked> Odd &lt;script&gt;x&lt;/script&gt;</label>' in html, "the region's checkbox"
+    assert 'value="share" checked> Share &lt;R&amp;D&gt; (&lt;b&gt;&quot;%&quot;&lt;/b&gt;)</label>' in html
