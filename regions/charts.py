@@ -14,8 +14,9 @@ same order as the table.
 
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape  # what django.utils.html.escape() calls, without its lazy-string wrapper
+from typing import NamedTuple
 
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 WIDTH = 480
@@ -38,16 +39,16 @@ NO_DATA = "no data"
 NO_DATA_STYLE = ' fill="#55606e" font-style="italic"'
 
 
-@dataclass(frozen=True)
-class ChartItem:
+# ChartItem and Bar are named tuples rather than frozen dataclasses: as immutable, and a
+# comparison makes a dozen of each per chart, which a frozen dataclass's __init__ made slow.
+class ChartItem(NamedTuple):
     label: str
     value: Decimal | None
     text: str  # the value written after the bar, e.g. "over 500 000 (2007)"
     description: str = ""  # the value in the text alternative, if it says more than `text`
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
     label: str
     text: str
     has_value: bool
@@ -87,7 +88,8 @@ class BarChart:
     def svg(self):
         """The chart as an <svg> element: a role="img" labelled by its <title> and <desc>.
 
-        Every piece of text (ids, title, description, labels, values) goes through escape();
+        Every piece of text (ids, title, description, labels, values) goes through escape()
+        (html.escape, as Django's escape());
         the numbers are ints and floats written with str(), unlocalised, as SVG wants them.
         """
         title_id, description_id = escape(self.title_id), escape(self.description_id)
@@ -99,18 +101,18 @@ class BarChart:
             f'<desc id="{description_id}">{escape(self.description)}</desc>'
             f'<g font-size="{self.font_size}" fill="#1b2430">'
         ]
+        plot_x, plot_width, axis_x = self.plot_x, self.plot_width, self.axis_x
         for bar in self.bars:
+            if bar.has_value:
+                value_style = ""
+                rect = f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="#0b5c8c"></rect>'
+            else:
+                value_style, rect = NO_DATA_STYLE, ""
             parts.append(
                 f'<text x="{bar.label_x}" y="{bar.label_y}" font-weight="600">{escape(bar.label)}</text>'
-                f'<path d="M{self.plot_x} {bar.y}h{self.plot_width}v{bar.height}h-{self.plot_width}z" fill="#e9eef2"></path>'
-            )
-            if bar.has_value:
-                parts.append(
-                    f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="#0b5c8c"></rect>'
-                )
-            value_style = "" if bar.has_value else NO_DATA_STYLE
-            parts.append(
-                f'<line x1="{self.axis_x}" y1="{bar.axis_top}" x2="{self.axis_x}" y2="{bar.axis_bottom}" '
+                f'<path d="M{plot_x} {bar.y}h{plot_width}v{bar.height}h-{plot_width}z" fill="#e9eef2"></path>'
+                f"{rect}"
+                f'<line x1="{axis_x}" y1="{bar.axis_top}" x2="{axis_x}" y2="{bar.axis_bottom}" '
                 f'stroke="#55606e" stroke-width="1.5"></line>'
                 f'<text x="{bar.value_x}" y="{bar.text_y}"{value_style}>{escape(bar.text)}</text>'
             )
@@ -121,10 +123,6 @@ class BarChart:
 
 def _fitted(label):
     return label if len(label) <= MAX_LABEL_CHARACTERS else label[: MAX_LABEL_CHARACTERS - 1].rstrip() + "…"
-
-
-def _rounded(number):
-    return round(float(number), 1)
 
 
 def bar_chart(chart_id, title, items):
@@ -142,32 +140,32 @@ def bar_chart(chart_id, title, items):
 
     def x_of(value):
         # With no data or only zeros there is nothing to scale: every bar has zero length.
-        return plot_left + (float((value - low) / span) * plot_width if span else 0)
+        return plot_left + (float((value - low) / span) * plot_width if span else 0.0)
 
     zero_x = x_of(Decimal(0))
     bars = []
     for row, item in enumerate(items):
-        top = PADDING + row * ROW_HEIGHT
+        # The row's own positions are whole units (VALUE_BASELINE too, as a float): they need
+        # no rounding, only to be floats like the rest. The x positions are floats, rounded.
+        top = float(PADDING + row * ROW_HEIGHT)
         has_value = item.value is not None
         end_x = x_of(item.value) if has_value else zero_x
-        bar_left, bar_right = sorted((zero_x, end_x))
+        bar_left, bar_right = (zero_x, end_x) if end_x >= zero_x else (end_x, zero_x)
         bars.append(
             Bar(
                 label=_fitted(item.label),
                 text=item.text if has_value else NO_DATA,
                 has_value=has_value,
-                x=_rounded(bar_left),
-                # The row's own positions are whole units (VALUE_BASELINE too, as a float):
-                # they need no rounding, only to be floats like the rest.
-                y=float(top + LABEL_HEIGHT),
-                width=_rounded(bar_right - bar_left),
+                x=round(bar_left, 1),
+                y=top + LABEL_HEIGHT,
+                width=round(bar_right - bar_left, 1),
                 height=BAR_HEIGHT,
                 label_x=plot_left,
-                value_x=_rounded(max(bar_right, zero_x) + GAP),
-                text_y=float(top + VALUE_BASELINE),
-                label_y=float(top + LABEL_BASELINE),
-                axis_top=float(top + LABEL_HEIGHT - 3),
-                axis_bottom=float(top + LABEL_HEIGHT + BAR_HEIGHT + 3),
+                value_x=round(bar_right + GAP, 1),  # bar_right is never left of zero_x
+                text_y=top + VALUE_BASELINE,
+                label_y=top + LABEL_BASELINE,
+                axis_top=top + (LABEL_HEIGHT - 3),
+                axis_bottom=top + (LABEL_HEIGHT + BAR_HEIGHT + 3),
             )
         )
     height = 2 * PADDING + max(len(items), 1) * ROW_HEIGHT - ROW_GAP
@@ -181,7 +179,7 @@ def bar_chart(chart_id, title, items):
         width=WIDTH,
         height=height,
         bars=bars,
-        axis_x=_rounded(zero_x),
+        axis_x=round(zero_x, 1),
         plot_x=plot_left,
         plot_width=plot_width,
     )

@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from itertools import groupby
+from typing import NamedTuple
 from urllib.parse import urlencode
 
-from django.utils.html import escape
+from html import escape  # what django.utils.html.escape() calls, without its lazy-string wrapper
+
 from django.utils.safestring import mark_safe
 
 from regions.charts import ChartItem, bar_chart
 from regions.formatting import format_quantity
-from regions.models import Figure, Metric, Region
+from baltmet.reversing import slug_url
+from regions.models import COMPARISON_METRIC_FIELDS, Figure, Metric, Region
 
 REGION_PARAM = "region"
 METRIC_PARAM = "metric"
@@ -43,19 +46,46 @@ def _choose(requested, known):
     return chosen, [value for value in unknown if value]
 
 
-@dataclass(frozen=True)
-class Choice:
+class ComparedRegion(NamedTuple):
+    """A region as the page shows it: a column, a bar of each chart, a checkbox."""
+
+    pk: int
+    name: str
+    slug: str
+    url: str
+
+    def __str__(self):
+        return self.name
+
+
+class Choice(NamedTuple):
     """A checkbox of the selection form."""
 
+    name: str  # the query string parameter, REGION_PARAM or METRIC_PARAM
     value: str
     label: str
     checked: bool
 
+    def checkbox(self):
+        """The checkbox in its <label>; written here rather than by a loop in the template, like
+        the table's cells, as the form has one for every region and metric."""
+        checked = " checked" if self.checked else ""
+        return (
+            f'<label><input type="checkbox" name="{escape(self.name)}" value="{escape(self.value)}"{checked}> '
+            f"{escape(self.label)}</label>"
+        )
 
-@dataclass(frozen=True)
-class Cell:
+
+def _checkboxes(choices):
+    # Safe: Choice.checkbox() escapes every text it inserts. A line apart, as the labels are
+    # inline boxes that need the space between them.
+    return mark_safe("\n".join(choice.checkbox() for choice in choices))
+
+
+class Cell(NamedTuple):
     """One region's latest figure for one metric, written once for both the table and the chart;
-    with no figure, every field is empty."""
+    with no figure, every field is empty. A named tuple: as immutable as a frozen dataclass, and
+    quicker to make, as a comparison makes some 130."""
 
     value: Decimal | None = None
     year: int | None = None
@@ -120,9 +150,25 @@ class Comparison:
     @cached_property
     def row_groups(self):
         return [
-            RowGroup(label, list(rows))
-            for label, rows in groupby(self.rows, key=lambda row: row.metric.get_group_display())
+            RowGroup(label, list(rows)) for label, rows in groupby(self.rows, key=lambda row: row.metric.group_label)
         ]
+
+    def column_headers(self):
+        """The table's column headers, a region's name linked to its page in each."""
+        # Safe: the only texts inserted are escaped.
+        return mark_safe(
+            "".join(
+                f'<th scope="col"><a href="{escape(region.url)}">{escape(region.name)}</a></th>'
+                for region in self.regions
+            )
+        )
+
+    def region_checkboxes(self):
+        return _checkboxes(self.region_choices)
+
+    def metric_checkbox_groups(self):
+        """[(group label, its metrics' checkboxes)]."""
+        return [(label, _checkboxes(choices)) for label, choices in self.metric_choice_groups]
 
     @property
     def query_string(self):
@@ -149,23 +195,43 @@ def _chart(metric, regions, cells):
     return bar_chart(f"chart-{metric.code}", f"{metric.name}{unit}", items)
 
 
-def _rows(regions, metrics):
-    """A Row per metric with a Cell per region, from one query for the latest figures.
+# The page's two queries, built once per process, as their SQL depends on nothing in the request
+# (like a ListView's `queryset`), and cloned by .all() for each request, which then reads the
+# database afresh: no results are kept between requests. Building them is about a third of
+# their cost.
+_REGIONS = Region.objects.values_list("pk", "name", "slug")
+_LATEST_FIGURES = Figure.objects.latest_for_comparison()
 
-    The figures are read as plain values, not model instances: the page shows four fields of
-    each, for as many as regions × metrics figures."""
-    figures = (
-        Figure.objects.latest_per_metric()
-        .filter(region__in=regions, metric__in=metrics)
-        .order_by()
-        .values_list("region_id", "metric_id", "value", "qualifier", "year")
-    )
-    by_pair = {(region_id, metric_id): rest for region_id, metric_id, *rest in figures}
+
+def _latest_figures():
+    """The metrics some region has a figure for ({code: Metric}, in Metric's order) and the
+    latest figures ({(region id, metric id): (value, qualifier, year)}), from one query.
+
+    The metrics are Metric instances with only the fields the page shows loaded, and their
+    group's label as `group_label`; the figures are
+    plain values, not model instances: the page shows three fields of each, for as many as
+    regions × metrics figures."""
+    figures = _LATEST_FIGURES.all()
+    metrics = {}  # by id, in order
+    by_pair = {}
+    for region_id, metric_id, code, name, unit, group, value, qualifier, year in figures:
+        if metric_id not in metrics:
+            metric = Metric.from_db(figures.db, COMPARISON_METRIC_FIELDS, (metric_id, code, name, unit, group))
+            # Read by the table and the form: get_group_display() builds a dict at every call.
+            metric.group_label = metric.get_group_display()
+            metrics[metric_id] = metric
+        by_pair[region_id, metric_id] = (value, qualifier, year)
+    return {metric.code: metric for metric in metrics.values()}, by_pair
+
+
+def _rows(regions, metrics, by_pair):
+    """A Row per metric with a Cell per region, from the latest figures `by_pair`."""
     rows = []
     for metric in metrics:
         cells = []
+        metric_id = metric.pk
         for region in regions:
-            figure = by_pair.get((region.pk, metric.pk))
+            figure = by_pair.get((region.pk, metric_id))
             cells.append(_cell(metric, *figure) if figure else NO_FIGURE)
         rows.append(Row(metric, cells))
     return rows
@@ -174,17 +240,22 @@ def _rows(regions, metrics):
 def compare(query):
     """The Comparison asked for by `query` (a QueryDict); every region and metric when none is named.
 
-    Three queries, however many regions and metrics there are.
+    Two queries, however many regions and metrics there are: the regions, and the latest
+    figures with their metrics. The figures are read for every region and metric, whatever the
+    choice, as they also say which metrics can be chosen; they are at most regions × metrics.
     """
-    all_regions = {region.slug: region for region in Region.objects.only("name", "slug", "country")}
-    all_metrics = {metric.code: metric for metric in Metric.objects.with_figures()}
+    all_regions = {
+        slug: ComparedRegion(pk, name, slug, slug_url("regions:detail", slug))
+        for pk, name, slug in _REGIONS.all()
+    }
+    all_metrics, by_pair = _latest_figures()
     regions, unknown_regions = _choose(query.getlist(REGION_PARAM), all_regions)
     metrics, unknown_metrics = _choose(query.getlist(METRIC_PARAM), all_metrics)
     metrics_named = bool(metrics)
     regions = regions or list(all_regions.values())
     metrics = metrics or list(all_metrics.values())
 
-    rows = _rows(regions, metrics)
+    rows = _rows(regions, metrics, by_pair)
     if not metrics_named:
         # Asked for nothing in particular: leave out metrics none of these regions has.
         rows = [row for row in rows if row.has_data]
@@ -195,14 +266,16 @@ def compare(query):
     chosen_regions = {region.slug for region in regions}
     chosen_metrics = {metric.code for metric in metrics}
     metric_choice_groups = [
-        (label, [Choice(metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
-        for label, members in groupby(all_metrics.values(), key=lambda metric: metric.get_group_display())
+        (label, [Choice(METRIC_PARAM, metric.code, str(metric), metric.code in chosen_metrics) for metric in members])
+        for label, members in groupby(all_metrics.values(), key=lambda metric: metric.group_label)
     ]
     return Comparison(
         regions=regions,
         metrics=metrics,
         rows=rows,
-        region_choices=[Choice(slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()],
+        region_choices=[
+            Choice(REGION_PARAM, slug, region.name, slug in chosen_regions) for slug, region in all_regions.items()
+        ],
         metric_choice_groups=metric_choice_groups,
         unknown_regions=unknown_regions,
         unknown_metrics=unknown_metrics,

@@ -269,6 +269,36 @@ class FigureQuerySet(ContentQuerySet):
         newer = Figure.objects.filter(region=OuterRef("region"), metric=OuterRef("metric"), year__gt=OuterRef("year"))
         return self.exclude(Exists(newer))
 
+    def latest_for_comparison(self):
+        """The latest figure of each region and metric as plain values, with its metric, in Metric's
+        order: (region_id, metric_id, metric code, name, unit, group, value, qualifier, year).
+
+        The metrics in it are those some region has a figure for, as Metric.objects.with_figures()
+        (every metric with a figure has a latest one), so the compare page reads them from here
+        rather than by a query of their own.
+        """
+        return (
+            self.latest_per_metric()
+            # Metric's ordering, through the figure; the metric's id keeps a metric's figures
+            # together should two metrics tie on the rest. The group's rank is an alias, resolved
+            # once when the queryset is built rather than each time it is compiled.
+            .alias(metric_group_rank=metric_group_rank("metric__group"))
+            .order_by("metric_group_rank", "metric__position", "metric__name", "metric_id")
+            .values_list(*COMPARISON_FIGURE_FIELDS)
+        )
+
+
+# What latest_for_comparison() reads of each figure: the region, the metric (as the Metric fields
+# COMPARISON_METRIC_FIELDS), then the figure's own value, qualifier and year.
+COMPARISON_METRIC_FIELDS = ["id", "code", "name", "unit", "group"]
+COMPARISON_FIGURE_FIELDS = [
+    "region_id",
+    *(f"metric__{name}" for name in COMPARISON_METRIC_FIELDS),
+    "value",
+    "qualifier",
+    "year",
+]
+
 
 class FigureManager(models.Manager.from_queryset(FigureQuerySet)):
     def get_by_natural_key(self, region_slug, metric_code, year):
