@@ -1,13 +1,14 @@
 """Member regions of the Baltic Metropoles network, and their key figures kept as data."""
 
+import json
+from decimal import Decimal
 from itertools import groupby
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
-from django.db.models import Case, Exists, OuterRef, Prefetch, When
-from django.db.models.functions import JSONObject
+from django.db.models import Case, Exists, Func, OuterRef, Prefetch, When
 from django.urls import reverse
 
 from baltmet.images import validate_image_file
@@ -34,11 +35,15 @@ class MetricGroup(models.TextChoices):
     INNOVATION = "innovation", "Innovation"
 
 
+# Each group's place in that order.
+METRIC_GROUP_RANKS = {group.value: rank for rank, group in enumerate(MetricGroup)}
+
+
 def metric_group_rank(group_field="group"):
     """An expression ordering rows by `group_field` in MetricGroup's declared order."""
     return Case(
-        *(When(**{group_field: group.value}, then=rank) for rank, group in enumerate(MetricGroup)),
-        default=len(MetricGroup),
+        *(When(**{group_field: group}, then=rank) for group, rank in METRIC_GROUP_RANKS.items()),
+        default=len(METRIC_GROUP_RANKS),
     )
 
 
@@ -99,69 +104,118 @@ class RegionQuerySet(ContentQuerySet):
     def with_profile(self):
         """Everything a region's profile shows but its news and events; read it with get_profile().
 
-        On PostgreSQL two queries: the region with its agency, and its institutions and clusters
-        as JSON arrays (`institution_rows`, `cluster_rows`); then its latest figures. Elsewhere
-        (SQLite) the institutions and clusters are a query each.
+        On PostgreSQL one query: the region with its agency, and its institutions, clusters and
+        latest figures as arrays of JSON rows (`institution_rows`, `cluster_rows`,
+        `figure_rows`). Elsewhere (SQLite) the institutions, clusters and figures are a query each.
         """
-        regions = (
-            self.select_related("agency")
-            # Kept for site search only, and as long as the region's texts.
-            .defer("search_vector")
-            .prefetch_related(
-                Prefetch(
-                    "figures",
-                    queryset=Figure.objects.latest_per_metric().select_related("metric"),
-                    to_attr="latest_figures",
-                )
-            )
-        )
+        # Kept for site search only, and as long as the region's texts.
+        regions = self.select_related("agency").defer("search_vector")
         if connections[self.db].vendor != "postgresql":
             return regions.prefetch_related(
                 Prefetch("institutions", to_attr="profile_institutions"),
                 Prefetch("clusters", queryset=Cluster.objects.select_related("network"), to_attr="profile_clusters"),
+                Prefetch(
+                    "figures",
+                    queryset=Figure.objects.latest_per_metric().select_related("metric"),
+                    to_attr="latest_figures",
+                ),
             )
+        # The rows of one region: ordered as their models are, but for the region itself (the
+        # same for every row), which would only cost a join.
         return regions.annotate(
-            institution_rows=_json_rows(Institution.objects.filter(region=OuterRef("pk")), PROFILE_INSTITUTION_FIELDS),
+            institution_rows=_json_rows(
+                Institution.objects.filter(region=OuterRef("pk")).order_by("kind", "name"), PROFILE_INSTITUTION_FIELDS
+            ),
             cluster_rows=_json_rows(
-                Cluster.objects.filter(region=OuterRef("pk")), PROFILE_CLUSTER_FIELDS, network_name="network__name"
+                Cluster.objects.filter(region=OuterRef("pk")).order_by("position", "name"),
+                PROFILE_CLUSTER_FIELDS + ["network__name"],
+            ),
+            # Figure's order but for its metric's group, which get_profile() sorts by (a CASE
+            # in SQL costs more to build than sorting a dozen rows).
+            figure_rows=_json_rows(
+                Figure.objects.latest_per_metric()
+                .filter(region=OuterRef("pk"))
+                .order_by("metric__position", "metric__name", "-year"),
+                PROFILE_FIGURE_FIELDS + PROFILE_METRIC_FIELDS,
             ),
         )
 
     def get_profile(self, **lookup):
         """The region matching `lookup` (Region.DoesNotExist if none), with:
 
-        `latest_figures`, the latest figure of each metric, in Figure's order;
+        `latest_figures`, the latest figure of each metric, in Figure's order, each with its
+        `metric` (the fields the pages show);
         `profile_institutions` and `profile_clusters`, in their models' order, each cluster
         with its `network` (its name only).
         """
         region = self.with_profile().get(**lookup)
         if hasattr(region, "institution_rows"):
-            region.profile_institutions = _from_json_rows(Institution, region.institution_rows, self.db)
-            region.profile_clusters = _from_json_rows(Cluster, region.cluster_rows, self.db)
+            db = self.db
+            region.profile_institutions = _from_json_rows(
+                Institution, PROFILE_INSTITUTION_FIELDS, region.institution_rows, db
+            )
+            region.profile_clusters = _from_json_rows(Cluster, PROFILE_CLUSTER_FIELDS, region.cluster_rows, db)
+            network_name = len(PROFILE_CLUSTER_FIELDS)
             for cluster, row in zip(region.profile_clusters, region.cluster_rows):
                 if cluster.network_id is not None:
-                    cluster.network = Organisation.from_db(self.db, ["id", "name"], [cluster.network_id, row["network_name"]])
+                    cluster.network = Organisation.from_db(db, ["id", "name"], [cluster.network_id, row[network_name]])
+            figures = _from_json_rows(Figure, PROFILE_FIGURE_FIELDS, region.figure_rows, db)
+            metrics = _from_json_rows(
+                Metric, PROFILE_METRIC_ATTNAMES, region.figure_rows, db, start=len(PROFILE_FIGURE_FIELDS)
+            )
+            for figure, metric in zip(figures, metrics):
+                figure.metric = metric
+            # Stable: within a group, the figures keep the order they were read in.
+            region.latest_figures = sorted(figures, key=_group_rank)
         return region
 
 
-# What a region's profile shows of its institutions and clusters, read as JSON on PostgreSQL.
+# What a region's profile shows of its institutions, clusters and figures (with their
+# metrics), read as JSON on PostgreSQL.
 PROFILE_INSTITUTION_FIELDS = ["id", "name", "kind", "students", "staff", "note", "website"]
 PROFILE_CLUSTER_FIELDS = ["id", "name", "niches", "description", "position", "network_id"]
+PROFILE_FIGURE_FIELDS = ["id", "metric_id", "value", "qualifier", "year", "source"]
+PROFILE_METRIC_FIELDS = ["metric__id", "metric__name", "metric__unit", "metric__group", "metric__position"]
+PROFILE_METRIC_ATTNAMES = [name.removeprefix("metric__") for name in PROFILE_METRIC_FIELDS]
 
 
-def _json_rows(queryset, fields, **expressions):
-    """`fields` and `expressions` of each row of `queryset`, as an array of JSON objects in the
-    queryset's order (PostgreSQL only)."""
-    return ArraySubquery(queryset.values(row=JSONObject(**{name: name for name in fields}, **expressions)))
+def _group_rank(figure):
+    """Where a figure's metric group comes in MetricGroup's order (as metric_group_rank())."""
+    return METRIC_GROUP_RANKS.get(figure.metric.group, len(METRIC_GROUP_RANKS))
 
 
-def _from_json_rows(model, rows, db):
-    """Instances of `model` from _json_rows() objects, as if loaded by a query: the fields not
-    in the objects are deferred (read on access), keys that are not fields are left out."""
+class _DecimalJSONDecoder(json.JSONDecoder):
+    """JSON numbers with a fraction as Decimal, as the database driver gives a DecimalField."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, parse_float=Decimal, **kwargs)
+
+
+class _JSONRow(Func):
+    """The values of its arguments as one JSON array (PostgreSQL)."""
+
+    function = "JSONB_BUILD_ARRAY"
+    output_field = models.JSONField(decoder=_DecimalJSONDecoder)
+
+
+def _json_rows(queryset, fields):
+    """`fields` of each row of `queryset`, as an array of JSON arrays in the queryset's order
+    (PostgreSQL only). Arrays rather than objects: their keys would be as many more
+    expressions to build for every query."""
+    return ArraySubquery(queryset.values(row=_JSONRow(*fields)))
+
+
+def _from_json_rows(model, fields, rows, db, start=0):
+    """Instances of `model` from _json_rows() arrays whose values from `start` on are `fields`
+    (attnames of `model`, in any order), as if loaded by a query: its other fields are
+    deferred (read on access)."""
     if not rows:
         return []
-    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in rows[0]]
-    return [model.from_db(db, attnames, [row[name] for name in attnames]) for row in rows]
+    positions = {name: start + index for index, name in enumerate(fields)}
+    # from_db() takes the values in the model's field order.
+    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
+    indexes = [positions[name] for name in attnames]
+    return [model.from_db(db, attnames, [row[index] for index in indexes]) for row in rows]
 
 
 class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(RegionQuerySet)):

@@ -36,7 +36,7 @@ class RegionDetailView(DetailView):
             networks=region.cluster_networks(region.profile_clusters),
             figures=figures_by_group(region.latest_figures),
             sources=sorted({figure.source for figure in region.latest_figures if figure.source}),
-            latest_news=Article.objects.published().filter(regions=region)[:PROFILE_NEWS_COUNT],
+            latest_news=Article.objects.published().for_lists().filter(regions=region)[:PROFILE_NEWS_COUNT],
             upcoming_events=upcoming_events,
             past_events=past_events,
             **kwargs,

@@ -2,13 +2,14 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from news.models import Event
-from regions.models import Metric, Region
+from regions.models import Figure, Metric, Region
 from tests.news_factories import make_article, make_draft_article, make_event, make_past_event
 from tests.page_text import assert_headings_in_order, main_of, text_of
 from tests.regions_factories import (
@@ -200,8 +201,8 @@ def test_profile_lists_the_five_latest_news_items_newest_first(client, riga):
 
 
 def test_profile_queries_do_not_grow_with_its_content(client, riga, headline_metrics, django_assert_num_queries):
-    # The region with its agency, institutions and clusters; its figures; its news; its events.
-    with django_assert_num_queries(4) as before:
+    # The region with its agency, institutions, clusters and figures; its news; its events.
+    with django_assert_num_queries(3) as before:
         client.get("/regions/riga/")
     add_figure(riga, headline_metrics["area"], 304)
     make_institution(riga, "riga-technical-university")
@@ -219,8 +220,8 @@ def test_get_profile_reads_institutions_and_clusters_with_the_region_in_their_or
     make_cluster(riga, "riga-food", name="Food", position=0, network=other)
     make_cluster(riga, "riga-art", name="Art", position=2)
 
-    # The region, its agency, institutions and clusters in one query; its figures in another.
-    with django_assert_num_queries(2):
+    # The region, its agency, institutions, clusters and figures in one query.
+    with django_assert_num_queries(1):
         region = Region.objects.get_profile(slug="riga")
         institutions = [(i.name, i.get_kind_display(), i.students, i.staff, i.note) for i in region.profile_institutions]
         clusters = [(c.name, c.niches, c.network.name if c.network else None) for c in region.profile_clusters]
@@ -241,6 +242,32 @@ def test_get_profile_reads_institutions_and_clusters_with_the_region_in_their_or
     ]
     assert networks == [("Riga Agency", ["Wood", "ICT"]), ("Wood Network", ["Food"])], "the agency first"
     assert [name for name, _ in figures] == ["Population", "R&D institutions"]
+
+
+def test_get_profile_reads_the_latest_figure_of_each_metric_in_figures_order(django_assert_num_queries):
+    riga = make_region("riga")
+    metrics = [
+        make_metric("students", name="Students", group=Metric.Group.EDUCATION, position=1),
+        make_metric("clusters", name="Clusters", group=Metric.Group.INNOVATION, position=0),
+        make_metric("population", name="Population", unit="inhabitants", position=2),
+        make_metric("area", name="Area", unit="km²", position=2),
+        make_metric("gdp", name="GDP", position=1),
+    ]
+    for metric in metrics:
+        add_figure(riga, metric, 10, year=2005)
+        add_figure(riga, metric, "1234567890123.45", year=2020, qualifier="about", source=f"{metric.name} 2020")
+    add_figure(make_region("tallinn"), metrics[0], 99, year=2024)
+
+    with django_assert_num_queries(1):
+        region = Region.objects.get_profile(slug="riga")
+        figures = [(f.metric.name, f.metric.unit, f.metric.group, f.value, f.qualifier, f.year, f.source) for f in region.latest_figures]
+
+    assert figures == [
+        (f.metric.name, f.metric.unit, f.metric.group, f.value, f.qualifier, f.year, f.source)
+        for f in Figure.objects.latest_per_metric().filter(region=riga).select_related("metric")
+    ], "as Figure orders them, with the same values"
+    assert [name for name, *_ in figures] == ["GDP", "Area", "Population", "Students", "Clusters"]
+    assert {(type(value), value) for *_, value, _, _, _ in figures} == {(Decimal, Decimal("1234567890123.45"))}
 
 
 def test_get_profile_of_a_region_without_institutions_or_clusters():
