@@ -420,7 +420,7 @@ class PageCacheMiddleware:
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
         response = self.get_response(request)
-        if cache is not None and request.method == "GET" and _may_store(response):
+        if cache is not None and version is not None and request.method == "GET" and _may_store(response):
             seconds = min(settings.PAGE_CACHE_SECONDS, (state.valid_until - now).total_seconds())
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]
