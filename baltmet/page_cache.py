@@ -14,10 +14,13 @@ How it stays correct:
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
     process has its own cache, and the database is the one place every process sees, also
     `manage.py loaddata` run elsewhere. Each anonymous request reads it, in one query.
-  - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set: the page and
-    the version come in one round trip, and a hit runs no SQL. Changes increment it there
-    (INCR, atomic) right after the commit, as well as the database row. Every process that
-    changes content must then have the same REDIS_URL (it has, when all read one
+  - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set, and a hit
+    runs no SQL. Changes increment it there (INCR, atomic) right after the commit, as well as
+    the database row, and announce that it changed (baltmet.redis_watch). Each process also
+    keeps its own copies of the pages it served (`PAGE_CACHE_LOCAL_ALIAS`, local memory) and
+    serves them without asking Redis while no announcement has come since it read the
+    version; otherwise the page and the version come from Redis in one round trip. Every
+    process that changes content must then have the same REDIS_URL (it has, when all read one
     environment); a change made while Redis is unreachable is logged as an error, and pages
     cached before it may be served until they expire (DJANGO_PAGE_CACHE_SECONDS).
 - **Time.** A page also changes without any save: a scheduled article or event appears when
@@ -130,6 +133,8 @@ def _bump_shared_version():
             # process just did, and then count this change on top of it.
             if not cache.add(_VERSION_KEY, _new_stamp(), timeout=None):
                 cache.incr(_VERSION_KEY)
+        # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
+        cache.announce_change(_VERSION_KEY)
     except Exception:
         logger.error(
             "page cache: could not record a content change in the shared cache; cached pages "
@@ -333,6 +338,12 @@ def _cache():
     return caches[settings.PAGE_CACHE_ALIAS]
 
 
+def _local_cache():
+    """This process's copies of pages from the shared cache, or None (no shared cache)."""
+    alias = settings.PAGE_CACHE_LOCAL_ALIAS
+    return caches[alias] if alias and settings.PAGE_CACHE_VERSION_IN_CACHE else None
+
+
 def _key(request):
     # One entry per address: a page made again after a change replaces the old one, rather
     # than leaving it in the cache until it expires.
@@ -435,20 +446,45 @@ class PageCacheMiddleware:
                     cache.set(key, entry, int(seconds))
                 except Exception:
                     logger.warning("page cache unavailable, page not stored", exc_info=True)
+                else:
+                    self._keep_locally(key, entry, now)
         response[HEADER] = "miss"
         return response
 
     @staticmethod
-    def _lookup(cache, key, now):
+    def _keep_locally(key, entry, now):
+        local = _local_cache()
+        if local is not None:
+            seconds = min(settings.PAGE_CACHE_SECONDS, (entry["valid_until"] - now).total_seconds())
+            if seconds >= 1:
+                local.set(key, entry, int(seconds))
+
+    @classmethod
+    def _lookup(cls, cache, key, now):
         """(the stored entry or None, the current content version, the ContentState if read).
 
-        With the version in a shared cache (Redis), the page and the version come in one round
-        trip and a hit runs no SQL; the database is asked only when a page is made. Otherwise
-        the database has the version: a hit reads it alone by primary key, a page not stored
-        reads it with the next scheduled change in one query."""
+        With the version in a shared cache (Redis), a hit runs no SQL, and the database is
+        asked only when a page is made. While this process's watch of the version has heard
+        of no change since it read it, a page this process keeps itself needs not even Redis;
+        otherwise the page and the version come from Redis in one round trip. Without a shared
+        cache the database has the version: a hit reads it alone by primary key, a page not
+        stored reads it with the next scheduled change in one query."""
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
+            local = _local_cache()
+            watch = cache.watch(_VERSION_KEY) if local is not None else None
+            if watch is not None:
+                version, token = watch.get()
+                if version is not None:
+                    entry = local.get(key)
+                    if entry is not None and entry["version"] == version:
+                        return entry, version, None
             values = cache.get_many([key, _VERSION_KEY])
-            return values.get(key), _shared_version(cache, values), None
+            version, entry = _shared_version(cache, values), values.get(key)
+            if watch is not None:
+                watch.remember(version, token)
+                if entry is not None and entry["version"] == version:
+                    cls._keep_locally(key, entry, now)
+            return entry, version, None
         entry = cache.get(key)
         if entry is None:
             # To be made: the version and the next scheduled change, in one query.

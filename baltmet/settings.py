@@ -123,7 +123,14 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # Sites (or test runs) sharing one Redis keep apart with their own prefix.
             "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", ""),
-        }
+        },
+        # Each process's own copies of the pages it served from Redis, used without asking
+        # Redis while the content version it watches there is unchanged (baltmet.page_cache).
+        "pages-local": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "pages-local",
+            "OPTIONS": {"MAX_ENTRIES": env_int("DJANGO_PAGE_CACHE_LOCAL_ENTRIES", 300)},
+        },
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 1000}}}
@@ -137,6 +144,7 @@ PAGE_CACHE_ALIAS = "default"
 # a hit needs no SQL, or in the database, the only place every process sees when each one has
 # its own local-memory cache (baltmet.page_cache).
 PAGE_CACHE_VERSION_IN_CACHE = bool(REDIS_URL)
+PAGE_CACHE_LOCAL_ALIAS = "pages-local" if REDIS_URL else None
 PAGE_CACHE_EXCLUDED_PATHS = ("/admin/", "/ckeditor/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [

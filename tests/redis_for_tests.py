@@ -32,13 +32,17 @@ def unique_key_prefix():
 
 def use_redis_page_cache(settings, db):
     """Point the test's `settings` at database `db` of the tests' Redis, as REDIS_URL does: the
-    cache there (with a key prefix of its own) and the page cache's version kept in it."""
+    cache there (with a key prefix of its own), the page cache's version kept in it, and the
+    process's own copies of pages in a local-memory cache of the test's own."""
     settings.PAGE_CACHE_SECONDS = 3600
+    prefix = unique_key_prefix()
     settings.CACHES = {
         "default": {
             "BACKEND": "baltmet.cache.RedisCache",
             "LOCATION": redis_url(db),
-            "KEY_PREFIX": unique_key_prefix(),
-        }
+            "KEY_PREFIX": prefix,
+        },
+        "pages-local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
     }
     settings.PAGE_CACHE_VERSION_IN_CACHE = True
+    settings.PAGE_CACHE_LOCAL_ALIAS = "pages-local"

@@ -1,0 +1,155 @@
+"""With Redis, each process serves its own copies of pages without asking Redis while the
+content version it watches there is unchanged (baltmet.redis_watch, baltmet.page_cache), and
+asks again as soon as a change is announced or its watch is lost.
+
+Uses the tests' Redis (tests/redis_for_tests.py); without one these tests fail, never skip.
+"""
+
+import time
+import uuid
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.db import connection
+
+from baltmet import page_cache, redis_watch
+from baltmet.page_cache import HEADER
+from news.models import Article
+from tests.news_factories import make_article
+from tests.redis_for_tests import redis_url, use_redis_page_cache
+
+REDIS_DB = 9
+
+
+@pytest.fixture
+def shared_cache(transactional_db, settings):
+    use_redis_page_cache(settings, REDIS_DB)
+    return caches["default"]
+
+
+@pytest.fixture
+def redis_calls(shared_cache, monkeypatch):
+    """The names of the cache operations that went to Redis."""
+    calls = []
+    for name in ("get", "get_many"):
+        original = getattr(shared_cache, name)
+        monkeypatch.setattr(shared_cache, name, lambda *args, _original=original, _name=name, **kwargs: (
+            calls.append(_name), _original(*args, **kwargs))[1])
+    return calls
+
+
+def _other_process_changes_the_version(shared_cache, announce):
+    """What another server's change does to Redis: INCR the version (and announce it)."""
+    client = redis.Redis.from_url(redis_url(REDIS_DB))
+    key = shared_cache.make_and_validate_key(page_cache._VERSION_KEY)
+    client.incr(key)
+    if announce:
+        redis_watch.announce(client, key)
+
+
+def test_a_hit_asks_redis_nothing_while_no_change_was_announced(shared_cache, redis_calls, client):
+    article = make_article("Harbour news")
+    assert client.get(article.get_absolute_url())[HEADER] == "miss"
+    redis_calls.clear()
+    for _ in range(3):
+        response = client.get(article.get_absolute_url())
+        assert response[HEADER] == "hit" and "Harbour news" in response.content.decode()
+    assert redis_calls == []
+
+
+def test_a_page_another_process_stored_is_kept_here_after_one_round_trip(shared_cache, redis_calls, client):
+    article = make_article("Made elsewhere")
+    client.get(article.get_absolute_url())
+    # As if another server had made the page: this process has no copy of its own.
+    caches["pages-local"].clear()
+    redis_calls.clear()
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    assert redis_calls == ["get_many"]
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    assert redis_calls == ["get_many"], "the second hit comes from this process's copy"
+
+
+def _changed_by_another_process(article, title):
+    """The row changed as another server's save changes it: with no signal in this process."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE news_article SET title = %s WHERE id = %s", [title, article.pk])
+
+
+def test_a_change_announced_by_another_process_shows_on_the_next_request(shared_cache, client):
+    article = make_article("Before")
+    client.get(article.get_absolute_url())
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    _changed_by_another_process(article, "After")
+    _other_process_changes_the_version(shared_cache, announce=True)
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "miss" and "After" in response.content.decode()
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+
+
+def test_a_lost_watch_makes_the_next_request_ask_redis(shared_cache, client):
+    article = make_article("Before")
+    client.get(article.get_absolute_url())
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    # Redis drops this process's subscription (restarted, or the connection broke), and the
+    # version changes meanwhile with nobody left to hear of it.
+    redis.Redis.from_url(redis_url(REDIS_DB)).client_kill_filter(_type="pubsub")
+    _changed_by_another_process(article, "After")
+    _other_process_changes_the_version(shared_cache, announce=False)
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "miss" and "After" in response.content.decode()
+    # Subscribed again: hits need no round trip once more.
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+
+
+# --- The watch itself -------------------------------------------------------------------
+
+
+@pytest.fixture
+def watch():
+    pool = redis.ConnectionPool.from_url(redis_url(REDIS_DB))
+    channel = f"test-watch-{uuid.uuid4().hex}"
+    found = redis_watch.Watch(lambda: pool.connection_class(**pool.connection_kwargs), channel)
+    yield found, redis.Redis(connection_pool=pool), channel
+    found.close()
+
+
+def test_the_watch_keeps_a_value_until_a_change_is_announced(watch):
+    found, client, channel = watch
+    value, token = found.get()
+    assert value is None, "nothing is known before the first read"
+    found.remember(41, token)
+    assert found.get()[0] == 41
+    redis_watch.announce(client, channel)
+    assert found.get()[0] is None
+
+
+def test_a_value_read_before_an_announcement_is_not_remembered_after_it(watch):
+    found, client, channel = watch
+    _, token = found.get()
+    # Another thread hears of a change while this one's read of the old value is on its way.
+    redis_watch.announce(client, channel)
+    _, newer_token = found.get()
+    found.remember("old", token)
+    assert found.get()[0] is None
+    found.remember("new", newer_token)
+    assert found.get()[0] == "new"
+
+
+def test_a_watch_that_cannot_subscribe_knows_nothing_and_retries_later(monkeypatch):
+    pool = redis.ConnectionPool.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    attempts = []
+
+    def make_connection():
+        attempts.append(1)
+        return pool.connection_class(**pool.connection_kwargs)
+
+    found = redis_watch.Watch(make_connection, "nowhere")
+    value, token = found.get()
+    found.remember(1, token)
+    assert found.get()[0] is None
+    assert len(attempts) == 1, "not again on every request"
+    later = time.monotonic() + redis_watch.RETRY_SECONDS + 1
+    monkeypatch.setattr(redis_watch.time, "monotonic", lambda: later)
+    found.get()
+    assert len(attempts) == 2
