@@ -87,13 +87,19 @@ def test_a_change_announced_by_another_process_shows_on_the_next_request(shared_
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
 
 
+def _kill_subscription(watch):
+    """CLIENT KILL for this watch's connection only (other test runs may share the Redis)."""
+    host, port = watch._connection._sock.getsockname()[:2]
+    assert redis.Redis.from_url(redis_url(REDIS_DB)).client_kill_filter(_type="pubsub", addr=f"{host}:{port}") == 1
+
+
 def test_a_lost_watch_makes_the_next_request_ask_redis(shared_cache, client):
     article = make_article("Before")
     client.get(article.get_absolute_url())
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
     # Redis drops this process's subscription (restarted, or the connection broke), and the
     # version changes meanwhile with nobody left to hear of it.
-    redis.Redis.from_url(redis_url(REDIS_DB)).client_kill_filter(_type="pubsub")
+    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
     _changed_by_another_process(article, "After")
     _other_process_changes_the_version(shared_cache, announce=False)
     response = client.get(article.get_absolute_url())
