@@ -10,7 +10,7 @@ whose SQL depends on nothing but the time is worth compiling once:
     def upcoming(now):
         return Event.objects.filter(ends__gte=now).values_list("pk")
 
-    upcoming.rows(now)     # every row, converted as the ORM would
+    upcoming.rows(now)     # every row, a tuple each, converted as the ORM would
     upcoming.first(now)    # the first row, or None
 
 `build(now)` must give a `values()`/`values_list()`-style queryset (rows, not model instances:
@@ -82,4 +82,4 @@ class _CompiledQuery:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         # The compiler's converters turn the database's values into Python's, as the ORM would.
-        return list(self.compiler.results_iter(results=[rows]))
+        return list(self.compiler.results_iter(results=[rows], tuple_expected=True))
