@@ -7,8 +7,9 @@ every change of the value is also announced on a Redis channel (`announce`), eac
 keeps one connection subscribed to it (`Watch`), and before it trusts the value it read last
 it looks, without waiting, whether anything has arrived on that connection. Anything at all
 (an announcement, a closed connection, a reply it did not expect) makes the value unknown, and
-the next request reads it from Redis again. While the process is not subscribed (Redis down,
-or a new process), the value is always unknown.
+the next request reads it from Redis again, as it does at least once a second anyway
+(TRUST_SECONDS). While the process is not subscribed (Redis down, or a new process), the value
+is always unknown.
 
 Why that is as prompt as asking: `announce` returns only after one more reply from Redis
 (PING). Redis runs commands one at a time and sends all their output, announcements
@@ -23,6 +24,10 @@ import time
 
 # A subscription that failed is tried again after this long, not on every request.
 RETRY_SECONDS = 1.0
+# A value is read again after this long even with no announcement: should the connection be
+# cut without either end noticing (a network partition that sends no reset), a process would
+# otherwise never hear of changes. One round trip a second per process costs nothing.
+TRUST_SECONDS = 1.0
 
 
 def announce(client, channel):
@@ -48,13 +53,14 @@ class Watch:
         self._value = None
         self._token = 0
         self._retry_at = 0.0
+        self._trusted_until = 0.0
 
     def get(self):
         """(the value, or None when it may have changed since it was read; a token for `remember`)."""
         with self._lock:
             if self._connection is None:
                 self._subscribe()
-            elif self._connection_has_news():
+            elif self._connection_has_news() or self._expired():
                 self._forget()
             return self._value, self._token
 
@@ -63,6 +69,7 @@ class Watch:
         with self._lock:
             if token == self._token and self._connection is not None:
                 self._value = value
+                self._trusted_until = time.monotonic() + TRUST_SECONDS
 
     def close(self):
         with self._lock:
@@ -96,6 +103,10 @@ class Watch:
         except Exception:
             self._drop()
         return True
+
+    def _expired(self):
+        # Only a value held expires: forgetting also drops reads on their way (see remember()).
+        return self._value is not None and time.monotonic() >= self._trusted_until
 
     def _forget(self):
         self._value = None

@@ -30,7 +30,9 @@ def shared_cache(transactional_db, settings):
 
 @pytest.fixture
 def redis_calls(shared_cache, monkeypatch):
-    """The names of the cache operations that went to Redis."""
+    """The names of the cache operations that went to Redis. The version read is trusted for
+    the whole test, however slow the machine (it is read again every TRUST_SECONDS)."""
+    monkeypatch.setattr(redis_watch, "TRUST_SECONDS", 3600)
     calls = []
     for name in ("get", "get_many"):
         original = getattr(shared_cache, name)
@@ -127,6 +129,16 @@ def test_the_watch_keeps_a_value_until_a_change_is_announced(watch):
     found.remember(41, token)
     assert found.get()[0] == 41
     redis_watch.announce(client, channel)
+    assert found.get()[0] is None
+
+
+def test_the_watch_reads_the_value_again_after_a_while_without_announcements(watch, monkeypatch):
+    found, client, channel = watch
+    _, token = found.get()
+    found.remember(41, token)
+    assert found.get()[0] == 41
+    later = time.monotonic() + redis_watch.TRUST_SECONDS
+    monkeypatch.setattr(redis_watch.time, "monotonic", lambda: later)
     assert found.get()[0] is None
 
 
