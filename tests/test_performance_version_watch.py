@@ -34,10 +34,18 @@ def redis_calls(shared_cache, monkeypatch):
     the whole test, however slow the machine (it is read again every TRUST_SECONDS)."""
     monkeypatch.setattr(redis_watch, "TRUST_SECONDS", 3600)
     calls = []
-    for name in ("get", "get_many"):
+
+    def recording(name):
         original = getattr(shared_cache, name)
-        monkeypatch.setattr(shared_cache, name, lambda *args, _original=original, _name=name, **kwargs: (
-            calls.append(_name), _original(*args, **kwargs))[1])
+
+        def call(*args, **kwargs):
+            calls.append(name)
+            return original(*args, **kwargs)
+
+        return call
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(shared_cache, name, recording(name))
     return calls
 
 
