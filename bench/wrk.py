@@ -5,7 +5,8 @@ serves (scripts/serve.sh: gunicorn, DEBUG off, whitenoise), from a scratch Postg
 database with 10 000 demo articles and the seed fixtures. Each public page is measured with
 the page cache off (every request renders) and on (warmed, every request a hit) in both its
 setups: local memory in each worker with the content version in PostgreSQL, and Redis
-holding pages and version. Side by side: a trivial Django view through the same middleware,
+holding pages and version (each worker also serving its own copies until a change is
+announced). Side by side: a trivial Django view through the same middleware,
 the framework's floor.
 
     .venv/bin/python bench/wrk.py [--articles 10000] [--duration 10] [--connections 16]
@@ -268,7 +269,8 @@ def report(paths, results, options, workers):
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
         f"{os.cpu_count()} CPUs shared by client and server.\n"
         f"{CACHED_LOCAL}: local-memory cache in each worker, content version read from PostgreSQL (no REDIS_URL); "
-        f"{CACHED_REDIS}: pages and content version in Redis (REDIS_URL).\n"
+        f"{CACHED_REDIS}: pages and content version in Redis (REDIS_URL), each worker serving its own copies "
+        f"until a change is announced.\n"
         f"% of floor: against the trivial view on the server with the page cache off ({floor:.0f} req/s).\n"
     )
     print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
