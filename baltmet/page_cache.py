@@ -231,15 +231,20 @@ def _version_queryset(**moments):
     )
 
 
+def _read_version_row(read, using=DEFAULT_DB_ALIAS):
+    """`read()`, a row of the content version; where there is no row yet (a new or flushed
+    database), one is started and read again."""
+    row = read()
+    if row is None:
+        _bump(using)
+        row = read()
+    return row
+
+
 def read_version(**moments):
     """(version, changed, {name: value}) in one query: the content version, when content last
     changed, and the value of each one-value queryset in `moments`."""
-    row = _version_queryset(**moments).first()
-    if row is None:
-        # No row yet (a new or flushed database): start one and read again.
-        _bump(DEFAULT_DB_ALIAS)
-        return read_version(**moments)
-    version, changed, *values = row
+    version, changed, *values = _read_version_row(_version_queryset(**moments).first)
     return version, changed, dict(zip(moments, values))
 
 
@@ -265,19 +270,10 @@ def _version_only_query(now):
     return ContentVersion.objects.filter(pk=1).values_list("version")
 
 
-def _first_row(query, now=None, using=DEFAULT_DB_ALIAS):
-    row = query.first(now, using)
-    if row is None:
-        # No row yet (a new or flushed database): start one and read again.
-        _bump(using)
-        row = query.first(now, using)
-    return row
-
-
 def content_state(now=None):
     """The content version and until when pages made now stay right, in one query."""
     now = now or timezone.now()
-    version, changed, *upcoming = _first_row(_state_query, now)
+    version, changed, *upcoming = _read_version_row(lambda: _state_query.first(now))
     moments = [moment for moment in upcoming if moment is not None]
     return ContentState(version, changed, min([*moments, local_midnight(now, days_later=1)]))
 
@@ -285,7 +281,7 @@ def content_state(now=None):
 def database_version():
     """The content version in the database, alone: one query by primary key, the cheapest
     check of a stored page."""
-    return _first_row(_version_only_query)[0]
+    return _read_version_row(_version_only_query.first)[0]
 
 
 # --- The middleware -------------------------------------------------------------------
@@ -299,6 +295,12 @@ def _local_cache():
     """This process's copies of pages from the shared cache, or None (no shared cache)."""
     alias = settings.PAGE_CACHE_LOCAL_ALIAS
     return caches[alias] if alias and settings.PAGE_CACHE_VERSION_IN_CACHE else None
+
+
+def _seconds_to_keep(valid_until, now):
+    """How long a page may be kept from `now`, in whole seconds: DJANGO_PAGE_CACHE_SECONDS at
+    most, and never past `valid_until`, the next scheduled change."""
+    return int(min(settings.PAGE_CACHE_SECONDS, (valid_until - now).total_seconds()))
 
 
 def _key(request):
@@ -389,7 +391,7 @@ class PageCacheMiddleware:
                 version = state.version  # the latest read, as the page will be made after it
         response = self.get_response(request)
         if cache is not None and version is not None and request.method == "GET" and _may_store(response):
-            seconds = min(settings.PAGE_CACHE_SECONDS, (state.valid_until - now).total_seconds())
+            seconds = _seconds_to_keep(state.valid_until, now)
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]
                 entry = {
@@ -400,21 +402,19 @@ class PageCacheMiddleware:
                     "valid_until": state.valid_until,
                 }
                 try:
-                    cache.set(key, entry, int(seconds))
+                    cache.set(key, entry, seconds)
                 except Exception:
                     logger.warning("page cache unavailable, page not stored", exc_info=True)
                 else:
-                    self._keep_locally(key, entry, now)
+                    self._keep_locally(key, entry, seconds)
         response[HEADER] = "miss"
         return response
 
     @staticmethod
-    def _keep_locally(key, entry, now):
+    def _keep_locally(key, entry, seconds):
         local = _local_cache()
-        if local is not None:
-            seconds = min(settings.PAGE_CACHE_SECONDS, (entry["valid_until"] - now).total_seconds())
-            if seconds >= 1:
-                local.set(key, entry, int(seconds))
+        if local is not None and seconds >= 1:
+            local.set(key, entry, seconds)
 
     @classmethod
     def _lookup(cls, cache, key, now):
@@ -440,7 +440,7 @@ class PageCacheMiddleware:
             if watch is not None:
                 watch.remember(version, token)
                 if entry is not None and entry["version"] == version:
-                    cls._keep_locally(key, entry, now)
+                    cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
             return entry, version, None
         entry = cache.get(key)
         if entry is None:
