@@ -1,13 +1,11 @@
 """News articles, the events they announce, and the topics that group them."""
 
-from datetime import datetime, time
-
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
 
 from baltmet.images import validate_image_file
-from baltmet.page_cache import ContentQuerySet
+from baltmet.page_cache import ContentQuerySet, local_midnight
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
 from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
@@ -51,9 +49,7 @@ def _not_ended_yet():
     """Events that have not ended: a timed event until its end, an all-day event until the end
     of its last day in the site's time zone (only the dates of an all-day event count)."""
     now = timezone.now()
-    site_tz = timezone.get_default_timezone()
-    start_of_today = datetime.combine(timezone.localdate(now, site_tz), time.min, tzinfo=site_tz)
-    return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=start_of_today)
+    return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=local_midnight(now))
 
 
 class EventQuerySet(PublishableQuerySet):
