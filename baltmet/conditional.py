@@ -56,15 +56,10 @@ def conditional_on_content(moments):
     return decorator
 
 
-def latest_publication(model):
-    """The publish_at of the newest item of `model` the public can see, as a one-value queryset."""
-    return model.objects.published().order_by("-publish_at").values("publish_at")[:1]
-
-
 def publications_of(*models):
     """A `moments` function for a resource listing published items of `models`."""
 
     def moments(request, *args, **kwargs):
-        return [latest_publication(model) for model in models]
+        return [model.objects.latest_publication() for model in models]
 
     return moments

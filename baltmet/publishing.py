@@ -24,6 +24,10 @@ class PublishableQuerySet(ContentQuerySet):
             return self.all()
         return self.published()
 
+    def latest_publication(self):
+        """The publish_at of the newest item the public can see, as a one-value queryset."""
+        return self.published().order_by("-publish_at").values("publish_at")[:1]
+
     def next_publication_after(self, now):
         """The publish_at of the next item to appear after `now`, as a one-value queryset."""
         return (

@@ -83,6 +83,10 @@ class EventQuerySet(PublishableQuerySet):
             sorted((event for event in events if not event.is_upcoming), key=lambda event: (event.starts, event.pk), reverse=True),
         )
 
+    def last_end_before(self, now):
+        """When the last timed event that has ended did, as a one-value queryset."""
+        return self.published().filter(all_day=False, ends__lt=now).order_by("-ends").values("ends")[:1]
+
     def next_end_after(self, now):
         """When the next timed event ends (and moves to the past), as a one-value queryset.
         All-day events end at midnight, which pages expect anyway."""

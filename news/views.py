@@ -9,7 +9,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 from django.views.generic.detail import BaseDetailView
 
-from baltmet.conditional import conditional_on_content, latest_publication
+from baltmet.conditional import conditional_on_content
 from baltmet.page_cache import local_midnight
 from news.calendar import calendar_response
 from news.models import Article, Event, Topic
@@ -101,15 +101,14 @@ class EventDetailView(StaffPreviewMixin, DetailView):
 
 def _event_file_moments(request, slug):
     """One event's file changes with its edits (the content version) and when it comes out."""
-    return [Event.objects.published().filter(slug=slug).values("publish_at")[:1]]
+    return [Event.objects.filter(slug=slug).latest_publication()]
 
 
 def _calendar_moments(request):
     """The calendar also changes when an event comes out, and when one ends (the oldest past
     events drop out): a timed event at its end, an all-day event at midnight."""
     now = timezone.now()
-    last_end = Event.objects.published().filter(all_day=False, ends__lt=now).order_by("-ends").values("ends")[:1]
-    return [latest_publication(Event), last_end, local_midnight(now)]
+    return [Event.objects.latest_publication(), Event.objects.last_end_before(now), local_midnight(now)]
 
 
 @method_decorator(conditional_on_content(_event_file_moments), name="get")
