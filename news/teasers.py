@@ -6,9 +6,8 @@ Written here with format_html rather than as included templates because a list r
 up to tens of times a page: as an {% include %}, one teaser cost ~180 µs in variable lookups,
 filters and reverse() calls, here ~15 µs. The markup is the one the partial templates had,
 and the templates still place it: {% article_teaser %}, {% event_teaser %} and
-{% event_dates %} (news.templatetags.teasers); news/_article_teaser.html,
-news/_event_teaser.html and news/_event_dates.html say the same for templates that include
-them. Every value is escaped by format_html, as {{ }} escapes it.
+{% event_dates %} (news.templatetags.teasers). Every value is escaped by format_html, as
+{{ }} escapes it.
 
 The dates are written as the `date` filter writes them with "j F Y", "j F Y, H:i", "H:i" and
 "Y-m-d", in the current time zone (tests/test_news_teasers.py compares them).
@@ -51,11 +50,6 @@ def _iso_day(local):
 def _iso(local):
     """A local date-time for a datetime attribute: what the html_datetime filter writes."""
     return local.replace(microsecond=0).isoformat()
-
-
-def display_date(moment):
-    """An aware date-time as "5 March 2024" in the current time zone (`date:"j F Y"`)."""
-    return _day(timezone.localtime(moment))
 
 
 def event_dates(event):
