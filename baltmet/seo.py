@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from baltmet.reversing import fixed_url
+from baltmet.templatetags.html_dates import html_datetime
 
 # Query parameters a page's canonical address keeps, unless its view says otherwise with a
 # `canonical_query_parameters` attribute: only the page number of a paginated list, so that
@@ -55,10 +56,6 @@ def _organisation(request):
     return {"@type": "Organization", "name": settings.SITE_NAME, "url": request.build_absolute_uri(fixed_url("home"))}
 
 
-def _local_iso(moment):
-    return timezone.localtime(moment).replace(microsecond=0).isoformat()
-
-
 def article_data(article, request):
     """schema.org NewsArticle for an article page."""
     url = request.build_absolute_uri(article.get_absolute_url())
@@ -69,8 +66,8 @@ def article_data(article, request):
         "headline": article.title,
         "url": url,
         "mainEntityOfPage": url,
-        "datePublished": _local_iso(article.publish_at),
-        "dateModified": _local_iso(max(article.updated, article.publish_at)),
+        "datePublished": html_datetime(article.publish_at),
+        "dateModified": html_datetime(max(article.updated, article.publish_at)),
         "author": organisation,
         "publisher": organisation,
     }
@@ -88,7 +85,7 @@ def event_data(event, request):
         starts = timezone.localdate(event.starts).isoformat()
         ends = timezone.localdate(event.ends).isoformat()
     else:
-        starts, ends = _local_iso(event.starts), _local_iso(event.ends)
+        starts, ends = html_datetime(event.starts), html_datetime(event.ends)
     data = {
         "@context": "https://schema.org",
         "@type": "Event",
