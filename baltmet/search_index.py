@@ -122,26 +122,23 @@ def region_vector():
     )
 
 
-def article_text():
-    """What a search result's excerpt is cut from: the lead and the body as plain text."""
-    return _words(F("lead"), plain_text(F("body")))
-
-
-def event_text():
+def lead_and_body_text():
+    """What an article's or event's search excerpt is cut from: the lead and the body as plain text."""
     return _words(F("lead"), plain_text(F("body")))
 
 
 def region_text():
+    """What a region's search excerpt is cut from: its lead and its three texts."""
     return _words(F("lead"), plain_text(F("body")), plain_text(F("knowledge")), plain_text(F("policy")))
 
 
 # Per model (app_label.model_name): the vector, the excerpt text, and the fields the vector is
 # made of, so that a save(update_fields=...) touching none of them skips the update.
 INDEXED = {
-    "news.article": (article_vector, article_text, {"title", "lead", "body"}),
+    "news.article": (article_vector, lead_and_body_text, {"title", "lead", "body"}),
     "news.event": (
         event_vector,
-        event_text,
+        lead_and_body_text,
         {"title", "lead", "venue", "city", "country", "organisers", "body"},
     ),
     "regions.region": (
