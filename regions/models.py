@@ -51,13 +51,7 @@ class SlugManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(Conte
     pass
 
 
-class MetricQuerySet(ContentQuerySet):
-    def with_figures(self):
-        """Metrics some region has a figure for: the ones worth offering for comparison."""
-        return self.filter(Exists(Figure.objects.filter(metric=OuterRef("pk"))))
-
-
-class MetricManager(models.Manager.from_queryset(MetricQuerySet)):
+class MetricManager(models.Manager.from_queryset(ContentQuerySet)):
     def get_by_natural_key(self, code):
         return self.get(code=code)
 
@@ -327,9 +321,9 @@ class FigureQuerySet(ContentQuerySet):
         """The latest figure of each region and metric as plain values, with its metric, in Metric's
         order: (region_id, metric_id, metric code, name, unit, group, value, qualifier, year).
 
-        The metrics in it are those some region has a figure for, as Metric.objects.with_figures()
-        (every metric with a figure has a latest one), so the compare page reads them from here
-        rather than by a query of their own.
+        The metrics in it are exactly those some region has a figure for (every metric with a
+        figure has a latest one): the ones worth offering for comparison, so the compare page
+        reads them from here rather than by a query of their own.
         """
         return (
             self.latest_per_metric()
