@@ -38,8 +38,10 @@ def test_a_site_under_a_script_prefix_links_under_it():
 
 def test_another_url_configuration_is_reversed_on_its_own(settings):
     assert fixed_url("home") == "/"
-    settings.ROOT_URLCONF = "bench.urls"
-    assert fixed_url("home") == reverse("home")
+    assert slug_url("news:detail", "x") == "/news/x/"
+    settings.ROOT_URLCONF = "tests.urls_mounted_elsewhere"
+    assert fixed_url("home") == reverse("home") == "/site/"
+    assert slug_url("news:detail", "x") == reverse("news:detail", args=["x"]) == "/site/news/x/"
 
 
 def test_fixed_url_tag_writes_the_escaped_url():
