@@ -1,6 +1,7 @@
 """Run project code in a child process with its own environment (settings load once per process),
 or serve it with gunicorn."""
 
+import json
 import os
 import socket
 import subprocess
@@ -15,20 +16,59 @@ from tests.settings_loader import STRONG_KEY
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
+def _child_env(env):
+    """This process's environment without the project's settings (a child reads its own from
+    `env`), plus `env`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    return {**inherited, **env}
+
+
 def run_python(code, env, timeout=60):
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    child_env.update(env)
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=child_env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=_child_env(env), capture_output=True, text=True, timeout=timeout
     )
 
 
 def run_manage(args, env, timeout=120):
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    child_env.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=child_env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=_child_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
+
+
+_DJANGO_SET_UP = """
+import json, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+"""
+
+
+def run_django_json(body, env):
+    """Run `body` in a child with Django set up (settings from `env`); `body` prints a JSON
+    value on its last line, which is returned. The child must succeed."""
+    result = run_python(_DJANGO_SET_UP + body, env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def sqlite_site_env(tmp_path, *fixtures):
+    """The environment of a child serving the site as `make run` does by default: on a new
+    SQLite database in `tmp_path`, migrated, with `fixtures` loaded."""
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
+        "DJANGO_DEBUG": "1",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "MEDIA_ROOT": str(tmp_path / "media"),
+    }
+    for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", *fixtures]):
+        result = run_manage(args, env)
+        assert result.returncode == 0, result.stderr
+    return env
 
 
 def child_database_url():
@@ -69,7 +109,7 @@ def gunicorn(env, workers=1):
         [str(Path(sys.executable).with_name("gunicorn")), "baltmet.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
         cwd=PROJECT_DIR,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))}, **env},
+        env=_child_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

@@ -1,6 +1,5 @@
 """The public region pages: the list of regions and a region's profile."""
 
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,7 +19,7 @@ from tests.regions_factories import (
     make_organisation,
     make_region,
 )
-from tests.subprocess_env import run_manage, run_python
+from tests.subprocess_env import run_django_json, sqlite_site_env
 
 pytestmark = pytest.mark.django_db
 
@@ -279,10 +278,6 @@ def test_get_profile_of_a_region_without_institutions_or_clusters():
 
 
 PROFILE_IN_CHILD = """
-import json, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
-import django
-django.setup()
 from django.db import connection
 from django.test import Client
 response = Client().get("/regions/oslo/")
@@ -292,18 +287,7 @@ print(json.dumps({"vendor": connection.vendor, "status": response.status_code, "
 
 def test_on_sqlite_the_profile_shows_the_same_as_on_postgresql(client, tmp_path):
     """SQLite reads the institutions and clusters with a query each, not as JSON: same page."""
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "DJANGO_DEBUG": "1",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-    for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", "regions_seed"]):
-        result = run_manage(args, env)
-        assert result.returncode == 0, result.stderr
-    result = run_python(PROFILE_IN_CHILD, env)
-    assert result.returncode == 0, result.stderr
-    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    answer = run_django_json(PROFILE_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed"))
     assert (answer["vendor"], answer["status"]) == ("sqlite", 200)
 
     call_command("loaddata", "regions_seed", verbosity=0)

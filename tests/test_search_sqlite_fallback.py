@@ -1,13 +1,11 @@
 """Search without PostgreSQL (`make run` on SQLite): simpler, same function, same pages."""
 
-import json
-
 import pytest
 
 from baltmet.search import SimpleSearch
 from tests.news_factories import make_article, make_draft_article
 from tests.regions_factories import make_region
-from tests.subprocess_env import run_manage, run_python
+from tests.subprocess_env import run_django_json, sqlite_site_env
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +31,6 @@ def test_simple_search_escapes_content_and_highlights_case_insensitively():
 
 
 SEARCH_IN_CHILD = """
-import json, os
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
-import django
-django.setup()
 from django.db import connection
 from django.test import Client
 client = Client()
@@ -50,18 +44,7 @@ print(json.dumps(answers))
 
 
 def test_on_sqlite_migrations_seed_fixtures_and_search_work(tmp_path):
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-        "DJANGO_DEBUG": "1",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    }
-    for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", "regions_seed", "news_seed"]):
-        result = run_manage(args, env)
-        assert result.returncode == 0, result.stderr
-    result = run_python(SEARCH_IN_CHILD, env)
-    assert result.returncode == 0, result.stderr
-    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    answers = run_django_json(SEARCH_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
     assert answers.pop("vendor") == "sqlite"
     assert all(status == 200 for status, _ in answers.values()), {q: status for q, (status, _) in answers.items()}
     assert 'href="/regions/oslo/"' in answers["oslo"][1]
