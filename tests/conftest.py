@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 
 
 @pytest.fixture(autouse=True)
@@ -17,4 +18,13 @@ def staff_user(django_user_model):
 @pytest.fixture
 def staff_client(client, staff_user):
     client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
+def editor_client(client, django_user_model):
+    """Signed in as a member of the Editors group (not a superuser)."""
+    editor = django_user_model.objects.create_user("editor", password="correct-horse-battery", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(editor)
     return client

@@ -8,6 +8,9 @@ import uuid
 
 import pytest
 import redis
+from django.core.cache import caches
+
+from baltmet import page_cache
 
 
 def redis_url(db):
@@ -33,7 +36,7 @@ def unique_key_prefix():
 def use_redis_page_cache(settings, db):
     """Point the test's `settings` at database `db` of the tests' Redis, as REDIS_URL does: the
     cache there (with a key prefix of its own), the page cache's version kept in it, and the
-    process's own copies of pages in a local-memory cache of the test's own."""
+    process's own copies of pages in a local-memory cache of the test's own. Returns the cache."""
     settings.PAGE_CACHE_SECONDS = 3600
     prefix = unique_key_prefix()
     settings.CACHES = {
@@ -46,3 +49,14 @@ def use_redis_page_cache(settings, db):
     }
     settings.PAGE_CACHE_VERSION_IN_CACHE = True
     settings.PAGE_CACHE_LOCAL_ALIAS = "pages-local"
+    return caches["default"]
+
+
+def make_the_page_cache_unreachable(monkeypatch):
+    """Every use of the page cache's cache raises ConnectionError, as with Redis down."""
+
+    class Unreachable:
+        def __getattr__(self, name):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(page_cache, "_cache", Unreachable)

@@ -16,12 +16,11 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from baltmet import page_cache
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
-from tests.redis_for_tests import use_redis_page_cache
+from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 from tests.regions_factories import make_region
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -222,11 +221,7 @@ def test_staff_always_get_fresh_private_pages(staff_client):
 
 
 def test_pages_are_served_uncached_when_the_cache_fails(client, monkeypatch):
-    class Unreachable:
-        def __getattr__(self, name):
-            raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    make_the_page_cache_unreachable(monkeypatch)
     make_article("Still served")
     response, html = _get(client, "/news/")
     assert response.status_code == 200 and "Still served" in html

@@ -18,14 +18,13 @@ from contextlib import ExitStack
 
 import pytest
 import redis
-from django.core.cache import caches
 from django.db import transaction
 from django.utils import timezone
 
 from baltmet import page_cache
 from news.models import Article
 from tests.news_factories import make_article
-from tests.redis_for_tests import redis_url, unique_key_prefix, use_redis_page_cache
+from tests.redis_for_tests import make_the_page_cache_unreachable, redis_url, unique_key_prefix, use_redis_page_cache
 from tests.subprocess_env import gunicorn, production_env
 
 # The Redis database these tests use.
@@ -130,8 +129,7 @@ def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_server
 
 @pytest.fixture
 def redis_page_cache(transactional_db, settings):
-    use_redis_page_cache(settings, REDIS_DB)
-    return caches["default"]
+    return use_redis_page_cache(settings, REDIS_DB)
 
 
 def _shared_version(cache):
@@ -172,11 +170,7 @@ def test_a_lost_version_never_brings_back_an_old_page(redis_page_cache, client):
 
 
 def test_a_change_redis_cannot_record_is_logged_as_an_error(redis_page_cache, monkeypatch, caplog):
-    class Unreachable:
-        def __getattr__(self, name):
-            raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    make_the_page_cache_unreachable(monkeypatch)
     make_article("Saved while Redis is down")
     assert Article.objects.filter(title="Saved while Redis is down").exists(), "the change itself is kept"
     assert any(

@@ -15,7 +15,6 @@ from django.db import connection
 
 from baltmet import page_cache, redis_watch
 from baltmet.page_cache import HEADER
-from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import redis_url, use_redis_page_cache
 
@@ -24,8 +23,7 @@ REDIS_DB = 9
 
 @pytest.fixture
 def shared_cache(transactional_db, settings):
-    use_redis_page_cache(settings, REDIS_DB)
-    return caches["default"]
+    return use_redis_page_cache(settings, REDIS_DB)
 
 
 @pytest.fixture

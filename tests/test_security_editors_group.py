@@ -1,19 +1,10 @@
 """The Editors group can edit and publish content and upload images, and nothing of user management."""
 
-import pytest
 from django.contrib.auth.models import Group
 
 from news.models import Article
 from tests.news_factories import make_draft_article
 from tests.regions_factories import make_region
-
-
-@pytest.fixture
-def editor_client(client, django_user_model):
-    editor = django_user_model.objects.create_user("editor", password="correct-horse-battery", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    return client
 
 
 def test_migration_creates_the_editors_group_without_auth_permissions(db):

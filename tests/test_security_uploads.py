@@ -1,7 +1,6 @@
 """Only verified raster images are stored, under generated names, by staff allowed to upload."""
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.files.storage import FileSystemStorage
 
 from news.models import Article
@@ -17,12 +16,10 @@ def stored_files(settings):
 
 
 @pytest.fixture
-def editor_client(client, django_user_model):
-    editor = django_user_model.objects.create_user("editor", password="correct-horse-battery", is_staff=True)
-    editor.groups.add(Group.objects.get(name="Editors"))
-    client.force_login(editor)
-    client.cookies["ckCsrfToken"] = TOKEN
-    return client
+def editor_client(editor_client):
+    """tests/conftest.py's editor, with the cookie the rich-text editor sets (its CSRF token)."""
+    editor_client.cookies["ckCsrfToken"] = TOKEN
+    return editor_client
 
 
 def post_upload(client, file, token=TOKEN):
