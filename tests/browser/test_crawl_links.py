@@ -1,6 +1,5 @@
 """Every internal link on every public page of the seed content answers 200, found by crawling."""
 
-from html.parser import HTMLParser
 from urllib.parse import urldefrag, urljoin, urlsplit
 from xml.etree import ElementTree
 
@@ -9,6 +8,7 @@ from django.urls import Resolver404, resolve
 
 from news.models import Article, Event
 from regions.models import Region
+from tests.html_inspect import elements
 
 pytestmark = pytest.mark.browser
 
@@ -19,23 +19,16 @@ EXTRA_STARTS = ("/sitemap.xml", "/robots.txt", "/search/?q=cluster")
 MAX_PAGES = 500
 
 
-class LinkParser(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.links = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "a" and attrs.get("href"):
-            self.links.append(attrs["href"])
-        elif tag == "link" and attrs.get("href") and attrs.get("rel") in {"alternate", "stylesheet", "canonical", "icon"}:
-            self.links.append(attrs["href"])
+# <link>s whose address is a page or file of the site (not, say, a preconnect hint).
+FOLLOWED_LINK_RELS = {"alternate", "stylesheet", "canonical", "icon"}
 
 
 def links_in(html):
-    parser = LinkParser()
-    parser.feed(html)
-    return parser.links
+    return [
+        attrs["href"]
+        for tag, attrs in elements(html)
+        if attrs.get("href") and (tag == "a" or (tag == "link" and attrs.get("rel") in FOLLOWED_LINK_RELS))
+    ]
 
 
 def sitemap_locations(xml):

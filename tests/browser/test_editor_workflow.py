@@ -69,6 +69,17 @@ def save_and_continue(page):
     expect(page.locator("ul.messagelist li.success")).to_contain_text("was added successfully")
 
 
+def write_formatted_body(page, png_file, paragraph):
+    """Type a body in CKEditor with its toolbar, and upload an image into it through the
+    Image dialog: what assert_formatted_body() then finds saved."""
+    wait_for_editor(page, "id_body")
+    type_formatted_body(
+        page, "id_body", heading="Programme", paragraph=paragraph,
+        items=["Maritime clusters", "Energy"], link_text="Oslo Teknopol", link_url="https://www.example.org/",
+    )
+    upload_image_in_editor(page, "id_body", png_file, "Boats in the harbour")
+
+
 def assert_formatted_body(html):
     """The body as saved (after server-side sanitising) keeps what the editor typed."""
     assert "<h2>Programme</h2>" in html
@@ -108,12 +119,7 @@ def test_editor_writes_previews_and_publishes_an_article(site, editor_page, visi
     page.get_by_label("Title:", exact=True).press_sequentially(title)
     expect(page.get_by_label("Slug:", exact=True)).to_have_value("harbour-innovation-week-in-oslo")
     page.get_by_label("Lead:", exact=True).fill("Three days on maritime clusters and energy in the Oslo region.")
-    wait_for_editor(page, "id_body")
-    type_formatted_body(
-        page, "id_body", heading="Programme", paragraph="Three days of workshops.",
-        items=["Maritime clusters", "Energy"], link_text="Oslo Teknopol", link_url="https://www.example.org/",
-    )
-    upload_image_in_editor(page, "id_body", png_file, "Boats in the harbour")
+    write_formatted_body(page, png_file, paragraph="Three days of workshops.")
     page.get_by_label("Lead image:", exact=True).set_input_files(str(png_file))
     page.get_by_label("Lead image alt text:", exact=True).fill("The harbour of Oslo at dawn")
     # The regions widget (filter_horizontal): pick Oslo from the available list, move it over.
@@ -172,12 +178,7 @@ def test_editor_writes_previews_and_publishes_an_event(site, editor_page, visito
     page.locator("#content-main tr.model-event").get_by_role("link", name="Add").click()
     page.get_by_label("Title:", exact=True).press_sequentially(title)
     page.get_by_label("Lead:", exact=True).fill("Cluster managers from the Baltic Sea region meet in Oslo.")
-    wait_for_editor(page, "id_body")
-    type_formatted_body(
-        page, "id_body", heading="Programme", paragraph="A day of meetings.",
-        items=["Maritime clusters", "Energy"], link_text="Oslo Teknopol", link_url="https://www.example.org/",
-    )
-    upload_image_in_editor(page, "id_body", png_file, "Boats in the harbour")
+    write_formatted_body(page, png_file, paragraph="A day of meetings.")
     # The admin's split date and time fields; a timed event, so "all day" is unticked.
     page.locator("#id_starts_0").fill(day.isoformat())
     page.locator("#id_starts_1").fill("09:00:00")
