@@ -15,15 +15,13 @@ names the server and a role that may create databases; run `scripts/ensure-postg
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psycopg2
 
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database
+from scratch_db import DEFAULT_URL, create_database, drop_database, manage, with_database
 
 SCRATCH_DB = "baltmet_bench_loaddata"
 
@@ -68,10 +66,6 @@ def make_fixture(path, articles):
     return len(objects)
 
 
-def manage(args, env):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=PROJECT, env=env, check=True, capture_output=True, text=True)
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=10_000)
@@ -81,16 +75,15 @@ def main():
     scratch_url = with_database(url, SCRATCH_DB)
     env = {**os.environ, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
-    admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-    admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
+    create_database(url, SCRATCH_DB)
     try:
-        manage(["migrate", "--noinput", "-v", "0"], env)
+        manage(["migrate", "--noinput", "-v", "0"], env, capture=True)
         with tempfile.TemporaryDirectory() as folder:
             fixture = Path(folder) / "bench_articles.json"
             count = make_fixture(fixture, options.articles)
             size_mb = fixture.stat().st_size / 1e6
             started = time.perf_counter()
-            result = manage(["loaddata", str(fixture)], env)
+            result = manage(["loaddata", str(fixture)], env, capture=True)
             elapsed = time.perf_counter() - started
         check = psycopg2.connect(scratch_url)
         try:
@@ -100,7 +93,7 @@ def main():
         finally:
             check.close()
     finally:
-        admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+        drop_database(url, SCRATCH_DB)
 
     assert loaded == options.articles, f"expected {options.articles} articles, found {loaded}"
     print(result.stdout.strip())

@@ -24,9 +24,8 @@ import statistics
 import sys
 import time
 
-import psycopg2
 
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, with_database
+from scratch_db import DEFAULT_URL, PROJECT, create_database, drop_database, with_database
 
 # The project itself, for Django.
 sys.path.insert(0, str(PROJECT))
@@ -60,18 +59,6 @@ QUERIES = [
 ]
 
 
-def drop_scratch(url):
-    # An autovacuum worker may still be busy in the new database after the bulk writes; it
-    # cannot be terminated by a role without superuser rights, so wait for it instead.
-    for attempt in range(60):
-        try:
-            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-            return
-        except psycopg2.errors.ObjectInUse:
-            time.sleep(1)
-    admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB}")
-
-
 def percentile(values, fraction):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -85,8 +72,7 @@ def main():
     options = parser.parse_args()
 
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    drop_scratch(url)
-    admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
+    create_database(url, SCRATCH_DB)
     os.environ.update(
         DATABASE_URL=with_database(url, SCRATCH_DB),
         DJANGO_DEBUG="1",
@@ -100,7 +86,7 @@ def main():
 
         connections.close_all()
         if not options.keep:
-            drop_scratch(url)
+            drop_database(url, SCRATCH_DB)
 
 
 def run(options):

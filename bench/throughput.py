@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, has_demo_articles, manage, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, manage, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_throughput"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -146,16 +146,9 @@ def main():
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
     env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
-    if options.keep and has_demo_articles(scratch_url, options.articles):
-        print(f"reusing {SCRATCH_DB} with {options.articles} articles")
-    else:
-        admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
-        manage(["migrate", "--noinput", "-v", "0"], env)
-        started = time.perf_counter()
-        manage(["generate_demo_content", "--articles", str(options.articles), "--events", str(options.events),
-                "--regions", "12"], env)
-        print(f"generate_demo_content: {time.perf_counter() - started:.0f} s")
+    generated = demo_database(url, SCRATCH_DB, env, articles=options.articles, events=options.events, keep=options.keep)
+    if generated is not None:
+        print(f"generate_demo_content: {generated:.0f} s")
     try:
         with tempfile.TemporaryDirectory() as folder:
             serve_env = {
@@ -180,7 +173,7 @@ def main():
                     process.wait(timeout=20)
     finally:
         if not options.keep:
-            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+            drop_database(url, SCRATCH_DB)
 
     cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory per worker"
     print(

@@ -41,7 +41,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, admin_sql, has_demo_articles, manage, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766
@@ -207,15 +207,10 @@ def main():
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")}
     setup_env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
-    if options.keep and has_demo_articles(scratch_url, options.articles):
-        print(f"reusing {SCRATCH_DB} with {options.articles} articles", flush=True)
-    else:
-        admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        admin_sql(url, f"CREATE DATABASE {SCRATCH_DB}")
-        manage(["migrate", "--noinput", "-v", "0"], setup_env)
-        manage(["loaddata", *SEED_FIXTURES, "-v", "0"], setup_env)
-        manage(["generate_demo_content", "--articles", str(options.articles), "--events", str(options.events),
-                "--regions", "12"], setup_env)
+    demo_database(
+        url, SCRATCH_DB, setup_env,
+        articles=options.articles, events=options.events, fixtures=SEED_FIXTURES, keep=options.keep,
+    )
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     results = {}
     try:
@@ -257,7 +252,7 @@ def main():
                         stop(process)
     finally:
         if not options.keep:
-            admin_sql(url, f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
+            drop_database(url, SCRATCH_DB)
 
     report(paths, results, options, workers)
 
