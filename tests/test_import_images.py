@@ -1,14 +1,13 @@
 """Fixtures name image files that must already be in MEDIA_ROOT, and must be real images."""
 
-import io
 import json
 
 import pytest
 from django.core.management.base import CommandError
-from PIL import Image
 
 from news.models import Article
 from tests.fixture_tools import dump, load
+from tests.upload_files import image_bytes
 
 
 def _article_fixture(tmp_path, image_name):
@@ -32,14 +31,8 @@ def _write_media(settings, name, content):
     target.write_bytes(content)
 
 
-def _png():
-    buffer = io.BytesIO()
-    Image.new("RGB", (8, 6), "navy").save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def test_fixture_with_an_image_shipped_in_media_root_loads(db, settings, tmp_path):
-    _write_media(settings, "news/2020/01/harbour.png", _png())
+    _write_media(settings, "news/2020/01/harbour.png", image_bytes("PNG", size=(8, 6)))
     load(_article_fixture(tmp_path, "news/2020/01/harbour.png"))
     article = Article.objects.get(slug="pictured")
     assert article.image.name == "news/2020/01/harbour.png"

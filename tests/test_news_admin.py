@@ -1,18 +1,16 @@
 """The editors' admin for news, events and topics."""
 
-import io
 from datetime import timedelta
 
 import pytest
-from PIL import Image
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from news.models import Article, Event
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article, make_topic
+from tests.upload_files import png
 
 pytestmark = pytest.mark.django_db
 
@@ -140,14 +138,8 @@ def _article_form(**overrides):
     return data
 
 
-def _png():
-    buffer = io.BytesIO()
-    Image.new("RGB", (4, 3), "steelblue").save(buffer, format="PNG")
-    return SimpleUploadedFile("picture.png", buffer.getvalue(), content_type="image/png")
-
-
 def test_lead_image_without_alt_text_is_refused(staff_client):
-    response = staff_client.post("/admin/news/article/add/", {**_article_form(), "image": _png()})
+    response = staff_client.post("/admin/news/article/add/", {**_article_form(), "image": png("picture.png", size=(4, 3))})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors == {"image_alt": ["A lead image needs alt text."]}
     assert not Article.objects.exists()
@@ -155,7 +147,7 @@ def test_lead_image_without_alt_text_is_refused(staff_client):
 
 def test_article_with_image_and_alt_text_is_saved_with_a_sanitised_body(staff_client, settings):
     response = staff_client.post(
-        "/admin/news/article/add/", {**_article_form(image_alt="A conference hall"), "image": _png()}
+        "/admin/news/article/add/", {**_article_form(image_alt="A conference hall"), "image": png("picture.png", size=(4, 3))}
     )
     assert response.status_code == 302
     article = Article.objects.get()
@@ -168,7 +160,7 @@ def test_article_with_image_and_alt_text_is_saved_with_a_sanitised_body(staff_cl
 def test_lead_image_over_the_upload_limit_is_refused_and_not_stored(staff_client, settings):
     settings.MAX_UPLOAD_SIZE = 10
     response = staff_client.post(
-        "/admin/news/article/add/", {**_article_form(image_alt="A conference hall"), "image": _png()}
+        "/admin/news/article/add/", {**_article_form(image_alt="A conference hall"), "image": png("picture.png", size=(4, 3))}
     )
     assert response.status_code == 200
     assert "images may be at most 10" in response.context["adminform"].form.errors["image"][0]
@@ -246,7 +238,7 @@ def test_event_changelist_shows_dates_city_and_status(staff_client):
 
 
 def test_ckeditor_upload_refuses_anonymous_visitors_and_stores_nothing(client, settings):
-    response = client.post("/ckeditor/upload/", {"upload": _png()})
+    response = client.post("/ckeditor/upload/", {"upload": png("picture.png", size=(4, 3))})
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
     media = settings.MEDIA_ROOT
@@ -255,7 +247,7 @@ def test_ckeditor_upload_refuses_anonymous_visitors_and_stores_nothing(client, s
 
 def test_ckeditor_upload_accepts_an_image_from_staff(staff_client, settings):
     staff_client.cookies["ckCsrfToken"] = "t" * 40
-    response = staff_client.post("/ckeditor/upload/?CKEditorFuncNum=1", {"upload": _png(), "ckCsrfToken": "t" * 40})
+    response = staff_client.post("/ckeditor/upload/?CKEditorFuncNum=1", {"upload": png("picture.png", size=(4, 3)), "ckCsrfToken": "t" * 40})
     assert response.status_code == 200
     stored = [path for path in settings.MEDIA_ROOT.rglob("*") if path.is_file() and "_thumb" not in path.name]
     assert len(stored) == 1 and stored[0].suffix == ".png"

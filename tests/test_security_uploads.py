@@ -78,7 +78,7 @@ def test_upload_over_the_pixel_limit_is_refused(editor_client, settings):
     assert stored_files(settings) == []
 
 
-def test_refusal_in_the_editor_dialog_is_a_callback_with_an_escaped_message(editor_client, settings):
+def test_refusal_in_the_editor_dialog_is_a_callback_with_an_escaped_message(editor_client):
     response = editor_client.post(
         "/ckeditor/upload/?CKEditorFuncNum=3", {"upload": hostile_files()["svg"], "ckCsrfToken": TOKEN}
     )
@@ -123,14 +123,14 @@ def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kin
     assert stored_files(settings) == []
 
 
-def test_valid_lead_image_is_stored_under_a_generated_name(editor_client, settings):
+def test_valid_lead_image_is_stored_under_a_generated_name(editor_client):
     response = post_article_with_image(editor_client, upload("Käse & <b>.jpg", image_bytes("JPEG"), "image/jpeg"))
     assert response.status_code == 302
     name = Article.objects.get().image.name
     assert name.startswith("news/") and name.endswith(".jpg") and "Käse" not in name
 
 
-def test_saving_an_article_again_does_not_reread_its_stored_image(editor_client, settings, monkeypatch):
+def test_saving_an_article_again_does_not_reread_its_stored_image(editor_client, monkeypatch):
     assert post_article_with_image(editor_client, png("first.png")).status_code == 302
     article = Article.objects.get()
     opened = []
