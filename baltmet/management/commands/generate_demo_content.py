@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import slugify
 
+from baltmet.search_index import update_vectors
 from news.models import Article, Event, Topic
 from regions.models import Cluster, Figure, Institution, Metric, Region
 
@@ -381,12 +382,14 @@ class Command(BaseCommand):
         Event.objects.filter(slug__startswith=PREFIX).delete()
 
     def finish(self, regions):
-        """What the skipped signals would have done, once for all new rows."""
-        update_search_vectors(
+        """What the skipped signals would have done, once for all new rows: the search index
+        (baltmet.search_index) is kept by post_save receivers, and bulk inserts send none."""
+        for queryset in (
             Article.objects.filter(slug__startswith=PREFIX),
             Event.objects.filter(slug__startswith=PREFIX),
             Region.objects.filter(pk__in=[region.pk for region in regions]),
-        )
+        ):
+            update_vectors(queryset)
 
 
 def analyze():
@@ -417,12 +420,3 @@ def dates_as_given(*models):
     finally:
         for field, auto_now, auto_now_add in saved:
             field.auto_now, field.auto_now_add = auto_now, auto_now_add
-
-
-def update_search_vectors(*querysets):
-    """The search index (baltmet.search_index) is kept by post_save receivers; bulk inserts
-    send none, so its vectors are computed here for the new rows."""
-    from baltmet.search_index import update_vectors
-
-    for queryset in querysets:
-        update_vectors(queryset)
