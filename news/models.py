@@ -52,11 +52,15 @@ def _not_ended_yet():
     return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=local_midnight(now))
 
 
-class EventQuerySet(PublishableQuerySet):
+class NewsItemQuerySet(PublishableQuerySet):
+    """What articles and events, both with a body and a search vector, share."""
+
     def for_lists(self):
         """Without the columns that lists and teasers do not show: the body and the search vector."""
         return self.defer("body", "search_vector")
 
+
+class EventQuerySet(NewsItemQuerySet):
     def upcoming(self):
         """Published events that have not ended yet, soonest first."""
         return self.published().filter(_not_ended_yet()).order_by("starts", "pk")
@@ -169,13 +173,9 @@ class Event(Publishable):
         return ", ".join(part for part in (self.venue, self.city, self.country) if part)
 
 
-class ArticleQuerySet(PublishableQuerySet):
+class ArticleQuerySet(NewsItemQuerySet):
     def published(self):
         return super().published().order_by("-publish_at", "-pk")
-
-    def for_lists(self):
-        """Without the columns that lists and teasers do not show: the body and the search vector."""
-        return self.defer("body", "search_vector")
 
     def for_page(self):
         """What an article's own page shows in one query with the article: its event (whose
