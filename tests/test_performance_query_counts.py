@@ -178,10 +178,12 @@ def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_tho
 
 
 @pytest.mark.django_db
-def test_region_page_gets_upcoming_and_past_events_in_one_query_in_their_order(client):
+def test_region_page_gets_upcoming_and_past_events_in_one_query_in_their_order(client, django_assert_num_queries):
     _small_site()
     context = client.get("/regions/riga/").context
     riga_events = Event.objects.filter(region__slug="riga")
+    with django_assert_num_queries(1):
+        riga_events.upcoming_and_past(5)
     assert [event.pk for event in context["upcoming_events"]] == [event.pk for event in riga_events.upcoming()[:5]]
     assert [event.pk for event in context["past_events"]] == [event.pk for event in riga_events.past()[:5]]
     assert [event.title for event in context["upcoming_events"]] == ["Riga forum"]
