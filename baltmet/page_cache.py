@@ -260,20 +260,20 @@ class ContentState:
 # the state query's three subqueries).
 
 
-@prepared(now_uses=3)  # one per moment of _next_change_querysets
-def _state_query(now):
+@prepared
+def _state_query(now: datetime):
     return _version_queryset(**_next_change_querysets(now))
 
 
-@prepared()
-def _version_only_query(now):
+@prepared
+def _version_only_query():
     return ContentVersion.objects.filter(pk=1).values_list("version")
 
 
 def content_state(now=None):
     """The content version and until when pages made now stay right, in one query."""
     now = now or timezone.now()
-    version, changed, *upcoming = _read_version_row(lambda: _state_query.first(now))
+    version, changed, *upcoming = _read_version_row(lambda: _state_query.first(now=now))
     moments = [moment for moment in upcoming if moment is not None]
     return ContentState(version, changed, min([*moments, local_midnight(now, days_later=1)]))
 

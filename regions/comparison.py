@@ -201,13 +201,13 @@ def _chart(metric, regions, cells):
 # (baltmet.prepared), and run afresh for each request. Compiling was about half their cost.
 
 
-@prepared()
-def _regions_query(now):
+@prepared
+def _regions_query():
     return Region.objects.values_list("pk", "name", "slug")
 
 
-@prepared()
-def _latest_figures_query(now):
+@prepared
+def _latest_figures_query():
     return Figure.objects.latest_for_comparison()
 
 

@@ -1,55 +1,113 @@
-"""baltmet.prepared: a query built and compiled once, run with each call's time, reading the
+"""baltmet.prepared: a query built and compiled once, run with each call's values, reading the
 database afresh every time."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db.models.functions import JSONObject
 from django.utils import timezone
 
-from baltmet.prepared import prepared
+from baltmet.prepared import from_rows, prepared
 from news.models import Article
 from tests.news_factories import make_article
 
 pytestmark = pytest.mark.django_db
 
 
-@prepared(now_uses=1)
-def _published_titles(now):
+@prepared
+def _published_titles(now: datetime):
     return Article.objects.filter(publish_at__lte=now).order_by("publish_at").values_list("title")
 
 
-def test_each_call_runs_with_its_own_time():
+@prepared
+def _titles_by(now: datetime, status: str, after: int):
+    return Article.objects.filter(publish_at__lte=now, status=status, pk__gt=after).order_by("pk").values_list("title")
+
+
+def test_each_call_runs_with_its_own_values_of_every_type():
     now = timezone.now()
-    make_article("Last week", publish_at=now - timedelta(days=7))
-    make_article("Yesterday", publish_at=now - timedelta(days=1))
-    assert _published_titles.rows(now) == [("Last week",), ("Yesterday",)]
-    assert _published_titles.rows(now - timedelta(days=3)) == [("Last week",)]
-    assert _published_titles.first(now - timedelta(days=30)) is None
+    first = make_article("Older", publish_at=now - timedelta(days=2))
+    make_article("Newer", publish_at=now - timedelta(days=1))
+    make_article("Draft", publish_at=now - timedelta(days=1), status=Article.Status.DRAFT)
+    published = Article.Status.PUBLISHED
+    assert _titles_by.rows(now=now, status=published, after=0) == [("Older",), ("Newer",)]
+    assert _titles_by.rows(now=now, status=published, after=first.pk) == [("Newer",)]
+    assert _titles_by.rows(now=now - timedelta(days=1, hours=12), status=published, after=0) == [("Older",)]
+    assert _titles_by.rows(now=now, status=Article.Status.DRAFT, after=0) == [("Draft",)]
 
 
 def test_rows_are_read_afresh_on_every_call():
     now = timezone.now()
-    assert _published_titles.rows(now) == []
+    assert _published_titles.rows(now=now) == []
     make_article("Just in", publish_at=now - timedelta(minutes=1))
-    assert _published_titles.rows(now) == [("Just in",)]
+    assert _published_titles.rows(now=now) == [("Just in",)]
 
 
 def test_values_come_converted_as_the_orm_gives_them():
     make_article("Dated")
 
-    @prepared(now_uses=1)
-    def as_json(now):
+    @prepared
+    def as_json(now: datetime):
         # The driver gives JSON as text; the ORM's converter decodes it.
         return Article.objects.filter(publish_at__lte=now).values_list(JSONObject(title="title"))
 
-    assert as_json.first(timezone.now()) == ({"title": "Dated"},)
+    assert as_json.first(now=timezone.now()) == ({"title": "Dated"},)
 
 
-def test_a_query_using_the_time_otherwise_than_declared_is_refused():
-    @prepared(now_uses=2)
-    def uses_it_once(now):
-        return Article.objects.filter(publish_at__lte=now).values_list("pk")
+def test_a_value_computed_from_a_parameter_is_refused():
+    # Compiled once, the day before would stay the stand-in's day before.
+    @prepared
+    def since_the_day_before(now: datetime):
+        return Article.objects.filter(publish_at__gte=now - timedelta(days=1)).values_list("pk")
 
-    with pytest.raises(RuntimeError, match="expected 2 uses of now"):
-        uses_it_once.rows(timezone.now())
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        since_the_day_before.rows(now=timezone.now())
+
+
+def test_a_parameter_the_orm_rewrites_is_refused():
+    @prepared
+    def containing(word: str):
+        return Article.objects.filter(title__contains=word).values_list("pk")
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        containing.rows(word="news")
+
+
+def test_a_slice_by_a_parameter_is_refused():
+    @prepared
+    def first_ones(count: int):
+        return Article.objects.order_by("pk").values_list("pk")[:count]
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        first_ones.rows(count=3)
+
+
+def test_an_unused_parameter_is_refused():
+    @prepared
+    def ignoring(now: datetime):
+        return Article.objects.values_list("pk")
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        ignoring.rows(now=timezone.now())
+
+
+def test_parameters_must_be_annotated_and_given_by_name():
+    with pytest.raises(TypeError, match="annotate"):
+
+        @prepared
+        def unannotated(now):
+            return Article.objects.values_list("pk")
+
+    with pytest.raises(TypeError, match="takes"):
+        _published_titles.rows(timezone.now())
+    with pytest.raises(TypeError, match="takes"):
+        _published_titles.rows(now=timezone.now(), region=1)
+
+
+def test_from_rows_makes_instances_with_the_other_fields_deferred():
+    article = make_article("Whole", lead="A lead.")
+    [row] = Article.objects.filter(pk=article.pk).values_list("title", "id")
+    [loaded] = from_rows(Article, ["title", "id"], [row])
+    assert (loaded.pk, loaded.title, loaded._state.adding) == (article.pk, "Whole", False)
+    assert loaded.get_deferred_fields() >= {"lead", "body"}
+    assert loaded.lead == "A lead."
