@@ -1,5 +1,6 @@
 """Member regions of the Baltic Metropoles network, and their key figures kept as data."""
 
+import functools
 import json
 from decimal import Decimal
 from itertools import groupby
@@ -13,6 +14,7 @@ from django.urls import reverse
 
 from baltmet.images import validate_image_file
 from baltmet.page_cache import ContentQuerySet
+from baltmet.prepared import from_rows, prepared
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
@@ -95,74 +97,6 @@ class RegionQuerySet(ContentQuerySet):
         long texts only its profile shows (nor search_vector, read only by search)."""
         return self.defer("knowledge", "body", "policy", "search_vector").with_headline_figures()
 
-    def with_profile(self):
-        """Everything a region's profile shows but its news and events; read it with get_profile().
-
-        On PostgreSQL one query: the region with its agency, and its institutions, clusters and
-        latest figures as arrays of JSON rows (`institution_rows`, `cluster_rows`,
-        `figure_rows`). Elsewhere (SQLite) the institutions, clusters and figures are a query each.
-        """
-        # Kept for site search only, and as long as the region's texts.
-        regions = self.select_related("agency").defer("search_vector")
-        if connections[self.db].vendor != "postgresql":
-            return regions.prefetch_related(
-                Prefetch("institutions", to_attr="profile_institutions"),
-                Prefetch("clusters", queryset=Cluster.objects.select_related("network"), to_attr="profile_clusters"),
-                Prefetch(
-                    "figures",
-                    queryset=Figure.objects.latest_per_metric().select_related("metric"),
-                    to_attr="latest_figures",
-                ),
-            )
-        # The rows of one region: ordered as their models are, but for the region itself (the
-        # same for every row), which would only cost a join.
-        return regions.annotate(
-            institution_rows=_json_rows(
-                Institution.objects.filter(region=OuterRef("pk")).order_by("kind", "name"), PROFILE_INSTITUTION_FIELDS
-            ),
-            cluster_rows=_json_rows(
-                Cluster.objects.filter(region=OuterRef("pk")).order_by("position", "name"),
-                PROFILE_CLUSTER_FIELDS + ["network__name"],
-            ),
-            # Figure's order but for its metric's group, which get_profile() sorts by (a CASE
-            # in SQL costs more to build than sorting a dozen rows).
-            figure_rows=_json_rows(
-                Figure.objects.latest_per_metric()
-                .filter(region=OuterRef("pk"))
-                .order_by("metric__position", "metric__name", "-year"),
-                PROFILE_FIGURE_FIELDS + PROFILE_METRIC_FIELDS,
-            ),
-        )
-
-    def get_profile(self, **lookup):
-        """The region matching `lookup` (Region.DoesNotExist if none), with:
-
-        `latest_figures`, the latest figure of each metric, in Figure's order, each with its
-        `metric` (the fields the pages show);
-        `profile_institutions` and `profile_clusters`, in their models' order, each cluster
-        with its `network` (its name only).
-        """
-        region = self.with_profile().get(**lookup)
-        if hasattr(region, "institution_rows"):
-            db = self.db
-            region.profile_institutions = _from_json_rows(
-                Institution, PROFILE_INSTITUTION_FIELDS, region.institution_rows, db
-            )
-            region.profile_clusters = _from_json_rows(Cluster, PROFILE_CLUSTER_FIELDS, region.cluster_rows, db)
-            network_name = len(PROFILE_CLUSTER_FIELDS)
-            for cluster, row in zip(region.profile_clusters, region.cluster_rows):
-                if cluster.network_id is not None:
-                    cluster.network = Organisation.from_db(db, ["id", "name"], [cluster.network_id, row[network_name]])
-            figures = _from_json_rows(Figure, PROFILE_FIGURE_FIELDS, region.figure_rows, db)
-            metrics = _from_json_rows(
-                Metric, PROFILE_METRIC_ATTNAMES, region.figure_rows, db, start=len(PROFILE_FIGURE_FIELDS)
-            )
-            for figure, metric in zip(figures, metrics):
-                figure.metric = metric
-            # Stable: within a group, the figures keep the order they were read in.
-            region.latest_figures = sorted(figures, key=_group_rank)
-        return region
-
 
 # What a region's profile shows of its institutions, clusters and figures (with their
 # metrics), read as JSON on PostgreSQL.
@@ -171,6 +105,10 @@ PROFILE_CLUSTER_FIELDS = ["id", "name", "niches", "description", "position", "ne
 PROFILE_FIGURE_FIELDS = ["id", "metric_id", "value", "qualifier", "year", "source"]
 PROFILE_METRIC_FIELDS = ["metric__id", "metric__name", "metric__unit", "metric__group", "metric__position"]
 PROFILE_METRIC_ATTNAMES = [name.removeprefix("metric__") for name in PROFILE_METRIC_FIELDS]
+PROFILE_AGENCY_FIELDS = [
+    "agency__id", "agency__name", "agency__slug", "agency__kind", "agency__description", "agency__website"
+]
+PROFILE_AGENCY_ATTNAMES = [name.removeprefix("agency__") for name in PROFILE_AGENCY_FIELDS]
 
 
 def _group_rank(figure):
@@ -199,21 +137,102 @@ def _json_rows(queryset, fields):
     return ArraySubquery(queryset.values(row=_JSONRow(*fields)))
 
 
-def _from_json_rows(model, fields, rows, db, start=0):
-    """Instances of `model` from _json_rows() arrays whose values from `start` on are `fields`
-    (attnames of `model`, in any order), as if loaded by a query: its other fields are
-    deferred (read on access)."""
-    if not rows:
-        return []
-    positions = {name: start + index for index, name in enumerate(fields)}
-    # from_db() takes the values in the model's field order.
-    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
-    indexes = [positions[name] for name in attnames]
-    return [model.from_db(db, attnames, [row[index] for index in indexes]) for row in rows]
+def _profile_rows():
+    """A region's institutions, clusters and latest figures, as annotations of arrays of JSON
+    rows (PostgreSQL only): `institution_rows`, `cluster_rows`, `figure_rows`."""
+    # The rows of one region: ordered as their models are, but for the region itself (the
+    # same for every row), which would only cost a join.
+    return {
+        "institution_rows": _json_rows(
+            Institution.objects.filter(region=OuterRef("pk")).order_by("kind", "name"), PROFILE_INSTITUTION_FIELDS
+        ),
+        "cluster_rows": _json_rows(
+            Cluster.objects.filter(region=OuterRef("pk")).order_by("position", "name"),
+            PROFILE_CLUSTER_FIELDS + ["network__name"],
+        ),
+        # Figure's order but for its metric's group, which get_profile() sorts by (a CASE in SQL
+        # costs more to build than sorting a dozen rows).
+        "figure_rows": _json_rows(
+            Figure.objects.latest_per_metric()
+            .filter(region=OuterRef("pk"))
+            .order_by("metric__position", "metric__name", "-year"),
+            PROFILE_FIGURE_FIELDS + PROFILE_METRIC_FIELDS,
+        ),
+    }
+
+
+@functools.cache
+def _profile_region_fields():
+    # Every field but search_vector, kept for site search only and as long as the region's texts.
+    return [field.attname for field in Region._meta.concrete_fields if field.name != "search_vector"]
+
+
+@prepared
+def _profile_query(slug: str):
+    rows = _profile_rows()
+    return (
+        Region.objects.filter(slug=slug)
+        .annotate(**rows)
+        .values_list(*_profile_region_fields(), *PROFILE_AGENCY_FIELDS, *rows)
+    )
 
 
 class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(RegionQuerySet)):
-    pass
+    def get_profile(self, slug):
+        """The region with `slug` (Region.DoesNotExist if none), with its `agency` and:
+
+        `latest_figures`, the latest figure of each metric, in Figure's order, each with its
+        `metric` (the fields the pages show);
+        `profile_institutions` and `profile_clusters`, in their models' order, each cluster
+        with its `network` (its name only).
+
+        On PostgreSQL one query, compiled once per process (baltmet.prepared, as building it
+        cost three times running it): the region with its agency, and its institutions,
+        clusters and latest figures as arrays of JSON rows. Elsewhere (SQLite) the
+        institutions, clusters and figures are a query each.
+        """
+        db = self.db
+        if connections[db].vendor != "postgresql":
+            return self._get_profile_prefetched(slug)
+        row = _profile_query.first(using=db, slug=slug)
+        if row is None:
+            raise self.model.DoesNotExist(f"No region has the slug {slug!r}.")
+        region_fields = _profile_region_fields()
+        [region] = from_rows(self.model, region_fields, [row], db)
+        agency_start = len(region_fields)
+        if row[agency_start] is not None:
+            [region.agency] = from_rows(Organisation, PROFILE_AGENCY_ATTNAMES, [row], db, start=agency_start)
+        institution_rows, cluster_rows, figure_rows = row[agency_start + len(PROFILE_AGENCY_FIELDS) :]
+        region.profile_institutions = from_rows(Institution, PROFILE_INSTITUTION_FIELDS, institution_rows, db)
+        region.profile_clusters = from_rows(Cluster, PROFILE_CLUSTER_FIELDS, cluster_rows, db)
+        network_name = len(PROFILE_CLUSTER_FIELDS)
+        for cluster, cluster_row in zip(region.profile_clusters, cluster_rows):
+            if cluster.network_id is not None:
+                network = [cluster.network_id, cluster_row[network_name]]
+                cluster.network = Organisation.from_db(db, ["id", "name"], network)
+        figures = from_rows(Figure, PROFILE_FIGURE_FIELDS, figure_rows, db)
+        metrics = from_rows(Metric, PROFILE_METRIC_ATTNAMES, figure_rows, db, start=len(PROFILE_FIGURE_FIELDS))
+        for figure, metric in zip(figures, metrics):
+            figure.metric = metric
+        # Stable: within a group, the figures keep the order they were read in.
+        region.latest_figures = sorted(figures, key=_group_rank)
+        return region
+
+    def _get_profile_prefetched(self, slug):
+        return (
+            self.select_related("agency")
+            .defer("search_vector")
+            .prefetch_related(
+                Prefetch("institutions", to_attr="profile_institutions"),
+                Prefetch("clusters", queryset=Cluster.objects.select_related("network"), to_attr="profile_clusters"),
+                Prefetch(
+                    "figures",
+                    queryset=Figure.objects.latest_per_metric().select_related("metric"),
+                    to_attr="latest_figures",
+                ),
+            )
+            .get(slug=slug)
+        )
 
 
 class Region(models.Model):
