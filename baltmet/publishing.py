@@ -14,9 +14,9 @@ class SlugNaturalKeyManagerMixin:
 
 
 class PublishableQuerySet(ContentQuerySet):
-    def published(self):
-        """Published, and not scheduled for later."""
-        return self.filter(status=Publishable.Status.PUBLISHED, publish_at__lte=timezone.now())
+    def published(self, now=None):
+        """Published, and not scheduled for later than `now` (by default, the current time)."""
+        return self.filter(status=Publishable.Status.PUBLISHED, publish_at__lte=now or timezone.now())
 
     def visible_to(self, user):
         """What `user` may open at its public URL: staff also preview drafts and scheduled items."""

@@ -1,11 +1,15 @@
 """News articles, the events they announce, and the topics that group them."""
 
+import functools
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import connections, models
 from django.utils import timezone
 
 from baltmet.images import validate_image_file
 from baltmet.page_cache import ContentQuerySet, local_midnight
+from baltmet.prepared import from_rows, prepared
 from baltmet.publishing import Publishable, PublishableManager, PublishableQuerySet, SlugNaturalKeyManagerMixin
 from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
@@ -45,11 +49,14 @@ class Topic(models.Model):
 CALENDAR_PAST_EVENTS = 100
 
 
-def _not_ended_yet():
-    """Events that have not ended: a timed event until its end, an all-day event until the end
-    of its last day in the site's time zone (only the dates of an all-day event count)."""
-    now = timezone.now()
-    return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=local_midnight(now))
+def _not_ended_yet(now=None, midnight=None):
+    """Events that have not ended at `now` (by default, the current time): a timed event until
+    its end, an all-day event until the end of its last day in the site's time zone (only the
+    dates of an all-day event count). `midnight`, the start of now's day there, is worked out
+    from `now` unless given (prepared queries give it)."""
+    now = now or timezone.now()
+    midnight = midnight or local_midnight(now)
+    return models.Q(all_day=False, ends__gte=now) | models.Q(all_day=True, ends__gte=midnight)
 
 
 class NewsItemQuerySet(PublishableQuerySet):
@@ -57,35 +64,31 @@ class NewsItemQuerySet(PublishableQuerySet):
 
     def for_lists(self):
         """Without the columns that lists and teasers do not show: the body and the search vector."""
-        return self.defer("body", "search_vector")
+        return self.defer(*LIST_DEFERRED_FIELDS)
+
+
+# What lists and teasers of articles and events do not read.
+LIST_DEFERRED_FIELDS = ("body", "search_vector")
+
+
+def list_fields(model):
+    """The attnames of `model`'s fields that lists read (as for_lists() loads them)."""
+    return [field.attname for field in model._meta.concrete_fields if field.name not in LIST_DEFERRED_FIELDS]
 
 
 class EventQuerySet(NewsItemQuerySet):
-    def upcoming(self):
-        """Published events that have not ended yet, soonest first."""
-        return self.published().filter(_not_ended_yet()).order_by("starts", "pk")
+    def upcoming(self, now=None, midnight=None):
+        """Published events that have not ended yet (at `now`, see _not_ended_yet()), soonest first."""
+        return self.published(now).filter(_not_ended_yet(now, midnight)).order_by("starts", "pk")
 
-    def past(self):
-        """Published events that have ended, most recent first."""
-        return self.published().exclude(_not_ended_yet()).order_by("-starts", "-pk")
+    def past(self, now=None, midnight=None):
+        """Published events that have ended (at `now`, see _not_ended_yet()), most recent first."""
+        return self.published(now).exclude(_not_ended_yet(now, midnight)).order_by("-starts", "-pk")
 
     def for_calendar(self):
         """What /events/calendar.ics carries: every upcoming event and the most recent past ones."""
         recent_past = self.past().values("pk")[:CALENDAR_PAST_EVENTS]
         return self.published().filter(_not_ended_yet() | models.Q(pk__in=recent_past)).order_by("starts", "pk")
-
-    def upcoming_and_past(self, count):
-        """(the first `count` upcoming events, the `count` most recent past ones), in one query
-        where the database allows (a UNION ALL of the two; SQLite cannot order its parts)."""
-        upcoming = self.upcoming().annotate(is_upcoming=models.Value(True))[:count]
-        past = self.past().annotate(is_upcoming=models.Value(False))[:count]
-        if not connections[self.db].features.supports_slicing_ordering_in_compound:
-            return list(upcoming), list(past)
-        events = list(upcoming.union(past, all=True))
-        return (
-            sorted((event for event in events if event.is_upcoming), key=lambda event: (event.starts, event.pk)),
-            sorted((event for event in events if not event.is_upcoming), key=lambda event: (event.starts, event.pk), reverse=True),
-        )
 
     def last_end_before(self, now):
         """When the last timed event that has ended did, as a one-value queryset."""
@@ -101,8 +104,46 @@ class EventQuerySet(NewsItemQuerySet):
         )
 
 
+@functools.cache
+def _upcoming_and_past_in_region_query(count):
+    """The query of EventManager.upcoming_and_past_in_region() for `count` events of each kind,
+    compiled once per process (baltmet.prepared): building its two parts cost three times
+    running them."""
+
+    @prepared
+    def query(region: int, now: datetime, midnight: datetime):
+        def part(events, is_upcoming):
+            return (
+                events.filter(region_id=region)
+                .annotate(is_upcoming=models.Value(is_upcoming))
+                .values_list(*list_fields(Event), "is_upcoming")[:count]
+            )
+
+        upcoming = part(Event.objects.upcoming(now, midnight), True)
+        return upcoming.union(part(Event.objects.past(now, midnight), False), all=True)
+
+    return query
+
+
 class EventManager(PublishableManager.from_queryset(EventQuerySet)):
-    pass
+    def upcoming_and_past_in_region(self, region_id, count):
+        """(the first `count` upcoming events of the region, its `count` most recent past ones),
+        with the fields lists read, in one query where the database allows (a UNION ALL of the
+        two; SQLite cannot order its parts)."""
+        db = self.db
+        now = timezone.now()
+        if not connections[db].features.supports_slicing_ordering_in_compound:
+            events = self.filter(region_id=region_id).for_lists()
+            return list(events.upcoming(now)[:count]), list(events.past(now)[:count])
+        query = _upcoming_and_past_in_region_query(count)
+        rows = query.rows(using=db, region=region_id, now=now, midnight=local_midnight(now))
+        events = from_rows(self.model, list_fields(self.model), rows, db)
+        upcoming = [event for event, row in zip(events, rows) if row[-1]]
+        past = [event for event, row in zip(events, rows) if not row[-1]]
+        return (
+            sorted(upcoming, key=lambda event: (event.starts, event.pk)),
+            sorted(past, key=lambda event: (event.starts, event.pk), reverse=True),
+        )
 
 
 # Slugs that would collide with a fixed address next to the <slug> patterns: an article called
@@ -174,8 +215,8 @@ class Event(Publishable):
 
 
 class ArticleQuerySet(NewsItemQuerySet):
-    def published(self):
-        return super().published().order_by("-publish_at", "-pk")
+    def published(self, now=None):
+        return super().published(now).order_by("-publish_at", "-pk")
 
     def for_page(self):
         """What an article's own page shows in one query with the article: its event (whose
@@ -193,8 +234,23 @@ class ArticleQuerySet(NewsItemQuerySet):
         )
 
 
+@functools.cache
+def _latest_in_region_query(count):
+    """The query of ArticleManager.latest_in_region() for `count` articles, compiled once per
+    process (baltmet.prepared): building it cost twice running it."""
+
+    @prepared
+    def query(region: int, now: datetime):
+        return Article.objects.published(now).filter(regions=region).values_list(*list_fields(Article))[:count]
+
+    return query
+
+
 class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
-    pass
+    def latest_in_region(self, region_id, count):
+        """The region's `count` latest published articles, newest first, with the fields lists read."""
+        rows = _latest_in_region_query(count).rows(using=self.db, region=region_id, now=timezone.now())
+        return from_rows(self.model, list_fields(self.model), rows, self.db)
 
 
 class Article(Publishable):

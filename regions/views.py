@@ -29,14 +29,14 @@ class RegionDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         region = self.object
-        upcoming_events, past_events = Event.objects.filter(region=region).upcoming_and_past(PROFILE_EVENTS_COUNT)
+        upcoming_events, past_events = Event.objects.upcoming_and_past_in_region(region.pk, PROFILE_EVENTS_COUNT)
         return super().get_context_data(
             institutions=region.profile_institutions,
             clusters=region.profile_clusters,
             networks=region.cluster_networks(region.profile_clusters),
             figures=figures_by_group(region.latest_figures),
             sources=sorted({figure.source for figure in region.latest_figures if figure.source}),
-            latest_news=Article.objects.published().for_lists().filter(regions=region)[:PROFILE_NEWS_COUNT],
+            latest_news=Article.objects.latest_in_region(region.pk, PROFILE_NEWS_COUNT),
             upcoming_events=upcoming_events,
             past_events=past_events,
             **kwargs,

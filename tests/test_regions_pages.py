@@ -277,7 +277,29 @@ def test_get_profile_of_a_region_without_institutions_or_clusters():
         Region.objects.get_profile(slug="atlantis")
 
 
-PROFILE_IN_CHILD = """
+# Run in both databases: Oslo news, and upcoming and past events, for the profile to list.
+OSLO_NEWS_AND_EVENTS = """
+from datetime import timedelta
+from django.utils import timezone
+from news.models import Article, Event
+from regions.models import Region
+oslo = Region.objects.get(slug="oslo")
+noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+for days in (-40, -20, -1, 10, 30):
+    Event.objects.create(
+        title=f"Oslo event {days}", slug=f"oslo-event-{days + 100}", starts=noon + timedelta(days=days),
+        ends=noon + timedelta(days=days, hours=2), all_day=days % 2 == 0, region=oslo,
+        status="published", publish_at=noon - timedelta(days=50),
+    )
+for days in (3, 2, 1):
+    article = Article.objects.create(
+        title=f"Oslo news {days}", slug=f"oslo-news-{days}", lead="What happened.",
+        status="published", publish_at=noon - timedelta(days=days),
+    )
+    article.regions.add(oslo)
+"""
+
+PROFILE_IN_CHILD = OSLO_NEWS_AND_EVENTS + """
 from django.db import connection
 from django.test import Client
 response = Client().get("/regions/oslo/")
@@ -286,13 +308,16 @@ print(json.dumps({"vendor": connection.vendor, "status": response.status_code, "
 
 
 def test_on_sqlite_the_profile_shows_the_same_as_on_postgresql(client, tmp_path):
-    """SQLite reads the institutions and clusters with a query each, not as JSON: same page."""
+    """SQLite reads the institutions and clusters with a query each, not as JSON, and the
+    upcoming and past events with a query each, not one UNION ALL: same page."""
     answer = run_django_json(PROFILE_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed"))
     assert (answer["vendor"], answer["status"]) == ("sqlite", 200)
 
     call_command("loaddata", "regions_seed", verbosity=0)
+    exec(OSLO_NEWS_AND_EVENTS)
     on_postgresql = main_of(html_of(client, "/regions/oslo/"))
     assert "University of Oslo" in on_postgresql and "Cluster networks run by" in on_postgresql
+    assert "Oslo news 1" in on_postgresql and "Oslo event 10" in on_postgresql and "Oslo event -40" in on_postgresql
     assert main_of(answer["html"]) == on_postgresql
 
 
