@@ -9,7 +9,13 @@ from django.utils import timezone
 
 from news.models import Event
 from regions.models import Figure, Metric, Region
-from tests.news_factories import make_article, make_draft_article, make_event, make_past_event
+from tests.news_factories import (
+    make_article,
+    make_draft_article,
+    make_event,
+    make_past_event,
+    make_scheduled_article,
+)
 from tests.page_text import assert_headings_in_order, main_of, text_of
 from tests.regions_factories import (
     add_figure,
@@ -175,16 +181,18 @@ def test_profile_shows_the_regions_published_news_and_events(client, riga):
     make_article("Riga joins the network", regions=[riga])
     make_article("Tallinn news", regions=[other])
     make_draft_article("Riga draft", regions=[riga])
+    make_scheduled_article("Riga scheduled", regions=[riga])
     make_event("Riga cluster day", region=riga)
     make_past_event("Riga workshop", region=riga)
     make_event("Riga draft event", region=riga, status=Event.Status.DRAFT)
+    make_event("Riga scheduled event", region=riga, publish_at=timezone.now() + timedelta(days=1))
 
     text = text_of(main_of(html_of(client, "/regions/riga/")))
 
     assert "News about Riga Riga joins the network" in text
     assert "Upcoming Riga cluster day" in text
     assert "Past Riga workshop" in text
-    for absent in ("Tallinn news", "Riga draft"):
+    for absent in ("Tallinn news", "Riga draft", "Riga scheduled"):
         assert absent not in text
 
 
