@@ -14,9 +14,9 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            latest_news=Article.objects.published().for_lists()[:HOME_NEWS_COUNT],
-            upcoming_events=Event.objects.upcoming().for_lists()[:HOME_EVENTS_COUNT],
-            regions=Region.objects.only("name", "slug", "country"),
+            latest_news=Article.objects.latest(HOME_NEWS_COUNT),
+            upcoming_events=Event.objects.next_upcoming(HOME_EVENTS_COUNT),
+            regions=Region.objects.for_links(),
             **kwargs,
         )
 

@@ -105,6 +105,18 @@ class EventQuerySet(NewsItemQuerySet):
 
 
 @functools.cache
+def _next_upcoming_query(count):
+    """The query of EventManager.next_upcoming() for `count` events, compiled once per process
+    (baltmet.prepared): building it cost twice running it."""
+
+    @prepared
+    def query(now: datetime, midnight: datetime):
+        return Event.objects.upcoming(now, midnight).values_list(*list_fields(Event))[:count]
+
+    return query
+
+
+@functools.cache
 def _upcoming_and_past_in_region_query(count):
     """The query of EventManager.upcoming_and_past_in_region() for `count` events of each kind,
     compiled once per process (baltmet.prepared): building its two parts cost three times
@@ -126,6 +138,12 @@ def _upcoming_and_past_in_region_query(count):
 
 
 class EventManager(PublishableManager.from_queryset(EventQuerySet)):
+    def next_upcoming(self, count):
+        """The first `count` upcoming events, soonest first, with the fields lists read."""
+        now = timezone.now()
+        rows = _next_upcoming_query(count).rows(using=self.db, now=now, midnight=local_midnight(now))
+        return from_rows(self.model, list_fields(self.model), rows, self.db)
+
     def upcoming_and_past_in_region(self, region_id, count):
         """(the first `count` upcoming events of the region, its `count` most recent past ones),
         with the fields lists read, in one query where the database allows (a UNION ALL of the
@@ -234,11 +252,21 @@ class ArticleQuerySet(NewsItemQuerySet):
         )
 
 
+# The queries of ArticleManager.latest() and latest_in_region() for `count` articles, compiled
+# once per process (baltmet.prepared): building them cost twice running them.
+
+
+@functools.cache
+def _latest_query(count):
+    @prepared
+    def query(now: datetime):
+        return Article.objects.published(now).values_list(*list_fields(Article))[:count]
+
+    return query
+
+
 @functools.cache
 def _latest_in_region_query(count):
-    """The query of ArticleManager.latest_in_region() for `count` articles, compiled once per
-    process (baltmet.prepared): building it cost twice running it."""
-
     @prepared
     def query(region: int, now: datetime):
         return Article.objects.published(now).filter(regions=region).values_list(*list_fields(Article))[:count]
@@ -247,6 +275,11 @@ def _latest_in_region_query(count):
 
 
 class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
+    def latest(self, count):
+        """The `count` latest published articles, newest first, with the fields lists read."""
+        rows = _latest_query(count).rows(using=self.db, now=timezone.now())
+        return from_rows(self.model, list_fields(self.model), rows, self.db)
+
     def latest_in_region(self, region_id, count):
         """The region's `count` latest published articles, newest first, with the fields lists read."""
         rows = _latest_in_region_query(count).rows(using=self.db, region=region_id, now=timezone.now())

@@ -177,7 +177,21 @@ def _profile_query(slug: str):
     )
 
 
+# What a list of links to the regions shows of each.
+LINK_FIELDS = ["id", "name", "slug", "country"]
+
+
+@prepared
+def _for_links_query():
+    return Region.objects.values_list(*LINK_FIELDS)
+
+
 class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(RegionQuerySet)):
+    def for_links(self):
+        """Every region, in name order, with its name, slug and country loaded (the rest
+        deferred): for lists of links. One query compiled once per process."""
+        return from_rows(self.model, LINK_FIELDS, _for_links_query.rows(using=self.db), self.db)
+
     def get_profile(self, slug):
         """The region with `slug` (Region.DoesNotExist if none), with its `agency` and:
 
