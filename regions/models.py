@@ -1,18 +1,16 @@
 """Member regions of the Baltic Metropoles network, and their key figures kept as data."""
 
 import functools
-import json
-from decimal import Decimal
 from itertools import groupby
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
-from django.db.models import Case, Exists, Func, OuterRef, Prefetch, When
+from django.db.models import Case, Exists, OuterRef, Prefetch, When
 from django.urls import reverse
 
 from baltmet.images import validate_image_file
+from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet
 from baltmet.prepared import from_rows, prepared
 from baltmet.publishing import SlugNaturalKeyManagerMixin
@@ -116,43 +114,22 @@ def _group_rank(figure):
     return METRIC_GROUP_RANKS.get(figure.metric.group, len(METRIC_GROUP_RANKS))
 
 
-class _DecimalJSONDecoder(json.JSONDecoder):
-    """JSON numbers with a fraction as Decimal, as the database driver gives a DecimalField."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, parse_float=Decimal, **kwargs)
-
-
-class _JSONRow(Func):
-    """The values of its arguments as one JSON array (PostgreSQL)."""
-
-    function = "JSONB_BUILD_ARRAY"
-    output_field = models.JSONField(decoder=_DecimalJSONDecoder)
-
-
-def _json_rows(queryset, fields):
-    """`fields` of each row of `queryset`, as an array of JSON arrays in the queryset's order
-    (PostgreSQL only). Arrays rather than objects: their keys would be as many more
-    expressions to build for every query."""
-    return ArraySubquery(queryset.values(row=_JSONRow(*fields)))
-
-
 def _profile_rows():
     """A region's institutions, clusters and latest figures, as annotations of arrays of JSON
     rows (PostgreSQL only): `institution_rows`, `cluster_rows`, `figure_rows`."""
     # The rows of one region: ordered as their models are, but for the region itself (the
     # same for every row), which would only cost a join.
     return {
-        "institution_rows": _json_rows(
+        "institution_rows": json_rows(
             Institution.objects.filter(region=OuterRef("pk")).order_by("kind", "name"), PROFILE_INSTITUTION_FIELDS
         ),
-        "cluster_rows": _json_rows(
+        "cluster_rows": json_rows(
             Cluster.objects.filter(region=OuterRef("pk")).order_by("position", "name"),
             PROFILE_CLUSTER_FIELDS + ["network__name"],
         ),
         # Figure's order but for its metric's group, which get_profile() sorts by (a CASE in SQL
         # costs more to build than sorting a dozen rows).
-        "figure_rows": _json_rows(
+        "figure_rows": json_rows(
             Figure.objects.latest_per_metric()
             .filter(region=OuterRef("pk"))
             .order_by("metric__position", "metric__name", "-year"),
