@@ -13,6 +13,12 @@ class SlugNaturalKeyManagerMixin:
         return self.get(slug=slug)
 
 
+def sees_unpublished(user):
+    """Whether `user` may open drafts and scheduled items at their public URLs: staff, to
+    preview them."""
+    return user.is_active and user.is_staff
+
+
 class PublishableQuerySet(ContentQuerySet):
     def published(self, now=None):
         """Published, and not scheduled for later than `now` (by default, the current time)."""
@@ -20,9 +26,7 @@ class PublishableQuerySet(ContentQuerySet):
 
     def visible_to(self, user):
         """What `user` may open at its public URL: staff also preview drafts and scheduled items."""
-        if user.is_active and user.is_staff:
-            return self.all()
-        return self.published()
+        return self.all() if sees_unpublished(user) else self.published()
 
     def latest_publication(self):
         """The publish_at of the newest item the public can see, as a one-value queryset."""

@@ -1,6 +1,7 @@
 """Public news and event pages. The rules of what is public live in the querysets."""
 
 from django.conf import settings
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -65,8 +66,11 @@ class ArticleDetailView(StaffPreviewMixin, DetailView):
     model = Article
     template_name = "news/article_detail.html"
 
-    def get_queryset(self):
-        return super().get_queryset().for_page()
+    def get_object(self, queryset=None):
+        try:
+            return Article.objects.get_page(self.kwargs["slug"], self.request.user)
+        except Article.DoesNotExist:
+            raise Http404("No article has this address.") from None
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(related_event=self.object.public_event, **kwargs)

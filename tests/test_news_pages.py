@@ -122,6 +122,28 @@ def test_article_page_links_its_regions(client):
     assert f'href="{region.get_absolute_url()}">Oslo</a>' in html
 
 
+@pytest.mark.parametrize("status", ["published", "draft"])
+def test_article_page_lists_its_topics_and_regions_in_name_order_for_the_public_and_in_previews(
+    client, staff_user, status
+):
+    # The public's page is read in one query and a staff preview as for_page() reads it.
+    topics = [make_topic(name) for name in ("Smart city", "Cluster development", "Life science")]
+    regions = [Region.objects.create(name=name, slug=name.lower(), country="") for name in ("Riga", "Berlin")]
+    article = make_article("Tagged news", topics=topics, regions=regions, status=status)
+    if status == "draft":
+        client.force_login(staff_user)
+    tags = elements(_html(client, article.get_absolute_url()))
+    hrefs = [attrs["href"] for tag, attrs in tags if tag == "a"]
+    links = [href for href in hrefs if href.startswith(("/news/topic/", "/regions/")) and href != "/regions/"]
+    assert links == [
+        "/news/topic/cluster-development/",
+        "/news/topic/life-science/",
+        "/news/topic/smart-city/",
+        "/regions/berlin/",
+        "/regions/riga/",
+    ]
+
+
 def test_article_lead_image_is_shown_with_its_alt_text(client):
     article = make_article("With a picture", image="news/2007/11/picture.png", image_alt="Conference hall in Berlin")
     tags = elements(_html(client, article.get_absolute_url()))
