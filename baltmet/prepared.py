@@ -23,12 +23,17 @@ the same and the parameters differ exactly where a stand-in was put. Rows are re
 every call: nothing but the SQL is kept.
 """
 
+import hashlib
 import inspect
+import itertools
+import re
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
+from decimal import Decimal
 from typing import get_type_hints
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 
@@ -112,16 +117,92 @@ class _CompiledQuery:
                 f"a query parameter as given, compared with and not computed from; compiled: {self.sql} {self.params}"
             )
 
+        self.statement = _server_statement(self.sql, self.params) if _prepares_on_server(connection) else None
+
     def rows(self, values):
         connection = connections[self.using]
         params = list(self.params)
         for position, name in self.positions.items():
             params[position] = _adapt(connection, values[name])
         with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
+            if self.statement is None:
+                cursor.execute(self.sql, params)
+            else:
+                self.statement.execute(connection, cursor, params)
             rows = cursor.fetchall()
         # The compiler's converters turn the database's values into Python's, as the ORM would.
         return list(self.compiler.results_iter(results=[rows], tuple_expected=True))
+
+
+# --- Statements prepared by PostgreSQL ---------------------------------------------------
+#
+# PostgreSQL plans a query each time it is sent: for the region profile's query 0.46 ms, twice
+# running it. A statement PREPAREd once per database session is planned from then on only when
+# PostgreSQL finds a plan for any values no worse (after five runs; plan_cache_mode).
+
+def _prepares_on_server(connection):
+    # SQL-level PREPARE lives in one database session: a pooler that hands each transaction to
+    # another session (PgBouncer's transaction pooling) needs DJANGO_DB_PREPARED_STATEMENTS=0 (settings).
+    return connection.vendor == "postgresql" and settings.DATABASE_PREPARED_STATEMENTS
+
+
+# Parameter types a statement declares, by the Python type the ORM passes (bool before int,
+# datetime before date: subclasses first).
+_SERVER_TYPES = (
+    (bool, "boolean"),
+    (int, "bigint"),
+    (str, "text"),
+    (datetime, "timestamptz"),
+    (date, "date"),
+    (Decimal, "numeric"),
+    (float, "double precision"),
+)
+
+
+def _server_type(value):
+    return next((name for kind, name in _SERVER_TYPES if isinstance(value, kind)), None)
+
+
+def _server_statement(sql, params):
+    """A _ServerStatement for the ORM's `sql` with `params`, or None where a parameter's type
+    has no declared type here (the query is then sent as it is)."""
+    types = [_server_type(param) for param in params]
+    if None in types:
+        return None
+    # The ORM writes %s for each parameter and %% for a literal %.
+    numbers = itertools.count(1)
+    text = "%".join(re.sub("%s", lambda _: f"${next(numbers)}", part) for part in sql.split("%%"))
+    name = "baltmet_" + hashlib.sha1(text.encode()).hexdigest()[:20]
+    declared = f" ({', '.join(types)})" if types else ""
+    return _ServerStatement(name, f"PREPARE {name}{declared} AS {text}", len(params))
+
+
+class _ServerStatement:
+    def __init__(self, name, prepare, count):
+        self.name = name
+        # Sent through the driver with the parameters of EXECUTE: its own % are literal.
+        self.prepare = prepare.replace("%", "%%")
+        self.run = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
+
+    def execute(self, connection, cursor, params):
+        """Run it with `params` on `cursor`, preparing it first where this session has not: both
+        in one round trip, so a page counts one query either way."""
+        prepared_here = _prepared_in_session(connection)
+        if self.name in prepared_here:
+            cursor.execute(self.run, params)
+        else:
+            cursor.execute(f"{self.prepare}; {self.run}", params)
+            prepared_here.add(self.name)
+
+
+def _prepared_in_session(connection):
+    """The names of the statements prepared in `connection`'s database session; a new session
+    (a reconnection) starts with none."""
+    session = connection.connection
+    known = getattr(connection, "_baltmet_prepared", None)
+    if known is None or known[0] is not session:
+        known = connection._baltmet_prepared = (session, set())
+    return known[1]
 
 
 def from_rows(model, fields, rows, using=DEFAULT_DB_ALIAS, start=0):

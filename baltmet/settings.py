@@ -113,6 +113,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The queries pages run on every request are PREPAREd once per database session on
+# PostgreSQL (baltmet.prepared). Turn off behind a pooler that hands each transaction to another
+# session (PgBouncer's transaction pooling).
+DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -4,10 +4,13 @@ database afresh every time."""
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.prepared import from_rows, prepared
+from baltmet.prepared import _server_statement, from_rows, prepared
 from news.models import Article
 from tests.news_factories import make_article
 
@@ -111,3 +114,55 @@ def test_from_rows_makes_instances_with_the_other_fields_deferred():
     assert (loaded.pk, loaded.title, loaded._state.adding) == (article.pk, "Whole", False)
     assert loaded.get_deferred_fields() >= {"lead", "body"}
     assert loaded.lead == "A lead."
+
+
+# Statements prepared by PostgreSQL, once per database session
+
+
+def _titles_after():
+    @prepared
+    def titles_after(after: int):
+        return Article.objects.filter(pk__gt=after).annotate(share=RawSQL("'100%%'", [])).values_list("title", "share")
+
+    return titles_after
+
+
+def test_a_query_is_prepared_once_per_session_then_executed():
+    make_article("Prepared")
+    titles_after = _titles_after()
+    with CaptureQueriesContext(connection) as first:
+        assert titles_after.rows(after=0) == [("Prepared", "100%")]
+    with CaptureQueriesContext(connection) as second:
+        assert titles_after.rows(after=0) == [("Prepared", "100%")]
+        assert titles_after.rows(after=10**9) == []
+    assert len(first.captured_queries) == 1, "PREPARE and EXECUTE in one round trip"
+    assert first.captured_queries[0]["sql"].startswith("PREPARE baltmet_")
+    assert [query["sql"].split("(")[0] for query in second.captured_queries] == [
+        "EXECUTE " + first.captured_queries[0]["sql"].split()[1]
+    ] * 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_database_session_prepares_the_query_again():
+    make_article("Still here")
+    titles_after = _titles_after()
+    assert titles_after.rows(after=0) == [("Still here", "100%")]
+    connection.close()
+    with CaptureQueriesContext(connection) as again:
+        assert titles_after.rows(after=0) == [("Still here", "100%")]
+    assert again.captured_queries[0]["sql"].startswith("PREPARE baltmet_")
+
+
+def test_statements_are_not_prepared_when_turned_off(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    make_article("Plain")
+    titles_after = _titles_after()
+    with CaptureQueriesContext(connection) as queries:
+        assert titles_after.rows(after=0) == [("Plain", "100%")]
+    assert queries.captured_queries[0]["sql"].startswith("SELECT")
+
+
+def test_a_parameter_of_a_type_without_a_declared_one_is_sent_unprepared():
+    assert _server_statement("SELECT %s", [object()]) is None
+    statement = _server_statement("SELECT %s || '%%' || %s", [True, "x"])
+    assert statement.prepare == "PREPARE " + statement.name + " (boolean, text) AS SELECT $1 || '%%' || $2"
