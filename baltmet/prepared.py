@@ -70,18 +70,25 @@ class PreparedQuery:
 
     def rows(self, using=DEFAULT_DB_ALIAS, **values):
         """Every row of the query run with `values`, with the ORM's conversions."""
-        if values.keys() != self.stand_ins.keys():
-            raise TypeError(f"{self.build.__qualname__} takes {sorted(self.stand_ins)}, was given {sorted(values)}")
-        return self._compiled_for(using).rows(values)
+        return self._compiled_for(using, values).rows(values)
 
     def first(self, using=DEFAULT_DB_ALIAS, **values):
         """The first row, or None."""
         return next(iter(self.rows(using, **values)), None)
 
-    def _compiled_for(self, using):
-        compiled = self._compiled.__dict__.get(using)
+    def rows_at(self, offset, limit, using=DEFAULT_DB_ALIAS, **values):
+        """At most `limit` rows from the `offset`th on, as a slice [offset:offset + limit] of
+        the queryset would read them: for pages of a list. The queryset must be ordered and
+        not sliced itself; offset and limit are parameters, so one statement serves every page."""
+        return self._compiled_for(using, values, paged=True).rows(values, offset, limit)
+
+    def _compiled_for(self, using, values, paged=False):
+        if values.keys() != self.stand_ins.keys():
+            raise TypeError(f"{self.build.__qualname__} takes {sorted(self.stand_ins)}, was given {sorted(values)}")
+        key = (using, paged)
+        compiled = self._compiled.__dict__.get(key)
         if compiled is None:
-            compiled = self._compiled.__dict__[using] = _CompiledQuery(self.build, self.stand_ins, using)
+            compiled = self._compiled.__dict__[key] = _CompiledQuery(self.build, self.stand_ins, using, paged)
         return compiled
 
 
@@ -91,13 +98,17 @@ def _adapt(connection, value):
 
 
 class _CompiledQuery:
-    def __init__(self, build, stand_ins, using):
+    def __init__(self, build, stand_ins, using, paged=False):
         connection = connections[using]
         self.using = using
+        self.paged = paged
         compiled = []
         for which in (0, 1):
             values = {name: pair[which] for name, pair in stand_ins.items()}
-            compiler = build(**values).using(using).query.get_compiler(using)
+            queryset = build(**values).using(using)
+            if paged and (queryset.query.is_sliced or not queryset.ordered):
+                raise RuntimeError(f"cannot read pages of {build.__qualname__}: it is sliced, or not ordered")
+            compiler = queryset.query.get_compiler(using)
             sql, params = compiler.as_sql()
             compiled.append((compiler, sql, list(params), {name: _adapt(connection, v) for name, v in values.items()}))
         (self.compiler, self.sql, self.params, first), (_, other_sql, other_params, second) = compiled
@@ -117,13 +128,19 @@ class _CompiledQuery:
                 f"a query parameter as given, compared with and not computed from; compiled: {self.sql} {self.params}"
             )
 
+        if paged:
+            # Both backends take LIMIT and OFFSET as parameters after the ORDER BY.
+            self.sql += " LIMIT %s OFFSET %s"
+            self.params += [0, 0]
         self.statement = _server_statement(self.sql, self.params) if _prepares_on_server(connection) else None
 
-    def rows(self, values):
+    def rows(self, values, offset=0, limit=None):
         connection = connections[self.using]
         params = list(self.params)
         for position, name in self.positions.items():
             params[position] = _adapt(connection, values[name])
+        if self.paged:
+            params[-2:] = [limit, offset]
         with connection.cursor() as cursor:
             if self.statement is None:
                 cursor.execute(self.sql, params)
@@ -216,3 +233,24 @@ def from_rows(model, fields, rows, using=DEFAULT_DB_ALIAS, start=0):
     attnames = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
     indexes = [positions[name] for name in attnames]
     return [model.from_db(using, attnames, [row[index] for index in indexes]) for row in rows]
+
+
+class PreparedPages:
+    """The rows of prepared queries as a list that Django's Paginator counts and slices: the
+    number from `count_query` (one row of one value, or none for 0), each page from
+    `rows_query.rows_at()`, made into what the page shows by `make(rows)`. `values` are the
+    queries' parameters, the same for both, so that the count and the pages agree."""
+
+    def __init__(self, count_query, rows_query, make, using=DEFAULT_DB_ALIAS, **values):
+        self.count_query, self.rows_query, self.make = count_query, rows_query, make
+        self.using, self.values = using, values
+
+    def count(self):
+        row = self.count_query.first(self.using, **self.values)
+        return row[0] if row else 0
+
+    def __getitem__(self, page):
+        if not isinstance(page, slice) or page.step is not None or page.stop is None:
+            raise TypeError("read a page: [start:stop]")
+        start = page.start or 0
+        return self.make(self.rows_query.rows_at(start, max(page.stop - start, 0), self.using, **self.values))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet, local_midnight
-from baltmet.prepared import from_rows, prepared
+from baltmet.prepared import PreparedPages, from_rows, prepared
 from baltmet.publishing import (
     Publishable,
     PublishableManager,
@@ -311,7 +311,53 @@ def _latest_in_region_query(count):
     return query
 
 
+# The published articles, and a topic's, read a page at a time (ArticleManager.published_pages()).
+
+
+@prepared
+def _published_count_query(now: datetime):
+    # COUNT(*) as a query to compile, not to run at once as count() does: grouped by the status,
+    # which published() fixes, it is one row (none when there are no articles).
+    return Article.objects.published(now).order_by().values("status").annotate(n=models.Count("pk")).values_list("n")
+
+
+@prepared
+def _published_rows_query(now: datetime):
+    return Article.objects.published(now).values_list(*list_fields(Article))
+
+
+@prepared
+def _topic_count_query(topic: int, now: datetime):
+    # As _published_count_query.
+    return (
+        Article.objects.published(now)
+        .filter(topics=topic)
+        .order_by()
+        .values("status")
+        .annotate(n=models.Count("pk"))
+        .values_list("n")
+    )
+
+
+@prepared
+def _topic_rows_query(topic: int, now: datetime):
+    return Article.objects.published(now).filter(topics=topic).values_list(*list_fields(Article))
+
+
 class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
+    def published_pages(self, topic_id=None):
+        """The published articles (of the topic `topic_id`, if given), newest first, with the
+        fields lists read, as a list for a Paginator: counted and read a page at a time by
+        queries compiled once per process (building them cost as much as running them)."""
+        values = {"now": timezone.now()}
+        if topic_id is None:
+            queries = _published_count_query, _published_rows_query
+        else:
+            queries = _topic_count_query, _topic_rows_query
+            values["topic"] = topic_id
+        db = self.db
+        return PreparedPages(*queries, lambda rows: from_rows(self.model, list_fields(self.model), rows, db), db, **values)
+
     def get_page(self, slug, user):
         """The article at `slug` that `user` may open (visible_to()), with what for_page()
         reads; Article.DoesNotExist if there is none.

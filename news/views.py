@@ -50,13 +50,13 @@ class ArticleListView(ListView):
     paginate_by = ARTICLES_PER_PAGE
 
     def get_queryset(self):
-        return Article.objects.published().for_lists()
+        return Article.objects.published_pages()
 
 
 class TopicArticleListView(ArticleListView):
     def get_queryset(self):
         self.topic = get_object_or_404(Topic, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(topics=self.topic)
+        return Article.objects.published_pages(topic_id=self.topic.pk)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(topic=self.topic, **kwargs)

@@ -1,16 +1,19 @@
 """baltmet.prepared: a query built and compiled once, run with each call's values, reading the
 database afresh every time."""
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.prepared import _server_statement, from_rows, prepared
+from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared
 from news.models import Article
 from tests.news_factories import make_article
 
@@ -166,3 +169,55 @@ def test_a_parameter_of_a_type_without_a_declared_one_is_sent_unprepared():
     assert _server_statement("SELECT %s", [object()]) is None
     statement = _server_statement("SELECT %s || '%%' || %s", [True, "x"])
     assert statement.prepare == "PREPARE " + statement.name + " (boolean, text) AS SELECT $1 || '%%' || $2"
+
+
+# Pages of a list
+
+
+@prepared
+def _titles_newest_first(now: datetime):
+    return Article.objects.filter(publish_at__lte=now).order_by("-publish_at", "-pk").values_list("title")
+
+
+@prepared
+def _number_published(now: datetime):
+    return Article.objects.filter(publish_at__lte=now).order_by().values("status").annotate(n=Count("pk")).values_list("n")
+
+
+def test_rows_at_reads_the_slice_the_queryset_would_with_one_statement():
+    now = timezone.now()
+    for day in range(1, 8):
+        make_article(f"Day {day}", publish_at=now - timedelta(days=day))
+    expected = [(title,) for title in Article.objects.order_by("-publish_at", "-pk").values_list("title", flat=True)]
+    with CaptureQueriesContext(connection) as queries:
+        for offset, limit in [(0, 3), (3, 3), (6, 3), (9, 3), (2, 0)]:
+            assert _titles_newest_first.rows_at(offset, limit, now=now) == expected[offset : offset + limit]
+    assert len({re.search(r"baltmet_\w+", query["sql"])[0] for query in queries.captured_queries}) == 1
+
+
+def test_rows_at_refuses_a_query_without_an_order_or_already_sliced():
+    @prepared
+    def unordered(now: datetime):
+        return Article.objects.filter(publish_at__lte=now).order_by().values_list("pk")
+
+    @prepared
+    def sliced(now: datetime):
+        return Article.objects.filter(publish_at__lte=now).order_by("pk").values_list("pk")[:5]
+
+    for query in (unordered, sliced):
+        with pytest.raises(RuntimeError, match="cannot read pages"):
+            query.rows_at(0, 10, now=timezone.now())
+
+
+def test_prepared_pages_count_and_page_as_the_queryset_does():
+    now = timezone.now()
+    pages = PreparedPages(_number_published, _titles_newest_first, list, now=now)
+    assert Paginator(pages, 3).count == 0 and list(Paginator(pages, 3).page(1)) == []
+    for day in range(1, 8):
+        make_article(f"Day {day}", publish_at=now - timedelta(days=day))
+    make_article("Tomorrow", publish_at=now + timedelta(days=1))
+    by_queryset = Paginator(Article.objects.filter(publish_at__lte=now).order_by("-publish_at", "-pk"), 3)
+    by_prepared = Paginator(pages, 3)
+    assert (by_prepared.count, by_prepared.num_pages) == (by_queryset.count, by_queryset.num_pages) == (7, 3)
+    for number in (1, 2, 3):
+        assert [title for (title,) in by_prepared.page(number)] == [a.title for a in by_queryset.page(number)]
