@@ -314,11 +314,15 @@ def _latest_in_region_query(count):
 # The published articles, and a topic's, read a page at a time (ArticleManager.published_pages()).
 
 
+def _count(articles):
+    """COUNT(*) of published `articles` as a query to compile, where count() would run it at
+    once: grouped by the status, which published() fixes, it is one row (none for 0)."""
+    return articles.order_by().values("status").annotate(n=models.Count("pk")).values_list("n")
+
+
 @prepared
 def _published_count_query(now: datetime):
-    # COUNT(*) as a query to compile, not to run at once as count() does: grouped by the status,
-    # which published() fixes, it is one row (none when there are no articles).
-    return Article.objects.published(now).order_by().values("status").annotate(n=models.Count("pk")).values_list("n")
+    return _count(Article.objects.published(now))
 
 
 @prepared
@@ -328,15 +332,7 @@ def _published_rows_query(now: datetime):
 
 @prepared
 def _topic_count_query(topic: int, now: datetime):
-    # As _published_count_query.
-    return (
-        Article.objects.published(now)
-        .filter(topics=topic)
-        .order_by()
-        .values("status")
-        .annotate(n=models.Count("pk"))
-        .values_list("n")
-    )
+    return _count(Article.objects.published(now).filter(topics=topic))
 
 
 @prepared
