@@ -13,6 +13,7 @@ worth compiling once:
 
     upcoming.rows(region=3, now=now)     # every row, a tuple each, converted as the ORM would
     upcoming.first(region=3, now=now)    # the first row, or None
+    upcoming.rows_at(20, 10, region=3, now=now)   # rows 20-29 of an ordered query: a page
 
 The build function's parameters are annotated `datetime`, `int` or `str`. It must give a
 `values()`/`values_list()`-style queryset (rows, not model instances: `from_rows()` makes
@@ -21,6 +22,10 @@ was given: compared with, not sliced by or computed from. Compiling checks that:
 compiled twice, with two different sets of stand-in values, and is refused unless the SQL is
 the same and the parameters differ exactly where a stand-in was put. Rows are read afresh on
 every call: nothing but the SQL is kept.
+
+On PostgreSQL the SQL is also PREPAREd, once per database session, so that PostgreSQL plans
+it no more than the ORM builds it (see "Statements prepared by PostgreSQL" below).
+PreparedPages gives Django's Paginator a prepared count and prepared pages.
 """
 
 import hashlib
