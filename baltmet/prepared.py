@@ -33,13 +33,14 @@ import inspect
 import itertools
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from datetime import timezone as dt_timezone
 from decimal import Decimal
 from typing import get_type_hints
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import timezone
 
 
 def prepared(build):
@@ -47,19 +48,35 @@ def prepared(build):
     return PreparedQuery(build)
 
 
-# Two stand-ins for each type of parameter, never a real call's values. Several parameters of
-# one type get stand-ins of their own (by their place in the signature).
-_STAND_IN_TIME = datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=dt_timezone.utc)
+# Two stand-ins for each type of parameter. A query may only compare with a parameter as it is
+# given; the stand-ins are chosen so that whatever else it might do with one changes at least
+# one of them, which compiling twice then shows: lower-casing or stripping a string, taking
+# the start or end of a day, or the earlier or later of two times, adding to a number. The
+# numbers are positive and small, to fit every integer column (Django refuses a lookup out of
+# a column's range), so abs() of a number would go unseen. Several parameters of one type get
+# stand-ins of their own.
 
 
 def _stand_ins(kind, index):
     if kind is datetime:
-        return tuple(_STAND_IN_TIME - timedelta(days=370 * (2 * index + which)) for which in (0, 1))
+        return (
+            datetime(2087, 6, 13, 13, 47, 31, 123457 + index, tzinfo=dt_timezone.utc),
+            datetime(1971, 3, 9, 9, 12, 53, 654321 + index, tzinfo=dt_timezone.utc),
+        )
     if kind is int:
-        return tuple(7_000_000_001 + 2 * index + which for which in (0, 1))
+        return (30011 + 2 * index, 31013 + 2 * index)
     if kind is str:
-        return tuple(f"\x1fprepared-stand-in-{2 * index + which}" for which in (0, 1))
+        return (f" Stand-In A{index} ", f" sTAND-iN b{index} ")
     raise TypeError(f"a prepared query's parameters are datetime, int or str, not {kind!r}")
+
+
+def _check(name, value, kind):
+    # What the ORM would convert or refuse (None, a naive time) would otherwise reach the
+    # database as it is.
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a {kind.__name__}, not {value!r}")
+    if kind is datetime and settings.USE_TZ and timezone.is_naive(value):
+        raise ValueError(f"{name} must be an aware datetime, not {value!r}")
 
 
 class PreparedQuery:
@@ -70,6 +87,7 @@ class PreparedQuery:
         missing = [name for name in names if name not in hints]
         if missing:
             raise TypeError(f"annotate the parameters {missing} of {build.__qualname__} with their types")
+        self.kinds = {name: hints[name] for name in names}
         self.stand_ins = {name: _stand_ins(hints[name], index) for index, name in enumerate(names)}
         self._compiled = threading.local()
 
@@ -90,6 +108,8 @@ class PreparedQuery:
     def _compiled_for(self, using, values, paged=False):
         if values.keys() != self.stand_ins.keys():
             raise TypeError(f"{self.build.__qualname__} takes {sorted(self.stand_ins)}, was given {sorted(values)}")
+        for name, value in values.items():
+            _check(name, value, self.kinds[name])
         key = (using, paged)
         compiled = self._compiled.__dict__.get(key)
         if compiled is None:
@@ -110,11 +130,15 @@ class _CompiledQuery:
         compiled = []
         for which in (0, 1):
             values = {name: pair[which] for name, pair in stand_ins.items()}
-            queryset = build(**values).using(using)
+            try:
+                queryset = build(**values).using(using)
+                compiler = queryset.query.get_compiler(using)
+                sql, params = compiler.as_sql()
+            except Exception as error:
+                # e.g. a slice by a parameter (negative with a stand-in)
+                raise RuntimeError(f"cannot prepare {build.__qualname__} with stand-in values: {error!r}") from error
             if paged and (queryset.query.is_sliced or not queryset.ordered):
                 raise RuntimeError(f"cannot read pages of {build.__qualname__}: it is sliced, or not ordered")
-            compiler = queryset.query.get_compiler(using)
-            sql, params = compiler.as_sql()
             compiled.append((compiler, sql, list(params), {name: _adapt(connection, v) for name, v in values.items()}))
         (self.compiler, self.sql, self.params, first), (_, other_sql, other_params, second) = compiled
         # Anything but the stand-ins changing with them (a value computed from a parameter, a
@@ -137,7 +161,12 @@ class _CompiledQuery:
             # Both backends take LIMIT and OFFSET as parameters after the ORDER BY.
             self.sql += " LIMIT %s OFFSET %s"
             self.params += [0, 0]
-        self.statement = _server_statement(self.sql, self.params) if _prepares_on_server(connection) else None
+        # Read when the query is first compiled in a process, as settings are read at start-up.
+        if _prepares_on_server(connection):
+            parameters = set(self.positions) | ({len(self.params) - 2, len(self.params) - 1} if paged else set())
+            self.statement = _server_statement(self.sql, self.params, parameters)
+        else:
+            self.statement = None
 
     def rows(self, values, offset=0, limit=None):
         connection = connections[self.using]
@@ -169,7 +198,8 @@ def _prepares_on_server(connection):
 
 
 # Parameter types a statement declares, by the Python type the ORM passes (bool before int,
-# datetime before date: subclasses first).
+# datetime before date: subclasses first). Declared, since PostgreSQL cannot work out the type
+# of a parameter that is only selected (a Value() annotation).
 _SERVER_TYPES = (
     (bool, "boolean"),
     (int, "bigint"),
@@ -179,23 +209,32 @@ _SERVER_TYPES = (
     (Decimal, "numeric"),
     (float, "double precision"),
 )
+_INTEGER = range(-(2**31), 2**31)
 
 
-def _server_type(value):
-    return next((name for kind, name in _SERVER_TYPES if isinstance(value, kind)), None)
+def _server_type(value, is_parameter):
+    name = next((name for kind, name in _SERVER_TYPES if isinstance(value, kind)), None)
+    # A number fixed in the query is an integer where it fits, as functions such as left() or
+    # round() take one; a parameter may be any id, so a bigint (compared with an integer
+    # column just as well).
+    if name == "bigint" and not is_parameter and value in _INTEGER:
+        return "integer"
+    return name
 
 
-def _server_statement(sql, params):
-    """A _ServerStatement for the ORM's `sql` with `params`, or None where a parameter's type
-    has no declared type here (the query is then sent as it is)."""
-    types = [_server_type(param) for param in params]
+def _server_statement(sql, params, parameters):
+    """A _ServerStatement for the ORM's `sql` with `params`, of which those at the positions
+    `parameters` change from call to call; or None where a value's type has no declared type
+    here (the query is then sent as it is)."""
+    types = [_server_type(param, position in parameters) for position, param in enumerate(params)]
     if None in types:
         return None
     # The ORM writes %s for each parameter and %% for a literal %.
     numbers = itertools.count(1)
     text = "%".join(re.sub("%s", lambda _: f"${next(numbers)}", part) for part in sql.split("%%"))
-    name = "baltmet_" + hashlib.sha1(text.encode()).hexdigest()[:20]
     declared = f" ({', '.join(types)})" if types else ""
+    # Named after the types too: the same SQL with a boolean or a number selected is another statement.
+    name = "baltmet_" + hashlib.sha1(f"{declared} {text}".encode()).hexdigest()[:20]
     return _ServerStatement(name, f"PREPARE {name}{declared} AS {text}", len(params))
 
 
@@ -209,22 +248,47 @@ class _ServerStatement:
     def execute(self, connection, cursor, params):
         """Run it with `params` on `cursor`, preparing it first where this session has not: both
         in one round trip, so a page counts one query either way."""
-        prepared_here = _prepared_in_session(connection)
-        if self.name in prepared_here:
-            cursor.execute(self.run, params)
+        session = _session(connection)
+        if self.name in session.prepared:
+            statement = self.run
         else:
-            cursor.execute(f"{self.prepare}; {self.run}", params)
-            prepared_here.add(self.name)
+            statement = f"{self.prepare}; {self.run}"
+            if session.unsure:
+                # Start again from none: DEALLOCATE has no IF EXISTS.
+                statement = "DEALLOCATE ALL; " + statement
+                session.prepared.clear()
+        try:
+            cursor.execute(statement, params)
+        except Exception:
+            # A PREPARE is kept when the EXECUTE sent with it fails (a timeout, a value out of
+            # range), and a statement may have gone (DISCARD ALL): which are prepared is no
+            # longer known.
+            session.unsure = True
+            raise
+        session.unsure = False
+        session.prepared.add(self.name)
 
 
-def _prepared_in_session(connection):
-    """The names of the statements prepared in `connection`'s database session; a new session
-    (a reconnection) starts with none."""
-    session = connection.connection
-    known = getattr(connection, "_baltmet_prepared", None)
-    if known is None or known[0] is not session:
-        known = connection._baltmet_prepared = (session, set())
-    return known[1]
+class _Session:
+    def __init__(self, connection):
+        self.connection = connection
+        self.prepared = set()
+        self.unsure = False
+
+
+def _session(connection):
+    """What is known of the statements prepared in `connection`'s database session; a new
+    session (a reconnection) starts with none."""
+    session = getattr(connection, "_baltmet_session", None)
+    if session is None or session.connection is not connection.connection:
+        session = connection._baltmet_session = _Session(connection.connection)
+    return session
+
+
+def attnames(model, but=()):
+    """The attnames of `model`'s concrete fields, but those of the fields named in `but`: what
+    to read of a model for from_rows()."""
+    return [field.attname for field in model._meta.concrete_fields if field.name not in but]
 
 
 def from_rows(model, fields, rows, using=DEFAULT_DB_ALIAS, start=0):

@@ -3,19 +3,22 @@ database afresh every time."""
 
 import re
 from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Count
+from django.db import DataError, connection, transaction
+from django.db.models import Count, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import JSONObject
+from django.db.models.functions import JSONObject, Left
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared
 from news.models import Article
+from regions.models import Figure
 from tests.news_factories import make_article
+from tests.regions_factories import add_figure, make_metric, make_region
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +71,58 @@ def test_a_value_computed_from_a_parameter_is_refused():
 
     with pytest.raises(RuntimeError, match="cannot prepare"):
         since_the_day_before.rows(now=timezone.now())
+
+
+def test_a_parameter_used_as_given_and_also_computed_from_is_refused():
+    @prepared
+    def recent(now: datetime):
+        return Article.objects.filter(publish_at__lte=now, updated__gte=now - timedelta(days=1)).values_list("pk")
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        recent.rows(now=timezone.now())
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        str.lower,
+        str.strip,
+        lambda now: now.replace(hour=23, minute=59, second=59, microsecond=999999),
+        lambda now: min(now, datetime(2030, 1, 1, tzinfo=dt_timezone.utc)),
+    ],
+    ids=["lower", "strip", "end of the day", "the earlier of two times"],
+)
+def test_a_parameter_changed_before_it_is_compared_is_refused(transform):
+    @prepared
+    def by_title(title: str):
+        return Article.objects.filter(title=transform(title)).values_list("pk")
+
+    @prepared
+    def by_time(now: datetime):
+        return Article.objects.filter(publish_at__lte=transform(now)).values_list("pk")
+
+    query, value = (by_title, "Title") if transform in (str.lower, str.strip) else (by_time, timezone.now())
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        query.rows(**{"title" if query is by_title else "now": value})
+
+
+@pytest.mark.parametrize("transform", [lambda n: n + 1, lambda n: max(n, 30020)], ids=["plus one", "max"])
+def test_a_number_changed_before_it_is_compared_is_refused(transform):
+    @prepared
+    def after(n: int):
+        return Article.objects.filter(pk__gt=transform(n)).values_list("pk")
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        after.rows(n=5)
+
+
+def test_a_parameter_written_into_the_sql_itself_is_refused():
+    @prepared
+    def echoed(word: str):
+        return Article.objects.filter(title=word).annotate(echo=RawSQL(f"'{word.strip()}'", [])).values_list("pk", "echo")
+
+    with pytest.raises(RuntimeError, match="cannot prepare"):
+        echoed.rows(word="news")
 
 
 def test_a_parameter_the_orm_rewrites_is_refused():
@@ -166,9 +221,74 @@ def test_statements_are_not_prepared_when_turned_off(settings):
 
 
 def test_a_parameter_of_a_type_without_a_declared_one_is_sent_unprepared():
-    assert _server_statement("SELECT %s", [object()]) is None
-    statement = _server_statement("SELECT %s || '%%' || %s", [True, "x"])
+    assert _server_statement("SELECT %s", [object()], {0}) is None
+    statement = _server_statement("SELECT %s || '%%' || %s", [True, "x"], set())
     assert statement.prepare == "PREPARE " + statement.name + " (boolean, text) AS SELECT $1 || '%%' || $2"
+
+
+def test_a_number_fixed_in_the_query_is_an_integer_and_a_parameter_a_bigint():
+    make_article("A long enough title")
+
+    @prepared
+    def short_titles(after: int):
+        # left() takes an integer: as a bigint, PostgreSQL would find no such function.
+        return Article.objects.filter(pk__gt=after).values_list(Left("title", 8))
+
+    assert short_titles.rows(after=0) == [("A long e",)]
+    assert short_titles.rows(after=2**40) == []
+
+
+def test_the_same_sql_selecting_values_of_other_types_is_another_statement():
+    make_article("Typed")
+
+    @prepared
+    def flagged(after: int):
+        return Article.objects.filter(pk__gt=after).annotate(flag=Value(True)).values_list("flag")
+
+    @prepared
+    def numbered(after: int):
+        return Article.objects.filter(pk__gt=after).annotate(flag=Value(1)).values_list("flag")
+
+    assert (flagged.rows(after=0), numbered.rows(after=0)) == ([(True,)], [(1,)])
+
+
+def test_a_failed_first_run_leaves_the_query_usable_in_the_session():
+    make_article("Survivor")
+
+    @prepared
+    def titles_after(after: int):
+        # SQL of its own, so that this test prepares it first in the session.
+        return Article.objects.filter(pk__gt=after).annotate(mark=RawSQL("'failed first run'", [])).values_list("title")
+
+    # Its PREPARE is kept although the EXECUTE sent with it fails.
+    with pytest.raises(DataError), transaction.atomic():
+        titles_after.rows(after=2**63)
+    assert titles_after.rows(after=0) == [("Survivor",)]
+    with pytest.raises(DataError), transaction.atomic():
+        titles_after.rows(after=2**63)
+    assert titles_after.rows(after=0) == [("Survivor",)]
+
+
+def test_an_integer_parameter_compares_with_small_integer_columns():
+    riga = make_region("riga")
+    metric = make_metric("population")
+    add_figure(riga, metric, 700000, year=2007)
+
+    @prepared
+    def values_of(year: int):
+        return Figure.objects.filter(year=year).values_list("value")
+
+    assert values_of.rows(year=2007) == [(700000,)]
+    assert values_of.rows(year=2008) == []
+
+
+def test_values_the_orm_would_convert_or_refuse_are_refused():
+    with pytest.raises(TypeError, match="must be a datetime"):
+        _published_titles.rows(now=None)
+    with pytest.raises(ValueError, match="aware"):
+        _published_titles.rows(now=datetime(2026, 1, 1))
+    with pytest.raises(TypeError, match="must be a int"):
+        _titles_by.rows(now=timezone.now(), status="published", after=True)
 
 
 # Pages of a list
