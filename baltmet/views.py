@@ -14,7 +14,7 @@ class HomeView(TemplateView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            latest_news=Article.objects.latest(HOME_NEWS_COUNT),
+            latest_news=Article.objects.latest_published(HOME_NEWS_COUNT),
             upcoming_events=Event.objects.next_upcoming(HOME_EVENTS_COUNT),
             regions=Region.objects.for_links(),
             **kwargs,

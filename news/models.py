@@ -11,7 +11,7 @@ from django.utils import timezone
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet, local_midnight
-from baltmet.prepared import PreparedPages, from_rows, prepared
+from baltmet.prepared import PreparedPages, attnames, from_rows, prepared
 from baltmet.publishing import (
     Publishable,
     PublishableManager,
@@ -81,7 +81,12 @@ LIST_DEFERRED_FIELDS = ("body", "search_vector")
 
 def list_fields(model):
     """The attnames of `model`'s fields that lists read (as for_lists() loads them)."""
-    return [field.attname for field in model._meta.concrete_fields if field.name not in LIST_DEFERRED_FIELDS]
+    return attnames(model, but=LIST_DEFERRED_FIELDS)
+
+
+def _list_items(model, rows, using):
+    """Instances of `model` from rows of its list_fields(), as for_lists() would load them."""
+    return from_rows(model, list_fields(model), rows, using)
 
 
 class EventQuerySet(NewsItemQuerySet):
@@ -150,7 +155,7 @@ class EventManager(PublishableManager.from_queryset(EventQuerySet)):
         """The first `count` upcoming events, soonest first, with the fields lists read."""
         now = timezone.now()
         rows = _next_upcoming_query(count).rows(using=self.db, now=now, midnight=local_midnight(now))
-        return from_rows(self.model, list_fields(self.model), rows, self.db)
+        return _list_items(self.model, rows, self.db)
 
     def upcoming_and_past_in_region(self, region_id, count):
         """(the first `count` upcoming events of the region, its `count` most recent past ones),
@@ -163,7 +168,7 @@ class EventManager(PublishableManager.from_queryset(EventQuerySet)):
             return list(events.upcoming(now)[:count]), list(events.past(now)[:count])
         query = _upcoming_and_past_in_region_query(count)
         rows = query.rows(using=db, region=region_id, now=now, midnight=local_midnight(now))
-        events = from_rows(self.model, list_fields(self.model), rows, db)
+        events = _list_items(self.model, rows, db)
         upcoming = [event for event, row in zip(events, rows) if row[-1]]
         past = [event for event, row in zip(events, rows) if not row[-1]]
         return (
@@ -268,8 +273,7 @@ PAGE_LINK_FIELDS = ["id", "name", "slug"]
 @functools.cache
 def _page_fields():
     # Every field of the article but the search vector, then its event's as lists read them.
-    article = [field.attname for field in Article._meta.concrete_fields if field.name != "search_vector"]
-    return article, list_fields(Event)
+    return attnames(Article, but=["search_vector"]), list_fields(Event)
 
 
 @prepared
@@ -289,7 +293,7 @@ def _published_page_query(slug: str, now: datetime):
     )
 
 
-# The queries of ArticleManager.latest() and latest_in_region() for `count` articles, compiled
+# The queries of ArticleManager.latest_published() and latest_in_region() for `count` articles, compiled
 # once per process (baltmet.prepared): building them cost twice running them.
 
 
@@ -352,7 +356,7 @@ class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
             queries = _topic_count_query, _topic_rows_query
             values["topic"] = topic_id
         db = self.db
-        return PreparedPages(*queries, lambda rows: from_rows(self.model, list_fields(self.model), rows, db), db, **values)
+        return PreparedPages(*queries, lambda rows: _list_items(self.model, rows, db), db, **values)
 
     def get_page(self, slug, user):
         """The article at `slug` that `user` may open (visible_to()), with what for_page()
@@ -380,15 +384,16 @@ class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
         article.page_regions = from_rows(Region, PAGE_LINK_FIELDS, region_rows, db)
         return article
 
-    def latest(self, count):
-        """The `count` latest published articles, newest first, with the fields lists read."""
+    def latest_published(self, count):
+        """The `count` latest published articles, newest first, with the fields lists read.
+        (Not latest(), Django's, which gives the one latest by Meta.get_latest_by.)"""
         rows = _latest_query(count).rows(using=self.db, now=timezone.now())
-        return from_rows(self.model, list_fields(self.model), rows, self.db)
+        return _list_items(self.model, rows, self.db)
 
     def latest_in_region(self, region_id, count):
         """The region's `count` latest published articles, newest first, with the fields lists read."""
         rows = _latest_in_region_query(count).rows(using=self.db, region=region_id, now=timezone.now())
-        return from_rows(self.model, list_fields(self.model), rows, self.db)
+        return _list_items(self.model, rows, self.db)
 
 
 class Article(Publishable):

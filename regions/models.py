@@ -12,7 +12,7 @@ from django.urls import reverse
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet
-from baltmet.prepared import from_rows, prepared
+from baltmet.prepared import attnames, from_rows, prepared
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
@@ -141,7 +141,7 @@ def _profile_rows():
 @functools.cache
 def _profile_region_fields():
     # Every field but search_vector, kept for site search only and as long as the region's texts.
-    return [field.attname for field in Region._meta.concrete_fields if field.name != "search_vector"]
+    return attnames(Region, but=["search_vector"])
 
 
 @prepared
