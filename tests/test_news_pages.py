@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from regions.models import Region
 from tests.html_inspect import elements
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
+from tests.page_text import main_of
+from tests.subprocess_env import run_django_json, sqlite_site_env
 
 pytestmark = pytest.mark.django_db
 
@@ -261,3 +264,62 @@ def test_all_day_event_shows_dates_without_times(client):
 
 def test_unknown_event_is_a_404(client):
     assert client.get("/events/no-such-event/").status_code == 404
+
+
+# SQLite, the zero-setup default of `make run`, reads these pages with the ORM's querysets
+# where PostgreSQL runs prepared statements (JSON arrays for the article's topics and regions).
+
+# Run in both databases: two pages of news, in a topic and a region.
+MORE_NEWS = """
+from datetime import timedelta
+from django.utils import timezone
+from news.models import Article, Topic
+from regions.models import Region
+topic = Topic.objects.create(name="Smart city", slug="smart-city")
+oslo = Region.objects.get(slug="oslo")
+noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+for day in range(1, 13):
+    article = Article.objects.create(
+        title=f"Smart city news {day}", slug=f"smart-city-news-{day}", lead="What happened.",
+        status="published", publish_at=noon - timedelta(days=day),
+    )
+    article.topics.add(topic)
+    article.regions.add(oslo)
+"""
+
+NEWS_PAGES = [
+    "/",
+    "/news/",
+    "/news/?page=2",
+    "/news/topic/smart-city/",
+    "/news/topic/smart-city/?page=2",
+    "/news/smart-city-news-1/",
+    "/news/wp3-cluster-development-final-conference/",
+]
+
+PAGES_IN_CHILD = MORE_NEWS + f"""
+from django.db import connection
+from django.test import Client
+client = Client()
+pages = {{url: client.get(url) for url in {NEWS_PAGES!r}}}
+print(json.dumps({{
+    "vendor": connection.vendor,
+    "pages": {{url: [response.status_code, response.content.decode()] for url, response in pages.items()}},
+}}))
+"""
+
+
+def test_on_sqlite_the_news_pages_show_the_same_as_on_postgresql(client, tmp_path):
+    answer = run_django_json(PAGES_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
+    assert answer["vendor"] == "sqlite"
+
+    call_command("loaddata", "regions_seed", "news_seed", verbosity=0)
+    exec(MORE_NEWS)
+    for url in NEWS_PAGES:
+        status, html = answer["pages"][url]
+        on_postgresql = main_of(_html(client, url))
+        assert status == 200, url
+        assert main_of(html) == on_postgresql, url
+    assert "Smart city news 11" in main_of(answer["pages"]["/news/topic/smart-city/?page=2"][1])
+    article = main_of(answer["pages"]["/news/smart-city-news-1/"][1])
+    assert 'href="/news/topic/smart-city/"' in article and 'href="/regions/oslo/"' in article

@@ -16,6 +16,7 @@ from tests.news_factories import (
     make_scheduled_article,
     make_topic,
 )
+from tests.regions_factories import make_region
 
 pytestmark = pytest.mark.django_db
 
@@ -146,13 +147,21 @@ def test_all_day_event_stays_upcoming_through_its_last_day():
     site_tz = timezone.get_default_timezone()
     today = timezone.localdate(timezone.now(), site_tz)
     midnight = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()), site_tz)
+    riga = make_region("riga")
     # Stored, as all-day events are, with the last day's date at midnight: already "before now".
-    ends_today = make_event("Ends today", all_day=True, starts=midnight - timedelta(days=1), ends=midnight)
+    ends_today = make_event("Ends today", all_day=True, starts=midnight - timedelta(days=1), ends=midnight, region=riga)
     ended_yesterday = make_event(
-        "Ended yesterday", all_day=True, starts=midnight - timedelta(days=2), ends=midnight - timedelta(days=1)
+        "Ended yesterday",
+        all_day=True,
+        starts=midnight - timedelta(days=2),
+        ends=midnight - timedelta(days=1),
+        region=riga,
     )
     assert list(Event.objects.upcoming()) == [ends_today]
     assert list(Event.objects.past()) == [ended_yesterday]
+    # The prepared queries of the home page and the region profile, given the start of the day.
+    assert Event.objects.next_upcoming(5) == [ends_today]
+    assert Event.objects.upcoming_and_past_in_region(riga.pk, 5) == ([ends_today], [ended_yesterday])
 
 
 def test_timed_event_is_past_once_it_has_ended():
