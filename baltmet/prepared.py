@@ -18,9 +18,11 @@ worth compiling once:
 The build function's parameters are annotated `datetime`, `int` or `str`. It must give a
 `values()`/`values_list()`-style queryset (rows, not model instances: `from_rows()` makes
 instances where the caller needs them), in which each parameter is a query parameter as it
-was given: compared with, not sliced by or computed from. Compiling checks that: the query is
-compiled twice, with two different sets of stand-in values, and is refused unless the SQL is
-the same and the parameters differ exactly where a stand-in was put. Rows are read afresh on
+was given: compared with, not sliced by or computed from. Compiling checks that as far as it
+can: the query is compiled twice, with two different sets of stand-in values, and is refused
+unless the SQL is the same and the parameters differ exactly where a stand-in was put. That
+catches what changes a stand-in (see _stand_ins()), not what leaves both as they were (abs()
+of a positive number, say): keep build functions to comparisons. Rows are read afresh on
 every call: nothing but the SQL is kept.
 
 On PostgreSQL the SQL is also PREPAREd, once per database session, so that PostgreSQL plans
