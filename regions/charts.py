@@ -89,36 +89,47 @@ class BarChart:
         """The chart as an <svg> element: a role="img" labelled by its <title> and <desc>.
 
         Every piece of text (ids, title, description, labels, values) goes through escape()
-        (html.escape, as Django's escape());
-        the numbers are ints and floats written with str(), unlocalised, as SVG wants them.
+        (html.escape, as Django's escape()); the numbers are ints and floats written with
+        _number(), unlocalised, as SVG wants them. Drawn in layers, each one element for every
+        row (the rows never overlap): the light tracks as one path, the bars (a <rect> each)
+        in one group, the zero axis beside each bar as one path, then the texts. The attributes
+        they share are written once, which halves the markup of a dozen rows.
         """
         title_id, description_id = escape(self.title_id), escape(self.description_id)
-        parts = [
+        plot_x, plot_width, axis_x = _number(self.plot_x), _number(self.plot_width), _number(self.axis_x)
+        tracks, rects, axis, texts = [], [], [], []
+        for bar in self.bars:
+            y, height = _number(bar.y), _number(bar.height)
+            tracks.append(f"M{plot_x} {y}h{plot_width}v{height}h-{plot_width}z")
+            if bar.has_value:
+                value_style = ""
+                rects.append(
+                    f'<rect x="{_number(bar.x)}" y="{y}" width="{_number(bar.width)}" height="{height}"></rect>'
+                )
+            else:
+                value_style = NO_DATA_STYLE
+            axis.append(f"M{axis_x} {_number(bar.axis_top)}V{_number(bar.axis_bottom)}")
+            texts.append(
+                f'<text x="{_number(bar.label_x)}" y="{_number(bar.label_y)}" font-weight="600">{escape(bar.label)}</text>'
+                f'<text x="{_number(bar.value_x)}" y="{_number(bar.text_y)}"{value_style}>{escape(bar.text)}</text>'
+            )
+        # Safe: every string here that comes from content was escaped where it was inserted.
+        return mark_safe(
             f'<svg xmlns="http://www.w3.org/2000/svg" class="bar-chart" role="img" width="{self.width}" '
             f'height="{self.height}" viewBox="0 0 {self.width} {self.height}" '
             f'aria-labelledby="{title_id} {description_id}">'
             f'<title id="{title_id}">{escape(self.title)}</title>'
             f'<desc id="{description_id}">{escape(self.description)}</desc>'
-            f'<g font-size="{self.font_size}" fill="#1b2430">'
-        ]
-        plot_x, plot_width, axis_x = self.plot_x, self.plot_width, self.axis_x
-        for bar in self.bars:
-            if bar.has_value:
-                value_style = ""
-                rect = f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" fill="#0b5c8c"></rect>'
-            else:
-                value_style, rect = NO_DATA_STYLE, ""
-            parts.append(
-                f'<text x="{bar.label_x}" y="{bar.label_y}" font-weight="600">{escape(bar.label)}</text>'
-                f'<path d="M{plot_x} {bar.y}h{plot_width}v{bar.height}h-{plot_width}z" fill="#e9eef2"></path>'
-                f"{rect}"
-                f'<line x1="{axis_x}" y1="{bar.axis_top}" x2="{axis_x}" y2="{bar.axis_bottom}" '
-                f'stroke="#55606e" stroke-width="1.5"></line>'
-                f'<text x="{bar.value_x}" y="{bar.text_y}"{value_style}>{escape(bar.text)}</text>'
-            )
-        parts.append("</g></svg>")
-        # Safe: every string above that comes from content was escaped where it was inserted.
-        return mark_safe("".join(parts))
+            f'<path fill="#e9eef2" d="{"".join(tracks)}"></path>'
+            f'<g fill="#0b5c8c">{"".join(rects)}</g>'
+            f'<path stroke="#55606e" stroke-width="1.5" d="{"".join(axis)}"></path>'
+            f'<g font-size="{self.font_size}" fill="#1b2430">{"".join(texts)}</g></svg>'
+        )
+
+
+def _number(value):
+    """A coordinate as SVG takes it: 30.0 as 30, 191.25 as 191.25 (the layout rounds to tenths)."""
+    return f"{value:g}"
 
 
 def _fitted(label):

@@ -248,6 +248,20 @@ def test_a_region_without_the_value_has_no_bar_but_says_no_data(client, oslo, ri
     assert "Riga: no data" in svg and ">no data</text>" in svg
 
 
+def test_every_row_has_its_track_axis_label_and_value_and_only_values_a_bar():
+    chart = bar_chart(
+        "chart-test",
+        "Test",
+        [ChartItem("A", Decimal(50), "50"), ChartItem("B", None, ""), ChartItem("C", Decimal(25), "25")],
+    )
+    tags = elements(chart.svg())
+    track, axis = [attrs["d"] for tag, attrs in tags if tag == "path"]
+    assert track.count("M") == axis.count("M") == 3, "one track and one axis segment a row"
+    assert [attrs["y"] for tag, attrs in tags if tag == "rect"] == ["30", "154"], "rows A and C"
+    texts = [attrs["y"] for tag, attrs in tags if tag == "text"]
+    assert len(texts) == 6, "a label and a value a row"
+
+
 def test_the_largest_bar_fills_the_plot_and_values_follow_the_bars():
     chart = bar_chart(
         "chart-test",
