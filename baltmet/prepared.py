@@ -137,7 +137,7 @@ class _CompiledQuery:
                 compiler = queryset.query.get_compiler(using)
                 sql, params = compiler.as_sql()
             except Exception as error:
-                # e.g. a slice by a parameter (negative with a stand-in)
+                # e.g. a lookup that refuses a stand-in (a number out of its column's range)
                 raise RuntimeError(f"cannot prepare {build.__qualname__} with stand-in values: {error!r}") from error
             if paged and (queryset.query.is_sliced or not queryset.ordered):
                 raise RuntimeError(f"cannot read pages of {build.__qualname__}: it is sliced, or not ordered")
