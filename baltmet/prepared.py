@@ -30,6 +30,7 @@ it no more than the ORM builds it (see "Statements prepared by PostgreSQL" below
 PreparedPages gives Django's Paginator a prepared count and prepared pages.
 """
 
+import functools
 import hashlib
 import inspect
 import itertools
@@ -299,11 +300,25 @@ def from_rows(model, fields, rows, using=DEFAULT_DB_ALIAS, start=0):
     access)."""
     if not rows:
         return []
+    loaded, indexes = _loading_order(model, tuple(fields), start)
+    return [model.from_db(using, loaded, [row[index] for index in indexes]) for row in rows]
+
+
+@functools.lru_cache(maxsize=256)
+def _loading_order(model, fields, start):
+    # from_db() takes the values in the model's field order: those attnames, and where each is
+    # in a row. The same few combinations come with every request.
     positions = {name: start + index for index, name in enumerate(fields)}
-    # from_db() takes the values in the model's field order.
-    attnames = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
-    indexes = [positions[name] for name in attnames]
-    return [model.from_db(using, attnames, [row[index] for index in indexes]) for row in rows]
+    loaded = [field.attname for field in model._meta.concrete_fields if field.attname in positions]
+    return tuple(loaded), tuple(positions[name] for name in loaded)
+
+
+def related_from_row(model, fields, row, using=DEFAULT_DB_ALIAS, start=0):
+    """The instance of `model` in `row`, as from_rows() makes it, or None where its primary key
+    is NULL: the other end of a nullable foreign key, read through its LEFT JOIN."""
+    if row[start + list(fields).index(model._meta.pk.attname)] is None:
+        return None
+    return from_rows(model, fields, [row], using, start)[0]
 
 
 class PreparedPages:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet, local_midnight
-from baltmet.prepared import PreparedPages, attnames, from_rows, prepared
+from baltmet.prepared import PreparedPages, attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import (
     Publishable,
     PublishableManager,
@@ -79,9 +79,10 @@ class NewsItemQuerySet(PublishableQuerySet):
 LIST_DEFERRED_FIELDS = ("body", "search_vector")
 
 
+@functools.cache
 def list_fields(model):
     """The attnames of `model`'s fields that lists read (as for_lists() loads them)."""
-    return attnames(model, but=LIST_DEFERRED_FIELDS)
+    return tuple(attnames(model, but=LIST_DEFERRED_FIELDS))
 
 
 def _list_items(model, rows, using):
@@ -377,8 +378,7 @@ class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
         article_fields, event_fields = _page_fields()
         [article] = from_rows(self.model, article_fields, [row], db)
         event_start = len(article_fields)
-        event_id = row[event_start + event_fields.index("id")]
-        article.event = from_rows(Event, event_fields, [row], db, start=event_start)[0] if event_id is not None else None
+        article.event = related_from_row(Event, event_fields, row, db, start=event_start)
         topic_rows, region_rows = row[event_start + len(event_fields) :]
         article.page_topics = from_rows(Topic, PAGE_LINK_FIELDS, topic_rows, db)
         article.page_regions = from_rows(Region, PAGE_LINK_FIELDS, region_rows, db)

@@ -12,7 +12,7 @@ from django.urls import reverse
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet
-from baltmet.prepared import attnames, from_rows, prepared
+from baltmet.prepared import attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
@@ -191,8 +191,7 @@ class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(Reg
         region_fields = _profile_region_fields()
         [region] = from_rows(self.model, region_fields, [row], db)
         agency_start = len(region_fields)
-        if row[agency_start] is not None:
-            [region.agency] = from_rows(Organisation, PROFILE_AGENCY_ATTNAMES, [row], db, start=agency_start)
+        region.agency = related_from_row(Organisation, PROFILE_AGENCY_ATTNAMES, row, db, start=agency_start)
         institution_rows, cluster_rows, figure_rows = row[agency_start + len(PROFILE_AGENCY_FIELDS) :]
         region.profile_institutions = from_rows(Institution, PROFILE_INSTITUTION_FIELDS, institution_rows, db)
         region.profile_clusters = from_rows(Cluster, PROFILE_CLUSTER_FIELDS, cluster_rows, db)

@@ -14,10 +14,10 @@ from django.db.models.functions import JSONObject, Left
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared
-from news.models import Article
+from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared, related_from_row
+from news.models import Article, Event
 from regions.models import Figure
-from tests.news_factories import make_article
+from tests.news_factories import make_article, make_event
 from tests.regions_factories import add_figure, make_metric, make_region
 
 pytestmark = pytest.mark.django_db
@@ -172,6 +172,16 @@ def test_from_rows_makes_instances_with_the_other_fields_deferred():
     assert (loaded.pk, loaded.title, loaded._state.adding) == (article.pk, "Whole", False)
     assert loaded.get_deferred_fields() >= {"lead", "body"}
     assert loaded.lead == "A lead."
+
+
+def test_related_from_row_is_none_where_the_joined_row_is_missing():
+    with_event = make_article("With event", event=make_event("Summit"))
+    make_article("Without event")
+    fields = ["id", "title"]
+    rows = Article.objects.order_by("title").values_list("title", "event__id", "event__title")
+    [(event, title), (no_event, _)] = [(related_from_row(Event, fields, row, start=1), row[0]) for row in rows]
+    assert (title, event.pk, event.title) == ("With event", with_event.event_id, "Summit")
+    assert no_event is None
 
 
 # Statements prepared by PostgreSQL, once per database session
