@@ -71,6 +71,27 @@ def sqlite_site_env(tmp_path, *fixtures):
     return env
 
 
+_PAGES_IN_CHILD = """
+from django.db import connection
+from django.test import Client
+client = Client()
+pages = {url: client.get(url) for url in URLS}
+print(json.dumps({
+    "vendor": connection.vendor,
+    "pages": {url: [response.status_code, response.content.decode()] for url, response in pages.items()},
+}))
+"""
+
+
+def pages_on_sqlite(tmp_path, fixtures, urls, setup=""):
+    """{url: [status, html]} of each of `urls` as `make run` serves it by default: on a new
+    SQLite database in `tmp_path` with `fixtures` loaded and the code `setup` run first."""
+    body = f"{setup}\nURLS = {list(urls)!r}\n{_PAGES_IN_CHILD}"
+    answer = run_django_json(body, sqlite_site_env(tmp_path, *fixtures))
+    assert answer["vendor"] == "sqlite"
+    return answer["pages"]
+
+
 def child_database_url():
     """A DATABASE_URL for the database this test session uses, for child processes."""
     from django.db import connection

@@ -10,7 +10,7 @@ from regions.models import Region
 from tests.html_inspect import elements
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
 from tests.page_text import main_of
-from tests.subprocess_env import run_django_json, sqlite_site_env
+from tests.subprocess_env import pages_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -297,29 +297,17 @@ NEWS_PAGES = [
     "/news/wp3-cluster-development-final-conference/",
 ]
 
-PAGES_IN_CHILD = MORE_NEWS + f"""
-from django.db import connection
-from django.test import Client
-client = Client()
-pages = {{url: client.get(url) for url in {NEWS_PAGES!r}}}
-print(json.dumps({{
-    "vendor": connection.vendor,
-    "pages": {{url: [response.status_code, response.content.decode()] for url, response in pages.items()}},
-}}))
-"""
-
 
 def test_on_sqlite_the_news_pages_show_the_same_as_on_postgresql(client, tmp_path):
-    answer = run_django_json(PAGES_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
-    assert answer["vendor"] == "sqlite"
+    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed", "news_seed"], NEWS_PAGES, setup=MORE_NEWS)
 
     call_command("loaddata", "regions_seed", "news_seed", verbosity=0)
     exec(MORE_NEWS)
     for url in NEWS_PAGES:
-        status, html = answer["pages"][url]
+        status, html = on_sqlite[url]
         on_postgresql = main_of(_html(client, url))
         assert status == 200, url
         assert main_of(html) == on_postgresql, url
-    assert "Smart city news 11" in main_of(answer["pages"]["/news/topic/smart-city/?page=2"][1])
-    article = main_of(answer["pages"]["/news/smart-city-news-1/"][1])
+    assert "Smart city news 11" in main_of(on_sqlite["/news/topic/smart-city/?page=2"][1])
+    article = main_of(on_sqlite["/news/smart-city-news-1/"][1])
     assert 'href="/news/topic/smart-city/"' in article and 'href="/regions/oslo/"' in article

@@ -25,7 +25,7 @@ from tests.regions_factories import (
     make_organisation,
     make_region,
 )
-from tests.subprocess_env import run_django_json, sqlite_site_env
+from tests.subprocess_env import pages_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -307,26 +307,20 @@ for days in (3, 2, 1):
     article.regions.add(oslo)
 """
 
-PROFILE_IN_CHILD = OSLO_NEWS_AND_EVENTS + """
-from django.db import connection
-from django.test import Client
-response = Client().get("/regions/oslo/")
-print(json.dumps({"vendor": connection.vendor, "status": response.status_code, "html": response.content.decode()}))
-"""
-
 
 def test_on_sqlite_the_profile_shows_the_same_as_on_postgresql(client, tmp_path):
     """SQLite reads the institutions and clusters with a query each, not as JSON, and the
     upcoming and past events with a query each, not one UNION ALL: same page."""
-    answer = run_django_json(PROFILE_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed"))
-    assert (answer["vendor"], answer["status"]) == ("sqlite", 200)
+    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed"], ["/regions/oslo/"], setup=OSLO_NEWS_AND_EVENTS)
+    status, html = on_sqlite["/regions/oslo/"]
+    assert status == 200
 
     call_command("loaddata", "regions_seed", verbosity=0)
     exec(OSLO_NEWS_AND_EVENTS)
     on_postgresql = main_of(html_of(client, "/regions/oslo/"))
     assert "University of Oslo" in on_postgresql and "Cluster networks run by" in on_postgresql
     assert "Oslo news 1" in on_postgresql and "Oslo event 10" in on_postgresql and "Oslo event -40" in on_postgresql
-    assert main_of(answer["html"]) == on_postgresql
+    assert main_of(html) == on_postgresql
 
 
 def test_unknown_region_is_404(client):

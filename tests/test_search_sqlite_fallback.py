@@ -1,11 +1,13 @@
 """Search without PostgreSQL (`make run` on SQLite): simpler, same function, same pages."""
 
+from urllib.parse import urlencode
+
 import pytest
 
 from baltmet.search import SimpleSearch
 from tests.news_factories import make_article, make_draft_article
 from tests.regions_factories import make_region
-from tests.subprocess_env import run_django_json, sqlite_site_env
+from tests.subprocess_env import pages_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -30,22 +32,14 @@ def test_simple_search_escapes_content_and_highlights_case_insensitively():
     assert result.excerpt == "Bold 5 &lt; 6 <mark>CLUSTER</mark> &amp; &quot;co&quot;"
 
 
-SEARCH_IN_CHILD = """
-from django.db import connection
-from django.test import Client
-client = Client()
-answers = {"vendor": connection.vendor}
-for query in ["oslo", "Clusters", "life sciences", "brussels -seminar", "\\x00", "' OR 1=1 --", ".*(", "%_",
-              "кластер", "x" * 10000, '"unbalanced']:
-    response = client.get("/search/", {"q": query})
-    answers[query[:20]] = [response.status_code, response.content.decode()]
-print(json.dumps(answers))
-"""
+QUERIES = ["oslo", "Clusters", "life sciences", "brussels -seminar", "\x00", "' OR 1=1 --", ".*(", "%_",
+           "кластер", "x" * 10000, '"unbalanced']
 
 
 def test_on_sqlite_migrations_seed_fixtures_and_search_work(tmp_path):
-    answers = run_django_json(SEARCH_IN_CHILD, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
-    assert answers.pop("vendor") == "sqlite"
+    url = {query: "/search/?" + urlencode({"q": query}) for query in QUERIES}
+    pages = pages_on_sqlite(tmp_path, ["regions_seed", "news_seed"], url.values())
+    answers = {query: pages[url[query]] for query in QUERIES}
     assert all(status == 200 for status, _ in answers.values()), {q: status for q, (status, _) in answers.items()}
     assert 'href="/regions/oslo/"' in answers["oslo"][1]
     assert "<mark>Oslo</mark>" in answers["oslo"][1] or "<mark>oslo</mark>" in answers["oslo"][1]
