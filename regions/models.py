@@ -7,13 +7,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import Case, Exists, OuterRef, Prefetch, When
-from django.urls import reverse
 
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
 from baltmet.page_cache import ContentQuerySet
 from baltmet.prepared import attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import SlugNaturalKeyManagerMixin
+from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
 from baltmet.search_index import SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
@@ -271,7 +271,7 @@ class Region(models.Model):
         return (self.slug,)
 
     def get_absolute_url(self):
-        return reverse("regions:detail", args=[self.slug])
+        return slug_url("regions:detail", self.slug)
 
     def clean(self):
         errors = {}

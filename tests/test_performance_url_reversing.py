@@ -13,7 +13,7 @@ def test_fixed_url_is_what_reverse_gives(name):
     assert fixed_url(name) == reverse(name)
 
 
-@pytest.mark.parametrize("name", ["news:detail", "news:topic", "events:detail", "events:ics"])
+@pytest.mark.parametrize("name", ["news:detail", "news:topic", "events:detail", "events:ics", "regions:detail"])
 @pytest.mark.parametrize("slug", ["riga-forum", "a", "Mixed_Case-2", "SLUG-MARKER-0"])
 def test_slug_url_is_what_reverse_gives(name, slug):
     assert slug_url(name, slug) == reverse(name, args=[slug])
