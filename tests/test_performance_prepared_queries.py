@@ -17,7 +17,7 @@ from django.utils import timezone
 from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared, related_from_row
 from news.models import Article, Event
 from regions.models import Figure
-from tests.news_factories import make_article, make_event
+from tests.news_factories import make_article, make_event, make_topic
 from tests.regions_factories import add_figure, make_metric, make_region
 
 pytestmark = pytest.mark.django_db
@@ -351,3 +351,27 @@ def test_prepared_pages_count_and_page_as_the_queryset_does():
     assert (by_prepared.count, by_prepared.num_pages) == (by_queryset.count, by_queryset.num_pages) == (7, 3)
     for number in (1, 2, 3):
         assert [title for (title,) in by_prepared.page(number)] == [a.title for a in by_queryset.page(number)]
+
+
+def test_the_news_pages_count_published_articles_in_one_plain_aggregate():
+    topic, other = make_topic("Counted"), make_topic("Empty")
+    assert Article.objects.published_pages().count() == 0
+    assert Article.objects.published_pages(topic.pk).count() == 0
+    for day in range(1, 4):
+        make_article(f"Day {day}", topics=[topic], publish_at=timezone.now() - timedelta(days=day))
+    make_article("Elsewhere")
+    make_article("Tomorrow", topics=[topic], publish_at=timezone.now() + timedelta(days=1))
+    make_article("Draft", topics=[topic], status=Article.Status.DRAFT)
+    counts = [Article.objects.published_pages(pk).count() for pk in (None, topic.pk, other.pk)]
+    assert counts == [4, 3, 0]
+    assert [Article.objects.published().count(), Article.objects.published().filter(topics=topic).count()] == counts[:2]
+    with connection.cursor() as cursor:
+        # This session's other counts (of other tests) do not filter by status.
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s AND statement LIKE %s",
+            ["%COUNT(%", '%"news_article"."status" = $%'],
+        )
+        statements = [statement for (statement,) in cursor.fetchall()]
+    # Both counts, and not grouped: a GROUP BY reads a column of every counted row.
+    assert len(statements) == 2
+    assert all("COUNT(*)" in statement and "GROUP BY" not in statement for statement in statements)
