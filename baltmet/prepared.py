@@ -191,8 +191,9 @@ class _CompiledQuery:
 # --- Statements prepared by PostgreSQL ---------------------------------------------------
 #
 # PostgreSQL plans a query each time it is sent: for the region profile's query 0.46 ms, twice
-# running it. A statement PREPAREd once per database session is planned from then on only when
-# PostgreSQL finds a plan for any values no worse (after five runs; plan_cache_mode).
+# running it. A statement PREPAREd once per database session is planned once, for any values:
+# the settings start sessions with plan_cache_mode=force_generic_plan, as PostgreSQL's own
+# choice (auto) kept planning some statements on every run.
 
 def _prepares_on_server(connection):
     # SQL-level PREPARE lives in one database session: a pooler that hands each transaction to

@@ -375,3 +375,9 @@ def test_the_news_pages_count_published_articles_in_one_plain_aggregate():
     # Both counts, and not grouped: a GROUP BY reads a column of every counted row.
     assert len(statements) == 2
     assert all("COUNT(*)" in statement and "GROUP BY" not in statement for statement in statements)
+
+
+def test_the_database_session_keeps_one_plan_per_prepared_statement():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_generic_plan",)
