@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.subprocess_env import gunicorn, production_env
+from tests.subprocess_env import gunicorn, production_env, run_python
 
 
 def _get(url):
@@ -44,3 +44,12 @@ def test_gunicorn_answers_unknown_urls_with_the_site_404_page(production_server)
     assert status == 404
     assert b"Page not found" in body
     assert b"Traceback" not in body
+
+
+def test_the_served_application_leaves_what_loading_made_out_of_garbage_collection(tmp_path):
+    # Full collections would otherwise walk every module and model on each run (slow requests).
+    env = {"DJANGO_DEBUG": "1", "MEDIA_ROOT": str(tmp_path)}
+    code = "import gc, baltmet.wsgi; print(gc.get_freeze_count())"
+    child = run_python(code, env)
+    assert child.returncode == 0, child.stderr
+    assert int(child.stdout) > 10_000
