@@ -9,7 +9,8 @@ each combination of those and then reused:
 
 - `fixed_url(name)`: a URL without arguments, e.g. fixed_url("news:list") == "/news/".
 - `slug_url(name, slug)`: a URL whose only argument is a slug, from the text around the slug,
-  e.g. slug_url("news:detail", "x") == "/news/x/".
+  e.g. slug_url("news:detail", "x") == "/news/x/"; `slug_urls(name)` gives it as a function
+  of the slug, for many links of one kind.
 
 Both give exactly what `reverse()` gives. A slug that the `slug` path converter would not
 accept goes through `reverse()` itself, which raises NoReverseMatch as before.
@@ -59,10 +60,24 @@ def fixed_url(name):
 
 def slug_url(name, slug):
     """reverse(name, args=[slug]) for a URL name whose one argument is a slug."""
+    return slug_urls(name)(slug)
+
+
+def slug_urls(name):
+    """slug_url(name, ·) as a function of the slug, with what reverse() depends on read once:
+    for a list of links to items of one kind, where reading it for each (~8 µs) was a sixth of
+    writing a teaser. Use it within one request, as that may change between requests."""
     key = _key(name)
     around = _around_slug.get(key)
     if around is None:
         around = _remember(_around_slug, key, tuple(reverse(name, args=[_MARKER]).split(_MARKER)))
-    if len(around) != 2 or not _SLUG.match(slug):
-        return reverse(name, args=[slug])
-    return around[0] + slug + around[1]
+    if len(around) != 2:
+        return lambda slug: reverse(name, args=[slug])
+    before, after = around
+
+    def url(slug):
+        if not _SLUG.match(slug):
+            return reverse(name, args=[slug])
+        return before + slug + after
+
+    return url

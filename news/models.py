@@ -229,8 +229,11 @@ class Event(Publishable):
     def __str__(self):
         return self.title
 
+    # What an event's page is reversed from, with its slug; lists reverse it once (news.teasers).
+    URL_NAME = "events:detail"
+
     def get_absolute_url(self):
-        return slug_url("events:detail", self.slug)
+        return slug_url(self.URL_NAME, self.slug)
 
     def clean(self):
         errors = {}
@@ -439,8 +442,11 @@ class Article(Publishable):
     def __str__(self):
         return self.title
 
+    # What an article's page is reversed from, with its slug; lists reverse it once (news.teasers).
+    URL_NAME = "news:detail"
+
     def get_absolute_url(self):
-        return slug_url("news:detail", self.slug)
+        return slug_url(self.URL_NAME, self.slug)
 
     @property
     def public_event(self):

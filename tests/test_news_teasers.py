@@ -62,7 +62,7 @@ MOMENTS = [
 def test_dates_are_written_as_the_date_filter_writes_them(moment, zone):
     with timezone.override(zone):
         local = timezone.localtime(moment)
-        assert teasers._day(local) == former('{{ m|date:"j F Y" }}', m=moment)
+        assert teasers._Lookups().day(local) == former('{{ m|date:"j F Y" }}', m=moment)
         assert teasers._iso_day(local) == former('{{ m|date:"Y-m-d" }}', m=moment)
         assert teasers._time(local) == former('{{ m|date:"H:i" }}', m=moment)
         assert teasers._iso(local) == former("{{ m|html_datetime }}", m=moment)
@@ -71,7 +71,7 @@ def test_dates_are_written_as_the_date_filter_writes_them(moment, zone):
 def test_month_names_are_translated_as_the_date_filter_translates_them():
     moment = datetime(2024, 5, 3, 12, tzinfo=UTC)
     with translation.override("de"):
-        assert teasers._day(timezone.localtime(moment)) == former('{{ m|date:"j F Y" }}', m=moment)
+        assert teasers._Lookups().day(timezone.localtime(moment)) == former('{{ m|date:"j F Y" }}', m=moment)
 
 
 def _events():
@@ -107,12 +107,31 @@ def test_article_teaser_is_the_former_partial(lead, heading):
     article = Article(
         title="Riga's <b>cluster</b> & more", slug="rigas-cluster", lead=lead, publish_at=MOMENTS[1]
     )
-    assert same_markup(teasers.article_teaser(article, heading)) == same_markup(
+    assert same_markup(teasers.article_teasers([article], heading)) == same_markup(
         former(FORMER_ARTICLE_TEASER, article=article, heading=heading)
     )
 
 
 def test_a_teaser_heading_is_a_heading_element():
     with pytest.raises(ValueError):
-        teasers.article_teaser(Article(title="x", slug="x", publish_at=MOMENTS[0]), "div onclick=x")
+        teasers.article_teasers([Article(title="x", slug="x", publish_at=MOMENTS[0])], "div onclick=x")
 
+
+
+def test_a_list_of_teasers_is_each_teaser_in_turn():
+    articles = [Article(title=f"Item {month}", slug=f"item-{month}", publish_at=MOMENTS[month]) for month in range(4)]
+    events = list(_events())
+    assert teasers.article_teasers(articles, "h3") == "\n".join(
+        teasers.article_teasers([article], "h3") for article in articles
+    )
+    assert teasers.event_teasers(events, "h4") == "\n".join(teasers.event_teaser(event, "h4") for event in events)
+    assert teasers.article_teasers([]) == ""
+
+
+def test_a_list_of_teasers_is_written_in_the_time_zone_and_language_of_its_moment():
+    # The lookups a list shares are made when it is written, not kept from an earlier list.
+    articles = [Article(title="x", slug="x", publish_at=moment) for moment in MOMENTS]
+    for zone, language in [("Europe/Berlin", "de"), ("America/New_York", "en"), ("UTC", "fr")]:
+        with timezone.override(zone), translation.override(language):
+            expected = "".join(former(FORMER_ARTICLE_TEASER, article=article, heading="h2") for article in articles)
+            assert same_markup(teasers.article_teasers(articles)) == same_markup(expected)

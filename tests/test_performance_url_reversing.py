@@ -5,7 +5,7 @@ import pytest
 from django.template import Context, Template
 from django.urls import NoReverseMatch, clear_script_prefix, reverse, set_script_prefix
 
-from baltmet.reversing import fixed_url, slug_url
+from baltmet.reversing import fixed_url, slug_url, slug_urls
 
 
 @pytest.mark.parametrize("name", ["home", "news:list", "news:feed", "news:atom", "events:list", "events:calendar", "regions:list", "search"])
@@ -17,12 +17,15 @@ def test_fixed_url_is_what_reverse_gives(name):
 @pytest.mark.parametrize("slug", ["riga-forum", "a", "Mixed_Case-2", "SLUG-MARKER-0"])
 def test_slug_url_is_what_reverse_gives(name, slug):
     assert slug_url(name, slug) == reverse(name, args=[slug])
+    assert slug_urls(name)(slug) == reverse(name, args=[slug])
 
 
 @pytest.mark.parametrize("slug", ["", "has space", "slash/in", "ümlaut"])
 def test_a_slug_the_url_does_not_accept_is_refused_as_by_reverse(slug):
     with pytest.raises(NoReverseMatch):
         slug_url("news:detail", slug)
+    with pytest.raises(NoReverseMatch):
+        slug_urls("news:detail")(slug)
 
 
 def test_a_site_under_a_script_prefix_links_under_it():

@@ -1,5 +1,6 @@
-"""{% article_teaser article "h3" %}, {% event_teaser event "h3" %}, {% event_dates event %}:
-the repeated parts of news and event lists, written by news.teasers (see why there)."""
+"""{% article_teasers articles "h3" %}, {% event_teasers events "h3" %}, {% event_teaser event "h3" %},
+{% event_dates event %}: the repeated parts of news and event lists, written by news.teasers
+(see why there). A list is written by one tag, so that its teasers share their lookups."""
 
 from django import template
 
@@ -9,8 +10,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def article_teaser(article, heading="h2"):
-    return teasers.article_teaser(article, heading)
+def article_teasers(articles, heading="h2"):
+    return teasers.article_teasers(articles, heading)
+
+
+@register.simple_tag
+def event_teasers(events, heading="h2"):
+    return teasers.event_teasers(events, heading)
 
 
 @register.simple_tag
