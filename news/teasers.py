@@ -4,10 +4,10 @@ news, topic, events, an event's news, a region's news and events, search results
 
 Written here with format_html rather than as included templates because a list renders them
 up to tens of times a page: as an {% include %}, one teaser cost ~180 µs in variable lookups,
-filters and reverse() calls, here ~30-45 µs in a list. The markup is the one the partial templates had,
-and the templates still place it: {% article_teasers %}, {% event_teasers %}, {% event_teaser %}
-and {% event_dates %} (news.templatetags.teasers). Every value is escaped by format_html, as
-{{ }} escapes it.
+filters and reverse() calls, here ~30-45 µs in a list. The markup is the one the partial
+templates had, and the templates still place it: {% article_teasers %}, {% event_teasers %},
+{% event_teaser %} and {% event_dates %} (news.templatetags.teasers). Every value is escaped
+by format_html, as {{ }} escapes it.
 
 The dates are written as the `date` filter writes them with "j F Y", "j F Y, H:i", "H:i" and
 "Y-m-d", in the current time zone (tests/test_news_teasers.py compares them).
