@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, clear_script_prefix, reverse, set_script
 from baltmet.reversing import fixed_url, slug_url, slug_urls
 
 
-@pytest.mark.parametrize("name", ["home", "news:list", "news:feed", "news:atom", "events:list", "events:calendar", "regions:list", "search"])
+@pytest.mark.parametrize("name", ["home", "news:list", "news:feed", "news:atom", "events:list", "events:calendar", "regions:list", "regions:compare", "search"])
 def test_fixed_url_is_what_reverse_gives(name):
     assert fixed_url(name) == reverse(name)
 
