@@ -1,0 +1,118 @@
+"""The page cache's first query of a request is also the database connection's health check
+(baltmet.health_check): a hit from the local-memory cache sends no `SELECT 1` before reading
+the content version, and a connection PostgreSQL dropped since the last request is replaced
+without failing the request, as Django's own check would have.
+
+Django runs the check after a request starts (request_started), which the test client leaves
+out; `_request_starts()` does what Django would.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+
+from baltmet.health_check import read_as_health_check
+from baltmet.page_cache import HEADER
+from tests.news_factories import make_article
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def local_page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 3600
+    settings.PAGE_CACHE_VERSION_IN_CACHE = False
+    cache.clear()
+
+
+@pytest.fixture
+def health_checks(monkeypatch):
+    """The times Django's health check (`is_usable()`) was run on the connection."""
+    calls = []
+    is_usable = connection.is_usable
+
+    def counted():
+        calls.append(1)
+        return is_usable()
+
+    monkeypatch.setattr(connection, "is_usable", counted)
+    return calls
+
+
+def _request_starts():
+    connection.close_if_unusable_or_obsolete()
+    # The check is due: what follows would fail without it, had Django sent it.
+    assert connection.health_check_enabled and not connection.health_check_done
+
+
+def _backend_pid():
+    return connection.connection.get_backend_pid()
+
+
+def _drop_connection():
+    """End this connection's PostgreSQL session from another one, as a server restart would,
+    and wait until it is gone."""
+    pid = _backend_pid()
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+            assert cursor.fetchone() == (True,)
+    finally:
+        other.close()
+    return pid
+
+
+def test_a_hit_sends_one_query_and_no_separate_health_check(client, health_checks, django_assert_num_queries):
+    make_article("Cluster news")
+    assert client.get("/news/")[HEADER] == "miss"
+    _request_starts()
+    with django_assert_num_queries(1):
+        response = client.get("/news/")
+    assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
+    assert health_checks == []
+
+
+def test_a_hit_on_a_connection_postgresql_dropped_is_served_on_a_new_one(client):
+    make_article("Cluster news")
+    assert client.get("/news/")[HEADER] == "miss"
+    dropped = _drop_connection()
+    _request_starts()
+    response = client.get("/news/")
+    assert response.status_code == 200 and response[HEADER] == "hit"
+    assert "Cluster news" in response.content.decode()
+    assert _backend_pid() != dropped
+
+
+def test_a_page_made_on_a_connection_postgresql_dropped_is_made_on_a_new_one(client):
+    make_article("Cluster news")
+    client.get("/")  # a request before, on the connection then dropped
+    dropped = _drop_connection()
+    _request_starts()
+    response = client.get("/news/")
+    assert response.status_code == 200 and response[HEADER] == "miss"
+    assert "Cluster news" in response.content.decode()
+    assert _backend_pid() != dropped
+
+
+def test_a_read_that_fails_on_a_working_connection_is_not_run_again(health_checks):
+    connection.ensure_connection()
+    pid = _backend_pid()
+    runs = []
+
+    def slow_read():
+        runs.append(1)
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 50")
+            try:
+                cursor.execute("SELECT pg_sleep(5)")
+            finally:
+                cursor.execute("RESET statement_timeout")
+
+    _request_starts()
+    with pytest.raises(OperationalError, match="statement timeout"):
+        read_as_health_check(slow_read)
+    assert runs == [1]
+    # Asked whether the connection still works, which it does: kept.
+    assert health_checks == [1]
+    assert _backend_pid() == pid
