@@ -7,7 +7,9 @@ the page cache off (every request renders) and on (warmed, every request a hit) 
 setups: local memory in each worker with the content version in PostgreSQL, and Redis
 holding pages and version (each worker also serving its own copies until a change is
 announced). Side by side: a trivial Django view through the same middleware,
-the framework's floor.
+the framework's floor, on a server with the page cache off that runs throughout and is
+measured again right before each mode's pages, so that each mode is compared with the
+floor of the same minutes (the machine's speed drifts).
 
     .venv/bin/python bench/wrk.py [--articles 10000] [--duration 10] [--connections 16]
         [--threads 2] [--keep]
@@ -44,7 +46,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_wrk"
-PORT = 8766
+PORT = 8766  # the server of the mode being measured
+FLOOR_PORT = 8767  # the server of the floor, throughout
 FLOOR = "/bench/floor/"
 SEED_FIXTURES = ["regions_seed", "news_seed"]  # as `make seed`
 UNCACHED, CACHED_LOCAL, CACHED_REDIS = "uncached", "cached (local)", "cached (Redis)"
@@ -128,7 +131,8 @@ def get(url):
 
 
 def serve(env):
-    """scripts/serve.sh (what `make serve` runs) with `env`; returns the process once it answers."""
+    """scripts/serve.sh (what `make serve` runs) with `env` (its PORT); returns the process and
+    its address once it answers."""
     process = subprocess.Popen(
         ["bash", str(PROJECT / "scripts" / "serve.sh")],
         cwd=PROJECT,
@@ -137,7 +141,7 @@ def serve(env):
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{env['PORT']}"
     for _ in range(600):
         if process.poll() is not None:
             raise RuntimeError("make serve (scripts/serve.sh) stopped:\n" + process.stderr.read().decode()[-3000:])
@@ -213,6 +217,7 @@ def main():
     )
     workers = os.environ.get("WEB_CONCURRENCY", "2")
     results = {}
+    floors = {}  # mode: the floor measured right before that mode's pages
     try:
         paths = [("trivial view (floor)", FLOOR), *pages(scratch_url)]
         with tempfile.TemporaryDirectory() as static_root:
@@ -239,26 +244,42 @@ def main():
                         "DJANGO_CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(8)}",
                     },
                 }
-                for mode, mode_env in modes.items():
-                    print(f"serving ({mode}) ...", flush=True)
-                    process, base = serve({**serve_env, **mode_env})
-                    try:
-                        for label, path in paths:
-                            results[(mode, path)] = measure(wrk, base, path, mode, options)
-                            rps, p50, p99 = results[(mode, path)]
-                            print(f"  {mode:14} {path[:45]:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  "
-                                  f"p99 {p99:6.2f} ms", flush=True)
-                    finally:
-                        stop(process)
+                print(f"serving the floor ({UNCACHED}) ...", flush=True)
+                floor_process, floor_base = serve({**serve_env, **modes[UNCACHED], "PORT": str(FLOOR_PORT)})
+                try:
+                    for mode, mode_env in modes.items():
+                        process, base = None, floor_base  # uncached: the floor's own server
+                        if mode != UNCACHED:
+                            print(f"serving ({mode}) ...", flush=True)
+                            process, base = serve({**serve_env, **mode_env})
+                        try:
+                            floors[mode] = _measured(wrk, floor_base, FLOOR, UNCACHED, options, "floor")
+                            for _, path in paths:
+                                if (base, path) == (floor_base, FLOOR):
+                                    results[(mode, path)] = floors[mode]
+                                else:
+                                    results[(mode, path)] = _measured(wrk, base, path, mode, options)
+                        finally:
+                            if process is not None:
+                                stop(process)
+                finally:
+                    stop(floor_process)
     finally:
         if not options.keep:
             drop_database(url, SCRATCH_DB)
 
-    report(paths, results, options, workers)
+    report(paths, results, floors, options, workers)
 
 
-def report(paths, results, options, workers):
-    floor = results[(UNCACHED, FLOOR)][0]
+def _measured(wrk, base, path, mode, options, label=None):
+    result = measure(wrk, base, path, mode, options)
+    rps, p50, p99 = result
+    print(f"  {label or mode:14} {path[:45]:45} {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms", flush=True)
+    return result
+
+
+def report(paths, results, floors, options, workers):
+    floor = {mode: floors[mode][0] for mode in MODES}
     print(
         f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
@@ -266,7 +287,8 @@ def report(paths, results, options, workers):
         f"{CACHED_LOCAL}: local-memory cache in each worker, content version read from PostgreSQL (no REDIS_URL); "
         f"{CACHED_REDIS}: pages and content version in Redis (REDIS_URL), each worker serving its own copies "
         f"until a change is announced.\n"
-        f"% of floor: against the trivial view on the server with the page cache off ({floor:.0f} req/s).\n"
+        "% of floor: against the trivial view on the server with the page cache off, measured right before "
+        "each mode's pages (" + ", ".join(f"{mode} {floor[mode]:.0f}" for mode in MODES) + " req/s).\n"
     )
     print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
     print("|---|---|---:|---:|---:|---:|")
@@ -274,12 +296,12 @@ def report(paths, results, options, workers):
         for label, path in paths:
             rps, p50, p99 = results[(mode, path)]
             shown = path if len(path) <= 40 else path[:37] + "..."
-            print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor:.0f}% |")
+            print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor[mode]:.0f}% |")
 
     print("\nTargets:")
     for mode, share in ((UNCACHED, UNCACHED_SHARE), (CACHED_LOCAL, CACHED_SHARE), (CACHED_REDIS, CACHED_SHARE)):
         for label, path in paths[1:]:
-            got = results[(mode, path)][0] / floor
+            got = results[(mode, path)][0] / floor[mode]
             verdict = "PASS" if got >= share else "FAIL"
             print(f"  {verdict}  {mode} {label}: {100 * got:.0f}% of floor (target >= {100 * share:.0f}%)")
     for mode in MODES:
