@@ -73,24 +73,16 @@ def test_a_hit_sends_one_query_and_no_separate_health_check(client, health_check
     assert health_checks == []
 
 
-def test_a_hit_on_a_connection_postgresql_dropped_is_served_on_a_new_one(client):
+@pytest.mark.parametrize(
+    "earlier_page, served", [("/news/", "hit"), ("/", "miss")], ids=["a hit", "a page being made"]
+)
+def test_a_page_asked_for_on_a_connection_postgresql_dropped_is_served_on_a_new_one(client, earlier_page, served):
     make_article("Cluster news")
-    assert client.get("/news/")[HEADER] == "miss"
+    assert client.get(earlier_page)[HEADER] == "miss"  # on the connection then dropped
     dropped = _drop_connection()
     _request_starts()
     response = client.get("/news/")
-    assert response.status_code == 200 and response[HEADER] == "hit"
-    assert "Cluster news" in response.content.decode()
-    assert _backend_pid() != dropped
-
-
-def test_a_page_made_on_a_connection_postgresql_dropped_is_made_on_a_new_one(client):
-    make_article("Cluster news")
-    client.get("/")  # a request before, on the connection then dropped
-    dropped = _drop_connection()
-    _request_starts()
-    response = client.get("/news/")
-    assert response.status_code == 200 and response[HEADER] == "miss"
+    assert response.status_code == 200 and response[HEADER] == served
     assert "Cluster news" in response.content.decode()
     assert _backend_pid() != dropped
 
