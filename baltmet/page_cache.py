@@ -96,6 +96,9 @@ def content_changed(using=DEFAULT_DB_ALIAS):
 class _BumpAfterCommit:
     def __init__(self, using):
         self.using = using
+        # Django names a robust hook that failed by its __qualname__, which instances lack:
+        # without one, logging the failure would raise instead, after the commit.
+        self.__qualname__ = f"{type(self).__qualname__}({using!r})"
 
     def __call__(self):
         _bump(self.using)

@@ -12,10 +12,11 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import Client
 from django.utils import timezone
 
+from baltmet import page_cache
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
@@ -267,6 +268,24 @@ def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_
         make_article("Rolled back")
         raise RuntimeError
     assert _version() == after
+
+
+def test_a_version_change_failing_after_the_commit_is_logged_and_the_change_kept(monkeypatch, caplog):
+    article = make_article("Old title")
+
+    def failing(using):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(page_cache, "_bump", failing)
+    later = []
+    with transaction.atomic():
+        article.title = "New title"
+        article.save()
+        transaction.on_commit(lambda: later.append("ran"))
+    assert Article.objects.get(pk=article.pk).title == "New title"
+    assert later == ["ran"], "the hooks queued after it still run"
+    assert "server closed the connection unexpectedly" in caplog.text
+    assert "_BumpAfterCommit('default')" in caplog.text
 
 
 def test_versions_are_never_reused_even_after_the_row_is_gone():
