@@ -14,7 +14,7 @@ and run the read again, as the check would have before it. Only for reads: a rea
 changes nothing, where a write sent on a connection that broke during it might have been done.
 """
 
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
@@ -31,9 +31,10 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
     connection.health_check_done = True
     try:
         return read()
-    except (InterfaceError, OperationalError):
-        # A query the server refused or cancelled (a timeout) is an error of its own; only a
-        # connection that no longer works is replaced.
+    except Error:
+        # Whatever the driver raised (a broken link may come without an error code), the check
+        # decides: a query the server refused or cancelled (a timeout) on a connection that
+        # works is an error of its own; only a connection that no longer works is replaced.
         if connection.is_usable():
             raise
     connection.close()
