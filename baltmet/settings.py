@@ -117,13 +117,6 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # PostgreSQL (baltmet.prepared). Turn off behind a pooler that hands each transaction to another
 # session (PgBouncer's transaction pooling).
 DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
-if DATABASE_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Those statements select by the same columns and order whatever the values, so one plan
-    # serves every run. Left to choose (plan_cache_mode=auto), PostgreSQL planned some afresh on
-    # every run, for a plan no better: a region's latest news 0.6 ms a run instead of 0.3.
-    # Only prepared statements are affected.
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = f"{_options.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

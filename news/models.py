@@ -312,7 +312,8 @@ def _latest_query(count):
 
 @functools.cache
 def _latest_in_region_query(count):
-    @prepared
+    # A region's size decides the plan (see baltmet.prepared).
+    @prepared(plan_each_run=True)
     def query(region: int, now: datetime):
         return Article.objects.published(now).filter(regions=region).values_list(*list_fields(Article))[:count]
 
@@ -339,12 +340,13 @@ def _published_rows_query(now: datetime):
     return Article.objects.published(now).values_list(*list_fields(Article))
 
 
-@prepared
+# A topic's size decides the plan of these two (see baltmet.prepared).
+@prepared(plan_each_run=True)
 def _topic_count_query(topic: int, now: datetime):
     return _count(Article.objects.published(now).filter(topics=topic))
 
 
-@prepared
+@prepared(plan_each_run=True)
 def _topic_rows_query(topic: int, now: datetime):
     return Article.objects.published(now).filter(topics=topic).values_list(*list_fields(Article))
 

@@ -20,31 +20,12 @@ def test_database_url_selects_postgresql(monkeypatch):
     assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == ("db.example", 6543, "cms", "u")
 
 
-GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
-
-
-def test_postgresql_sessions_keep_one_plan_per_prepared_statement(monkeypatch):
-    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example/cms")
-    assert settings.DATABASES["default"]["OPTIONS"]["options"] == GENERIC_PLANS
-
-
-def test_session_options_given_in_the_database_url_are_kept(monkeypatch):
+def test_session_options_given_in_the_database_url_are_kept_and_none_added(monkeypatch):
     url = "postgres://u:p@db.example/cms?options=-c%20statement_timeout%3D5000&sslmode=require"
     options = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL=url).DATABASES["default"]["OPTIONS"]
-    assert options == {"options": f"-c statement_timeout=5000 {GENERIC_PLANS}", "sslmode": "require"}
-
-
-@pytest.mark.parametrize(
-    "env",
-    [
-        {"DATABASE_URL": "postgres://u:p@db.example/cms", "DJANGO_DB_PREPARED_STATEMENTS": "0"},
-        {"DATABASE_URL": "sqlite:////tmp/x.sqlite3"},
-        {},
-    ],
-)
-def test_no_session_options_without_prepared_statements_on_postgresql(monkeypatch, env):
-    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", **env)
-    assert "options" not in settings.DATABASES["default"].get("OPTIONS", {})
+    assert options == {"options": "-c statement_timeout=5000", "sslmode": "require"}
+    plain = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example/cms")
+    assert plain.DATABASES["default"].get("OPTIONS", {}) == {}
 
 
 def test_allowed_hosts_from_comma_separated_list(monkeypatch):
