@@ -7,9 +7,11 @@ request. A `redis.Redis` is safe to share between threads (each command takes a 
 from the pool), so one per pool is kept and reused. Everything else is Django's own backend.
 
 `watch(key)` and `announce_change(key)` let a process know that a value has not changed
-without a round trip (baltmet.redis_watch); the page cache uses them for its content version.
+without a round trip (baltmet.redis_watch); the page cache uses them for its content version,
+with `raise_counter()` and `server_run_id()` to start a new one after Redis restarted.
 """
 
+import redis
 from django.core.cache.backends import redis as django_redis
 
 from baltmet import redis_watch
@@ -49,3 +51,29 @@ class RedisCache(django_redis.RedisCache):
     def announce_change(self, key, version=None):
         """Tell every process watching `key` that its value changed, after changing it."""
         redis_watch.announce(self._cache.get_client(write=True), self.make_and_validate_key(key, version=version))
+
+    def raise_counter(self, key, at_least, version=None):
+        """Set the integer at `key` to the greater of its value plus one and `at_least`,
+        atomically (other processes may change it meanwhile); returns the new value."""
+        key = self.make_and_validate_key(key, version=version)
+        with self._cache.get_client(key, write=True).pipeline() as pipe:
+            while True:
+                try:
+                    pipe.watch(key)
+                    current = pipe.get(key)
+                    # Stored as Django's RedisSerializer stores an int: its digits.
+                    new = max(int(current) + 1, at_least) if current is not None else at_least
+                    pipe.multi()
+                    pipe.set(key, new)
+                    pipe.execute()
+                    return new
+                except redis.WatchError:
+                    continue
+
+    def server_run_id(self):
+        """The run_id of the Redis server written to, new each time a server process starts;
+        None where INFO is refused (some hosted Redis services rename it)."""
+        try:
+            return self._cache.get_client(write=True).info("server")["run_id"]
+        except (redis.ResponseError, KeyError):
+            return None

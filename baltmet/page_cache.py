@@ -22,7 +22,13 @@ How it stays correct:
     version; otherwise the page and the version come from Redis in one round trip. Every
     process that changes content must then have the same REDIS_URL (it has, when all read one
     environment); a change made while Redis is unreachable is logged as an error, and pages
-    cached before it may be served until they expire (DJANGO_PAGE_CACHE_SECONDS).
+    cached before it may be served until they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis
+    may also come back with older data than it had (a restored snapshot, a replica that
+    lagged taking over): an older version with the pages stored under it, which would match
+    again. Such a Redis is another server process, and a process's watch loses its
+    subscription to it: when it subscribes again, the process compares Redis's run_id with
+    the one the version was last started on and, where they differ, starts a version no page
+    has. Nothing is read from Redis while the watch is not subscribed.
 - **Time.** A page also changes without any save: a scheduled article or event appears when
   its publish_at passes, an event moves from "upcoming" to "past" when it ends (all-day
   events at midnight). When a page is made, one query finds the next such moment (with the
@@ -69,6 +75,8 @@ CONTENT_APPS = frozenset({"news", "regions"})
 HEADER = "X-Page-Cache"
 _KEY_PREFIX = "page"
 _VERSION_KEY = "page-cache:version"
+# The run_id of the Redis server process the shared version was last started on.
+_RUN_ID_KEY = "page-cache:redis-run-id"
 _STORED_VARY = {"", "cookie"}
 
 
@@ -144,6 +152,44 @@ def _bump_shared_version():
             "may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
             exc_info=True,
         )
+
+
+def _restart_shared_version_after_a_new_redis(cache):
+    """Whether the shared version had to be started anew, which is done here: when Redis is
+    not the server process the version was last started on (it restarted, or a replica took
+    over). Such a Redis may have come back with older data than it had (a restored snapshot, a
+    replica that lagged): an older version together with the pages stored under it, which
+    would match again. The new version is greater than any before (at least the clock, as
+    every version), and announced. Redis's run_id, new at every start, tells the server
+    process; where INFO is refused, the version is started anew every time."""
+    run_id = cache.server_run_id()
+    if run_id is not None and cache.get(_RUN_ID_KEY) == run_id:
+        return False
+    cache.raise_counter(_VERSION_KEY, _new_stamp())
+    # After the version: a process stopped between the two starts it again.
+    cache.set(_RUN_ID_KEY, run_id, timeout=None)
+    cache.announce_change(_VERSION_KEY)
+    return True
+
+
+def _watched_version(cache, watch):
+    """`watch.get()` once the watch is subscribed and, if it has subscribed since it was last
+    asked, Redis has been checked for having come back with old data (a subscription is lost
+    when Redis restarts or fails over, and a watch subscribes again at once). Raises
+    ConnectionError where the watch cannot subscribe: nothing is read from such a Redis."""
+    for _ in range(3):
+        version, token = watch.get()
+        if not watch.subscribed:
+            raise ConnectionError("no subscription to the page cache's version in Redis")
+        if not watch.subscribed_anew():
+            return version, token
+        try:
+            _restart_shared_version_after_a_new_redis(cache)
+        except Exception:
+            watch.close()  # subscribed, and checked, again by the next request
+            raise
+        # Asked again: takes in the announcement of a new version, or a subscription lost again.
+    raise ConnectionError("the subscription to the page cache's version in Redis keeps breaking")
 
 
 def _shared_version(cache, values):
@@ -437,7 +483,7 @@ class PageCacheMiddleware:
             local = _local_cache()
             watch = cache.watch(_VERSION_KEY) if local is not None else None
             if watch is not None:
-                version, token = watch.get()
+                version, token = _watched_version(cache, watch)
                 if version is not None:
                     entry = local.get(key)
                     if entry is not None and entry["version"] == version:

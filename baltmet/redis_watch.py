@@ -9,7 +9,8 @@ it looks, without waiting, whether anything has arrived on that connection. Anyt
 (an announcement, a closed connection, a reply it did not expect) makes the value unknown, and
 the next request reads it from Redis again, as it does at least once a second anyway
 (TRUST_SECONDS). While the process is not subscribed (Redis down, or a new process), the value
-is always unknown.
+is always unknown; a lost subscription is taken up again at once, and `subscribed_anew()` tells
+the page cache to check what Redis came back with.
 
 Why that is as prompt as asking: `announce` returns only after one more reply from Redis
 (PING). Redis runs commands one at a time and sends all their output, announcements
@@ -54,15 +55,33 @@ class Watch:
         self._token = 0
         self._retry_at = 0.0
         self._trusted_until = 0.0
+        self._subscribed_anew = False
 
     def get(self):
-        """(the value, or None when it may have changed since it was read; a token for `remember`)."""
+        """(the value, or None when it may have changed since it was read; a token for `remember`).
+
+        Subscribes where the watch is not (at its start, and at once when its connection
+        was lost), at most once a RETRY_SECONDS after a failure."""
         with self._lock:
+            if self._connection is not None and (self._connection_has_news() or self._expired()):
+                self._forget()
             if self._connection is None:
                 self._subscribe()
-            elif self._connection_has_news() or self._expired():
-                self._forget()
             return self._value, self._token
+
+    @property
+    def subscribed(self):
+        """Whether the watch is subscribed: changes announced from now on will reach it."""
+        return self._connection is not None
+
+    def subscribed_anew(self):
+        """Whether this watch has subscribed since this was last asked: at its start, and after
+        its connection was lost (Redis restarted, failed over, or the network broke). Redis
+        may have come back with older data than the watch last saw (a restored snapshot, a
+        replica that lagged), which no announcement tells of."""
+        with self._lock:
+            anew, self._subscribed_anew = self._subscribed_anew, False
+            return anew
 
     def remember(self, value, token):
         """Keep `value`, read from Redis after `get` gave `token`, until an announcement."""
@@ -91,6 +110,7 @@ class Watch:
             return
         # From here on, no change is missed: what the caller reads next is current.
         self._connection = connection
+        self._subscribed_anew = True
         self._forget()
 
     def _connection_has_news(self):

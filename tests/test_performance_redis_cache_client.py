@@ -2,6 +2,7 @@
 pool instead of a new one for every cache operation. Needs the tests' Redis."""
 
 import pytest
+import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
 from baltmet.cache import RedisCache
@@ -35,3 +36,17 @@ def test_it_behaves_as_djangos_redis_cache(redis_cache):
         redis_cache.incr("missing")
     redis_cache.delete_many(["page", "counter"])
     assert redis_cache.get("page") is None
+
+
+def test_raise_counter_gives_the_greater_of_the_next_value_and_the_floor(redis_cache):
+    assert redis_cache.raise_counter("version", 1000) == 1000
+    assert redis_cache.raise_counter("version", 10) == 1001
+    assert redis_cache.raise_counter("version", 5000) == 5000
+    # Stored as Django stores an int: incr() and get() read it as one.
+    assert redis_cache.incr("version") == 5001 and redis_cache.get("version") == 5001
+
+
+def test_server_run_id_is_the_servers_own(redis_cache):
+    run_id = redis_cache.server_run_id()
+    assert run_id == redis.Redis.from_url(redis_url(REDIS_DB)).info("server")["run_id"]
+    assert len(run_id) == 40

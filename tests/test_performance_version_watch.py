@@ -116,6 +116,65 @@ def test_a_lost_watch_makes_the_next_request_ask_redis(shared_cache, client):
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
 
 
+def _page_and_version_keys(shared_cache):
+    raw = redis.Redis.from_url(redis_url(REDIS_DB))
+    return raw, [shared_cache.make_and_validate_key(page_cache._VERSION_KEY), *raw.keys(shared_cache.make_and_validate_key("page:*"))]
+
+
+def test_a_redis_come_back_with_old_data_never_brings_back_an_old_page(shared_cache, client, monkeypatch):
+    article = make_article("Old title")
+    url = article.get_absolute_url()
+    client.get(url)
+    assert client.get(url)[HEADER] == "hit"
+    raw, keys = _page_and_version_keys(shared_cache)
+    snapshot = {key: raw.dump(key) for key in keys}
+    article.title = "New title"
+    article.save()
+    assert "New title" in client.get(url).content.decode()
+    # Redis restarts (a new server process) and loads the snapshot taken before the change:
+    # the older version, and the page stored under it.
+    for key, dumped in snapshot.items():
+        raw.restore(key, 0, dumped, replace=True)
+    monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
+    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    caches["pages-local"].clear()  # as in a process that kept no copy of its own
+    response = client.get(url)
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+    assert client.get(url)[HEADER] == "hit"
+
+
+def test_a_subscription_lost_to_the_same_redis_keeps_the_pages(shared_cache, client):
+    article = make_article("Kept")
+    client.get(article.get_absolute_url())
+    version = shared_cache.get(page_cache._VERSION_KEY)
+    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    assert shared_cache.get(page_cache._VERSION_KEY) == version
+
+
+def test_where_redis_refuses_info_every_new_subscription_starts_a_new_version(shared_cache, client, monkeypatch):
+    monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: None)
+    article = make_article("Unsure")
+    client.get(article.get_absolute_url())
+    version = shared_cache.get(page_cache._VERSION_KEY)
+    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    assert client.get(article.get_absolute_url())[HEADER] == "miss"
+    assert shared_cache.get(page_cache._VERSION_KEY) > version
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+
+
+def test_nothing_is_read_from_redis_while_the_watch_cannot_subscribe(shared_cache, client, monkeypatch, caplog):
+    article = make_article("Watched")
+    client.get(article.get_absolute_url())
+    watch = shared_cache.watch(page_cache._VERSION_KEY)
+    nowhere = redis.ConnectionPool.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    monkeypatch.setattr(watch, "_make_connection", lambda: nowhere.connection_class(**nowhere.connection_kwargs))
+    _kill_subscription(watch)
+    response = client.get(article.get_absolute_url())
+    assert response.status_code == 200 and response[HEADER] == "miss"
+    assert "no subscription to the page cache's version in Redis" in caplog.text
+
+
 # --- The watch itself -------------------------------------------------------------------
 
 
