@@ -154,16 +154,20 @@ def _bump_shared_version():
         )
 
 
-def _restart_shared_version_after_a_new_redis(cache):
+def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
     """Whether the shared version had to be started anew, which is done here: when Redis is
     not the server process the version was last started on (it restarted, or a replica took
     over). Such a Redis may have come back with older data than it had (a restored snapshot, a
     replica that lagged): an older version together with the pages stored under it, which
     would match again. The new version is greater than any before (at least the clock, as
     every version), and announced. Redis's run_id, new at every start, tells the server
-    process; where INFO is refused, the version is started anew every time."""
+    process. Where INFO is refused, it cannot be told: the version is started anew for every
+    `new_subscription` (a lost subscription may mean a new server), and not otherwise."""
     run_id = cache.server_run_id()
-    if run_id is not None and cache.get(_RUN_ID_KEY) == run_id:
+    if run_id is None:
+        if not new_subscription:
+            return False
+    elif cache.get(_RUN_ID_KEY) == run_id:
         return False
     cache.raise_counter(_VERSION_KEY, _new_stamp())
     # After the version: a process stopped between the two starts it again.
@@ -173,21 +177,21 @@ def _restart_shared_version_after_a_new_redis(cache):
 
 
 def _watched_version(cache, watch):
-    """`watch.get()` once the watch is subscribed and, if it has subscribed since it was last
-    asked, Redis has been checked for having come back with old data (a subscription is lost
-    when Redis restarts or fails over, and a watch subscribes again at once). Raises
+    """`watch.get()` once the watch is subscribed and Redis has been checked for having come
+    back with old data since it subscribed (a subscription is lost when Redis restarts or
+    fails over, and a watch subscribes again at once) and in the last TRUST_SECONDS. Raises
     ConnectionError where the watch cannot subscribe: nothing is read from such a Redis."""
     for _ in range(3):
         version, token = watch.get()
         if not watch.subscribed:
             raise ConnectionError("no subscription to the page cache's version in Redis")
-        if not watch.subscribed_anew():
+        due = watch.unchecked()
+        if due is None:
             return version, token
-        try:
-            _restart_shared_version_after_a_new_redis(cache)
-        except Exception:
-            watch.close()  # subscribed, and checked, again by the next request
-            raise
+        subscription, new_subscription = due
+        # Should this fail, the check stays due: the next request makes it.
+        _restart_shared_version_after_a_new_redis(cache, new_subscription)
+        watch.checked(subscription)
         # Asked again: takes in the announcement of a new version, or a subscription lost again.
     raise ConnectionError("the subscription to the page cache's version in Redis keeps breaking")
 

@@ -9,7 +9,7 @@ it looks, without waiting, whether anything has arrived on that connection. Anyt
 (an announcement, a closed connection, a reply it did not expect) makes the value unknown, and
 the next request reads it from Redis again, as it does at least once a second anyway
 (TRUST_SECONDS). While the process is not subscribed (Redis down, or a new process), the value
-is always unknown; a lost subscription is taken up again at once, and `subscribed_anew()` tells
+is always unknown; a lost subscription is taken up again at once, and `unchecked()` tells
 the page cache to check what Redis came back with.
 
 Why that is as prompt as asking: `announce` returns only after one more reply from Redis
@@ -55,7 +55,9 @@ class Watch:
         self._token = 0
         self._retry_at = 0.0
         self._trusted_until = 0.0
-        self._subscribed_anew = False
+        self._subscription = 0  # counts the subscriptions made
+        self._checked = 0  # the last one whose server was checked (see unchecked())
+        self._recheck = False  # and checked again every TRUST_SECONDS
 
     def get(self):
         """(the value, or None when it may have changed since it was read; a token for `remember`).
@@ -63,8 +65,14 @@ class Watch:
         Subscribes where the watch is not (at its start, and at once when its connection
         was lost), at most once a RETRY_SECONDS after a failure."""
         with self._lock:
-            if self._connection is not None and (self._connection_has_news() or self._expired()):
-                self._forget()
+            if self._connection is not None:
+                if self._connection_has_news():
+                    self._forget()
+                elif self._expired():
+                    self._forget()
+                    # The server too: one that took over behind this address without closing
+                    # this connection (a host gone) is otherwise not noticed for a long while.
+                    self._recheck = True
             if self._connection is None:
                 self._subscribe()
             return self._value, self._token
@@ -74,14 +82,28 @@ class Watch:
         """Whether the watch is subscribed: changes announced from now on will reach it."""
         return self._connection is not None
 
-    def subscribed_anew(self):
-        """Whether this watch has subscribed since this was last asked: at its start, and after
-        its connection was lost (Redis restarted, failed over, or the network broke). Redis
+    def unchecked(self):
+        """Where the caller must check the server before reading from it, (the number of this
+        watch's subscription, whether it is one not checked before); else None. Due for a
+        subscription just made (at the start, and after the connection was lost: Redis
+        restarted, failed over, or the network broke), and again every TRUST_SECONDS. Redis
         may have come back with older data than the watch last saw (a restored snapshot, a
-        replica that lagged), which no announcement tells of."""
+        replica that lagged), which no announcement tells of. Every thread that finds the
+        check due makes it, until one calls `checked()`."""
         with self._lock:
-            anew, self._subscribed_anew = self._subscribed_anew, False
-            return anew
+            if self._connection is None:
+                return None
+            if self._checked != self._subscription:
+                return self._subscription, True
+            return (self._subscription, False) if self._recheck else None
+
+    def checked(self, subscription):
+        """The server of `subscription` (from `unchecked()`) has been checked: unless the watch
+        has subscribed again since, nobody needs to until the check is due again."""
+        with self._lock:
+            if subscription == self._subscription:
+                self._checked = subscription
+                self._recheck = False
 
     def remember(self, value, token):
         """Keep `value`, read from Redis after `get` gave `token`, until an announcement."""
@@ -110,7 +132,7 @@ class Watch:
             return
         # From here on, no change is missed: what the caller reads next is current.
         self._connection = connection
-        self._subscribed_anew = True
+        self._subscription += 1
         self._forget()
 
     def _connection_has_news(self):

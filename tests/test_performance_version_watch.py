@@ -5,6 +5,7 @@ asks again as soon as a change is announced or its watch is lost.
 Uses the tests' Redis (tests/redis_for_tests.py); without one these tests fail, never skip.
 """
 
+import threading
 import time
 import uuid
 
@@ -12,6 +13,7 @@ import pytest
 import redis
 from django.core.cache import caches
 from django.db import connection
+from django.test import Client
 
 from baltmet import page_cache, redis_watch
 from baltmet.page_cache import HEADER
@@ -123,6 +125,18 @@ def _page_and_version_keys(shared_cache):
 
 def test_a_redis_come_back_with_old_data_never_brings_back_an_old_page(shared_cache, client, monkeypatch):
     article = make_article("Old title")
+    _old_data_restored_after_an_edit(shared_cache, client, article)
+    # That Redis is a new server process, and this process's subscription was closed with the old.
+    monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
+    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+
+
+def _old_data_restored_after_an_edit(shared_cache, client, article):
+    """Stores the article's page, edits it, then puts back the version and page keys as they
+    were before the edit, as a Redis restoring a snapshot (or a lagging replica) would."""
     url = article.get_absolute_url()
     client.get(url)
     assert client.get(url)[HEADER] == "hit"
@@ -131,16 +145,56 @@ def test_a_redis_come_back_with_old_data_never_brings_back_an_old_page(shared_ca
     article.title = "New title"
     article.save()
     assert "New title" in client.get(url).content.decode()
-    # Redis restarts (a new server process) and loads the snapshot taken before the change:
-    # the older version, and the page stored under it.
     for key, dumped in snapshot.items():
         raw.restore(key, 0, dumped, replace=True)
+    caches["pages-local"].clear()  # as in a process that kept no copy of its own
+
+
+def test_the_server_is_checked_again_every_trust_seconds(shared_cache, client, monkeypatch):
+    article = make_article("Old title")
+    _old_data_restored_after_an_edit(shared_cache, client, article)
+    # A replica took over behind the same address, and this process's subscription was not
+    # closed (its host is gone): only the time tells.
+    monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
+    later = time.monotonic() + redis_watch.TRUST_SECONDS + 1
+    monkeypatch.setattr(redis_watch.time, "monotonic", lambda: later)
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+
+
+def test_every_thread_checks_a_new_subscription_until_one_has(shared_cache, client, monkeypatch):
+    article = make_article("Old title")
+    _old_data_restored_after_an_edit(shared_cache, client, article)
     monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
     _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
-    caches["pages-local"].clear()  # as in a process that kept no copy of its own
-    response = client.get(url)
-    assert response[HEADER] == "miss" and "New title" in response.content.decode()
-    assert client.get(url)[HEADER] == "hit"
+    checking, go_on, checks = threading.Event(), threading.Event(), []
+    check = page_cache._restart_shared_version_after_a_new_redis
+
+    def first_check_is_slow(cache, new_subscription):
+        checks.append(1)
+        if len(checks) == 1:
+            checking.set()
+            go_on.wait(5)
+        return check(cache, new_subscription)
+
+    monkeypatch.setattr(page_cache, "_restart_shared_version_after_a_new_redis", first_check_is_slow)
+    responses = {}
+
+    def first_request():
+        try:
+            responses["first"] = Client().get(article.get_absolute_url())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_request)
+    thread.start()
+    assert checking.wait(5)
+    # Another thread of the process, while the first still checks Redis: it checks too.
+    second = Client().get(article.get_absolute_url())
+    go_on.set()
+    thread.join()
+    assert "New title" in second.content.decode() and "New title" in responses["first"].content.decode()
+    assert len(checks) == 2
 
 
 def test_a_subscription_lost_to_the_same_redis_keeps_the_pages(shared_cache, client):
@@ -161,6 +215,12 @@ def test_where_redis_refuses_info_every_new_subscription_starts_a_new_version(sh
     assert client.get(article.get_absolute_url())[HEADER] == "miss"
     assert shared_cache.get(page_cache._VERSION_KEY) > version
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    # The check every TRUST_SECONDS cannot tell servers apart either, and keeps the pages.
+    version = shared_cache.get(page_cache._VERSION_KEY)
+    later = time.monotonic() + redis_watch.TRUST_SECONDS + 1
+    monkeypatch.setattr(redis_watch.time, "monotonic", lambda: later)
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    assert shared_cache.get(page_cache._VERSION_KEY) == version
 
 
 def test_nothing_is_read_from_redis_while_the_watch_cannot_subscribe(shared_cache, client, monkeypatch, caplog):
