@@ -41,7 +41,7 @@ def health_checks(monkeypatch):
 
 def _request_starts():
     connection.close_if_unusable_or_obsolete()
-    # The check is due: what follows would fail without it, had Django sent it.
+    # The check is now due, as at the start of a real request.
     assert connection.health_check_enabled and not connection.health_check_done
 
 
