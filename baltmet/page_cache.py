@@ -56,7 +56,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, connections, models, transaction
 from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -119,6 +119,30 @@ def _new_stamp():
 
 
 def _bump(using):
+    try:
+        _move_database_version_on(using)
+    finally:
+        # Even where the database's could not be changed: pages in Redis go by this one.
+        if settings.PAGE_CACHE_VERSION_IN_CACHE:
+            _bump_shared_version()
+
+
+def _move_database_version_on(using):
+    """Give the database's content version a new value. Where the connection fails to (PostgreSQL
+    dropped it right after the commit that queued this: the change is saved, its new version
+    must be too), the connection is replaced, as Django's health check would, and the row
+    changed on the new one: changing it twice only moves it on twice."""
+    try:
+        _write_new_database_version(using)
+    except Error:
+        connection = connections[using]
+        if connection.in_atomic_block or connection.is_usable():
+            raise
+        connection.close()
+        _write_new_database_version(using)
+
+
+def _write_new_database_version(using):
     now = timezone.now()
     stamp = _new_stamp()
     versions = ContentVersion.objects.using(using)
@@ -127,8 +151,6 @@ def _bump(using):
     )
     if not bumped:
         versions.get_or_create(pk=1, defaults={"version": stamp, "changed": now})
-    if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        _bump_shared_version()
 
 
 def _bump_shared_version():

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import OperationalError, transaction
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -286,6 +286,32 @@ def test_a_version_change_failing_after_the_commit_is_logged_and_the_change_kept
     assert later == ["ran"], "the hooks queued after it still run"
     assert "server closed the connection unexpectedly" in caplog.text
     assert "_BumpAfterCommit('default')" in caplog.text
+
+
+def test_a_connection_dropped_right_after_the_commit_still_changes_the_version(client, caplog):
+    article = make_article("Old title")
+    url = article.get_absolute_url()
+    client.get(url)
+    assert client.get(url)[HEADER] == "hit"
+    connection.ensure_connection()
+    pid = connection.connection.get_backend_pid()
+
+    def drop_the_connection():
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        finally:
+            other.close()
+
+    with transaction.atomic():
+        # Runs after the commit, just before the page cache's hook (queued by the save).
+        transaction.on_commit(drop_the_connection)
+        article.title = "New title"
+        article.save()
+    response = client.get(url)
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+    assert "Error calling" not in caplog.text
 
 
 def test_versions_are_never_reused_even_after_the_row_is_gone():
