@@ -49,6 +49,8 @@ SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766  # the server of the mode being measured
 FLOOR_PORT = 8767  # the server of the floor, throughout
 FLOOR = "/bench/floor/"
+# Uncached only, beside the pages: the region profile's queries with nothing rendered.
+REGION_QUERIES = "region profile's queries alone", "/bench/region-queries/{slug}/"
 SEED_FIXTURES = ["regions_seed", "news_seed"]  # as `make seed`
 UNCACHED, CACHED_LOCAL, CACHED_REDIS = "uncached", "cached (local)", "cached (Redis)"
 MODES = (UNCACHED, CACHED_LOCAL, CACHED_REDIS)
@@ -220,6 +222,8 @@ def main():
     floors = {}  # mode: the floor measured right before that mode's pages
     try:
         paths = [("trivial view (floor)", FLOOR), *pages(scratch_url)]
+        region_slug = dict(paths)["region"].strip("/").split("/")[-1]
+        queries_alone = (REGION_QUERIES[0], REGION_QUERIES[1].format(slug=region_slug))
         with tempfile.TemporaryDirectory() as static_root:
             key_chars = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
             serve_env = {
@@ -254,7 +258,7 @@ def main():
                             process, base = serve({**serve_env, **mode_env})
                         try:
                             floors[mode] = _measured(wrk, floor_base, FLOOR, UNCACHED, options, "floor")
-                            for _, path in paths:
+                            for _, path in _paths_of(mode, paths, queries_alone):
                                 if (base, path) == (floor_base, FLOOR):
                                     results[(mode, path)] = floors[mode]
                                 else:
@@ -268,7 +272,11 @@ def main():
         if not options.keep:
             drop_database(url, SCRATCH_DB)
 
-    report(paths, results, floors, options, workers)
+    report(paths, queries_alone, results, floors, options, workers)
+
+
+def _paths_of(mode, paths, queries_alone):
+    return [*paths, queries_alone] if mode == UNCACHED else paths
 
 
 def _measured(wrk, base, path, mode, options, label=None):
@@ -278,7 +286,7 @@ def _measured(wrk, base, path, mode, options, label=None):
     return result
 
 
-def report(paths, results, floors, options, workers):
+def report(paths, queries_alone, results, floors, options, workers):
     floor = {mode: floors[mode][0] for mode in MODES}
     print(
         f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
@@ -293,7 +301,7 @@ def report(paths, results, floors, options, workers):
     print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
     print("|---|---|---:|---:|---:|---:|")
     for mode in MODES:
-        for label, path in paths:
+        for label, path in _paths_of(mode, paths, queries_alone):
             rps, p50, p99 = results[(mode, path)]
             shown = path if len(path) <= 40 else path[:37] + "..."
             print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor[mode]:.0f}% |")
