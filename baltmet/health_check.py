@@ -10,8 +10,10 @@ view to 78-80% when the version read did the check.
 
 A read can do the check's work itself: run it first, and only if it fails, ask whether the
 connection still works (Django's own `is_usable()`); where it does not, replace the connection
-and run the read again, as the check would have before it. Only for reads: a read run twice
-changes nothing, where a write sent on a connection that broke during it might have been done.
+and run the read again, as the check would have before it (`run_again_on_a_new_connection`).
+Only for work that may run twice: a read changes nothing, and the page cache's change of its
+content version only moves it on twice; a write sent on a connection that broke during it
+might have been done.
 """
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections
@@ -29,13 +31,21 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
     ):
         return read()
     connection.health_check_done = True
+    return run_again_on_a_new_connection(read, using)
+
+
+def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS):
+    """`work()`, database work on the connection `using` that may safely run twice; where it
+    fails on a connection that no longer works (outside a transaction), the connection is
+    replaced, as Django's health check would, and `work()` run again on the new one."""
+    connection = connections[using]
     try:
-        return read()
+        return work()
     except Error:
         # Whatever the driver raised (a broken link may come without an error code), the check
         # decides: a query the server refused or cancelled (a timeout) on a connection that
         # works is an error of its own; only a connection that no longer works is replaced.
-        if connection.is_usable():
+        if connection.in_atomic_block or connection.is_usable():
             raise
     connection.close()
-    return read()
+    return work()

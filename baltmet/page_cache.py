@@ -56,7 +56,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, Error, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
@@ -64,7 +64,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import parse_http_date_safe
 
-from baltmet.health_check import read_as_health_check
+from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
 from baltmet.models import ContentVersion
 from baltmet.prepared import prepared
 
@@ -120,26 +120,14 @@ def _new_stamp():
 
 def _bump(using):
     try:
-        _move_database_version_on(using)
+        # PostgreSQL may have dropped the connection right after the commit that queued this:
+        # the change is saved, so its new version must be too, on a new connection if need be
+        # (changing the row twice only moves it on twice).
+        run_again_on_a_new_connection(lambda: _write_new_database_version(using), using)
     finally:
         # Even where the database's could not be changed: pages in Redis go by this one.
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             _bump_shared_version()
-
-
-def _move_database_version_on(using):
-    """Give the database's content version a new value. Where the connection fails to (PostgreSQL
-    dropped it right after the commit that queued this: the change is saved, its new version
-    must be too), the connection is replaced, as Django's health check would, and the row
-    changed on the new one: changing it twice only moves it on twice."""
-    try:
-        _write_new_database_version(using)
-    except Error:
-        connection = connections[using]
-        if connection.in_atomic_block or connection.is_usable():
-            raise
-        connection.close()
-        _write_new_database_version(using)
 
 
 def _write_new_database_version(using):
@@ -177,25 +165,23 @@ def _bump_shared_version():
 
 
 def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
-    """Whether the shared version had to be started anew, which is done here: when Redis is
-    not the server process the version was last started on (it restarted, or a replica took
-    over). Such a Redis may have come back with older data than it had (a restored snapshot, a
-    replica that lagged): an older version together with the pages stored under it, which
-    would match again. The new version is greater than any before (at least the clock, as
-    every version), and announced. Redis's run_id, new at every start, tells the server
+    """Start the shared version anew where Redis is not the server process it was last
+    started on (it restarted, or a replica took over). Such a Redis may have come back with
+    older data than it had (a restored snapshot, a replica that lagged): an older version
+    together with the pages stored under it, which would match again. The new version is
+    greater than any before (at least the clock, as every version), and announced. Redis's run_id, new at every start, tells the server
     process. Where INFO is refused, it cannot be told: the version is started anew for every
     `new_subscription` (a lost subscription may mean a new server), and not otherwise."""
     run_id = cache.server_run_id()
     if run_id is None:
         if not new_subscription:
-            return False
+            return
     elif cache.get(_RUN_ID_KEY) == run_id:
-        return False
+        return
     cache.raise_counter(_VERSION_KEY, _new_stamp())
     # After the version: a process stopped between the two starts it again.
     cache.set(_RUN_ID_KEY, run_id, timeout=None)
     cache.announce_change(_VERSION_KEY)
-    return True
 
 
 def _watched_version(cache, watch):
