@@ -110,12 +110,17 @@ def _event_dates(event, lookups):
     )
 
 
+def _teasers(items, heading, teaser):
+    """`teaser(item, heading, lookups)` of each of `items`, one after the other, sharing their lookups."""
+    heading = mark_safe(_heading(heading))
+    lookups = _Lookups()
+    return mark_safe("\n".join(teaser(item, heading, lookups) for item in items))
+
+
 def article_teasers(articles, heading="h2"):
     """The teasers of `articles`, one after the other. An article's: title as a link, date,
     image (renditions), lead, "Read more"."""
-    heading = mark_safe(_heading(heading))
-    lookups = _Lookups()
-    return mark_safe("\n".join(_article_teaser(article, heading, lookups) for article in articles))
+    return _teasers(articles, heading, _article_teaser)
 
 
 def _article_teaser(article, heading, lookups):
@@ -152,9 +157,7 @@ def event_teaser(event, heading="h2"):
 
 def event_teasers(events, heading="h2"):
     """The teasers of `events`, one after the other."""
-    heading = mark_safe(_heading(heading))
-    lookups = _Lookups()
-    return mark_safe("\n".join(_event_teaser(event, heading, lookups) for event in events))
+    return _teasers(events, heading, _event_teaser)
 
 
 def _event_teaser(event, heading, lookups):
