@@ -1,6 +1,7 @@
 """What every benchmark shares: the project's place, and scratch PostgreSQL databases that a
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
+import os
 import subprocess
 import sys
 import time
@@ -89,3 +90,19 @@ def has_demo_articles(url, articles):
         return False
     finally:
         connection.close()
+
+
+def run_django_on(url, name, run, *, keep=False, **environ):
+    """`run()` with Django set up in this process (DEBUG on, `environ` besides) on the scratch
+    database `name` of the server of `url`; the database dropped afterwards unless `keep`."""
+    os.environ.update(
+        DATABASE_URL=with_database(url, name), DJANGO_DEBUG="1", DJANGO_SETTINGS_MODULE="baltmet.settings", **environ
+    )
+    try:
+        run()
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        if not keep:
+            drop_database(url, name)

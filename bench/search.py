@@ -25,7 +25,7 @@ import sys
 import time
 
 
-from scratch_db import DEFAULT_URL, PROJECT, create_database, drop_database, with_database
+from scratch_db import DEFAULT_URL, PROJECT, create_database, run_django_on
 
 # The project itself, for Django.
 sys.path.insert(0, str(PROJECT))
@@ -73,20 +73,7 @@ def main():
 
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     create_database(url, SCRATCH_DB)
-    os.environ.update(
-        DATABASE_URL=with_database(url, SCRATCH_DB),
-        DJANGO_DEBUG="1",
-        DJANGO_SETTINGS_MODULE="baltmet.settings",
-        DJANGO_ALLOWED_HOSTS="testserver",
-    )
-    try:
-        run(options)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not options.keep:
-            drop_database(url, SCRATCH_DB)
+    run_django_on(url, SCRATCH_DB, lambda: run(options), keep=options.keep, DJANGO_ALLOWED_HOSTS="testserver")
 
 
 def run(options):

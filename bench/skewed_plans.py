@@ -27,7 +27,7 @@ import statistics
 import sys
 import time
 
-from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, with_database
+from scratch_db import DEFAULT_URL, PROJECT, demo_database, run_django_on, with_database
 
 sys.path.insert(0, str(PROJECT))
 
@@ -50,15 +50,7 @@ def main():
         url, SCRATCH_DB, {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"},
         articles=options.articles, events=5000, fixtures=SEED_FIXTURES, keep=options.keep,
     )
-    os.environ.update(DATABASE_URL=scratch_url, DJANGO_DEBUG="1", DJANGO_SETTINGS_MODULE="baltmet.settings")
-    try:
-        run(options)
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        if not options.keep:
-            drop_database(url, SCRATCH_DB)
+    run_django_on(url, SCRATCH_DB, lambda: run(options), keep=options.keep)
 
 
 def small_topic_and_region():
