@@ -13,7 +13,10 @@ How it stays correct:
   The version is kept in one of two places (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
     process has its own cache, and the database is the one place every process sees, also
-    `manage.py loaddata` run elsewhere. Each anonymous request reads it, in one query.
+    `manage.py loaddata` run elsewhere. On PostgreSQL each process trusts the version it read
+    until a change is announced, and a change is reported saved only once every process has
+    stopped trusting the old one (baltmet.postgres_watch), so a hit runs no query. On SQLite,
+    or with DJANGO_PAGE_CACHE_LISTEN=0, each anonymous request reads it, in one query.
   - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set, and a hit
     runs no SQL. Changes increment it there (INCR, atomic) right after the commit, as well as
     the database row, and announce that it changed (baltmet.redis_watch). Each process also
@@ -64,6 +67,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import parse_http_date_safe
 
+from baltmet import postgres_watch
 from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
 from baltmet.models import ContentVersion
 from baltmet.prepared import prepared
@@ -128,6 +132,25 @@ def _bump(using):
         # Even where the database's could not be changed: pages in Redis go by this one.
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             _bump_shared_version()
+    _tell_the_database_watches(using)
+
+
+def _tell_the_database_watches(using):
+    """Processes trusting the version they read from PostgreSQL (baltmet.postgres_watch)
+    stop before the change is reported saved. Outside a transaction only: inside one (tests
+    running hooks before their rollback) nobody else sees the new version anyway."""
+    connection = connections[using]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return
+    try:
+        run_again_on_a_new_connection(lambda: postgres_watch.announce_and_wait(using), using)
+    except Exception:
+        logger.error(
+            "page cache: could not tell other processes of a content change; pages they cached "
+            "may be out of date for up to %s s",
+            postgres_watch.TRUST_SECONDS,
+            exc_info=True,
+        )
 
 
 def _write_new_database_version(using):
@@ -356,6 +379,13 @@ def _cache():
     return caches[settings.PAGE_CACHE_ALIAS]
 
 
+def _database_watch():
+    """This process's watch of the version in PostgreSQL, or None (SQLite, or turned off)."""
+    if not settings.PAGE_CACHE_LISTEN or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+        return None
+    return postgres_watch.watch(DEFAULT_DB_ALIAS)
+
+
 def _local_cache():
     """This process's copies of pages from the shared cache, or None (no shared cache)."""
     alias = settings.PAGE_CACHE_LOCAL_ALIAS
@@ -489,8 +519,9 @@ class PageCacheMiddleware:
         asked only when a page is made. While this process's watch of the version has heard
         of no change since it read it, a page this process keeps itself needs not even Redis;
         otherwise the page and the version come from Redis in one round trip. Without a shared
-        cache the database has the version: a hit reads it alone by primary key, a page not
-        stored reads it with the next scheduled change in one query."""
+        cache the database has the version: a hit runs no query while this process's watch of
+        it (baltmet.postgres_watch) trusts the one it read last, and otherwise reads it alone by
+        primary key; a page not stored reads it with the next scheduled change in one query."""
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             local = _local_cache()
             watch = cache.watch(_VERSION_KEY) if local is not None else None
@@ -508,10 +539,20 @@ class PageCacheMiddleware:
                     cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
             return entry, version, None
         entry = cache.get(key)
+        watch = _database_watch()
+        token = None
+        if watch is not None:
+            version, token = watch.get()
+            if version is not None and entry is not None and entry["version"] == version:
+                return entry, version, None
         if entry is None:
             # To be made: the version and the next scheduled change, in one query.
             state = content_state(now)
-            return None, state.version, state
-        # Stored: only the version, by primary key, which a hit needs. Made again after a
-        # change, the page costs one more query (content_state below).
-        return entry, database_version(), None
+            version = state.version
+        else:
+            # Stored: only the version, by primary key, which a hit needs. Made again after a
+            # change, the page costs one more query (content_state below).
+            version, state = database_version(), None
+        if watch is not None:
+            watch.remember(version, token)
+        return entry, version, state

@@ -149,6 +149,10 @@ PAGE_CACHE_ALIAS = "default"
 # its own local-memory cache (baltmet.page_cache).
 PAGE_CACHE_VERSION_IN_CACHE = bool(REDIS_URL)
 PAGE_CACHE_LOCAL_ALIAS = "pages-local" if REDIS_URL else None
+# Without Redis, on PostgreSQL: each process trusts the version it read until a change is
+# announced (LISTEN, baltmet.postgres_watch) instead of reading it on every request. It needs
+# a database session of its own per process; turn off behind a transaction-mode pooler.
+PAGE_CACHE_LISTEN = env_bool("DJANGO_PAGE_CACHE_LISTEN", True)
 PAGE_CACHE_EXCLUDED_PATHS = ("/admin/", "/ckeditor/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,11 +1,22 @@
 import pytest
 from django.contrib.auth.models import Group
 
+from baltmet import postgres_watch
+
 
 @pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     """Each test writes uploads to its own folder, never to the project's media/."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_watches_stopped():
+    """A page served by a test starts this process's watch of the content version, with a
+    connection of its own (baltmet.postgres_watch): stopped after each test, so that none
+    outlives the test that made it, nor the test database, which is dropped at the end."""
+    yield
+    postgres_watch.close_all()
 
 
 @pytest.fixture

@@ -1,0 +1,275 @@
+"""Knowing that the content version in PostgreSQL has not changed, without asking each time.
+
+Without Redis, every process keeps its own copies of pages (the local-memory cache) and the
+content version lives in PostgreSQL. Reading it on every request is a round trip that costs a
+cached page about a fifth of its rate here (docs/performance.md). So each process that serves
+pages keeps one more connection (`Watch`, a thread of its own) that LISTENs for changes, and
+trusts the version it read last until one is announced.
+
+A notification alone would not be enough: PostgreSQL delivers it to the listening sessions
+after the writer's COMMIT returns, so a visitor could get the old page from another process
+right after the editor was told the change was saved. The writer therefore waits until every
+watch has heard (`announce_and_wait`), through an advisory lock:
+
+- A watch trusts a version only while it holds one advisory lock in shared mode, and only a
+  version it read after it took the lock. On a notification it stops trusting first, then
+  lets go of the lock, then asks for it again.
+- The writer, after its change is committed, closes a gate (a second advisory lock, held
+  exclusively), announces the change (NOTIFY), takes the first lock in exclusive mode for a
+  moment and opens the gate again. Taking the lock waits until every watch holding it has
+  let go, that is, has stopped trusting what it read before the change. A watch takes its
+  lock only through the gate (it holds the gate in shared mode while it asks), so it cannot
+  take it back between the writer's announcement and the writer's wait, which would leave
+  the writer waiting for a watch that has already heard. What a watch reads after it took
+  the lock again is the new version.
+
+What may go wrong, and why it stays correct:
+
+- A watch that stopped (its process paused, a network that drops packets without a reset)
+  does not let go, and the writer would wait forever. The writer waits at most
+  WRITER_WAIT_SECONDS, and logs which sessions held it up. By then that watch trusts nothing
+  from before the change: a version is trusted for TRUST_SECONDS, counted from before it was
+  read, and WRITER_WAIT_SECONDS is longer.
+- A watch whose connection breaks (PostgreSQL restarted, the session was ended) stops
+  trusting, and connects again after RETRY_SECONDS. The lock goes with the session, so
+  writers do not wait for it. Each `get()` also looks, without waiting, whether anything has
+  arrived on the watch's connection, and does not trust the version then: a session ended by
+  the server has sent its last message before its lock is gone.
+- A watch starts listening before it first takes the lock: a change committed before it
+  listened was committed before it took the lock, and so before what it reads.
+
+Each watch is one more database connection per serving process; it needs a session of its own
+(not a pooler's transaction mode: `DJANGO_PAGE_CACHE_LISTEN=0` turns it off, and every
+request reads the version again).
+"""
+
+import logging
+import os
+import select
+import threading
+import time
+
+import psycopg2
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "baltmet_page_cache"
+# Advisory locks (fixed bigints no other code uses in this database): the one the watches
+# share and the writers take, and the gate a writer holds from before it announces until it
+# has it, which keeps the watches from taking theirs again meanwhile.
+LOCK_KEY = 7_420_192_266_505_180_001
+GATE_KEY = 7_420_192_266_505_180_002
+# A version read is trusted for this long at most, even with no notification.
+TRUST_SECONDS = 1.0
+# How long a writer waits for the watches; longer than TRUST_SECONDS (see the docstring).
+WRITER_WAIT_SECONDS = 2.0
+# A watch that lost its connection, or could not connect, tries again after this long.
+RETRY_SECONDS = 1.0
+# How often a watch asks for the lock again while a writer holds it or waits for it.
+LOCK_RETRY_SECONDS = 0.005
+# How often the watch's thread looks whether it is to stop.
+_WAKE_SECONDS = 0.25
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def announce_and_wait(using=DEFAULT_DB_ALIAS):
+    """Tell every `Watch` that the content version changed, and return once each has stopped
+    trusting the one it read before (or WRITER_WAIT_SECONDS have passed, see the module
+    docstring). Called after the change is committed, outside any transaction."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        gate = _lock_waiting_at_most(using, cursor, "pg_advisory_lock", GATE_KEY)
+        try:
+            # Autocommit: sent now, before the wait, which the watches end on hearing it.
+            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+            if gate:
+                _lock_waiting_at_most(using, cursor, "pg_advisory_xact_lock", LOCK_KEY)
+        finally:
+            if gate:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [GATE_KEY])
+
+
+def _lock_waiting_at_most(using, cursor, function, key):
+    """Whether `function(key)` took its lock within WRITER_WAIT_SECONDS (a transaction's lock is
+    let go of at once: only the wait counts)."""
+    try:
+        with transaction.atomic(using=using):
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(WRITER_WAIT_SECONDS * 1000)}ms"])
+            cursor.execute(f"SELECT {function}(%s)", [key])
+        return True
+    except OperationalError as error:
+        if getattr(error.__cause__, "pgcode", None) != _LOCK_NOT_AVAILABLE:
+            raise
+    logger.warning(
+        "page cache: waited %s s for the watches of the content version (advisory lock %s held by "
+        "sessions %s); none trusts a version from before the change by now",
+        WRITER_WAIT_SECONDS,
+        key,
+        _sessions_holding(using, key),
+    )
+    return False
+
+
+def _sessions_holding(using, key):
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT array_agg(pid ORDER BY pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s",
+            [key],
+        )
+        return cursor.fetchone()[0]
+
+
+class Watch:
+    """One process's watch of the content version, with a thread and a connection of its own.
+
+    Request threads call `get()` and `remember()`; each step holds the watch's lock, and a
+    version read while the watch changed state is not remembered (the token `get` gave)."""
+
+    def __init__(self, connection_params):
+        """`connection_params`: psycopg2.connect()'s keyword arguments for the database."""
+        self._connection_params = connection_params
+        self._lock = threading.Lock()
+        self._connection = None  # set while the watch holds the advisory lock
+        self._value = None
+        self._token = 0
+        self._trusted_until = 0.0
+        self._holding = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="page-cache-watch", daemon=True)
+        self._thread.start()
+
+    def get(self):
+        """(the version, or None when it may have changed since it was read; a token for
+        `remember`, to be taken before the version is read)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._value is not None and (now >= self._trusted_until or self._has_news()):
+                self._forget()
+            return self._value, (self._token, now)
+
+    def remember(self, value, token):
+        """Trust `value`, read from the database after `get` gave `token`, until a change is
+        announced (or TRUST_SECONDS from when `get` was called)."""
+        number, asked_at = token
+        with self._lock:
+            if number == self._token and self._connection is not None:
+                self._value = value
+                self._trusted_until = asked_at + TRUST_SECONDS
+
+    def wait_until_listening(self, timeout):
+        """Whether the watch holds the lock (and so may trust a version) within `timeout` seconds."""
+        return self._holding.wait(timeout)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    # --- the watch's own thread ---
+
+    def _run(self):
+        failing = False
+        while not self._stop.is_set():
+            connection = None
+            try:
+                connection = psycopg2.connect(**self._connection_params)
+                connection.autocommit = True
+                failing = False
+                self._listen(connection)
+            except Exception:
+                # Once per outage: meanwhile every request reads the version itself.
+                if not failing and not self._stop.is_set():
+                    logger.warning("page cache: the watch of the content version lost its connection", exc_info=True)
+                failing = True
+            finally:
+                self._let_go()
+                if connection is not None:
+                    connection.close()
+            self._stop.wait(RETRY_SECONDS)
+
+    def _listen(self, connection):
+        cursor = connection.cursor()
+        cursor.execute(f"LISTEN {CHANNEL}")
+        while not self._stop.is_set():
+            # Through the gate: not while a writer is between its announcement and its wait.
+            cursor.execute("SELECT pg_try_advisory_lock_shared(%s)", [GATE_KEY])
+            if not cursor.fetchone()[0]:
+                self._stop.wait(LOCK_RETRY_SECONDS)
+                continue
+            cursor.execute("SELECT pg_try_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)", [LOCK_KEY, GATE_KEY])
+            if not cursor.fetchone()[0]:
+                self._stop.wait(LOCK_RETRY_SECONDS)
+                continue
+            connection.poll()
+            if not connection.notifies:
+                # Nothing announced since this watch last let go: versions read from now on
+                # are current until the next announcement.
+                self._hold(connection)
+                self._wait_for_news(connection)
+                self._let_go()
+            connection.notifies.clear()
+            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [LOCK_KEY])
+
+    def _wait_for_news(self, connection):
+        while not self._stop.is_set():
+            if select.select([connection], [], [], _WAKE_SECONDS)[0]:
+                connection.poll()
+                if connection.notifies:
+                    return
+
+    def _hold(self, connection):
+        with self._lock:
+            self._connection = connection
+            self._forget()
+        self._holding.set()
+
+    def _let_go(self):
+        """Stop trusting: before the lock is let go of, or the connection closed."""
+        self._holding.clear()
+        with self._lock:
+            self._connection = None
+            self._forget()
+
+    # --- under self._lock ---
+
+    def _has_news(self):
+        """Whether anything waits on the watch's connection (an announcement the thread has not
+        read yet, the server ending the session), which the thread will read, or it is gone."""
+        if self._connection is None:
+            return True
+        try:
+            return bool(select.select([self._connection], [], [], 0)[0])
+        except (OSError, ValueError, psycopg2.InterfaceError):
+            return True
+
+    def _forget(self):
+        self._value = None
+        self._token += 1
+
+
+_watches = {}
+_watches_lock = threading.Lock()
+
+
+def watch(using=DEFAULT_DB_ALIAS):
+    """This process's `Watch` of the content version in the database `using`, started on first use.
+
+    One per process: a forked process makes its own rather than share its parent's thread."""
+    key = (os.getpid(), using)
+    with _watches_lock:
+        found = _watches.get(key)
+        if found is None:
+            params = connections[using].get_connection_params()
+            params.pop("cursor_factory", None)  # Django's own, for its cursors
+            found = _watches[key] = Watch(params)
+        return found
+
+
+def close_all():
+    """Stop this process's watches (tests, before their database is dropped)."""
+    with _watches_lock:
+        stopping = [found for (pid, _), found in _watches.items() if pid == os.getpid()]
+        _watches.clear()
+    for found in stopping:
+        found.close()

@@ -1,0 +1,217 @@
+"""Without Redis, each process trusts the content version it read from PostgreSQL until a change
+is announced (baltmet.postgres_watch): a cached page is then served without any query, and a
+change made anywhere (another process, another machine) still shows on the very next request,
+because the writer waits until every watch has stopped trusting the old version.
+"""
+
+import logging
+import threading
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from baltmet import page_cache, postgres_watch
+from baltmet.page_cache import HEADER
+from news.models import Article
+from tests.news_factories import make_article
+from tests.subprocess_env import child_database_url, run_django_json
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def local_memory_page_cache(settings):
+    settings.PAGE_CACHE_SECONDS = 3600
+    settings.PAGE_CACHE_VERSION_IN_CACHE = False
+    settings.PAGE_CACHE_LISTEN = True
+    cache.clear()
+
+
+@pytest.fixture
+def listening_watch():
+    # A flushed database has no version row; starting one counts as a change.
+    page_cache.database_version()
+    watch = postgres_watch.watch()
+    assert watch.wait_until_listening(10), "the watch did not start listening"
+    return watch
+
+
+def _trusted_hit(client, url):
+    """Requests `url` until a hit runs no query: this process trusts the version it read.
+    Returns that page. (The watch lets go of its lock now and then, and a version read just
+    before that is not trusted: tried a few times.)"""
+    watch = postgres_watch.watch()
+    for _ in range(10):
+        assert watch.wait_until_listening(10), "the watch did not start listening"
+        client.get(url)  # made (or served, reading the version)
+        client.get(url)  # served, the version read and trusted
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response[HEADER] == "hit"
+        if not queries.captured_queries:
+            return response.content.decode()
+    pytest.fail(f"every hit of {url} read the version: {queries.captured_queries}")
+
+
+def test_a_hit_runs_no_query_once_the_watch_listens(client, listening_watch, django_assert_num_queries):
+    make_article("Harbour news")
+    assert "Harbour news" in _trusted_hit(client, "/news/")
+
+
+def test_without_listening_every_hit_reads_the_version(client, settings, django_assert_num_queries):
+    settings.PAGE_CACHE_LISTEN = False
+    make_article("Harbour news")
+    client.get("/news/")
+    for _ in range(3):
+        with django_assert_num_queries(1):
+            assert client.get("/news/")[HEADER] == "hit"
+
+
+_EDIT_IN_CHILD = """
+from news.models import Article
+article = Article.objects.get(pk=PK)
+article.title = TITLE
+article.save()
+print(json.dumps(article.title))
+"""
+
+
+def test_an_edit_in_another_process_shows_on_the_very_next_request(client, listening_watch, django_assert_num_queries):
+    article = make_article("Harbour news")
+    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}
+    for round_ in range(3):
+        _trusted_hit(client, "/news/")
+        title = f"Edited elsewhere, round {round_}"
+        assert run_django_json(f"PK = {article.pk}\nTITLE = {title!r}\n{_EDIT_IN_CHILD}", env) == title
+        response = client.get("/news/")
+        assert title in response.content.decode()
+        assert response[HEADER] == "miss"
+
+
+def _write_from_another_session():
+    """A change committed on a connection of its own, as another process would."""
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("UPDATE baltmet_contentversion SET version = version + 1 WHERE id = 1")
+        connections["default"], saved = other, connections["default"]
+        try:
+            postgres_watch.announce_and_wait("default")
+        finally:
+            connections["default"] = saved
+    finally:
+        other.close()
+
+
+def test_a_writer_returns_only_once_the_watch_no_longer_trusts_the_old_version(listening_watch, monkeypatch):
+    # The watch's thread is slow to act on what it heard (a busy process): the writer waits.
+    let_go = listening_watch._let_go
+
+    def slowly():
+        time.sleep(0.05)
+        let_go()
+
+    monkeypatch.setattr(listening_watch, "_let_go", slowly)
+    for _ in range(10):
+        assert listening_watch.wait_until_listening(5)
+        _, token = listening_watch.get()
+        listening_watch.remember(page_cache.database_version(), token)
+        assert listening_watch.get()[0] is not None
+        _write_from_another_session()
+        assert listening_watch.get()[0] is None
+
+
+def test_a_watch_never_keeps_a_writer_waiting_once_it_has_heard(listening_watch, caplog):
+    """A watch takes its lock again right after it let go; were it let through before the
+    writer waits for the lock, the writer would wait for a watch that has already heard."""
+    with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+        for _ in range(10):
+            _write_from_another_session()
+            assert listening_watch.wait_until_listening(5)
+    assert caplog.text == ""
+
+
+def test_a_version_read_before_a_change_is_not_trusted_after_it(listening_watch):
+    _, token = listening_watch.get()
+    old = page_cache.database_version()
+    _write_from_another_session()
+    listening_watch.remember(old, token)
+    assert listening_watch.get()[0] is None
+
+
+def test_a_watch_that_does_not_answer_holds_a_writer_up_only_until_its_trust_ran_out(listening_watch, monkeypatch, caplog):
+    monkeypatch.setattr(postgres_watch, "TRUST_SECONDS", 0.3)
+    monkeypatch.setattr(postgres_watch, "WRITER_WAIT_SECONDS", 0.6)
+    _, token = listening_watch.get()
+    listening_watch.remember(page_cache.database_version(), token)
+    assert listening_watch.get()[0] is not None
+    backend = listening_watch._connection.get_backend_pid()
+    # The watch's thread cannot stop trusting (as in a paused process): it waits for this lock.
+    with listening_watch._lock:
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+            _write_from_another_session()
+        waited = time.monotonic() - started
+    assert waited >= 0.6
+    assert f"waited 0.6 s for the watches of the content version (advisory lock {postgres_watch.LOCK_KEY} held by sessions [{backend}])" in caplog.text
+    # What it trusted from before the change, it no longer does.
+    assert listening_watch.get()[0] is None
+
+
+def test_a_watch_whose_session_ends_stops_trusting_and_listens_again(client, listening_watch, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(postgres_watch, "RETRY_SECONDS", 0.1)
+    make_article("Harbour news")
+    _trusted_hit(client, "/news/")
+    backend = listening_watch._connection.get_backend_pid()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [backend])
+    assert listening_watch.get()[0] is None
+    # A change now waits for no lost watch.
+    started = time.monotonic()
+    Article.objects.filter(title="Harbour news").update(title="Changed meanwhile")
+    assert time.monotonic() - started < postgres_watch.WRITER_WAIT_SECONDS
+    assert "Changed meanwhile" in client.get("/news/").content.decode()
+    # And the watch is back.
+    deadline = time.monotonic() + 10
+    while listening_watch._connection is None or listening_watch._connection.get_backend_pid() == backend:
+        assert time.monotonic() < deadline, "the watch did not connect again"
+        time.sleep(0.05)
+    assert "Changed meanwhile" in _trusted_hit(client, "/news/")
+
+
+def test_requests_in_many_threads_never_see_a_change_late(listening_watch):
+    """Threads keep reading while changes are committed from another session: a thread that
+    starts a read after a change was reported saved always gets the new version."""
+    errors = []
+    saved = {"version": page_cache.database_version()}
+    stop = threading.Event()
+
+    def reader():
+        try:
+            while not stop.is_set():
+                expected = saved["version"]
+                version, token = listening_watch.get()
+                if version is None:
+                    version = page_cache.database_version()
+                    listening_watch.remember(version, token)
+                if version < expected:
+                    errors.append((version, expected))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(30):
+            _write_from_another_session()
+            saved["version"] = page_cache.database_version()
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert errors == []
