@@ -145,12 +145,10 @@ def _tell_the_database_watches(using):
     try:
         run_again_on_a_new_connection(lambda: postgres_watch.announce_and_wait(using), using)
     except Exception:
-        logger.error(
-            "page cache: could not tell other processes of a content change; pages they cached "
-            "may be out of date for up to %s s",
-            postgres_watch.TRUST_SECONDS,
-            exc_info=True,
-        )
+        logger.error("page cache: could not tell other processes of a content change", exc_info=True)
+        # Then wait as long as any of them trusts a version: none read before the change is
+        # trusted once the change is reported saved.
+        time.sleep(postgres_watch.TRUST_SECONDS)
 
 
 def _write_new_database_version(using):

@@ -29,18 +29,28 @@ What may go wrong, and why it stays correct:
   does not let go, and the writer would wait forever. The writer waits at most
   WRITER_WAIT_SECONDS, and logs which sessions held it up. By then that watch trusts nothing
   from before the change: a version is trusted for TRUST_SECONDS, counted from before it was
-  read, and WRITER_WAIT_SECONDS is longer.
-- A watch whose connection breaks (PostgreSQL restarted, the session was ended) stops
-  trusting, and connects again after RETRY_SECONDS. The lock goes with the session, so
-  writers do not wait for it. Each `get()` also looks, without waiting, whether anything has
-  arrived on the watch's connection, and does not trust the version then: a session ended by
-  the server has sent its last message before its lock is gone.
+  read, and WRITER_WAIT_SECONDS is longer. Should announcing fail altogether, the writer
+  waits TRUST_SECONDS (baltmet.page_cache).
+- A watch whose session has ended holds no lock, so writers do not wait for it; but its
+  process may not know yet (a network that failed silently, the server's last message
+  delayed) and go on trusting. So a watch holds a lease too, a row (`ContentVersionWatch`)
+  it renews every LEASE_RENEWAL_SECONDS with the server's clock plus TRUST_SECONDS, and its
+  process trusts nothing past TRUST_SECONDS after it sent the last renewal. A writer, once
+  it has the lock, waits until the leases of sessions that no longer exist have run out.
+- A watch notices a lost connection as soon as anything says so: an error, the server's
+  last message (which psycopg2 makes a notice), the socket closing, a renewal that fails;
+  its connection gives up within seconds on a silent network (TCP keepalives and user
+  timeout, both ends). It then stops trusting and connects again after RETRY_SECONDS. Each
+  `get()` also looks, without waiting, whether anything has arrived on the watch's
+  connection, and does not trust the version then.
 - A watch starts listening before it first takes the lock: a change committed before it
   listened was committed before it took the lock, and so before what it reads.
 
-Each watch is one more database connection per serving process; it needs a session of its own
-(not a pooler's transaction mode: `DJANGO_PAGE_CACHE_LISTEN=0` turns it off, and every
-request reads the version again).
+Each watch is one more database connection per serving process, and it needs a session of
+its own (not a pooler's transaction mode: `DJANGO_PAGE_CACHE_LISTEN=0` turns it off, and every
+request reads the version again). Writers and watches must connect as the same database user:
+a writer tells a live session from an ended one in `pg_stat_activity`, which hides other
+users' sessions' start times (it would then wait out every lease, up to TRUST_SECONDS).
 """
 
 import logging
@@ -60,23 +70,47 @@ CHANNEL = "baltmet_page_cache"
 # has it, which keeps the watches from taking theirs again meanwhile.
 LOCK_KEY = 7_420_192_266_505_180_001
 GATE_KEY = 7_420_192_266_505_180_002
-# A version read is trusted for this long at most, even with no notification.
+# A version read is trusted for this long at most, even with no notification, and a watch's
+# lease runs this long from its last renewal.
 TRUST_SECONDS = 1.0
+# How often a watch renews its lease (a round trip that also shows its connection works).
+LEASE_RENEWAL_SECONDS = 0.3
 # How long a writer waits for the watches; longer than TRUST_SECONDS (see the docstring).
 WRITER_WAIT_SECONDS = 2.0
 # A watch that lost its connection, or could not connect, tries again after this long.
 RETRY_SECONDS = 1.0
-# How often a watch asks for the lock again while a writer holds it or waits for it.
-LOCK_RETRY_SECONDS = 0.005
+# While a writer holds the gate, a watch asks again after 5 ms, then less and less often.
+LOCK_RETRY_SECONDS = (0.005, 0.1)
 # How often the watch's thread looks whether it is to stop.
 _WAKE_SECONDS = 0.25
 _LOCK_NOT_AVAILABLE = "55P03"
+# The watch's connection gives up on a dead network within seconds, not TCP's minutes.
+_CONNECTION_DEFAULTS = {
+    "connect_timeout": 5,
+    "keepalives_idle": 5,
+    "keepalives_interval": 1,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 5000,
+}
+_SESSION_SETTINGS = (
+    "SET statement_timeout = '5s'; SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 1;"
+    " SET tcp_keepalives_count = 3; SET tcp_user_timeout = 5000"
+)
+
+
+def _watches_table():
+    from baltmet.models import ContentVersionWatch
+
+    return ContentVersionWatch._meta.db_table
+
+
+# --- The writer ---------------------------------------------------------------------------
 
 
 def announce_and_wait(using=DEFAULT_DB_ALIAS):
-    """Tell every `Watch` that the content version changed, and return once each has stopped
-    trusting the one it read before (or WRITER_WAIT_SECONDS have passed, see the module
-    docstring). Called after the change is committed, outside any transaction."""
+    """Tell every `Watch` that the content version changed, and return once none trusts the
+    version it read before (see the module docstring). Called after the change is committed,
+    outside any transaction."""
     connection = connections[using]
     with connection.cursor() as cursor:
         gate = _lock_waiting_at_most(using, cursor, "pg_advisory_lock", GATE_KEY)
@@ -88,6 +122,7 @@ def announce_and_wait(using=DEFAULT_DB_ALIAS):
         finally:
             if gate:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [GATE_KEY])
+        time.sleep(_lease_left_by_ended_sessions(cursor))
 
 
 def _lock_waiting_at_most(using, cursor, function, key):
@@ -95,6 +130,7 @@ def _lock_waiting_at_most(using, cursor, function, key):
     let go of at once: only the wait counts)."""
     try:
         with transaction.atomic(using=using):
+            cursor.execute("SET LOCAL statement_timeout = 0")
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(WRITER_WAIT_SECONDS * 1000)}ms"])
             cursor.execute(f"SELECT {function}(%s)", [key])
         return True
@@ -106,19 +142,38 @@ def _lock_waiting_at_most(using, cursor, function, key):
         "sessions %s); none trusts a version from before the change by now",
         WRITER_WAIT_SECONDS,
         key,
-        _sessions_holding(using, key),
+        _sessions_holding(cursor, key),
     )
     return False
 
 
-def _sessions_holding(using, key):
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            "SELECT array_agg(pid ORDER BY pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s",
-            [key],
-        )
-        return cursor.fetchone()[0]
+def _sessions_holding(cursor, key):
+    cursor.execute(
+        "SELECT array_agg(pid ORDER BY pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s",
+        [key],
+    )
+    return cursor.fetchone()[0]
+
+
+def _lease_left_by_ended_sessions(cursor):
+    """Seconds until the leases of watches whose sessions have ended run out: such a session's
+    lock is gone, but its process may not know yet (its network failed) and trust a version
+    until then."""
+    cursor.execute(
+        f"SELECT EXTRACT(epoch FROM max(w.lease_until) - clock_timestamp()) FROM {_watches_table()} w"
+        " WHERE w.lease_until > clock_timestamp() AND NOT EXISTS ("
+        "  SELECT FROM pg_stat_activity a WHERE a.pid = w.pid AND a.backend_start = w.backend_start)"
+    )
+    left = cursor.fetchone()[0]
+    return min(float(left), TRUST_SECONDS) if left and left > 0 else 0
+
+
+# --- The watch ----------------------------------------------------------------------------
+
+
+class _ConnectionLost(Exception):
+    pass
 
 
 class Watch:
@@ -129,12 +184,13 @@ class Watch:
 
     def __init__(self, connection_params):
         """`connection_params`: psycopg2.connect()'s keyword arguments for the database."""
-        self._connection_params = connection_params
+        self._connection_params = {**_CONNECTION_DEFAULTS, **connection_params}
         self._lock = threading.Lock()
         self._connection = None  # set while the watch holds the advisory lock
         self._value = None
         self._token = 0
         self._trusted_until = 0.0
+        self._lease_until = 0.0
         self._holding = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="page-cache-watch", daemon=True)
@@ -145,7 +201,9 @@ class Watch:
         `remember`, to be taken before the version is read)."""
         now = time.monotonic()
         with self._lock:
-            if self._value is not None and (now >= self._trusted_until or self._has_news()):
+            if self._value is not None and (
+                now >= self._trusted_until or now >= self._lease_until or self._has_news()
+            ):
                 self._forget()
             return self._value, (self._token, now)
 
@@ -164,7 +222,7 @@ class Watch:
 
     def close(self):
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=10)
 
     # --- the watch's own thread ---
 
@@ -190,33 +248,62 @@ class Watch:
 
     def _listen(self, connection):
         cursor = connection.cursor()
+        cursor.execute(_SESSION_SETTINGS)
+        # Rows of sessions long gone (their leases ran out long ago) are of no more use.
+        cursor.execute(f"DELETE FROM {_watches_table()} WHERE lease_until < clock_timestamp() - interval '1 hour'")
         cursor.execute(f"LISTEN {CHANNEL}")
+        retry = LOCK_RETRY_SECONDS[0]
         while not self._stop.is_set():
             # Through the gate: not while a writer is between its announcement and its wait.
             cursor.execute("SELECT pg_try_advisory_lock_shared(%s)", [GATE_KEY])
-            if not cursor.fetchone()[0]:
-                self._stop.wait(LOCK_RETRY_SECONDS)
-                continue
-            cursor.execute("SELECT pg_try_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)", [LOCK_KEY, GATE_KEY])
-            if not cursor.fetchone()[0]:
-                self._stop.wait(LOCK_RETRY_SECONDS)
-                continue
-            connection.poll()
-            if not connection.notifies:
-                # Nothing announced since this watch last let go: versions read from now on
-                # are current until the next announcement.
-                self._hold(connection)
-                self._wait_for_news(connection)
-                self._let_go()
-            connection.notifies.clear()
-            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [LOCK_KEY])
+            if cursor.fetchone()[0]:
+                cursor.execute(
+                    "SELECT pg_try_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)", [LOCK_KEY, GATE_KEY]
+                )
+                if cursor.fetchone()[0]:
+                    retry = LOCK_RETRY_SECONDS[0]
+                    self._renew_lease(cursor)
+                    connection.poll()
+                    if not connection.notifies:
+                        # Nothing announced since this watch last let go: versions read from
+                        # now on are current until the next announcement.
+                        self._hold(connection)
+                        self._wait_for_news(connection, cursor)
+                        self._let_go()
+                    connection.notifies.clear()
+                    cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [LOCK_KEY])
+                    continue
+            self._stop.wait(retry)
+            retry = min(retry * 2, LOCK_RETRY_SECONDS[1])
 
-    def _wait_for_news(self, connection):
+    def _renew_lease(self, cursor):
+        sent = time.monotonic()
+        cursor.execute(
+            f"INSERT INTO {_watches_table()} (pid, backend_start, lease_until)"
+            " SELECT pid, backend_start, clock_timestamp() + %s * interval '1 second'"
+            " FROM pg_stat_activity WHERE pid = pg_backend_pid()"
+            " ON CONFLICT (pid) DO UPDATE SET backend_start = EXCLUDED.backend_start, lease_until = EXCLUDED.lease_until",
+            [TRUST_SECONDS],
+        )
+        # The server set the lease after this process sent the statement: this end runs out first.
+        with self._lock:
+            self._lease_until = sent + TRUST_SECONDS
+
+    def _wait_for_news(self, connection, cursor):
+        renew_at = time.monotonic() + LEASE_RENEWAL_SECONDS
         while not self._stop.is_set():
-            if select.select([connection], [], [], _WAKE_SECONDS)[0]:
+            left = renew_at - time.monotonic()
+            if left <= 0:
+                self._renew_lease(cursor)
+                renew_at = time.monotonic() + LEASE_RENEWAL_SECONDS
+            elif _readable(connection, min(left, _WAKE_SECONDS)):
+                del connection.notices[:]
                 connection.poll()
-                if connection.notifies:
-                    return
+                # psycopg2 turns the server's last message, ending the session, into a notice.
+                if connection.notices or connection.closed:
+                    raise _ConnectionLost(" ".join(connection.notices) or "connection closed")
+            if connection.notifies:
+                return
 
     def _hold(self, connection):
         with self._lock:
@@ -239,13 +326,20 @@ class Watch:
         if self._connection is None:
             return True
         try:
-            return bool(select.select([self._connection], [], [], 0)[0])
+            return _readable(self._connection, 0)
         except (OSError, ValueError, psycopg2.InterfaceError):
             return True
 
     def _forget(self):
         self._value = None
         self._token += 1
+
+
+def _readable(connection, timeout):
+    """Whether `connection`'s socket has something to read (or was closed) within `timeout` s."""
+    poller = select.poll()  # not select.select(): a socket may be numbered 1024 or above
+    poller.register(connection.fileno(), select.POLLIN)
+    return bool(poller.poll(timeout * 1000))
 
 
 _watches = {}

@@ -10,13 +10,14 @@ import time
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from baltmet import page_cache, postgres_watch
 from baltmet.page_cache import HEADER
 from news.models import Article
 from tests.news_factories import make_article
+from tests.tcp_proxy import Proxy
 from tests.subprocess_env import child_database_url, run_django_json
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -215,3 +216,101 @@ def test_requests_in_many_threads_never_see_a_change_late(listening_watch):
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+# --- What a network can do to the watch's connection --------------------------------------
+
+
+def _watch_through(proxy):
+    params = connections["default"].get_connection_params()
+    params.pop("cursor_factory", None)
+    params.update(host="127.0.0.1", port=proxy.port)
+    watch = postgres_watch.Watch(params)
+    assert watch.wait_until_listening(10), "the watch did not start listening"
+    return watch
+
+
+@pytest.fixture
+def database_address():
+    page_cache.database_version()
+    settings_dict = connection.settings_dict
+    return settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432)
+
+
+def _request(watch):
+    """What the page cache does for a page it has: trust the version, or read and remember it."""
+    version, token = watch.get()
+    if version is None:
+        version = page_cache.database_version()
+        watch.remember(version, token)
+    return version
+
+
+def _end_session(pid):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+
+
+def test_a_watch_cut_off_without_noticing_is_waited_out_by_writers(database_address):
+    """The network drops the watch's connection silently, and PostgreSQL ends its session (its
+    keepalives gave up): the lock is gone, but the process may not know for a while. Its lease
+    is what writers wait out."""
+    proxy = Proxy(database_address)
+    watch = _watch_through(proxy)
+    try:
+        first = _request(watch)
+        assert watch.get()[0] == first
+        session = watch._connection.get_backend_pid()
+        proxy.cut()
+        _end_session(session)
+        for _ in range(4):
+            _write_from_another_session()
+            trusted = watch.get()[0]
+            assert trusted is None or trusted == page_cache.database_version()
+            _request(watch)  # a request reads the version on its own connection, and may trust it
+    finally:
+        watch._stop.set()
+        proxy.close()
+
+
+def test_a_session_ended_by_the_server_is_noticed_though_the_close_comes_late(database_address):
+    """PostgreSQL's last message arrives at once, the closed connection a second later: the
+    watch's thread reads that message (psycopg2 makes it a notice) and lets go at once."""
+    proxy = Proxy(database_address, eof_delay=1.0)
+    watch = _watch_through(proxy)
+    try:
+        _request(watch)
+        _end_session(watch._connection.get_backend_pid())
+        time.sleep(0.05)  # the watch's thread reads the last message
+        _write_from_another_session()
+        trusted = watch.get()[0]
+        assert trusted is None or trusted == page_cache.database_version()
+    finally:
+        watch.close()
+        proxy.close()
+
+
+def test_a_short_statement_timeout_does_not_cut_a_writers_wait_short(listening_watch, monkeypatch, caplog):
+    monkeypatch.setattr(postgres_watch, "WRITER_WAIT_SECONDS", 0.6)
+    _request(listening_watch)
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '100ms'")
+    try:
+        with listening_watch._lock, caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+            postgres_watch.announce_and_wait()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")
+    assert "waited 0.6 s for the watches" in caplog.text
+
+
+def test_a_writer_that_cannot_tell_the_watches_waits_until_none_trusts_an_old_version(monkeypatch, caplog):
+    def fails(using):
+        raise OperationalError("the database went away")
+
+    slept = []
+    monkeypatch.setattr(postgres_watch, "announce_and_wait", fails)
+    monkeypatch.setattr(page_cache.time, "sleep", slept.append)
+    page_cache.content_changed()
+    assert "could not tell other processes of a content change" in caplog.text
+    assert slept == [postgres_watch.TRUST_SECONDS]

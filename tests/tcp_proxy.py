@@ -1,0 +1,57 @@
+"""A TCP proxy in front of PostgreSQL for tests of what a network can do to a connection: go
+silent without a reset (`cut()`), or deliver a closed connection's end late (`eof_delay`)."""
+
+import socket
+import threading
+import time
+
+
+class Proxy:
+    def __init__(self, target, eof_delay=0.0):
+        self.target = target
+        self.eof_delay = eof_delay
+        self._cut = threading.Event()
+        self._server = socket.socket()
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen()
+        self.port = self._server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self):
+        """From now on nothing goes through either way, and neither end is told."""
+        self._cut.set()
+
+    def close(self):
+        self._server.close()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, upstream, 0.0), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.eof_delay), daemon=True).start()
+
+    def _pump(self, source, destination, eof_delay):
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if self._cut.is_set():
+                if not data:
+                    return
+                continue
+            if not data:
+                time.sleep(eof_delay)
+                try:
+                    destination.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+                return
+            try:
+                destination.sendall(data)
+            except OSError:
+                return
