@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 
 from baltmet.models import ContentVersion
@@ -80,3 +81,15 @@ def test_the_site_shows_the_demo_content(client):
     assert client.get(latest.get_absolute_url()).status_code == 200
     region = Region.objects.first()
     assert client.get(region.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leaves_every_page_of_the_new_rows_visible_to_index_only_scans():
+    """The lists count and page through the articles with index-only scans, which read the
+    table for every page the visibility map does not mark all-visible."""
+    call_command("generate_demo_content", articles=400, events=40, regions=3, verbosity=0)
+    with connection.cursor() as cursor:
+        for model in (Article, Event):
+            cursor.execute("SELECT relallvisible, relpages FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+            visible, pages = cursor.fetchone()
+            assert pages > 1 and visible == pages, model
