@@ -292,7 +292,7 @@ def report(paths, queries_alone, results, floors, options, workers):
         f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
         f"{os.cpu_count()} CPUs shared by client and server.\n"
-        f"{CACHED_LOCAL}: local-memory cache in each worker, content version read from PostgreSQL (no REDIS_URL); "
+        f"{CACHED_LOCAL}: local-memory cache in each worker, trusting the content version it read until PostgreSQL announces a change (no REDIS_URL); "
         f"{CACHED_REDIS}: pages and content version in Redis (REDIS_URL), each worker serving its own copies "
         f"until a change is announced.\n"
         "% of floor: against the trivial view on the server with the page cache off, measured right before "
