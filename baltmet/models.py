@@ -21,13 +21,12 @@ class ContentVersion(models.Model):
 
 
 class ContentVersionWatch(models.Model):
-    """A process's watch of the content version (baltmet.postgres_watch): its database session
-    and the lease it renews while it holds the watches' lock. A writer waits out the lease of a
-    session that ended while its process may still trust a version read before the change
-    (the network cut it off without its process noticing yet)."""
+    """A lease of a process's watch of the content version (baltmet.postgres_watch), renewed
+    while the watch holds the watches' lock and deleted by the watch before it lets go of it. A
+    writer waits out the leases left by watches that could not delete theirs (their session
+    ended, or their network failed, while their process may still trust an old version)."""
 
-    pid = models.IntegerField(primary_key=True, help_text="The watch's database session (backend process id).")
-    backend_start = models.DateTimeField(help_text="When that session started: a reused pid is another session.")
+    id = models.BigIntegerField(primary_key=True, help_text="Chosen at random by the watch, once per connection.")
     lease_until = models.DateTimeField(help_text="Until when its process may trust a version it read.")
 
     class Meta:

@@ -137,10 +137,16 @@ def _bump(using):
 
 def _tell_the_database_watches(using):
     """Processes trusting the version they read from PostgreSQL (baltmet.postgres_watch)
-    stop before the change is reported saved. Outside a transaction only: inside one (tests
-    running hooks before their rollback) nobody else sees the new version anyway."""
+    stop before the change is reported saved. Only once the change is committed: inside a
+    transaction (tests running hooks before their rollback, autocommit turned off) nobody
+    else sees the new version yet. Every process must have the same PAGE_CACHE_LISTEN."""
     connection = connections[using]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if (
+        not settings.PAGE_CACHE_LISTEN
+        or connection.vendor != "postgresql"
+        or connection.in_atomic_block
+        or not connection.get_autocommit()
+    ):
         return
     try:
         run_again_on_a_new_connection(lambda: postgres_watch.announce_and_wait(using), using)
@@ -148,7 +154,11 @@ def _tell_the_database_watches(using):
         logger.error("page cache: could not tell other processes of a content change", exc_info=True)
         # Then wait as long as any of them trusts a version: none read before the change is
         # trusted once the change is reported saved.
-        time.sleep(postgres_watch.TRUST_SECONDS)
+        _sleep(postgres_watch.TRUST_SECONDS)
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
 
 
 def _write_new_database_version(using):

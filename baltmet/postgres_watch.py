@@ -33,33 +33,43 @@ What may go wrong, and why it stays correct:
   waits TRUST_SECONDS (baltmet.page_cache).
 - A watch whose session has ended holds no lock, so writers do not wait for it; but its
   process may not know yet (a network that failed silently, the server's last message
-  delayed) and go on trusting. So a watch holds a lease too, a row (`ContentVersionWatch`)
-  it renews every LEASE_RENEWAL_SECONDS with the server's clock plus TRUST_SECONDS, and its
-  process trusts nothing past TRUST_SECONDS after it sent the last renewal. A writer, once
-  it has the lock, waits until the leases of sessions that no longer exist have run out.
+  delayed) and go on trusting. So a watch holds a lease too, a row (`ContentVersionWatch`,
+  its id chosen at random per connection) it renews every LEASE_RENEWAL_SECONDS with the
+  server's clock plus TRUST_SECONDS, and deletes itself before it lets go of the lock; its
+  process trusts nothing past TRUST_SECONDS after it sent the last renewal. A writer, once it
+  has had the lock and while it still holds the gate (so no watch can take the lock and
+  start a lease), waits until the leases left have run out: those of watches that did not
+  let go themselves. (Asking `pg_stat_activity` which sessions still exist does not do:
+  a session lets go of its locks before it leaves that view.)
 - A watch notices a lost connection as soon as anything says so: an error, the server's
-  last message (which psycopg2 makes a notice), the socket closing, a renewal that fails;
-  its connection gives up within seconds on a silent network (TCP keepalives and user
-  timeout, both ends). It then stops trusting and connects again after RETRY_SECONDS. Each
-  `get()` also looks, without waiting, whether anything has arrived on the watch's
-  connection, and does not trust the version then.
+  last message (which psycopg2 makes a notice), the socket closing, a renewal that fails or
+  goes unanswered for STATEMENT_SECONDS (its connection is asynchronous, so that nothing in
+  between that keeps a dead connection looking alive can hold it forever); TCP keepalives
+  and user timeouts cover a silent network at both ends. It then stops trusting and
+  connects again after RETRY_SECONDS. Each `get()` also looks, without waiting, whether
+  anything has arrived on the watch's connection, and does not trust the version then.
+- A process that stops altogether (paused, swapping) keeps its session, and would hold every
+  writer up for WRITER_WAIT_SECONDS; PostgreSQL ends a watch's session that has sent nothing
+  for three seconds (`idle_session_timeout`, PostgreSQL 14 or later), as a live one renews its
+  lease twice a second.
 - A watch starts listening before it first takes the lock: a change committed before it
   listened was committed before it took the lock, and so before what it reads.
 
 Each watch is one more database connection per serving process, and it needs a session of
-its own (not a pooler's transaction mode: `DJANGO_PAGE_CACHE_LISTEN=0` turns it off, and every
-request reads the version again). Writers and watches must connect as the same database user:
-a writer tells a live session from an ended one in `pg_stat_activity`, which hides other
-users' sessions' start times (it would then wait out every lease, up to TRUST_SECONDS).
+its own: not through a pooler in transaction mode, where `DJANGO_PAGE_CACHE_LISTEN=0` turns it
+off, and every request reads the version again; writers then do not announce either (the
+gate is a session's lock), so every process must have the same setting.
 """
 
 import logging
 import os
+import secrets
 import select
 import threading
 import time
 
 import psycopg2
+import psycopg2.extensions
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 
 logger = logging.getLogger(__name__)
@@ -74,13 +84,16 @@ GATE_KEY = 7_420_192_266_505_180_002
 # lease runs this long from its last renewal.
 TRUST_SECONDS = 1.0
 # How often a watch renews its lease (a round trip that also shows its connection works).
-LEASE_RENEWAL_SECONDS = 0.3
+LEASE_RENEWAL_SECONDS = 0.5
 # How long a writer waits for the watches; longer than TRUST_SECONDS (see the docstring).
 WRITER_WAIT_SECONDS = 2.0
 # A watch that lost its connection, or could not connect, tries again after this long.
 RETRY_SECONDS = 1.0
 # While a writer holds the gate, a watch asks again after 5 ms, then less and less often.
 LOCK_RETRY_SECONDS = (0.005, 0.1)
+# A watch's statement not answered within this long counts as a lost connection (whatever
+# sits in between may keep a dead one looking alive).
+STATEMENT_SECONDS = 5.0
 # How often the watch's thread looks whether it is to stop.
 _WAKE_SECONDS = 0.25
 _LOCK_NOT_AVAILABLE = "55P03"
@@ -92,9 +105,11 @@ _CONNECTION_DEFAULTS = {
     "keepalives_count": 3,
     "tcp_user_timeout": 5000,
 }
+# The server ends a watch's session that sent nothing for 3 s (its process paused: renewals
+# come every LEASE_RENEWAL_SECONDS), so that it stops holding writers up.
 _SESSION_SETTINGS = (
-    "SET statement_timeout = '5s'; SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 1;"
-    " SET tcp_keepalives_count = 3; SET tcp_user_timeout = 5000"
+    "SET statement_timeout = '5s'; SET idle_session_timeout = '3s'; SET tcp_keepalives_idle = 5;"
+    " SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 5000"
 )
 
 
@@ -112,17 +127,21 @@ def announce_and_wait(using=DEFAULT_DB_ALIAS):
     version it read before (see the module docstring). Called after the change is committed,
     outside any transaction."""
     connection = connections[using]
+    lease_left = 0
     with connection.cursor() as cursor:
         gate = _lock_waiting_at_most(using, cursor, "pg_advisory_lock", GATE_KEY)
         try:
             # Autocommit: sent now, before the wait, which the watches end on hearing it.
             cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
-            if gate:
-                _lock_waiting_at_most(using, cursor, "pg_advisory_xact_lock", LOCK_KEY)
+            if gate and _lock_waiting_at_most(using, cursor, "pg_advisory_xact_lock", LOCK_KEY):
+                # Every watch has let go, and none can take its lock again before the gate
+                # opens: a lease not ended is a watch that did not let go itself.
+                lease_left = _lease_left(cursor)
+            # Otherwise this waited WRITER_WAIT_SECONDS: longer than any lease.
         finally:
             if gate:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [GATE_KEY])
-        time.sleep(_lease_left_by_ended_sessions(cursor))
+    time.sleep(lease_left)
 
 
 def _lock_waiting_at_most(using, cursor, function, key):
@@ -150,20 +169,18 @@ def _lock_waiting_at_most(using, cursor, function, key):
 def _sessions_holding(cursor, key):
     cursor.execute(
         "SELECT array_agg(pid ORDER BY pid) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = %s",
         [key],
     )
     return cursor.fetchone()[0]
 
 
-def _lease_left_by_ended_sessions(cursor):
-    """Seconds until the leases of watches whose sessions have ended run out: such a session's
-    lock is gone, but its process may not know yet (its network failed) and trust a version
-    until then."""
+def _lease_left(cursor):
+    """Seconds until the leases still running have run out (at most TRUST_SECONDS)."""
     cursor.execute(
-        f"SELECT EXTRACT(epoch FROM max(w.lease_until) - clock_timestamp()) FROM {_watches_table()} w"
-        " WHERE w.lease_until > clock_timestamp() AND NOT EXISTS ("
-        "  SELECT FROM pg_stat_activity a WHERE a.pid = w.pid AND a.backend_start = w.backend_start)"
+        f"SELECT EXTRACT(epoch FROM max(lease_until) - clock_timestamp()) FROM {_watches_table()}"
+        " WHERE lease_until > clock_timestamp()"
     )
     left = cursor.fetchone()[0]
     return min(float(left), TRUST_SECONDS) if left and left > 0 else 0
@@ -222,7 +239,7 @@ class Watch:
 
     def close(self):
         self._stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=STATEMENT_SECONDS + 5)
 
     # --- the watch's own thread ---
 
@@ -231,10 +248,11 @@ class Watch:
         while not self._stop.is_set():
             connection = None
             try:
-                connection = psycopg2.connect(**self._connection_params)
-                connection.autocommit = True
+                # Asynchronous, so that no statement waits longer than STATEMENT_SECONDS.
+                connection = psycopg2.connect(**self._connection_params, async_=True)
+                _wait(connection)
                 failing = False
-                self._listen(connection)
+                self._listen(connection, connection.cursor())
             except Exception:
                 # Once per outage: meanwhile every request reads the version itself.
                 if not failing and not self._stop.is_set():
@@ -246,62 +264,65 @@ class Watch:
                     connection.close()
             self._stop.wait(RETRY_SECONDS)
 
-    def _listen(self, connection):
-        cursor = connection.cursor()
-        cursor.execute(_SESSION_SETTINGS)
-        # Rows of sessions long gone (their leases ran out long ago) are of no more use.
-        cursor.execute(f"DELETE FROM {_watches_table()} WHERE lease_until < clock_timestamp() - interval '1 hour'")
-        cursor.execute(f"LISTEN {CHANNEL}")
+    def _listen(self, connection, cursor):
+        lease = secrets.randbits(63)
+        _execute(cursor, _SESSION_SETTINGS)
+        # Rows of watches long gone (their leases ran out long ago) are of no more use.
+        _execute(cursor, f"DELETE FROM {_watches_table()} WHERE lease_until < clock_timestamp() - interval '1 hour'")
+        _execute(cursor, f"LISTEN {CHANNEL}")
         retry = LOCK_RETRY_SECONDS[0]
         while not self._stop.is_set():
             # Through the gate: not while a writer is between its announcement and its wait.
-            cursor.execute("SELECT pg_try_advisory_lock_shared(%s)", [GATE_KEY])
-            if cursor.fetchone()[0]:
-                cursor.execute(
-                    "SELECT pg_try_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)", [LOCK_KEY, GATE_KEY]
+            if _execute(cursor, "SELECT pg_try_advisory_lock_shared(%s)", [GATE_KEY]):
+                taken = _execute(
+                    cursor,
+                    "SELECT pg_try_advisory_lock_shared(%s), pg_advisory_unlock_shared(%s)",
+                    [LOCK_KEY, GATE_KEY],
                 )
-                if cursor.fetchone()[0]:
+                if taken:
                     retry = LOCK_RETRY_SECONDS[0]
-                    self._renew_lease(cursor)
+                    self._renew_lease(cursor, lease)
                     connection.poll()
                     if not connection.notifies:
                         # Nothing announced since this watch last let go: versions read from
                         # now on are current until the next announcement.
+                        del connection.notices[:]
                         self._hold(connection)
-                        self._wait_for_news(connection, cursor)
+                        self._wait_for_news(connection, cursor, lease)
                         self._let_go()
                     connection.notifies.clear()
-                    cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [LOCK_KEY])
+                    # Ended by the watch itself before it lets go: a writer waits out only
+                    # the leases of watches that could not (see _lease_left).
+                    _execute(cursor, f"DELETE FROM {_watches_table()} WHERE id = %s", [lease])
+                    _execute(cursor, "SELECT pg_advisory_unlock_shared(%s)", [LOCK_KEY])
                     continue
             self._stop.wait(retry)
             retry = min(retry * 2, LOCK_RETRY_SECONDS[1])
 
-    def _renew_lease(self, cursor):
+    def _renew_lease(self, cursor, lease):
         sent = time.monotonic()
-        cursor.execute(
-            f"INSERT INTO {_watches_table()} (pid, backend_start, lease_until)"
-            " SELECT pid, backend_start, clock_timestamp() + %s * interval '1 second'"
-            " FROM pg_stat_activity WHERE pid = pg_backend_pid()"
-            " ON CONFLICT (pid) DO UPDATE SET backend_start = EXCLUDED.backend_start, lease_until = EXCLUDED.lease_until",
-            [TRUST_SECONDS],
+        _execute(
+            cursor,
+            f"INSERT INTO {_watches_table()} (id, lease_until) VALUES (%s, clock_timestamp() + %s * interval '1 second')"
+            " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+            [lease, TRUST_SECONDS],
         )
         # The server set the lease after this process sent the statement: this end runs out first.
         with self._lock:
             self._lease_until = sent + TRUST_SECONDS
 
-    def _wait_for_news(self, connection, cursor):
+    def _wait_for_news(self, connection, cursor, lease):
         renew_at = time.monotonic() + LEASE_RENEWAL_SECONDS
         while not self._stop.is_set():
             left = renew_at - time.monotonic()
             if left <= 0:
-                self._renew_lease(cursor)
+                self._renew_lease(cursor, lease)
                 renew_at = time.monotonic() + LEASE_RENEWAL_SECONDS
             elif _readable(connection, min(left, _WAKE_SECONDS)):
-                del connection.notices[:]
                 connection.poll()
-                # psycopg2 turns the server's last message, ending the session, into a notice.
-                if connection.notices or connection.closed:
-                    raise _ConnectionLost(" ".join(connection.notices) or "connection closed")
+            # psycopg2 turns the server's last message, ending the session, into a notice.
+            if connection.notices or connection.closed:
+                raise _ConnectionLost(" ".join(connection.notices) or "connection closed")
             if connection.notifies:
                 return
 
@@ -340,6 +361,28 @@ def _readable(connection, timeout):
     poller = select.poll()  # not select.select(): a socket may be numbered 1024 or above
     poller.register(connection.fileno(), select.POLLIN)
     return bool(poller.poll(timeout * 1000))
+
+
+def _wait(connection):
+    """Wait for the asynchronous connection's connecting or statement, STATEMENT_SECONDS at most."""
+    deadline = time.monotonic() + STATEMENT_SECONDS
+    while True:
+        state = connection.poll()
+        if state == psycopg2.extensions.POLL_OK:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _ConnectionLost(f"no answer within {STATEMENT_SECONDS} s")
+        poller = select.poll()
+        poller.register(connection.fileno(), select.POLLIN if state == psycopg2.extensions.POLL_READ else select.POLLOUT)
+        poller.poll(left * 1000)
+
+
+def _execute(cursor, sql, params=None):
+    """Run `sql` on the watch's connection; the first column of its row, if it returns one."""
+    cursor.execute(sql, params)
+    _wait(cursor.connection)
+    return cursor.fetchone()[0] if cursor.description else None
 
 
 _watches = {}

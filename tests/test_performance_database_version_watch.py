@@ -125,22 +125,44 @@ def test_a_writer_returns_only_once_the_watch_no_longer_trusts_the_old_version(l
         assert listening_watch.get()[0] is None
 
 
-def test_a_watch_never_keeps_a_writer_waiting_once_it_has_heard(listening_watch, caplog):
+def test_a_watch_never_keeps_a_writer_waiting_once_it_has_heard(listening_watch, caplog, monkeypatch):
     """A watch takes its lock again right after it let go; were it let through before the
-    writer waits for the lock, the writer would wait for a watch that has already heard."""
+    writer waits for the lock, the writer would wait for a watch that has already heard. And
+    it ends its lease itself: a writer waits out only the leases of watches that could not."""
+    lease_waits = []
+    lease_left = postgres_watch._lease_left
+    monkeypatch.setattr(postgres_watch, "_lease_left", lambda cursor: lease_waits.append(lease_left(cursor)) or 0)
     with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
         for _ in range(10):
             _write_from_another_session()
             assert listening_watch.wait_until_listening(5)
     assert caplog.text == ""
+    assert lease_waits == [0] * 10
 
 
 def test_a_version_read_before_a_change_is_not_trusted_after_it(listening_watch):
     _, token = listening_watch.get()
     old = page_cache.database_version()
     _write_from_another_session()
+    # The watch holds its lock again (as when the read came before it let go), but the token
+    # tells a read from before.
+    assert listening_watch.wait_until_listening(5)
     listening_watch.remember(old, token)
     assert listening_watch.get()[0] is None
+
+
+def test_a_version_is_trusted_for_trust_seconds_at_most(listening_watch, monkeypatch):
+    monkeypatch.setattr(postgres_watch, "TRUST_SECONDS", 0.2)
+    _request(listening_watch)
+    assert listening_watch.get()[0] is not None
+    time.sleep(0.3)
+    assert listening_watch.get()[0] is None
+
+
+def test_the_watch_renews_its_lease_so_hits_stay_free_of_queries(client, listening_watch):
+    make_article("Harbour news")
+    time.sleep(postgres_watch.TRUST_SECONDS * 1.5)  # longer than a lease not renewed
+    assert "Harbour news" in _trusted_hit(client, "/news/")
 
 
 def test_a_watch_that_does_not_answer_holds_a_writer_up_only_until_its_trust_ran_out(listening_watch, monkeypatch, caplog):
@@ -249,12 +271,14 @@ def _request(watch):
 def _end_session(pid):
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        assert cursor.fetchone()[0], f"session {pid} did not end"
 
 
-def test_a_watch_cut_off_without_noticing_is_waited_out_by_writers(database_address):
+def test_a_watch_cut_off_without_noticing_is_waited_out_by_writers(database_address, monkeypatch):
     """The network drops the watch's connection silently, and PostgreSQL ends its session (its
     keepalives gave up): the lock is gone, but the process may not know for a while. Its lease
     is what writers wait out."""
+    monkeypatch.setattr(postgres_watch, "STATEMENT_SECONDS", 1.0)  # its renewal then gives up sooner
     proxy = Proxy(database_address)
     watch = _watch_through(proxy)
     try:
@@ -269,7 +293,7 @@ def test_a_watch_cut_off_without_noticing_is_waited_out_by_writers(database_addr
             assert trusted is None or trusted == page_cache.database_version()
             _request(watch)  # a request reads the version on its own connection, and may trust it
     finally:
-        watch._stop.set()
+        watch.close()
         proxy.close()
 
 
@@ -281,7 +305,12 @@ def test_a_session_ended_by_the_server_is_noticed_though_the_close_comes_late(da
     try:
         _request(watch)
         _end_session(watch._connection.get_backend_pid())
-        time.sleep(0.05)  # the watch's thread reads the last message
+        # The watch's thread takes the server's last message as the end, without waiting for
+        # the closed connection (or its lease to run out).
+        deadline = time.monotonic() + 0.5
+        while watch._holding.is_set():
+            assert time.monotonic() < deadline, "the watch did not notice its session ended"
+            time.sleep(0.01)
         _write_from_another_session()
         trusted = watch.get()[0]
         assert trusted is None or trusted == page_cache.database_version()
@@ -310,7 +339,7 @@ def test_a_writer_that_cannot_tell_the_watches_waits_until_none_trusts_an_old_ve
 
     slept = []
     monkeypatch.setattr(postgres_watch, "announce_and_wait", fails)
-    monkeypatch.setattr(page_cache.time, "sleep", slept.append)
+    monkeypatch.setattr(page_cache, "_sleep", slept.append)
     page_cache.content_changed()
     assert "could not tell other processes of a content change" in caplog.text
     assert slept == [postgres_watch.TRUST_SECONDS]
