@@ -149,7 +149,7 @@ def _tell_the_database_watches(using):
     ):
         return
     try:
-        run_again_on_a_new_connection(lambda: postgres_watch.announce_and_wait(using), using)
+        postgres_watch.announce_and_wait(using)
     except Exception:
         logger.error("page cache: could not tell other processes of a content change", exc_info=True)
         # Then wait as long as any of them trusts a version: none read before the change is

@@ -70,7 +70,8 @@ import time
 
 import psycopg2
 import psycopg2.extensions
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
+import psycopg2.errors
+from django.db import DEFAULT_DB_ALIAS, connections
 
 logger = logging.getLogger(__name__)
 
@@ -124,38 +125,52 @@ def _watches_table():
 
 def announce_and_wait(using=DEFAULT_DB_ALIAS):
     """Tell every `Watch` that the content version changed, and return once none trusts the
-    version it read before (see the module docstring). Called after the change is committed,
-    outside any transaction."""
-    connection = connections[using]
+    version it read before (see the module docstring). Called after the change is committed.
+
+    On a connection of its own, closed afterwards: the gate is a session's lock, and a session
+    the writer lost while the server kept it (a network that failed silently) would otherwise
+    keep the gate closed, and every watch from trusting, for as long as the server keeps it
+    (hours, without keepalives). This one has the watches' timeouts and keepalives."""
     lease_left = 0
-    with connection.cursor() as cursor:
-        gate = _lock_waiting_at_most(using, cursor, "pg_advisory_lock", GATE_KEY)
-        try:
-            # Autocommit: sent now, before the wait, which the watches end on hearing it.
-            cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
-            if gate and _lock_waiting_at_most(using, cursor, "pg_advisory_xact_lock", LOCK_KEY):
-                # Every watch has let go, and none can take its lock again before the gate
-                # opens: a lease not ended is a watch that did not let go itself.
-                lease_left = _lease_left(cursor)
-            # Otherwise this waited WRITER_WAIT_SECONDS: longer than any lease.
-        finally:
-            if gate:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [GATE_KEY])
+    connection = psycopg2.connect(**connection_params(using))
+    try:
+        connection.autocommit = True
+        cursor = connection.cursor()
+        cursor.execute(_SESSION_SETTINGS)
+        gate = _lock_waiting_at_most(cursor, "pg_advisory_lock", GATE_KEY)
+        # Autocommit: sent now, before the wait, which the watches end on hearing it.
+        cursor.execute("SELECT pg_notify(%s, '')", [CHANNEL])
+        if gate and _lock_waiting_at_most(cursor, "pg_advisory_xact_lock", LOCK_KEY):
+            # Every watch has let go, and none can take its lock again before the gate opens:
+            # a lease not ended is a watch that did not let go itself.
+            lease_left = _lease_left(cursor)
+        # Otherwise this waited WRITER_WAIT_SECONDS: longer than any lease.
+    finally:
+        connection.close()  # opens the gate
     time.sleep(lease_left)
 
 
-def _lock_waiting_at_most(using, cursor, function, key):
+def connection_params(using=DEFAULT_DB_ALIAS):
+    """psycopg2.connect()'s keyword arguments for the database `using`, with the timeouts and
+    keepalives of the watches' connections."""
+    params = connections[using].get_connection_params()
+    params.pop("cursor_factory", None)  # Django's own, for its cursors
+    return {**_CONNECTION_DEFAULTS, **params}
+
+
+def _lock_waiting_at_most(cursor, function, key):
     """Whether `function(key)` took its lock within WRITER_WAIT_SECONDS (a transaction's lock is
     let go of at once: only the wait counts)."""
+    cursor.execute("BEGIN")
     try:
-        with transaction.atomic(using=using):
-            cursor.execute("SET LOCAL statement_timeout = 0")
-            cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(WRITER_WAIT_SECONDS * 1000)}ms"])
-            cursor.execute(f"SELECT {function}(%s)", [key])
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        cursor.execute("SET LOCAL lock_timeout = %s", [f"{round(WRITER_WAIT_SECONDS * 1000)}ms"])
+        cursor.execute(f"SELECT {function}(%s)", [key])
+    except psycopg2.errors.LockNotAvailable:
+        cursor.execute("ROLLBACK")
+    else:
+        cursor.execute("COMMIT")
         return True
-    except OperationalError as error:
-        if getattr(error.__cause__, "pgcode", None) != _LOCK_NOT_AVAILABLE:
-            raise
     logger.warning(
         "page cache: waited %s s for the watches of the content version (advisory lock %s held by "
         "sessions %s); none trusts a version from before the change by now",
@@ -201,7 +216,7 @@ class Watch:
 
     def __init__(self, connection_params):
         """`connection_params`: psycopg2.connect()'s keyword arguments for the database."""
-        self._connection_params = {**_CONNECTION_DEFAULTS, **connection_params}
+        self._connection_params = connection_params
         self._lock = threading.Lock()
         self._connection = None  # set while the watch holds the advisory lock
         self._value = None
@@ -240,6 +255,8 @@ class Watch:
     def close(self):
         self._stop.set()
         self._thread.join(timeout=STATEMENT_SECONDS + 5)
+        if self._thread.is_alive():
+            logger.warning("page cache: the watch of the content version did not stop")
 
     # --- the watch's own thread ---
 
@@ -283,10 +300,12 @@ class Watch:
                     retry = LOCK_RETRY_SECONDS[0]
                     self._renew_lease(cursor, lease)
                     connection.poll()
+                    if connection.notices:
+                        # Only the server's last message makes one here (see _wait_for_news).
+                        raise _ConnectionLost(" ".join(connection.notices))
                     if not connection.notifies:
                         # Nothing announced since this watch last let go: versions read from
                         # now on are current until the next announcement.
-                        del connection.notices[:]
                         self._hold(connection)
                         self._wait_for_news(connection, cursor, lease)
                         self._let_go()
@@ -397,9 +416,7 @@ def watch(using=DEFAULT_DB_ALIAS):
     with _watches_lock:
         found = _watches.get(key)
         if found is None:
-            params = connections[using].get_connection_params()
-            params.pop("cursor_factory", None)  # Django's own, for its cursors
-            found = _watches[key] = Watch(params)
+            found = _watches[key] = Watch(connection_params(using))
         return found
 
 
