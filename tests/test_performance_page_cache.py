@@ -65,11 +65,13 @@ def test_second_anonymous_request_is_answered_from_the_cache_with_one_query_or_n
     assert second["X-Frame-Options"] == "DENY"
 
 
-def test_a_stored_feed_answers_conditional_requests_with_304(client, version_store, django_assert_num_queries):
+def test_a_stored_feed_answers_conditional_requests_with_304(client, version_store, django_assert_max_num_queries):
     make_article("Feed news")
     first = client.get("/news/feed/")
     assert client.get("/news/feed/")[HEADER] == "hit"
-    with django_assert_num_queries(1 if version_store == "database" else 0):
+    # With the version in the database: none once this process trusts the version it read
+    # (tests/test_performance_database_version_watch.py), else one.
+    with django_assert_max_num_queries(1 if version_store == "database" else 0):
         response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
     assert response.status_code == 304 and response[HEADER] == "hit"
     response = client.get("/news/feed/", headers={"If-Modified-Since": first["Last-Modified"]})
