@@ -10,7 +10,6 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from django.core.cache import cache
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -18,18 +17,16 @@ from baltmet import page_cache, postgres_watch
 from baltmet.page_cache import HEADER
 from news.models import Article
 from tests.news_factories import make_article
-from tests.tcp_proxy import Proxy
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.subprocess_env import child_database_url, run_django_json
+from tests.tcp_proxy import Proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def local_memory_page_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.PAGE_CACHE_VERSION_IN_CACHE = False
-    settings.PAGE_CACHE_LISTEN = True
-    cache.clear()
+    use_local_memory_page_cache(settings)
 
 
 @pytest.fixture

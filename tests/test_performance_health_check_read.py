@@ -8,24 +8,21 @@ out; `_request_starts()` does what Django would.
 """
 
 import pytest
-from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 
 from baltmet.health_check import read_as_health_check
 from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
+from tests.page_cache_settings import use_local_memory_page_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
 def local_page_cache(settings):
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.PAGE_CACHE_VERSION_IN_CACHE = False
     # Hits read the version here, as they do until a process's watch of it trusts one
     # (baltmet.postgres_watch), or without the watch.
-    settings.PAGE_CACHE_LISTEN = False
-    cache.clear()
+    use_local_memory_page_cache(settings, listen=False)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test import Client
@@ -21,6 +20,7 @@ from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 from tests.regions_factories import make_region
 
@@ -35,9 +35,7 @@ def version_store(request, settings):
     if request.param == "version in redis":
         use_redis_page_cache(settings, REDIS_DB)
         return "redis"
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.PAGE_CACHE_VERSION_IN_CACHE = False
-    cache.clear()
+    use_local_memory_page_cache(settings)
     return "database"
 
 
