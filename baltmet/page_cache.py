@@ -141,12 +141,7 @@ def _tell_the_database_watches(using):
     transaction (tests running hooks before their rollback, autocommit turned off) nobody
     else sees the new version yet. Every process must have the same PAGE_CACHE_LISTEN."""
     connection = connections[using]
-    if (
-        not settings.PAGE_CACHE_LISTEN
-        or connection.vendor != "postgresql"
-        or connection.in_atomic_block
-        or not connection.get_autocommit()
-    ):
+    if not _watches_in_use(connection) or connection.in_atomic_block or not connection.get_autocommit():
         return
     try:
         postgres_watch.announce_and_wait(using)
@@ -159,6 +154,12 @@ def _tell_the_database_watches(using):
 
 def _sleep(seconds):
     time.sleep(seconds)
+
+
+def _watches_in_use(connection):
+    """Whether processes watch the content version in `connection`'s database (PostgreSQL's
+    LISTEN) instead of reading it on every request: then writers announce changes."""
+    return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql"
 
 
 def _write_new_database_version(using):
@@ -389,7 +390,7 @@ def _cache():
 
 def _database_watch():
     """This process's watch of the version in PostgreSQL, or None (SQLite, or turned off)."""
-    if not settings.PAGE_CACHE_LISTEN or connections[DEFAULT_DB_ALIAS].vendor != "postgresql":
+    if not _watches_in_use(connections[DEFAULT_DB_ALIAS]):
         return None
     return postgres_watch.watch(DEFAULT_DB_ALIAS)
 

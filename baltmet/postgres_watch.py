@@ -97,20 +97,18 @@ LOCK_RETRY_SECONDS = (0.005, 0.1)
 STATEMENT_SECONDS = 5.0
 # How often the watch's thread looks whether it is to stop.
 _WAKE_SECONDS = 0.25
-_LOCK_NOT_AVAILABLE = "55P03"
-# The watch's connection gives up on a dead network within seconds, not TCP's minutes.
-_CONNECTION_DEFAULTS = {
-    "connect_timeout": 5,
-    "keepalives_idle": 5,
-    "keepalives_interval": 1,
-    "keepalives_count": 3,
-    "tcp_user_timeout": 5000,
-}
+# The watches' and writers' connections give up on a dead network within seconds, not TCP's
+# minutes: the keepalives and user timeout at this end, and (_SESSION_SETTINGS) the server's.
+_KEEPALIVES = {"keepalives_idle": 5, "keepalives_interval": 1, "keepalives_count": 3, "tcp_user_timeout": 5000}
+_CONNECTION_DEFAULTS = {"connect_timeout": 5, **_KEEPALIVES}
 # The server ends a watch's session that sent nothing for 3 s (its process paused: renewals
 # come every LEASE_RENEWAL_SECONDS), so that it stops holding writers up.
-_SESSION_SETTINGS = (
-    "SET statement_timeout = '5s'; SET idle_session_timeout = '3s'; SET tcp_keepalives_idle = 5;"
-    " SET tcp_keepalives_interval = 1; SET tcp_keepalives_count = 3; SET tcp_user_timeout = 5000"
+_SESSION_SETTINGS = "; ".join(
+    [
+        "SET statement_timeout = '5s'",
+        "SET idle_session_timeout = '3s'",
+        *(f"SET {name.replace('keepalives_', 'tcp_keepalives_')} = {value}" for name, value in _KEEPALIVES.items()),
+    ]
 )
 
 
@@ -375,10 +373,11 @@ class Watch:
         self._token += 1
 
 
-def _readable(connection, timeout):
-    """Whether `connection`'s socket has something to read (or was closed) within `timeout` s."""
+def _readable(connection, timeout, events=select.POLLIN):
+    """Whether `connection`'s socket has something to read (or was closed), or with `events`
+    POLLOUT can be written to, within `timeout` s."""
     poller = select.poll()  # not select.select(): a socket may be numbered 1024 or above
-    poller.register(connection.fileno(), select.POLLIN)
+    poller.register(connection.fileno(), events)
     return bool(poller.poll(timeout * 1000))
 
 
@@ -392,9 +391,7 @@ def _wait(connection):
         left = deadline - time.monotonic()
         if left <= 0:
             raise _ConnectionLost(f"no answer within {STATEMENT_SECONDS} s")
-        poller = select.poll()
-        poller.register(connection.fileno(), select.POLLIN if state == psycopg2.extensions.POLL_READ else select.POLLOUT)
-        poller.poll(left * 1000)
+        _readable(connection, left, select.POLLIN if state == psycopg2.extensions.POLL_READ else select.POLLOUT)
 
 
 def _execute(cursor, sql, params=None):
