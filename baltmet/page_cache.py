@@ -46,7 +46,8 @@ How it stays correct:
   stored: they may show what is not committed.
 - **Conditional requests** (If-None-Match / If-Modified-Since) are answered with 304 from a
   stored page's ETag and Last-Modified.
-- **A cache that fails** (Redis down) makes pages uncached, not errors.
+- **A cache that fails** (Redis down, or silent past DJANGO_REDIS_TIMEOUT) makes pages
+  uncached, not errors, and is left alone for a moment (_REST_AFTER_FAILURE_SECONDS).
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
@@ -82,6 +83,10 @@ _VERSION_KEY = "page-cache:version"
 # The run_id of the Redis server process the shared version was last started on.
 _RUN_ID_KEY = "page-cache:redis-run-id"
 _STORED_VARY = {"", "cookie"}
+# After the cache failed, this process leaves it alone this long: a Redis that stopped
+# answering then costs one request the Redis timeout (DJANGO_REDIS_TIMEOUT), not every one.
+_REST_AFTER_FAILURE_SECONDS = 1.0
+_cache_failed_at = None  # time.monotonic() of the last failure
 
 
 # --- The content version ---------------------------------------------------------------
@@ -401,6 +406,16 @@ def _local_cache():
     return caches[alias] if alias and settings.PAGE_CACHE_VERSION_IN_CACHE else None
 
 
+def _cache_resting():
+    return _cache_failed_at is not None and time.monotonic() - _cache_failed_at < _REST_AFTER_FAILURE_SECONDS
+
+
+def _cache_failed(message):
+    global _cache_failed_at
+    _cache_failed_at = time.monotonic()
+    logger.warning(message, exc_info=True)
+
+
 def _seconds_to_keep(valid_until, now):
     """How long a page may be kept from `now`, in whole seconds: DJANGO_PAGE_CACHE_SECONDS at
     most, and never past `valid_until`, the next scheduled change."""
@@ -478,12 +493,16 @@ class PageCacheMiddleware:
         now = timezone.now()
         cache = _cache()
         key = _key(request)
-        try:
-            entry, version, state = self._lookup(cache, key, now)
-        except Exception:
-            # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
-            logger.warning("page cache unavailable, serving uncached", exc_info=True)
-            entry = cache = version = state = None
+        entry = version = state = None
+        if _cache_resting():
+            cache = None
+        else:
+            try:
+                entry, version, state = self._lookup(cache, key, now)
+            except Exception:
+                # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
+                _cache_failed("page cache unavailable, serving uncached")
+                cache = None
         if entry is not None and entry["version"] == version and now < entry["valid_until"]:
             return _from_entry(request, entry)
 
@@ -508,7 +527,7 @@ class PageCacheMiddleware:
                 try:
                     cache.set(key, entry, seconds)
                 except Exception:
-                    logger.warning("page cache unavailable, page not stored", exc_info=True)
+                    _cache_failed("page cache unavailable, page not stored")
                 else:
                     self._keep_locally(key, entry, seconds)
         response[HEADER] = "miss"

@@ -11,7 +11,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from baltmet.env import env_bool, env_int, env_list, env_str
+from baltmet.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -119,6 +119,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL")
+# A Redis that stops answering (a host gone, a network dropping packets) costs a request this
+# long at most, and then pages are served uncached; without a timeout it would wait forever.
+REDIS_TIMEOUT_SECONDS = env_float("DJANGO_REDIS_TIMEOUT", 0.5)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -127,6 +130,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # Sites (or test runs) sharing one Redis keep apart with their own prefix.
             "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", ""),
+            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
         },
         # Each process's own copies of the pages it served from Redis, used without asking
         # Redis while the content version it watches there is unchanged (baltmet.page_cache).

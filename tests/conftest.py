@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from baltmet import postgres_watch
+from baltmet import page_cache, postgres_watch
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +17,14 @@ def _page_cache_watches_stopped():
     outlives the test that made it, nor the test database, which is dropped at the end."""
     yield
     postgres_watch.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _page_cache_failures_forgotten():
+    """A test that makes the page cache fail (Redis down) leaves it resting for a moment
+    (baltmet.page_cache): not into the next test."""
+    yield
+    page_cache._cache_failed_at = None
 
 
 @pytest.fixture

@@ -33,17 +33,22 @@ def unique_key_prefix():
     return f"test-{uuid.uuid4().hex}"
 
 
-def use_redis_page_cache(settings, db):
+def use_redis_page_cache(settings, db, location=None, timeout=None):
     """Point the test's `settings` at database `db` of the tests' Redis, as REDIS_URL does: the
-    cache there (with a key prefix of its own), the page cache's version kept in it, and the
-    process's own copies of pages in a local-memory cache of the test's own. Returns the cache."""
+    cache there (with a key prefix of its own, and the settings' timeouts), the page cache's
+    version kept in it, and the process's own copies of pages in a local-memory cache of the
+    test's own. `location` reaches that database another way (a proxy), `timeout` replaces
+    REDIS_TIMEOUT_SECONDS. Returns the cache."""
     settings.PAGE_CACHE_SECONDS = 3600
     prefix = unique_key_prefix()
+    location = location or redis_url(db)
+    timeout = timeout or settings.REDIS_TIMEOUT_SECONDS
     settings.CACHES = {
         "default": {
             "BACKEND": "baltmet.cache.RedisCache",
-            "LOCATION": redis_url(db),
+            "LOCATION": location,
             "KEY_PREFIX": prefix,
+            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
         },
         "pages-local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
     }

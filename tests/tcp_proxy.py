@@ -1,5 +1,7 @@
-"""A TCP proxy in front of PostgreSQL for tests of what a network can do to a connection: go
-silent without a reset (`cut()`), or deliver a closed connection's end late (`eof_delay`)."""
+"""A TCP proxy in front of PostgreSQL or Redis for tests of what a network can do to a
+connection: go silent without a reset (`cut()`), or deliver a closed connection's end late
+(`eof_delay`). `sent` counts the bytes clients sent (whether they went through or not), and `accepted` the
+connections they opened: what a client asked of the server, even once cut."""
 
 import socket
 import threading
@@ -11,6 +13,9 @@ class Proxy:
         self.target = target
         self.eof_delay = eof_delay
         self._cut = threading.Event()
+        self._count = threading.Lock()
+        self.sent = 0
+        self.accepted = 0
         self._server = socket.socket()
         self._server.bind(("127.0.0.1", 0))
         self._server.listen()
@@ -30,16 +35,21 @@ class Proxy:
                 client, _ = self._server.accept()
             except OSError:
                 return
+            with self._count:
+                self.accepted += 1
             upstream = socket.create_connection(self.target)
-            threading.Thread(target=self._pump, args=(client, upstream, 0.0), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, self.eof_delay), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, 0.0, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, self.eof_delay, False), daemon=True).start()
 
-    def _pump(self, source, destination, eof_delay):
+    def _pump(self, source, destination, eof_delay, from_client):
         while True:
             try:
                 data = source.recv(65536)
             except OSError:
                 return
+            if from_client:
+                with self._count:
+                    self.sent += len(data)
             if self._cut.is_set():
                 if not data:
                     return

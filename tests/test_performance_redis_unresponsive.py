@@ -1,0 +1,127 @@
+"""A Redis that stops answering (a host gone, a network that drops packets without a reset, a
+paused server) costs a request at most the Redis timeout (DJANGO_REDIS_TIMEOUT), never a hang:
+pages are served uncached and saves return, with the failure logged. After a failure a
+process leaves the shared cache alone for a moment, so that not every request pays the wait.
+
+Redis is reached through a TCP proxy that can go silent (tests/tcp_proxy.py), which is what a
+lost host looks like to a client: no error, no answer. Needs the tests' Redis (see
+tests/redis_for_tests.py)."""
+
+import contextlib
+import signal
+import urllib.parse
+
+import pytest
+
+from baltmet import page_cache
+from news.models import Article
+from tests.news_factories import make_article
+from tests.redis_for_tests import redis_url, use_redis_page_cache
+from tests.tcp_proxy import Proxy
+
+REDIS_DB = 8
+# What the tests give Redis to answer, and what a request or save may take at most when it
+# does not: the timeout, with room to spare on a busy machine.
+TIMEOUT_SECONDS = 0.3
+DEADLINE_SECONDS = 5
+
+
+class Hung(BaseException):
+    """Not an Exception: the code under test rightly catches those where Redis fails."""
+
+
+@contextlib.contextmanager
+def deadline(seconds=DEADLINE_SECONDS):
+    """Raises Hung in the block once `seconds` have passed, so that a request that would wait
+    forever fails the test instead of hanging the run."""
+
+    def alarm(signum, frame):
+        raise Hung(f"still waiting after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture
+def proxy():
+    target = urllib.parse.urlsplit(redis_url(REDIS_DB))
+    found = Proxy((target.hostname, target.port or 6379))
+    yield found
+    found.close()
+
+
+@pytest.fixture
+def redis_behind_proxy(transactional_db, settings, proxy):
+    """The page cache on the tests' Redis, reached through `proxy`, with TIMEOUT_SECONDS."""
+    cache = use_redis_page_cache(
+        settings,
+        REDIS_DB,
+        location=f"redis://127.0.0.1:{proxy.port}/{REDIS_DB}",
+        timeout=TIMEOUT_SECONDS,
+    )
+    yield cache
+    cache.watch(page_cache._VERSION_KEY).close()
+    cache.close()
+
+
+def test_a_page_is_served_uncached_when_redis_stops_answering(redis_behind_proxy, proxy, client, caplog):
+    cached = make_article("Cached before the outage")
+    client.get(cached.get_absolute_url())
+    assert client.get(cached.get_absolute_url())["X-Page-Cache"] == "hit"
+    later = make_article("Written before the outage, read during it")
+
+    proxy.cut()
+    with deadline():
+        response = client.get(later.get_absolute_url())
+    assert response.status_code == 200
+    assert response["X-Page-Cache"] == "miss"
+    assert "Written before the outage, read during it" in response.content.decode()
+    assert any("page cache unavailable" in record.getMessage() for record in caplog.records)
+
+
+def test_a_process_that_cannot_subscribe_to_a_silent_redis_serves_pages(redis_behind_proxy, proxy, client):
+    article = make_article("Read by a process started during the outage")
+    proxy.cut()
+    with deadline():
+        response = client.get(article.get_absolute_url())
+    assert response.status_code == 200
+    assert "Read by a process started during the outage" in response.content.decode()
+    assert not redis_behind_proxy.watch(page_cache._VERSION_KEY).subscribed
+
+
+def test_after_a_failure_requests_leave_redis_alone_for_a_moment(redis_behind_proxy, proxy, client, monkeypatch):
+    article = make_article("Read while Redis is silent")
+    client.get("/")  # subscribed, and the version read: the article is then asked of Redis
+    proxy.cut()
+    with deadline():
+        assert client.get(article.get_absolute_url()).status_code == 200
+    asked = proxy.sent, proxy.accepted
+    with deadline():
+        for _ in range(5):
+            response = client.get(article.get_absolute_url())
+            assert response.status_code == 200
+            assert "Read while Redis is silent" in response.content.decode()
+    assert (proxy.sent, proxy.accepted) == asked, "Redis was asked again at once"
+
+    # Once the moment has passed, Redis is asked again (and still fails, within the timeout).
+    monkeypatch.setattr(page_cache, "_cache_failed_at", None)
+    with deadline():
+        assert client.get(article.get_absolute_url()).status_code == 200
+    assert proxy.sent > asked[0]
+
+
+def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_proxy, proxy, caplog):
+    make_article("Before the outage")
+    proxy.cut()
+    with deadline():
+        make_article("Saved while Redis is silent")
+    assert Article.objects.filter(title="Saved while Redis is silent").exists()
+    assert any(
+        record.levelname == "ERROR" and "could not record a content change" in record.getMessage()
+        for record in caplog.records
+    )
