@@ -37,6 +37,8 @@ How it stays correct:
   events at midnight). When a page is made, one query finds the next such moment (with the
   database's version, the same query that reads it), and the page is kept only until then
   (`ContentState.valid_until`).
+- **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
+  templates and static files): with Redis, a deploy does not serve what the code before it made.
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
   staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
   and the health check are never answered from the cache; their responses are marked
@@ -68,7 +70,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import parse_http_date_safe
 
-from baltmet import postgres_watch
+from baltmet import postgres_watch, release
 from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
 from baltmet.models import ContentVersion
 from baltmet.prepared import prepared
@@ -424,9 +426,10 @@ def _seconds_to_keep(valid_until, now):
 
 def _key(request):
     # One entry per address: a page made again after a change replaces the old one, rather
-    # than leaving it in the cache until it expires.
+    # than leaving it in the cache until it expires. And per release: a deploy's pages are
+    # its own (baltmet.release).
     url = request.build_absolute_uri()
-    return f"{_KEY_PREFIX}:{hashlib.sha256(url.encode()).hexdigest()}"
+    return f"{_KEY_PREFIX}:{release.current()}:{hashlib.sha256(url.encode()).hexdigest()}"
 
 
 def _excluded(request):

@@ -1,0 +1,114 @@
+"""Pages are cached per release (baltmet.release): after a deploy, Redis's pages made by the code
+before it are not served. The release is a digest of the project's code, templates, static files
+and pinned requirements, by content, so that every server with the same checkout agrees."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from baltmet import release
+from tests.news_factories import make_article
+from tests.redis_for_tests import use_redis_page_cache
+
+REDIS_DB = 9
+
+
+@pytest.fixture
+def redis_page_cache(transactional_db, settings):
+    cache = use_redis_page_cache(settings, REDIS_DB)
+    yield cache
+    cache.close()
+
+
+def test_pages_made_by_another_release_are_not_served(redis_page_cache, client, monkeypatch):
+    article = make_article("Made by one release")
+    path = article.get_absolute_url()
+    client.get(path)
+    assert client.get(path)["X-Page-Cache"] == "hit"
+
+    ours = release.current()
+    monkeypatch.setattr(release, "current", lambda: "another-release")
+    assert client.get(path)["X-Page-Cache"] == "miss"
+    assert client.get(path)["X-Page-Cache"] == "hit"
+
+    # Both releases' pages are kept apart, as during a rolling deploy.
+    monkeypatch.setattr(release, "current", lambda: ours)
+    assert client.get(path)["X-Page-Cache"] == "hit"
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A small project: an app with code, a template and a static file, compiled code, and
+    requirements."""
+    root = tmp_path / "project"
+    for name, text in {
+        "news/views.py": "VIEW = 1\n",
+        "news/templates/news/article.html": "<h1>{{ title }}</h1>\n",
+        "news/static/news/site.css": "h1 { color: navy }\n",
+        "news/__pycache__/views.cpython-311.pyc": "compiled",
+        "requirements.txt": "Django==5.2.19\n",
+    }.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def _release_of(root):
+    files = {path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
+    return release.digest(files, root)
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["news/views.py", "news/templates/news/article.html", "news/static/news/site.css", "requirements.txt"],
+)
+def test_the_release_changes_with_any_file_that_makes_pages(tree, change):
+    before = _release_of(tree)
+    (tree / change).write_text((tree / change).read_text() + "# changed\n")
+    assert _release_of(tree) != before
+
+
+def test_the_release_changes_with_a_file_added_or_renamed(tree):
+    before = _release_of(tree)
+    (tree / "news/templates/news/extra.html").write_text("")
+    added = _release_of(tree)
+    assert added != before
+    (tree / "news/templates/news/extra.html").rename(tree / "news/templates/news/other.html")
+    assert _release_of(tree) not in (before, added)
+
+
+def test_the_same_code_elsewhere_or_checked_out_again_is_the_same_release(tree, tmp_path):
+    before = _release_of(tree)
+    os.utime(tree / "news/views.py", (1, 1))
+    assert _release_of(tree) == before, "dates do not count"
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(tree, copy)
+    assert _release_of(copy) == before, "nor the folder the checkout is in"
+
+
+def test_two_files_cannot_run_together_into_the_same_release(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root, files in ((one, {"a": "bc", "d": ""}), (two, {"a": "b", "cd": ""})):
+        root.mkdir()
+        for name, text in files.items():
+            (root / name).write_text(text)
+    assert _release_of(one) != _release_of(two)
+
+
+def test_the_projects_release_covers_its_apps_templates_and_requirements_only():
+    root = Path(settings.BASE_DIR)
+    files = {path.relative_to(root).as_posix() for path in release.project_files()}
+    for expected in (
+        "news/views.py",
+        "templates/regions/region_detail.html",
+        "regions/charts.py",
+        "baltmet/static/baltmet/site.css",
+        "templates/base.html",
+        "requirements.txt",
+    ):
+        assert expected in files
+    assert not [name for name in files if "__pycache__" in name or name.startswith((".venv/", "tests/"))]
+    assert all(name.split("/")[0] in {"baltmet", "news", "regions", "templates", "requirements.txt"} for name in files)
