@@ -7,16 +7,22 @@ new release no longer has) until the next change to the content, and during a ro
 old and new processes would serve each other's pages.
 
 It is made from the contents, not the dates, of the project's own apps (code, templates,
-static files) and template folders and of the pinned requirements: servers with the same
-checkout agree, and a fresh clone of the same commit changes nothing.
+static files) and template folders and of the pinned requirements: servers with the same files
+agree, and a fresh clone of the same commit changes nothing. It is worked out when the
+application loads (BaltmetConfig.ready()), from the files the process is starting with, not
+at its first page, when a deploy in place may have changed them under it.
 """
 
 import hashlib
+import logging
+import uuid
 from functools import cache
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
 
 _REQUIREMENTS = "requirements.txt"
 _SKIPPED_FOLDERS = frozenset({"__pycache__"})
@@ -24,7 +30,7 @@ _SKIPPED_FOLDERS = frozenset({"__pycache__"})
 
 def digest(files, root):
     """A short hex digest of `files` (paths under `root`): their names relative to it and their
-    contents, in an order of their own."""
+    contents, in sorted order."""
     found = hashlib.sha256()
     for path in sorted(files):
         content = path.read_bytes()
@@ -38,9 +44,12 @@ def project_files():
     """The files that make pages: every file of the apps in the project's own folder (not
     third-party ones, which the requirements pin) and of the template folders, and
     requirements.txt."""
-    root = Path(settings.BASE_DIR)
-    folders = [Path(config.path) for config in apps.get_app_configs() if Path(config.path).parent == root]
-    folders += [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
+    root = _root()
+    # Resolved: a checkout reached through a symbolic link (/srv/site/current) names its apps
+    # by the link.
+    folders = [Path(config.path).resolve() for config in apps.get_app_configs()]
+    folders = [folder for folder in folders if folder.parent == root]
+    folders += [Path(folder).resolve() for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
     files = {root / _REQUIREMENTS} if (root / _REQUIREMENTS).is_file() else set()
     for folder in folders:
         files.update(
@@ -51,7 +60,17 @@ def project_files():
     return files
 
 
+def _root():
+    return Path(settings.BASE_DIR).resolve()
+
+
 @cache
 def current():
-    """This process's release, worked out once (a few milliseconds)."""
-    return digest(project_files(), Path(settings.BASE_DIR))
+    """This process's release, worked out once (a few milliseconds). Where the files cannot be
+    read (or a template folder is outside the project), one of this process's own: its pages
+    are then never shared with another process, and never wrong."""
+    try:
+        return digest(project_files(), _root())
+    except (OSError, ValueError):
+        logger.error("page cache: the release cannot be worked out; this process keeps its pages to itself", exc_info=True)
+        return f"process-{uuid.uuid4().hex}"

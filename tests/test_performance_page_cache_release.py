@@ -7,11 +7,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 
 from baltmet import release
 from tests.news_factories import make_article
 from tests.redis_for_tests import use_redis_page_cache
+from tests.subprocess_env import run_python
 
 REDIS_DB = 9
 
@@ -112,3 +114,45 @@ def test_the_projects_release_covers_its_apps_templates_and_requirements_only():
         assert expected in files
     assert not [name for name in files if "__pycache__" in name or name.startswith((".venv/", "tests/"))]
     assert all(name.split("/")[0] in {"baltmet", "news", "regions", "templates", "requirements.txt"} for name in files)
+
+
+@pytest.fixture
+def worked_out_again():
+    """`release.current()` forgets what it worked out, before and after the test."""
+    release.current.cache_clear()
+    yield
+    release.current.cache_clear()
+
+
+def test_a_checkout_reached_through_a_symbolic_link_is_the_same_release(tmp_path, monkeypatch, worked_out_again):
+    ours = release.current()
+    root = Path(settings.BASE_DIR)
+    link = tmp_path / "current"
+    link.symlink_to(root, target_is_directory=True)
+    # The apps as Python finds them when the checkout is on sys.path through the link, while
+    # the settings' BASE_DIR is resolved.
+    for config in apps.get_app_configs():
+        if Path(config.path).parent == root:
+            monkeypatch.setattr(config, "path", str(link / Path(config.path).name))
+    release.current.cache_clear()
+    assert release.current() == ours
+
+
+def test_files_that_cannot_be_read_give_the_process_a_release_of_its_own(monkeypatch, worked_out_again, caplog):
+    vanished = Path(settings.BASE_DIR) / "news" / "gone-during-a-deploy.html"
+    monkeypatch.setattr(release, "project_files", lambda: {vanished})
+    own = release.current()
+    assert own.startswith("process-")
+    release.current.cache_clear()
+    assert release.current() != own, "no other process has it"
+    assert any(record.levelname == "ERROR" and "release cannot be worked out" in record.getMessage() for record in caplog.records)
+
+
+def test_the_release_is_worked_out_when_the_application_loads():
+    code = (
+        "import django; django.setup()\n"
+        "from baltmet import release\n"
+        "assert release.current.cache_info().currsize == 1, release.current.cache_info()\n"
+    )
+    child = run_python(code, {"DJANGO_SETTINGS_MODULE": "tests.settings"})
+    assert child.returncode == 0, child.stderr
