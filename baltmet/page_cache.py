@@ -49,7 +49,7 @@ How it stays correct:
 - **Conditional requests** (If-None-Match / If-Modified-Since) are answered with 304 from a
   stored page's ETag and Last-Modified.
 - **A cache that fails** (Redis down, or silent past DJANGO_REDIS_TIMEOUT) makes pages
-  uncached, not errors, and is left alone for a moment (_REST_AFTER_FAILURE_SECONDS).
+  uncached, not errors, and is left alone for a moment (baltmet.cache_failures).
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
@@ -70,7 +70,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import parse_http_date_safe
 
-from baltmet import postgres_watch, release
+from baltmet import cache_failures, postgres_watch, release
 from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
 from baltmet.models import ContentVersion
 from baltmet.prepared import prepared
@@ -85,10 +85,9 @@ _VERSION_KEY = "page-cache:version"
 # The run_id of the Redis server process the shared version was last started on.
 _RUN_ID_KEY = "page-cache:redis-run-id"
 _STORED_VARY = {"", "cookie"}
-# After the cache failed, this process leaves it alone this long: a Redis that stopped
-# answering then costs one request the Redis timeout (DJANGO_REDIS_TIMEOUT), not every one.
-_REST_AFTER_FAILURE_SECONDS = 1.0
-_cache_failed_at = None  # time.monotonic() of the last failure
+# How long a content change tries to reach the shared cache, and the pause between tries.
+SHARED_WRITE_SECONDS = 3.0
+_SHARED_WRITE_PAUSE_SECONDS = 0.1
 
 
 # --- The content version ---------------------------------------------------------------
@@ -183,24 +182,38 @@ def _write_new_database_version(using):
 def _bump_shared_version():
     """With a shared cache (Redis) the version pages are checked against lives next to them,
     so that a cache hit needs no database query. INCR changes it atomically, so two changes
-    committed at once can never leave it at the older of two values."""
+    committed at once can never leave it at the older of two values.
+
+    A change lost here leaves other processes serving old pages, so a Redis that stalls for a
+    moment (a fork for a snapshot, a failover) is tried again for SHARED_WRITE_SECONDS. An INCR
+    that timed out may have been made: made twice, the version only moves on twice."""
     cache = _cache()
-    try:
+    give_up_at = time.monotonic() + SHARED_WRITE_SECONDS
+    while True:
         try:
+            _incr_and_announce(cache)
+            return
+        except Exception:
+            if time.monotonic() + _SHARED_WRITE_PAUSE_SECONDS >= give_up_at:
+                logger.error(
+                    "page cache: could not record a content change in the shared cache; cached "
+                    "pages may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
+                    exc_info=True,
+                )
+                return
+            _sleep(_SHARED_WRITE_PAUSE_SECONDS)
+
+
+def _incr_and_announce(cache):
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:
+        # No version yet (a new, restarted or emptied Redis): start one, unless another
+        # process just did, and then count this change on top of it.
+        if not cache.add(_VERSION_KEY, _new_stamp(), timeout=None):
             cache.incr(_VERSION_KEY)
-        except ValueError:
-            # No version yet (a new, restarted or emptied Redis): start one, unless another
-            # process just did, and then count this change on top of it.
-            if not cache.add(_VERSION_KEY, _new_stamp(), timeout=None):
-                cache.incr(_VERSION_KEY)
-        # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
-        cache.announce_change(_VERSION_KEY)
-    except Exception:
-        logger.error(
-            "page cache: could not record a content change in the shared cache; cached pages "
-            "may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
-            exc_info=True,
-        )
+    # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
+    cache.announce_change(_VERSION_KEY)
 
 
 def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
@@ -408,13 +421,8 @@ def _local_cache():
     return caches[alias] if alias and settings.PAGE_CACHE_VERSION_IN_CACHE else None
 
 
-def _cache_resting():
-    return _cache_failed_at is not None and time.monotonic() - _cache_failed_at < _REST_AFTER_FAILURE_SECONDS
-
-
 def _cache_failed(message):
-    global _cache_failed_at
-    _cache_failed_at = time.monotonic()
+    cache_failures.record()
     logger.warning(message, exc_info=True)
 
 
@@ -497,7 +505,7 @@ class PageCacheMiddleware:
         cache = _cache()
         key = _key(request)
         entry = version = state = None
-        if _cache_resting():
+        if cache_failures.resting():
             cache = None
         else:
             try:

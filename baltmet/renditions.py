@@ -26,6 +26,8 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from PIL import Image, ImageOps
 
+from baltmet import cache_failures
+
 logger = logging.getLogger(__name__)
 
 RENDITION_WIDTHS = (320, 640, 960)
@@ -99,15 +101,28 @@ def renditions_for(fieldfile):
     if not fieldfile:
         return []
     key = _CACHE_KEY.format(name=fieldfile.name)
-    renditions = cache.get(key)
+    renditions = _use_cache(cache.get, key)
     if renditions is None:
         try:
             renditions = make_renditions(fieldfile)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
             return []
-        cache.set(key, renditions, None)
+        _use_cache(cache.set, key, renditions, None)
     return renditions
+
+
+def _use_cache(operation, *args):
+    """The cache only saves looking on disk: with Redis failing (or left alone after it just
+    did, baltmet.cache_failures), renditions are found or made there, and pages still show."""
+    if cache_failures.resting():
+        return None
+    try:
+        return operation(*args)
+    except Exception:
+        cache_failures.record()
+        logger.warning("renditions: cache unavailable", exc_info=True)
+        return None
 
 
 def make_renditions_on_save(sender, instance, raw=False, **kwargs):

@@ -6,6 +6,7 @@ variables (see the table in README.md); the defaults are those of a developer's 
 except that DEBUG is off unless asked for.
 """
 
+import math
 from pathlib import Path
 
 import dj_database_url
@@ -122,6 +123,9 @@ REDIS_URL = env_str("REDIS_URL")
 # A Redis that stops answering (a host gone, a network dropping packets) costs a request this
 # long at most, and then pages are served uncached; without a timeout it would wait forever.
 REDIS_TIMEOUT_SECONDS = env_float("DJANGO_REDIS_TIMEOUT", 0.5)
+if not (math.isfinite(REDIS_TIMEOUT_SECONDS) and REDIS_TIMEOUT_SECONDS > 0):
+    # 0 would not mean "no timeout" to redis-py but sockets that never wait: every command fails.
+    raise ImproperlyConfigured(f"DJANGO_REDIS_TIMEOUT={REDIS_TIMEOUT_SECONDS} must be a number of seconds above 0.")
 if REDIS_URL:
     CACHES = {
         "default": {

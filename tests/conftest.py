@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from baltmet import page_cache, postgres_watch
+from baltmet import cache_failures, postgres_watch
 
 
 @pytest.fixture(autouse=True)
@@ -20,11 +20,11 @@ def _page_cache_watches_stopped():
 
 
 @pytest.fixture(autouse=True)
-def _page_cache_failures_forgotten():
-    """A test that makes the page cache fail (Redis down) leaves it resting for a moment
-    (baltmet.page_cache): not into the next test."""
+def _cache_failures_forgotten():
+    """A test that makes the cache fail (Redis down) leaves it resting for a moment
+    (baltmet.cache_failures): not into the next test."""
     yield
-    page_cache._cache_failed_at = None
+    cache_failures.forget()
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ def use_redis_page_cache(settings, db, location=None, timeout=None):
     settings.PAGE_CACHE_SECONDS = 3600
     prefix = unique_key_prefix()
     location = location or redis_url(db)
-    timeout = timeout or settings.REDIS_TIMEOUT_SECONDS
+    timeout = settings.REDIS_TIMEOUT_SECONDS if timeout is None else timeout
     settings.CACHES = {
         "default": {
             "BACKEND": "baltmet.cache.RedisCache",
@@ -58,10 +58,12 @@ def use_redis_page_cache(settings, db, location=None, timeout=None):
 
 
 def make_the_page_cache_unreachable(monkeypatch):
-    """Every use of the page cache's cache raises ConnectionError, as with Redis down."""
+    """Every use of the page cache's cache raises ConnectionError, as with Redis down. A change
+    tries it once, not for SHARED_WRITE_SECONDS."""
 
     class Unreachable:
         def __getattr__(self, name):
             raise ConnectionError("Redis is down")
 
     monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 0)

@@ -1,7 +1,8 @@
 """A TCP proxy in front of PostgreSQL or Redis for tests of what a network can do to a
-connection: go silent without a reset (`cut()`), or deliver a closed connection's end late
-(`eof_delay`). `sent` counts the bytes clients sent (whether they went through or not), and `accepted` the
-connections they opened: what a client asked of the server, even once cut."""
+connection: go silent without a reset (`cut()`), stall for a while (`pause()`), or deliver a
+closed connection's end late (`eof_delay`). `sent` counts the bytes clients sent (whether they
+went through or not), and `accepted` the connections they opened: what a client asked of the
+server, even once cut."""
 
 import socket
 import threading
@@ -13,6 +14,8 @@ class Proxy:
         self.target = target
         self.eof_delay = eof_delay
         self._cut = threading.Event()
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._count = threading.Lock()
         self.sent = 0
         self.accepted = 0
@@ -25,6 +28,14 @@ class Proxy:
     def cut(self):
         """From now on nothing goes through either way, and neither end is told."""
         self._cut.set()
+
+    def pause(self):
+        """From now on what either end sends is held, not dropped, until `resume()`: a server
+        that stalls for a moment."""
+        self._flowing.clear()
+
+    def resume(self):
+        self._flowing.set()
 
     def close(self):
         self._server.close()
@@ -61,6 +72,7 @@ class Proxy:
                 except OSError:
                     pass
                 return
+            self._flowing.wait()
             try:
                 destination.sendall(data)
             except OSError:

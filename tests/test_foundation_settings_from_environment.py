@@ -51,6 +51,12 @@ def test_redis_timeout_from_environment(monkeypatch):
         load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_REDIS_TIMEOUT="soon")
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_a_redis_timeout_that_is_no_time_or_forever_is_refused(monkeypatch, value):
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_REDIS_TIMEOUT=.* must be a number of seconds above 0"):
+        load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_REDIS_TIMEOUT=value)
+
+
 def test_cache_key_prefix_from_environment(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_CACHE_KEY_PREFIX="baltmet-staging")
     assert settings.CACHES["default"]["KEY_PREFIX"] == "baltmet-staging"

@@ -9,11 +9,13 @@ tests/redis_for_tests.py)."""
 
 import contextlib
 import signal
+import threading
+import time
 import urllib.parse
 
 import pytest
 
-from baltmet import page_cache
+from baltmet import cache_failures, page_cache
 from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import redis_url, use_redis_page_cache
@@ -98,6 +100,8 @@ def test_after_a_failure_requests_leave_redis_alone_for_a_moment(redis_behind_pr
     article = make_article("Read while Redis is silent")
     client.get("/")  # subscribed, and the version read: the article is then asked of Redis
     proxy.cut()
+    # A moment long enough for a slow machine; its end is shown below.
+    monkeypatch.setattr(cache_failures, "REST_SECONDS", 60)
     with deadline():
         assert client.get(article.get_absolute_url()).status_code == 200
     asked = proxy.sent, proxy.accepted
@@ -109,15 +113,18 @@ def test_after_a_failure_requests_leave_redis_alone_for_a_moment(redis_behind_pr
     assert (proxy.sent, proxy.accepted) == asked, "Redis was asked again at once"
 
     # Once the moment has passed, Redis is asked again (and still fails, within the timeout).
-    monkeypatch.setattr(page_cache, "_cache_failed_at", None)
+    monkeypatch.setattr(cache_failures, "REST_SECONDS", 0.01)
+    time.sleep(0.02)
     with deadline():
         assert client.get(article.get_absolute_url()).status_code == 200
     assert proxy.sent > asked[0]
 
 
-def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_proxy, proxy, caplog):
+def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_proxy, proxy, caplog, monkeypatch):
     make_article("Before the outage")
     proxy.cut()
+    # Each change (the factory makes two) keeps trying this long, then gives up.
+    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 1)
     with deadline():
         make_article("Saved while Redis is silent")
     assert Article.objects.filter(title="Saved while Redis is silent").exists()
@@ -125,3 +132,15 @@ def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_p
         record.levelname == "ERROR" and "could not record a content change" in record.getMessage()
         for record in caplog.records
     )
+
+
+def test_a_save_while_redis_stalls_for_a_moment_still_reaches_it(redis_behind_proxy, proxy, caplog):
+    make_article("Before the stall")
+    before = redis_behind_proxy.get(page_cache._VERSION_KEY)
+    proxy.pause()
+    # Longer than a timeout, well within the time a change keeps trying.
+    threading.Timer(3 * TIMEOUT_SECONDS, proxy.resume).start()
+    with deadline():
+        make_article("Saved while Redis stalls")
+    assert redis_behind_proxy.get(page_cache._VERSION_KEY) > before
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

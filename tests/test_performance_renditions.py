@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from PIL import Image
 
+from baltmet import cache_failures, renditions
 from baltmet.renditions import RENDITION_WIDTHS, renditions_for
 from tests.news_factories import make_article
 from tests.regions_factories import make_region
@@ -118,3 +119,40 @@ def test_a_missing_upload_shows_no_image_rather_than_a_broken_one(client, settin
     assert response.status_code == 200
     assert _img_tags(response.content.decode()) == []
     assert article.title in response.content.decode()
+
+
+class _FailingCache:
+    """A cache whose every operation fails, as Redis down or silent past its timeout; counts
+    what was asked of it."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            self.asked.append(name)
+            raise ConnectionError("Redis is down")
+
+        return fail
+
+
+def test_with_the_cache_failing_images_are_saved_and_pages_show_their_renditions(client, monkeypatch):
+    failing = _FailingCache()
+    monkeypatch.setattr(renditions, "cache", failing)
+    make_article("Saved while Redis is down", image=_image("down.jpg", "JPEG", (1200, 600)), image_alt="Down")
+    assert failing.asked, "the cache was tried"
+    assert cache_failures.resting()
+    response = client.get("/news/")
+    assert response.status_code == 200
+    (img,) = _img_tags(response.content.decode())
+    assert "-320w.jpg" in img and 'width="320"' in img
+
+
+def test_after_the_cache_failed_renditions_do_not_ask_it_for_a_moment(monkeypatch):
+    article = make_article("Shown while resting", image=_image("rest.jpg", "JPEG", (1000, 500)), image_alt="Rest")
+    made = renditions_for(article.image)
+    failing = _FailingCache()
+    monkeypatch.setattr(renditions, "cache", failing)
+    cache_failures.record()
+    assert renditions_for(article.image) == made
+    assert failing.asked == []
