@@ -8,7 +8,7 @@ baltmet.page_cache, which also records when) or when time reveals something: a s
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
-the last change, and the ETag names the content version and that moment. `Cache-Control: no-cache` makes clients ask each time
+the last change, and the ETag names the content version, that moment and the release. `Cache-Control: no-cache` makes clients ask each time
 (cheap: mostly a 304) instead of guessing from Last-Modified how long to keep a copy.
 """
 
@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
+from baltmet import release
 from baltmet.page_cache import read_version
 
 
@@ -28,7 +29,8 @@ def content_validators(moments):
     fixed = [moment for moment in moments if not isinstance(moment, QuerySet)]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
     timestamp = int(last_modified.timestamp())
-    return f'"{version}-{timestamp}"', timestamp
+    # The release too: a deploy may change what the file says (baltmet.release).
+    return f'"{version}-{timestamp}-{release.current()}"', timestamp
 
 
 def conditional_on_content(moments):

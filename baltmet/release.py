@@ -7,10 +7,11 @@ new release no longer has) until the next change to the content, and during a ro
 old and new processes would serve each other's pages.
 
 It is made from the contents, not the dates, of the project's own apps (code, templates,
-static files) and template folders and of the pinned requirements: servers with the same files
-agree, and a fresh clone of the same commit changes nothing. It is worked out when the
-application loads (BaltmetConfig.ready()), from the files the process is starting with, not
-at its first page, when a deploy in place may have changed them under it.
+static files) and template folders and of the pinned requirements, and from the settings that
+change what pages say (time zone, language, DEBUG's static file names, the URLs): servers with
+the same files and environment agree, and a fresh clone of the same commit changes nothing. It
+is worked out when the application loads (BaltmetConfig.ready()), from the files the process
+starts with; a deploy restarts the processes (templates, for one, are read at first use).
 """
 
 import hashlib
@@ -25,13 +26,14 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 _REQUIREMENTS = "requirements.txt"
+_PAGE_SETTINGS = ("DEBUG", "TIME_ZONE", "LANGUAGE_CODE", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL")
 _SKIPPED_FOLDERS = frozenset({"__pycache__"})
 
 
-def digest(files, root):
-    """A short hex digest of `files` (paths under `root`): their names relative to it and their
-    contents, in sorted order."""
-    found = hashlib.sha256()
+def digest(files, root, settings_text=""):
+    """A short hex digest of `settings_text` and of `files` (paths under `root`): their names
+    relative to it and their contents, in sorted order."""
+    found = hashlib.sha256(settings_text.encode())
     for path in sorted(files):
         content = path.read_bytes()
         name = path.relative_to(root).as_posix().encode()
@@ -60,6 +62,11 @@ def project_files():
     return files
 
 
+def page_settings():
+    """The settings that change what pages say, as text."""
+    return repr([(name, getattr(settings, name)) for name in _PAGE_SETTINGS])
+
+
 def _root():
     return Path(settings.BASE_DIR).resolve()
 
@@ -70,7 +77,7 @@ def current():
     read (or a template folder is outside the project), one of this process's own: its pages
     are then never shared with another process, and never wrong."""
     try:
-        return digest(project_files(), _root())
+        return digest(project_files(), _root(), page_settings())
     except (OSError, ValueError):
         logger.error("page cache: the release cannot be worked out; this process keeps its pages to itself", exc_info=True)
         return f"process-{uuid.uuid4().hex}"

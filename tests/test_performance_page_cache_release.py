@@ -156,3 +156,19 @@ def test_the_release_is_worked_out_when_the_application_loads():
     )
     child = run_python(code, {"DJANGO_SETTINGS_MODULE": "tests.settings"})
     assert child.returncode == 0, child.stderr
+
+
+def test_the_release_changes_with_the_settings_that_change_pages(settings, worked_out_again):
+    ours = release.current()
+    settings.TIME_ZONE = "Europe/Helsinki" if settings.TIME_ZONE != "Europe/Helsinki" else "Europe/Oslo"
+    release.current.cache_clear()
+    assert release.current() != ours
+
+
+def test_a_feeds_etag_changes_with_the_release(db, client, monkeypatch):
+    make_article("In the feed")
+    first = client.get("/news/feed/")
+    monkeypatch.setattr(release, "current", lambda: "another-release")
+    response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
+    assert response.status_code == 200, "a client's copy from the release before is not current"
+    assert response["ETag"] != first["ETag"]
