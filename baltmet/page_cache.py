@@ -88,6 +88,7 @@ _STORED_VARY = {"", "cookie"}
 # How long a content change tries to reach the shared cache, and the pause between tries.
 SHARED_WRITE_SECONDS = 3.0
 _SHARED_WRITE_PAUSE_SECONDS = 0.1
+_shared_writes_failing = False  # a change gave up, and none has got through since
 
 
 # --- The content version ---------------------------------------------------------------
@@ -186,15 +187,20 @@ def _bump_shared_version():
 
     A change lost here leaves other processes serving old pages, so a Redis that stalls for a
     moment (a fork for a snapshot, a failover) is tried again for SHARED_WRITE_SECONDS. An INCR
-    that timed out may have been made: made twice, the version only moves on twice."""
+    that timed out may have been made: made twice, the version only moves on twice. Once a
+    change has given up, Redis is down, not stalling: the next ones try once, until one gets
+    through, rather than each holding its editor (or a script, at every save) that long."""
+    global _shared_writes_failing
     cache = _cache()
-    give_up_at = time.monotonic() + SHARED_WRITE_SECONDS
+    give_up_at = time.monotonic() + (0 if _shared_writes_failing else SHARED_WRITE_SECONDS)
     while True:
         try:
             _incr_and_announce(cache)
+            _shared_writes_failing = False
             return
         except Exception:
             if time.monotonic() + _SHARED_WRITE_PAUSE_SECONDS >= give_up_at:
+                _shared_writes_failing = True
                 logger.error(
                     "page cache: could not record a content change in the shared cache; cached "
                     "pages may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
@@ -421,8 +427,8 @@ def _local_cache():
     return caches[alias] if alias and settings.PAGE_CACHE_VERSION_IN_CACHE else None
 
 
-def _cache_failed(message):
-    cache_failures.record()
+def _cache_failed(message, error):
+    cache_failures.record(settings.PAGE_CACHE_ALIAS, error)
     logger.warning(message, exc_info=True)
 
 
@@ -505,14 +511,14 @@ class PageCacheMiddleware:
         cache = _cache()
         key = _key(request)
         entry = version = state = None
-        if cache_failures.resting():
+        if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
             cache = None
         else:
             try:
                 entry, version, state = self._lookup(cache, key, now)
-            except Exception:
+            except Exception as error:
                 # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
-                _cache_failed("page cache unavailable, serving uncached")
+                _cache_failed("page cache unavailable, serving uncached", error)
                 cache = None
         if entry is not None and entry["version"] == version and now < entry["valid_until"]:
             return _from_entry(request, entry)
@@ -524,7 +530,14 @@ class PageCacheMiddleware:
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
         response = self.get_response(request)
-        if cache is not None and version is not None and request.method == "GET" and _may_store(response):
+        if (
+            cache is not None
+            and version is not None
+            and request.method == "GET"
+            and _may_store(response)
+            # Found unreachable while the page was made (by its images' renditions).
+            and not cache_failures.resting(settings.PAGE_CACHE_ALIAS)
+        ):
             seconds = _seconds_to_keep(state.valid_until, now)
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]
@@ -537,8 +550,8 @@ class PageCacheMiddleware:
                 }
                 try:
                     cache.set(key, entry, seconds)
-                except Exception:
-                    _cache_failed("page cache unavailable, page not stored")
+                except Exception as error:
+                    _cache_failed("page cache unavailable, page not stored", error)
                 else:
                     self._keep_locally(key, entry, seconds)
         response[HEADER] = "miss"

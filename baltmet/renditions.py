@@ -22,15 +22,18 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import PurePosixPath
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from baltmet import cache_failures
 
 logger = logging.getLogger(__name__)
 
 RENDITION_WIDTHS = (320, 640, 960)
+# EXIF orientations of a photo stored a quarter turn from how it is shown (transposed, rotated
+# 90° or 270°, transversed).
+_QUARTER_TURNS = {5, 6, 7, 8}
 QUALITY = 80
 FOLDER = "renditions"
 # Pillow format -> (extension, save options) of the rendition.
@@ -74,6 +77,15 @@ def _encode(image, image_format, size):
     return extension, buffer.getvalue()
 
 
+def _upright_size(opened):
+    """(width, height) of `opened` as shown, turned as its EXIF orientation says, from its
+    header: what ImageOps.exif_transpose() would give, without decoding it."""
+    width, height = opened.size
+    if opened.getexif().get(ExifTags.Base.Orientation) in _QUARTER_TURNS:
+        return height, width
+    return width, height
+
+
 def make_renditions(fieldfile):
     """Make the renditions of `fieldfile` that do not exist yet; return them all, smallest first."""
     storage, name = fieldfile.storage, fieldfile.name
@@ -83,11 +95,14 @@ def make_renditions(fieldfile):
         if image_format not in _OUTPUT:
             raise ValueError(f"{name}: {image_format} images have no renditions")
         opened.seek(0)  # a GIF's first frame
-        image = ImageOps.exif_transpose(opened)
         extension = _OUTPUT[image_format][0]
-        for width, height in target_sizes(*image.size):
+        image = None
+        for width, height in target_sizes(*_upright_size(opened)):
             target = rendition_name(name, width, extension)
             if not storage.exists(target):
+                # Decoded only now: showing renditions that exist (as without the cache) reads
+                # the file's header alone, not a 12-megapixel photo (~120 ms).
+                image = image or ImageOps.exif_transpose(opened)
                 _, data = _encode(image, image_format, (width, height))
                 saved = storage.save(target, ContentFile(data))
                 if saved != target:  # another process made it meanwhile: keep theirs
@@ -113,14 +128,15 @@ def renditions_for(fieldfile):
 
 
 def _use_cache(operation, *args):
-    """The cache only saves looking on disk: with Redis failing (or left alone after it just
-    did, baltmet.cache_failures), renditions are found or made there, and pages still show."""
-    if cache_failures.resting():
+    """The cache only saves looking on disk: with Redis failing (or left alone after it could
+    not be reached, baltmet.cache_failures), renditions are found or made there, and pages
+    still show."""
+    if cache_failures.resting(DEFAULT_CACHE_ALIAS):
         return None
     try:
         return operation(*args)
-    except Exception:
-        cache_failures.record()
+    except Exception as error:
+        cache_failures.record(DEFAULT_CACHE_ALIAS, error)
         logger.warning("renditions: cache unavailable", exc_info=True)
         return None
 

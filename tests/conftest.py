@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from baltmet import cache_failures, postgres_watch
+from baltmet import cache_failures, page_cache, postgres_watch
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +22,11 @@ def _page_cache_watches_stopped():
 @pytest.fixture(autouse=True)
 def _cache_failures_forgotten():
     """A test that makes the cache fail (Redis down) leaves it resting for a moment
-    (baltmet.cache_failures): not into the next test."""
+    (baltmet.cache_failures), and changes trying Redis once (baltmet.page_cache): not into
+    the next test."""
     yield
     cache_failures.forget()
+    page_cache._shared_writes_failing = False
 
 
 @pytest.fixture

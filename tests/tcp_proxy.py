@@ -19,6 +19,7 @@ class Proxy:
         self._count = threading.Lock()
         self.sent = 0
         self.accepted = 0
+        self._sockets = []
         self._server = socket.socket()
         self._server.bind(("127.0.0.1", 0))
         self._server.listen()
@@ -38,7 +39,13 @@ class Proxy:
         self._flowing.set()
 
     def close(self):
+        """Stops accepting, and closes every connection either way (ending their threads)."""
         self._server.close()
+        self._flowing.set()
+        with self._count:
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            sock.close()
 
     def _accept(self):
         while True:
@@ -49,6 +56,8 @@ class Proxy:
             with self._count:
                 self.accepted += 1
             upstream = socket.create_connection(self.target)
+            with self._count:
+                self._sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, 0.0, True), daemon=True).start()
             threading.Thread(target=self._pump, args=(upstream, client, self.eof_delay, False), daemon=True).start()
 

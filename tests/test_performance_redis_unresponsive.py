@@ -14,12 +14,14 @@ import time
 import urllib.parse
 
 import pytest
+import redis
 
-from baltmet import cache_failures, page_cache
+from baltmet import cache_failures, page_cache, renditions
 from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import redis_url, use_redis_page_cache
 from tests.tcp_proxy import Proxy
+from tests.upload_files import image_bytes, upload
 
 REDIS_DB = 8
 # What the tests give Redis to answer, and what a request or save may take at most when it
@@ -139,8 +141,75 @@ def test_a_save_while_redis_stalls_for_a_moment_still_reaches_it(redis_behind_pr
     before = redis_behind_proxy.get(page_cache._VERSION_KEY)
     proxy.pause()
     # Longer than a timeout, well within the time a change keeps trying.
-    threading.Timer(3 * TIMEOUT_SECONDS, proxy.resume).start()
+    resume = threading.Timer(3 * TIMEOUT_SECONDS, proxy.resume)
+    resume.start()
     with deadline():
         make_article("Saved while Redis stalls")
+    resume.join()
     assert redis_behind_proxy.get(page_cache._VERSION_KEY) > before
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_after_a_change_gave_up_the_next_ones_try_once_until_one_gets_through(redis_behind_proxy, monkeypatch):
+    attempts = []
+    failing = True
+
+    def incr_and_announce(cache):
+        attempts.append(failing)
+        if failing:
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(page_cache, "_incr_and_announce", incr_and_announce)
+    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 0.35)
+
+    def tries_of_one_change():
+        attempts.clear()
+        page_cache.content_changed()
+        return len(attempts)
+
+    assert tries_of_one_change() > 1, "a first failure may be a stall: tried again"
+    assert tries_of_one_change() == 1, "Redis is down: tried once"
+    failing = False
+    assert tries_of_one_change() == 1
+    failing = True
+    assert tries_of_one_change() > 1, "after one got through, tried again for a while"
+
+
+def test_a_full_redis_that_refuses_to_store_still_serves_what_it_has(redis_behind_proxy, client, monkeypatch):
+    stored = make_article("Stored before Redis filled up")
+    later = make_article("Made once Redis is full")
+    client.get(stored.get_absolute_url())
+
+    def out_of_memory(*args, **kwargs):
+        raise redis.exceptions.OutOfMemoryError("command not allowed when used memory > 'maxmemory'")
+
+    monkeypatch.setattr(redis_behind_proxy, "set", out_of_memory)
+    assert client.get(later.get_absolute_url())["X-Page-Cache"] == "miss"
+    assert not cache_failures.resting("default"), "Redis answered: no reason to leave it alone"
+    redis_behind_proxy.watch(page_cache._VERSION_KEY).close()  # read from Redis, not this process's copy
+    assert client.get(stored.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_page_that_found_redis_unreachable_while_it_was_made_is_not_stored(redis_behind_proxy, client, monkeypatch):
+    make_article("With a photo", image=upload("photo.jpg", image_bytes("JPEG", (800, 400)), "image/jpeg"), image_alt="A photo")
+
+    class Unreachable:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("Redis is down")
+
+        set = get
+
+    # The page's renditions find Redis gone after the page cache looked the page up in it.
+    monkeypatch.setattr(renditions, "cache", Unreachable())
+    set_in_redis = redis_behind_proxy.set
+    stored_pages = []
+
+    def set_counting_pages(key, *args, **kwargs):
+        if key.startswith(f"{page_cache._KEY_PREFIX}:"):
+            stored_pages.append(key)
+        return set_in_redis(key, *args, **kwargs)
+
+    monkeypatch.setattr(redis_behind_proxy, "set", set_counting_pages)
+    response = client.get("/news/")  # a listing: its teasers show renditions
+    assert response.status_code == 200 and "-320w.jpg" in response.content.decode()
+    assert stored_pages == [], "a second wait for the same Redis"

@@ -1,6 +1,7 @@
 """Listings and cards show resized renditions of uploaded images, made once with Pillow, with
 width, height, srcset and loading="lazy", never the full upload."""
 
+import io
 import re
 from pathlib import Path
 
@@ -141,7 +142,7 @@ def test_with_the_cache_failing_images_are_saved_and_pages_show_their_renditions
     monkeypatch.setattr(renditions, "cache", failing)
     make_article("Saved while Redis is down", image=_image("down.jpg", "JPEG", (1200, 600)), image_alt="Down")
     assert failing.asked, "the cache was tried"
-    assert cache_failures.resting()
+    assert cache_failures.resting("default")
     response = client.get("/news/")
     assert response.status_code == 200
     (img,) = _img_tags(response.content.decode())
@@ -153,6 +154,50 @@ def test_after_the_cache_failed_renditions_do_not_ask_it_for_a_moment(monkeypatc
     made = renditions_for(article.image)
     failing = _FailingCache()
     monkeypatch.setattr(renditions, "cache", failing)
-    cache_failures.record()
+    cache_failures.record("default", ConnectionError("Redis is down"))
     assert renditions_for(article.image) == made
     assert failing.asked == []
+
+
+def test_showing_renditions_that_exist_does_not_decode_the_upload(monkeypatch):
+    article = make_article("Big photo", image=_image("big.jpg", "JPEG", (2000, 1000)), image_alt="Big")
+    made = renditions_for(article.image)
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the upload was decoded")
+
+    monkeypatch.setattr(renditions.ImageOps, "exif_transpose", no_decoding)
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    cache.clear()  # as with the cache unreachable: looked up on disk
+    assert renditions_for(article.image) == made
+
+
+def test_a_photo_stored_turned_has_upright_renditions(settings):
+    photo = Image.new("RGB", (1000, 500), "navy")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned: shown a quarter turn clockwise, 500 wide and 1000 high
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", exif=exif)
+    article = make_article("Portrait", image=upload("portrait.jpg", buffer.getvalue(), "image/jpeg"), image_alt="Portrait")
+    made = renditions_for(article.image)
+    assert [(rendition.width, rendition.height) for rendition in made] == [(320, 640), (500, 1000)]
+    for rendition in made:
+        with Image.open(_media(settings, rendition.name)) as file:
+            assert file.size == (rendition.width, rendition.height)
+    cache.clear()
+    assert renditions_for(article.image) == made, "the same sizes when they exist"
+
+
+def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
+    article = make_article("Odd entry", image=_image("odd.jpg", "JPEG", (1000, 500)), image_alt="Odd")
+
+    class Garbled:
+        def get(self, *args, **kwargs):
+            raise ValueError("cannot unpickle")
+
+        def set(self, *args, **kwargs):
+            pass
+
+    monkeypatch.setattr(renditions, "cache", Garbled())
+    assert renditions_for(article.image)
+    assert not cache_failures.resting("default")
