@@ -7,6 +7,7 @@ except that DEBUG is off unless asked for.
 """
 
 import math
+import socket
 from pathlib import Path
 
 import dj_database_url
@@ -126,6 +127,20 @@ REDIS_TIMEOUT_SECONDS = env_float("DJANGO_REDIS_TIMEOUT", 0.5)
 if not (math.isfinite(REDIS_TIMEOUT_SECONDS) and REDIS_TIMEOUT_SECONDS > 0):
     # 0 would not mean "no timeout" to redis-py but sockets that never wait: every command fails.
     raise ImproperlyConfigured(f"DJANGO_REDIS_TIMEOUT={REDIS_TIMEOUT_SECONDS} must be a number of seconds above 0.")
+REDIS_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": REDIS_TIMEOUT_SECONDS,
+    # Each process's subscription to the content version (baltmet.redis_watch) is quiet for
+    # long stretches: TCP keepalives keep firewalls and NAT from dropping it unannounced (it
+    # would then miss changes, trusting what it read for up to a second each time), and tell
+    # a peer that is gone within about 45 s.
+    "socket_keepalive": True,
+    "socket_keepalive_options": {
+        getattr(socket, name): value
+        for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+        if hasattr(socket, name)
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -134,7 +149,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             # Sites (or test runs) sharing one Redis keep apart with their own prefix.
             "KEY_PREFIX": env_str("DJANGO_CACHE_KEY_PREFIX", ""),
-            "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS},
+            "OPTIONS": REDIS_OPTIONS,
         },
         # Each process's own copies of the pages it served from Redis, used without asking
         # Redis while the content version it watches there is unchanged (baltmet.page_cache).

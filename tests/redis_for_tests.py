@@ -35,7 +35,7 @@ def unique_key_prefix():
 
 def use_redis_page_cache(settings, db, location=None, timeout=None):
     """Point the test's `settings` at database `db` of the tests' Redis, as REDIS_URL does: the
-    cache there (with a key prefix of its own, and the settings' timeouts), the page cache's
+    cache there (with a key prefix of its own, and the settings' REDIS_OPTIONS), the page cache's
     version kept in it, and the process's own copies of pages in a local-memory cache of the
     test's own. `location` reaches that database another way (a proxy), `timeout` replaces
     REDIS_TIMEOUT_SECONDS. Returns the cache."""
@@ -48,7 +48,7 @@ def use_redis_page_cache(settings, db, location=None, timeout=None):
             "BACKEND": "baltmet.cache.RedisCache",
             "LOCATION": location,
             "KEY_PREFIX": prefix,
-            "OPTIONS": {"socket_connect_timeout": timeout, "socket_timeout": timeout},
+            "OPTIONS": {**settings.REDIS_OPTIONS, "socket_connect_timeout": timeout, "socket_timeout": timeout},
         },
         "pages-local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
     }

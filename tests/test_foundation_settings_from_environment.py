@@ -39,14 +39,17 @@ def test_redis_url_switches_cache_and_page_cache_version_to_redis(monkeypatch):
         "BACKEND": "baltmet.cache.RedisCache",
         "LOCATION": "redis://cache:6379/1",
         "KEY_PREFIX": "",
-        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        "OPTIONS": settings.REDIS_OPTIONS,
     }
+    assert settings.REDIS_OPTIONS["socket_connect_timeout"] == settings.REDIS_OPTIONS["socket_timeout"] == 0.5
+    assert settings.REDIS_OPTIONS["socket_keepalive"] is True
     assert settings.PAGE_CACHE_VERSION_IN_CACHE is True
 
 
 def test_redis_timeout_from_environment(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_REDIS_TIMEOUT="2.5")
-    assert settings.CACHES["default"]["OPTIONS"] == {"socket_connect_timeout": 2.5, "socket_timeout": 2.5}
+    options = settings.CACHES["default"]["OPTIONS"]
+    assert (options["socket_connect_timeout"], options["socket_timeout"]) == (2.5, 2.5)
     with pytest.raises(ImproperlyConfigured, match="DJANGO_REDIS_TIMEOUT='soon' is not a number"):
         load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_REDIS_TIMEOUT="soon")
 

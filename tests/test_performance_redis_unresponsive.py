@@ -9,6 +9,7 @@ tests/redis_for_tests.py)."""
 
 import contextlib
 import signal
+import socket
 import threading
 import time
 import urllib.parse
@@ -213,3 +214,12 @@ def test_a_page_that_found_redis_unreachable_while_it_was_made_is_not_stored(red
     response = client.get("/news/")  # a listing: its teasers show renditions
     assert response.status_code == 200 and "-320w.jpg" in response.content.decode()
     assert stored_pages == [], "a second wait for the same Redis"
+
+
+def test_the_quiet_subscription_to_the_version_sends_tcp_keepalives(redis_behind_proxy, client):
+    client.get("/")
+    watch = redis_behind_proxy.watch(page_cache._VERSION_KEY)
+    assert watch.subscribed
+    sock = watch._connection._sock
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
