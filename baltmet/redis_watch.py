@@ -176,3 +176,12 @@ def watch(pool, server, channel):
         if found is None:
             found = _watches[key] = Watch(lambda: pool.connection_class(**pool.connection_kwargs), channel)
         return found
+
+
+def close_all():
+    """Close this process's subscriptions (tests, after each one). A watch used again
+    subscribes anew."""
+    with _watches_lock:
+        found = [each for (pid, _, _), each in _watches.items() if pid == os.getpid()]
+    for each in found:
+        each.close()

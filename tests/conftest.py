@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from baltmet import cache_failures, page_cache, postgres_watch
+from baltmet import cache_failures, page_cache, postgres_watch, redis_watch
 
 
 @pytest.fixture(autouse=True)
@@ -13,10 +13,12 @@ def _media_in_tmp(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def _page_cache_watches_stopped():
     """A page served by a test starts this process's watch of the content version, with a
-    connection of its own (baltmet.postgres_watch): stopped after each test, so that none
-    outlives the test that made it, nor the test database, which is dropped at the end."""
+    connection of its own (baltmet.postgres_watch, or baltmet.redis_watch's subscription):
+    stopped after each test, so that none outlives the test that made it, nor the test
+    database, which is dropped at the end, and idle subscriptions do not pile up in Redis."""
     yield
     postgres_watch.close_all()
+    redis_watch.close_all()
 
 
 @pytest.fixture(autouse=True)
