@@ -54,12 +54,17 @@ def project_files():
     folders += [Path(folder).resolve() for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
     files = {root / _REQUIREMENTS} if (root / _REQUIREMENTS).is_file() else set()
     for folder in folders:
-        files.update(
-            path
-            for path in folder.rglob("*")
-            if path.is_file() and not _SKIPPED_FOLDERS.intersection(path.relative_to(folder).parts)
-        )
+        files.update(files_under(folder))
     return files
+
+
+def files_under(folder):
+    """Every file in `folder` and below, but compiled code (__pycache__)."""
+    return {
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not _SKIPPED_FOLDERS.intersection(path.relative_to(folder).parts)
+    }
 
 
 def page_settings():

@@ -57,13 +57,23 @@ def use_redis_page_cache(settings, db, location=None, timeout=None):
     return caches["default"]
 
 
+class UnreachableCache:
+    """A cache whose every operation raises ConnectionError, as with Redis down or silent past
+    its timeout; `asked` lists the operations tried."""
+
+    def __init__(self):
+        self.asked = []
+
+    def __getattr__(self, name):
+        def unreachable(*args, **kwargs):
+            self.asked.append(name)
+            raise ConnectionError("Redis is down")
+
+        return unreachable
+
+
 def make_the_page_cache_unreachable(monkeypatch):
     """Every use of the page cache's cache raises ConnectionError, as with Redis down. A change
     tries it once, not for SHARED_WRITE_SECONDS."""
-
-    class Unreachable:
-        def __getattr__(self, name):
-            raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(page_cache, "_cache", Unreachable)
+    monkeypatch.setattr(page_cache, "_cache", UnreachableCache)
     monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 0)

@@ -59,8 +59,7 @@ def tree(tmp_path):
 
 
 def _release_of(root):
-    files = {path for path in root.rglob("*") if path.is_file() and "__pycache__" not in path.parts}
-    return release.digest(files, root)
+    return release.digest(release.files_under(root), root)
 
 
 @pytest.mark.parametrize(
@@ -71,6 +70,12 @@ def test_the_release_changes_with_any_file_that_makes_pages(tree, change):
     before = _release_of(tree)
     (tree / change).write_text((tree / change).read_text() + "# changed\n")
     assert _release_of(tree) != before
+
+
+def test_compiled_code_does_not_count(tree):
+    before = _release_of(tree)
+    (tree / "news/__pycache__/views.cpython-311.pyc").write_text("compiled again")
+    assert _release_of(tree) == before
 
 
 def test_the_release_changes_with_a_file_added_or_renamed(tree):

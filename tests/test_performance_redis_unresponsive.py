@@ -20,7 +20,7 @@ import redis
 from baltmet import cache_failures, page_cache, renditions
 from news.models import Article
 from tests.news_factories import make_article
-from tests.redis_for_tests import redis_url, use_redis_page_cache
+from tests.redis_for_tests import UnreachableCache, redis_url, use_redis_page_cache
 from tests.tcp_proxy import Proxy
 from tests.upload_files import image_bytes, upload
 
@@ -194,14 +194,8 @@ def test_a_full_redis_that_refuses_to_store_still_serves_what_it_has(redis_behin
 def test_a_page_that_found_redis_unreachable_while_it_was_made_is_not_stored(redis_behind_proxy, client, monkeypatch):
     make_article("With a photo", image=upload("photo.jpg", image_bytes("JPEG", (800, 400)), "image/jpeg"), image_alt="A photo")
 
-    class Unreachable:
-        def get(self, *args, **kwargs):
-            raise ConnectionError("Redis is down")
-
-        set = get
-
     # The page's renditions find Redis gone after the page cache looked the page up in it.
-    monkeypatch.setattr(renditions, "cache", Unreachable())
+    monkeypatch.setattr(renditions, "cache", UnreachableCache())
     set_in_redis = redis_behind_proxy.set
     stored_pages = []
 

@@ -13,6 +13,7 @@ from PIL import Image
 from baltmet import cache_failures, renditions
 from baltmet.renditions import RENDITION_WIDTHS, renditions_for
 from tests.news_factories import make_article
+from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
 from tests.upload_files import image_bytes, upload
 
@@ -122,23 +123,8 @@ def test_a_missing_upload_shows_no_image_rather_than_a_broken_one(client, settin
     assert article.title in response.content.decode()
 
 
-class _FailingCache:
-    """A cache whose every operation fails, as Redis down or silent past its timeout; counts
-    what was asked of it."""
-
-    def __init__(self):
-        self.asked = []
-
-    def __getattr__(self, name):
-        def fail(*args, **kwargs):
-            self.asked.append(name)
-            raise ConnectionError("Redis is down")
-
-        return fail
-
-
 def test_with_the_cache_failing_images_are_saved_and_pages_show_their_renditions(client, monkeypatch):
-    failing = _FailingCache()
+    failing = UnreachableCache()
     monkeypatch.setattr(renditions, "cache", failing)
     make_article("Saved while Redis is down", image=_image("down.jpg", "JPEG", (1200, 600)), image_alt="Down")
     assert failing.asked, "the cache was tried"
@@ -152,7 +138,7 @@ def test_with_the_cache_failing_images_are_saved_and_pages_show_their_renditions
 def test_after_the_cache_failed_renditions_do_not_ask_it_for_a_moment(monkeypatch):
     article = make_article("Shown while resting", image=_image("rest.jpg", "JPEG", (1000, 500)), image_alt="Rest")
     made = renditions_for(article.image)
-    failing = _FailingCache()
+    failing = UnreachableCache()
     monkeypatch.setattr(renditions, "cache", failing)
     cache_failures.record("default", ConnectionError("Redis is down"))
     assert renditions_for(article.image) == made
