@@ -8,8 +8,9 @@ baltmet.page_cache, which also records when) or when time reveals something: a s
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
-the last change, and the ETag names the content version, that moment and the release. `Cache-Control: no-cache` makes clients ask each time
-(cheap: mostly a 304) instead of guessing from Last-Modified how long to keep a copy.
+the last change, and the ETag names the content version, that moment and the release.
+`Cache-Control: no-cache` makes clients ask each time (cheap: mostly a 304) instead of
+guessing from Last-Modified how long to keep a copy.
 """
 
 from functools import wraps

@@ -38,7 +38,8 @@ How it stays correct:
   database's version, the same query that reads it), and the page is kept only until then
   (`ContentState.valid_until`).
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
-  templates and static files): with Redis, a deploy does not serve what the code before it made.
+  templates, static files, requirements and the settings that change pages): with Redis, a
+  deploy does not serve what the code before it made.
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
   staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
   and the health check are never answered from the cache; their responses are marked
@@ -227,9 +228,10 @@ def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
     started on (it restarted, or a replica took over). Such a Redis may have come back with
     older data than it had (a restored snapshot, a replica that lagged): an older version
     together with the pages stored under it, which would match again. The new version is
-    greater than any before (at least the clock, as every version), and announced. Redis's run_id, new at every start, tells the server
-    process. Where INFO is refused, it cannot be told: the version is started anew for every
-    `new_subscription` (a lost subscription may mean a new server), and not otherwise."""
+    greater than any before (at least the clock, as every version), and announced. Redis's
+    run_id, new at every start, tells the server process. Where INFO is refused, it cannot be
+    told: the version is started anew for every `new_subscription` (a lost subscription may
+    mean a new server), and not otherwise."""
     run_id = cache.server_run_id()
     if run_id is None:
         if not new_subscription:

@@ -31,9 +31,6 @@ from baltmet import cache_failures
 logger = logging.getLogger(__name__)
 
 RENDITION_WIDTHS = (320, 640, 960)
-# EXIF orientations of a photo stored a quarter turn from how it is shown (transposed, rotated
-# 90° or 270°, transversed).
-_QUARTER_TURNS = {5, 6, 7, 8}
 QUALITY = 80
 FOLDER = "renditions"
 # Pillow format -> (extension, save options) of the rendition.
@@ -75,6 +72,11 @@ def _encode(image, image_format, size):
     buffer = BytesIO()
     resized.save(buffer, format=image_format, **options)
     return extension, buffer.getvalue()
+
+
+# EXIF orientations of a photo stored a quarter turn from how it is shown (transposed, rotated
+# 90° or 270°, transversed).
+_QUARTER_TURNS = {5, 6, 7, 8}
 
 
 def _upright_size(opened):
