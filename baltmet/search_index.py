@@ -10,6 +10,9 @@ is filled by one UPDATE built here (`update_vectors`), never computed at query t
   it for that row, through the receivers at the end of this module;
 - a region's vector also holds the names of its clusters, institutions and agency, so
   saving or deleting one of those updates its region;
+- a model whose save writes vectors (SavedWithSearchIndex) saves in one transaction with
+  them: no search finds the row's new text missing from its vector, and outside a
+  transaction the page cache announces one change, not two;
 - paths that send no signals (bulk_create, QuerySet.update) must call
   `update_vectors(queryset)` themselves, or run `manage.py update_search_index`.
 
@@ -20,7 +23,7 @@ the receivers do nothing and search falls back to substring matching (baltmet.se
 from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
-from django.db import connections, models
+from django.db import connections, models, router, transaction
 from django.db.models import F, Func, OuterRef, Subquery, TextField, Value
 from django.db.models.functions import Coalesce, Concat, Replace
 from django.db.models.signals import post_delete, post_save
@@ -48,6 +51,23 @@ class SearchVectorIndex(GinIndex):
         if schema_editor.connection.vendor != "postgresql":
             return models.Index.create_sql(self, model, schema_editor, using=using, **kwargs)
         return super().create_sql(model, schema_editor, using=using, **kwargs)
+
+
+class SavedWithSearchIndex(models.Model):
+    """A model whose save also updates search vectors (its own, or its region's) through the
+    receivers below: the row and the vectors are written in one transaction."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, using=None, **kwargs):
+        using = using or router.db_for_write(type(self), instance=self)
+        # Without a savepoint, as Django saves a multi-table model: inside the caller's
+        # transaction this costs nothing, and an error marks that transaction failed.
+        with transaction.atomic(using=using, savepoint=False):
+            super().save(*args, using=using, **kwargs)
+
+    save.alters_data = True
 
 
 def plain_text(expression):

@@ -21,7 +21,7 @@ from baltmet.publishing import (
 )
 from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
-from baltmet.search_index import SearchVectorIndex, search_vector_field
+from baltmet.search_index import SavedWithSearchIndex, SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
 
 
@@ -184,7 +184,7 @@ RESERVED_ARTICLE_SLUGS = frozenset({"feed"})
 RESERVED_EVENT_SLUGS = frozenset({"calendar"})
 
 
-class Event(Publishable):
+class Event(SavedWithSearchIndex, Publishable):
     title = models.CharField(max_length=250)
     slug = models.SlugField(max_length=250, unique=True)
     starts = models.DateTimeField()
@@ -402,7 +402,7 @@ class ArticleManager(PublishableManager.from_queryset(ArticleQuerySet)):
         return _list_items(self.model, rows, self.db)
 
 
-class Article(Publishable):
+class Article(SavedWithSearchIndex, Publishable):
     title = models.CharField(max_length=250)
     slug = models.SlugField(max_length=250, unique=True)
     lead = models.TextField(blank=True, help_text="A plain-text teaser shown in lists and feeds.")

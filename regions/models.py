@@ -15,7 +15,7 @@ from baltmet.prepared import attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.reversing import slug_url
 from baltmet.sanitize import SanitizedRichTextField
-from baltmet.search_index import SearchVectorIndex, search_vector_field
+from baltmet.search_index import SavedWithSearchIndex, SearchVectorIndex, search_vector_field
 from baltmet.uploads import UploadTo
 
 
@@ -56,7 +56,7 @@ class MetricManager(models.Manager.from_queryset(ContentQuerySet)):
         return self.get(code=code)
 
 
-class Organisation(models.Model):
+class Organisation(SavedWithSearchIndex, models.Model):
     """A body such as a regional development agency (Oslo Teknopol)."""
 
     class Kind(models.TextChoices):
@@ -225,7 +225,7 @@ class RegionManager(SlugNaturalKeyManagerMixin, models.Manager.from_queryset(Reg
         )
 
 
-class Region(models.Model):
+class Region(SavedWithSearchIndex, models.Model):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     country = models.CharField(max_length=100)
@@ -410,7 +410,7 @@ def figures_by_group(figures):
     return {group: list(members) for group, members in groupby(figures, key=lambda figure: figure.metric.group)}
 
 
-class Institution(models.Model):
+class Institution(SavedWithSearchIndex, models.Model):
     class Kind(models.TextChoices):
         UNIVERSITY = "university", "university or college"
         RESEARCH = "research", "R&D institution"
@@ -438,7 +438,7 @@ class Institution(models.Model):
         return (self.slug,)
 
 
-class Cluster(models.Model):
+class Cluster(SavedWithSearchIndex, models.Model):
     """A priority cluster of a region, with its niches and the network that runs it."""
 
     region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="clusters")

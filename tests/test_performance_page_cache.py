@@ -22,7 +22,7 @@ from news.models import Article, Event
 from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
-from tests.regions_factories import make_region
+from tests.regions_factories import make_cluster, make_institution, make_organisation, make_region
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -268,6 +268,28 @@ def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_
         make_article("Rolled back")
         raise RuntimeError
     assert _version() == after
+
+
+def test_an_orm_save_outside_a_transaction_changes_the_version_once(monkeypatch):
+    # Each of these saves writes a search vector too (the row's own, or its region's): that
+    # write is a content change of its own, which must not be announced as a second one.
+    agency = make_organisation()
+    region = make_region(agency=agency)
+    saved = [
+        make_article("An article"),
+        make_event("An event"),
+        region,
+        agency,
+        make_cluster(region, "ict"),
+        make_institution(region, "university"),
+    ]
+    changes = []
+    bump = page_cache._bump
+    monkeypatch.setattr(page_cache, "_bump", lambda using: (changes.append(using), bump(using)))
+    for instance in saved:
+        changes.clear()
+        instance.save()
+        assert changes == [DEFAULT_DB_ALIAS], f"saving a {type(instance).__name__}"
 
 
 def test_a_version_change_failing_after_the_commit_is_logged_and_the_change_kept(monkeypatch, caplog):

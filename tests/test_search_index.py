@@ -4,8 +4,9 @@ import json
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 
+from baltmet import search_index
 from baltmet.search_index import update_vectors
 from news.models import Article, Event
 from regions.models import Region
@@ -87,6 +88,31 @@ def test_save_with_update_fields_of_other_fields_keeps_the_vector():
     article.status = Article.Status.DRAFT
     article.save(update_fields=["status"])
     assert stored_vector(Article, article.pk) == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: make_article("Old name"), "title"),
+        (lambda: make_cluster(make_region(), "ict", name="Old name"), "name"),
+    ],
+    ids=["article", "a region's cluster"],
+)
+def test_a_row_is_saved_together_with_its_search_vector_or_not_at_all(make, field, monkeypatch):
+    # Outside a transaction, as in a maintenance script: a search must never miss the row's
+    # new text because its vector was not updated, so a failed update takes the save back.
+    instance = make()
+
+    def failing(queryset):
+        raise DatabaseError("the vector update failed")
+
+    monkeypatch.setattr(search_index, "update_vectors", failing)
+    setattr(instance, field, "New name")
+    with pytest.raises(DatabaseError):
+        instance.save()
+    instance.refresh_from_db()
+    assert getattr(instance, field) == "Old name"
 
 
 def test_event_vector_holds_its_place_and_organisers():
