@@ -43,7 +43,7 @@ from decimal import Decimal
 from typing import get_type_hints
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.utils import timezone
 
 
@@ -217,7 +217,9 @@ def _prepares_on_server(connection):
 
 # Parameter types a statement declares, by the Python type the ORM passes (bool before int,
 # datetime before date: subclasses first). Declared, since PostgreSQL cannot work out the type
-# of a parameter that is only selected (a Value() annotation).
+# of a parameter that is only selected (a Value() annotation). A string is declared text, where
+# the ORM's untyped literal takes the type of what it is compared with: compared with a citext
+# or inet column, a prepared query would behave otherwise (none here is).
 _SERVER_TYPES = (
     (bool, "boolean"),
     (int, "bigint"),
@@ -266,25 +268,45 @@ class _ServerStatement:
     def execute(self, connection, cursor, params):
         """Run it with `params` on `cursor`, preparing it first where this session has not: both
         in one round trip, so a page counts one query either way."""
-        session = _session(connection)
-        if self.name in session.prepared:
+        try:
+            self._send(_session(connection), cursor, params)
+        except DatabaseError as error:
+            # The session's statement no longer fits its tables (a migration changed a column's
+            # type while this process kept its connection), is gone (a pooler's DISCARD ALL),
+            # or was there unknown to us. Outside a transaction nothing is lost by running it
+            # again from none; inside one, the next transaction does.
+            if connection.in_atomic_block or _sqlstate(error) not in _STATEMENT_OUT_OF_STEP:
+                raise
+            self._send(_session(connection), cursor, params)
+
+    def _send(self, session, cursor, params):
+        if session.unsure:
+            # Which statements the session holds is not known: start again from none
+            # (DEALLOCATE has no IF EXISTS).
+            statement = f"DEALLOCATE ALL; {self.prepare}; {self.run}"
+            session.prepared.clear()
+        elif self.name in session.prepared:
             statement = self.run
         else:
             statement = f"{self.prepare}; {self.run}"
-            if session.unsure:
-                # Start again from none: DEALLOCATE has no IF EXISTS.
-                statement = "DEALLOCATE ALL; " + statement
-                session.prepared.clear()
         try:
             cursor.execute(statement, params)
-        except Exception:
+        except BaseException:
             # A PREPARE is kept when the EXECUTE sent with it fails (a timeout, a value out of
-            # range), and a statement may have gone (DISCARD ALL): which are prepared is no
-            # longer known.
+            # range, the worker interrupted), and a statement may have gone or gone stale: which
+            # the session holds is no longer known, until a run that starts from none succeeds.
             session.unsure = True
             raise
         session.unsure = False
         session.prepared.add(self.name)
+
+
+def _sqlstate(error):
+    return getattr(error.__cause__, "pgcode", None)
+
+
+# cached plan must not change result type, prepared statement does not exist, already exists
+_STATEMENT_OUT_OF_STEP = {"0A000", "26000", "42P05"}
 
 
 class _Session:

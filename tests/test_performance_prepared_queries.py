@@ -7,7 +7,7 @@ from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.paginator import Paginator
-from django.db import DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, transaction
 from django.db.models import Count, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject, Left
@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared, related_from_row
 from news.models import Article, Event
-from regions.models import Figure
+from regions.models import Figure, Region
 from tests.news_factories import make_article, make_event, make_topic
 from tests.regions_factories import add_figure, make_metric, make_region
 
@@ -268,15 +268,80 @@ def test_a_failed_first_run_leaves_the_query_usable_in_the_session():
     @prepared
     def titles_after(after: int):
         # SQL of its own, so that this test prepares it first in the session.
-        return Article.objects.filter(pk__gt=after).annotate(mark=RawSQL("'failed first run'", [])).values_list("title")
+        marked = Article.objects.filter(pk__gt=after).annotate(mark=RawSQL("'failed first run'", []))
+        return marked.values_list("title", "mark")
 
     # Its PREPARE is kept although the EXECUTE sent with it fails.
     with pytest.raises(DataError), transaction.atomic():
         titles_after.rows(after=2**63)
-    assert titles_after.rows(after=0) == [("Survivor",)]
+    assert titles_after.rows(after=0) == [("Survivor", "failed first run")]
     with pytest.raises(DataError), transaction.atomic():
         titles_after.rows(after=2**63)
-    assert titles_after.rows(after=0) == [("Survivor",)]
+    assert titles_after.rows(after=0) == [("Survivor", "failed first run")]
+
+
+def test_after_a_failed_run_the_session_starts_again_from_none_even_if_other_queries_ran():
+    make_article("Survivor")
+
+    @prepared
+    def other(after: int):
+        return Article.objects.filter(pk__gt=after).annotate(mark=RawSQL("'another query'", [])).values_list("mark")
+
+    @prepared
+    def fails_first(after: int):
+        return Article.objects.filter(pk__gt=after).annotate(mark=RawSQL("'fails first'", [])).values_list("mark")
+
+    assert other.rows(after=0) == [("another query",)]
+    with pytest.raises(DataError), transaction.atomic():
+        fails_first.rows(after=2**63)  # its PREPARE is kept
+    # The page's next query is one the session holds; then the one whose first run failed.
+    assert other.rows(after=0) == [("another query",)]
+    assert fails_first.rows(after=0) == [("fails first",)]
+
+
+def _region_names():
+    @prepared
+    def names(after: int):
+        return Region.objects.filter(pk__gt=after).values_list("name")
+
+    return names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_gone_from_the_session_is_prepared_again():
+    # As after a pooler's DISCARD ALL, or anything else that deallocates behind our back.
+    make_region("riga")
+    names = _region_names()
+    assert names.rows(after=0) == [("Riga",)]
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    assert names.rows(after=0) == [("Riga",)], "outside a transaction, at once"
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        names.rows(after=0)
+    assert names.rows(after=0) == [("Riga",)], "inside one, from the next transaction on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_a_migration_made_stale_is_prepared_afresh():
+    # A deploy migrates (here: a longer region name) while this process keeps its connection.
+    make_region("riga")
+    names = _region_names()
+    assert names.rows(after=0) == [("Riga",)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute('ALTER TABLE regions_region ALTER COLUMN "name" TYPE varchar(120)')
+        assert names.rows(after=0) == [("Riga",)], "outside a transaction, at once"
+        with connection.cursor() as cursor:
+            cursor.execute('ALTER TABLE regions_region ALTER COLUMN "name" TYPE varchar(100)')
+        with pytest.raises(DatabaseError, match="cached plan must not change result type"), transaction.atomic():
+            names.rows(after=0)
+        assert names.rows(after=0) == [("Riga",)], "inside one, from the next transaction on"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute('ALTER TABLE regions_region ALTER COLUMN "name" TYPE varchar(100)')
+        connection.close()  # no statement of the altered table left for the next tests
 
 
 def test_an_integer_parameter_compares_with_small_integer_columns():
