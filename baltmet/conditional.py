@@ -8,7 +8,8 @@ baltmet.page_cache, which also records when) or when time reveals something: a s
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
-the last change, and the ETag names the content version, that moment and the release.
+the last change (left out until its second is over), and the ETag names the content version,
+that moment and the release. A resource about one item names its moment with `Item`.
 `Cache-Control: no-cache` makes clients ask each time (cheap: mostly a 304) instead of
 guessing from Last-Modified how long to keep a copy.
 """
@@ -17,21 +18,40 @@ from functools import wraps
 
 from django.db.models import QuerySet
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils import timezone
 from django.utils.http import http_date
 
 from baltmet import release
 from baltmet.page_cache import read_version
 
 
+class Item:
+    """A moment of the one item a resource is about (a one-value queryset): where it has none,
+    there is no such public item, and the resource answers without validators (a 404, or a
+    staff preview), never 304."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+
 def content_validators(moments):
-    """(etag, last_modified timestamp) for a resource whose latest passed moments are `moments`."""
-    querysets = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, QuerySet)}
-    version, changed, values = read_version(**querysets)
-    fixed = [moment for moment in moments if not isinstance(moment, QuerySet)]
+    """(etag, last_modified timestamp or None) for a resource whose latest passed moments are
+    `moments`; None where an `Item` among them has no moment."""
+    now = timezone.now()
+    read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, (QuerySet, Item))}
+    version, changed, values = read_version(
+        **{name: getattr(moment, "queryset", moment) for name, moment in read.items()}
+    )
+    if any(isinstance(read[name], Item) and value is None for name, value in values.items()):
+        return None
+    fixed = [moment for moment in moments if not isinstance(moment, (QuerySet, Item))]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
+    # To the microsecond, and the release too: a deploy may change what the file says.
+    etag = f'"{version}-{round(last_modified.timestamp() * 1_000_000)}-{release.current()}"'
+    # HTTP dates have whole seconds: until its second is over, a change later in that second
+    # would keep the same Last-Modified, and If-Modified-Since would hide it (the ETag does not).
     timestamp = int(last_modified.timestamp())
-    # The release too: a deploy may change what the file says (baltmet.release).
-    return f'"{version}-{timestamp}-{release.current()}"', timestamp
+    return etag, (timestamp if timestamp < int(now.timestamp()) else None)
 
 
 def conditional_on_content(moments):
@@ -43,14 +63,23 @@ def conditional_on_content(moments):
         def wrapped(request, *args, **kwargs):
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
-            etag, last_modified = content_validators(moments(request, *args, **kwargs))
-            response = get_conditional_response(request, etag=etag, last_modified=last_modified)
+            validators = content_validators(moments(request, *args, **kwargs))
+            if validators is None:
+                return view(request, *args, **kwargs)
+            etag, last_modified = validators
+            # "If-None-Match: *" asks whether the file exists at all, which only the view knows.
+            any_copy = request.headers.get("If-None-Match", "").strip() == "*"
+            response = None if any_copy else get_conditional_response(request, etag=etag, last_modified=last_modified)
             if response is None:
                 response = view(request, *args, **kwargs)
+                if any_copy:
+                    response = get_conditional_response(request, etag=etag, response=response)
             if response.status_code in (200, 304):
                 response["ETag"] = etag
                 # Ours, not the view's own (a syndication feed sets its newest item's date).
-                response["Last-Modified"] = http_date(last_modified)
+                response.headers.pop("Last-Modified", None)
+                if last_modified is not None:
+                    response["Last-Modified"] = http_date(last_modified)
                 patch_cache_control(response, no_cache=True)
             return response
 

@@ -10,7 +10,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 from django.views.generic.detail import BaseDetailView
 
-from baltmet.conditional import conditional_on_content
+from baltmet.conditional import Item, conditional_on_content
 from baltmet.page_cache import local_midnight
 from news.calendar import calendar_response
 from news.models import Article, Event, Topic
@@ -105,7 +105,7 @@ class EventDetailView(StaffPreviewMixin, DetailView):
 
 def _event_file_moments(request, slug):
     """One event's file changes with its edits (the content version) and when it comes out."""
-    return [Event.objects.filter(slug=slug).latest_publication()]
+    return [Item(Event.objects.filter(slug=slug).latest_publication())]
 
 
 def _calendar_moments(request):

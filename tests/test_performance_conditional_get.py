@@ -6,7 +6,8 @@ conditional requests too: test_performance_page_cache). Changes are committed, a
 site, because the content version changes at commit.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.test import Client
@@ -26,10 +27,18 @@ URLS = [
 ]
 
 
+def _a_while_later(monkeypatch, seconds=2):
+    """Move the clock on: a file's Last-Modified is sent once its second is over."""
+    later = timezone.now() + timedelta(seconds=seconds)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    return later
+
+
 @pytest.fixture
-def content():
+def content(monkeypatch):
     article = make_article("Cluster news", publish_at=timezone.now() - timedelta(days=2))
     event = make_event("Conference", slug="conference")
+    _a_while_later(monkeypatch)
     return article, event
 
 
@@ -74,6 +83,7 @@ def test_an_edit_makes_the_old_validators_stale(client, content, url, monkeypatc
 def test_a_scheduled_article_coming_out_makes_the_feed_stale_without_any_save(client, content, monkeypatch):
     start = timezone.now()
     make_article("Scheduled news", publish_at=start + timedelta(hours=1))
+    _a_while_later(monkeypatch)
     first = client.get("/news/feed/")
     assert "Scheduled news" not in first.content.decode()
     assert client.get("/news/feed/", headers={"If-None-Match": first["ETag"]}).status_code == 304
@@ -101,3 +111,64 @@ def test_hidden_events_stay_404_and_staff_previews_stay_private(client, staff_us
     preview = staff.get(f"/events/{draft.slug}.ics")
     assert preview.status_code == 200
     assert "private" in preview["Cache-Control"] and "no-store" in preview["Cache-Control"]
+
+
+def _at(monkeypatch, moment):
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+A_SECOND = datetime(2030, 6, 1, 12, 0, 0, tzinfo=dt_timezone.utc)
+
+
+def _ms(milliseconds):
+    return A_SECOND + timedelta(milliseconds=milliseconds)
+
+
+def test_last_modified_is_left_out_until_its_second_is_over(client, monkeypatch):
+    # HTTP dates have whole seconds: a change later in the same second would keep the same
+    # Last-Modified, and a client asking If-Modified-Since would be told nothing changed.
+    _at(monkeypatch, _ms(100))
+    article = make_article("Old news", publish_at=_ms(-86_400_000))
+    _at(monkeypatch, _ms(300))
+    first = client.get("/news/feed/")
+    assert "Last-Modified" not in first
+    _at(monkeypatch, _ms(700))
+    article.title = "Corrected news"
+    article.save()
+    _at(monkeypatch, _ms(1200))
+    second = client.get("/news/feed/")
+    assert "Corrected news" in second.content.decode()
+    assert second["Last-Modified"] == "Sat, 01 Jun 2030 12:00:00 GMT"
+    assert client.get("/news/feed/", headers={"If-Modified-Since": second["Last-Modified"]}).status_code == 304
+
+
+def test_an_article_coming_out_in_the_same_second_as_the_last_one_changes_the_etag(client, monkeypatch):
+    _at(monkeypatch, _ms(-5000))
+    make_article("First news", publish_at=_ms(100))
+    make_article("Second news", publish_at=_ms(600))
+    _at(monkeypatch, _ms(300))
+    first = client.get("/news/feed/")
+    assert "Second news" not in first.content.decode()
+    _at(monkeypatch, _ms(900))
+    response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
+    assert response.status_code == 200
+    assert "Second news" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", ["/events/no-such-event.ics", "/sitemap-nosuchsection.xml", "/sitemap-news.xml?p=99"])
+def test_if_none_match_any_is_404_for_a_file_that_does_not_exist(client, content, url):
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 404
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_if_none_match_any_is_304_for_a_file_that_exists(client, content, url):
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 304
+
+
+def test_a_missing_or_hidden_event_file_is_404_whatever_validators_the_client_sends(client, content, monkeypatch):
+    draft = make_event("Secret conference", status="draft")
+    _a_while_later(monkeypatch)
+    published = client.get("/events/conference.ics")
+    for headers in ({"If-None-Match": published["ETag"]}, {"If-Modified-Since": published["Last-Modified"]}):
+        assert client.get("/events/gone.ics", headers=headers).status_code == 404
+        assert client.get(f"/events/{draft.slug}.ics", headers=headers).status_code == 404

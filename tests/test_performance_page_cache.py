@@ -63,8 +63,12 @@ def test_second_anonymous_request_is_answered_from_the_cache_with_one_query_or_n
     assert second["X-Frame-Options"] == "DENY"
 
 
-def test_a_stored_feed_answers_conditional_requests_with_304(client, version_store, django_assert_max_num_queries):
+def test_a_stored_feed_answers_conditional_requests_with_304(
+    client, version_store, django_assert_max_num_queries, monkeypatch
+):
     make_article("Feed news")
+    later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
+    monkeypatch.setattr(timezone, "now", lambda: later)
     first = client.get("/news/feed/")
     assert client.get("/news/feed/")[HEADER] == "hit"
     # With the version in the database: none once this process trusts the version it read
