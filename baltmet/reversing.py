@@ -13,7 +13,11 @@ each combination of those and then reused:
   of the slug, for many links of one kind.
 
 Both give exactly what `reverse()` gives. A slug that the `slug` path converter would not
-accept goes through `reverse()` itself, which raises NoReverseMatch as before.
+accept (or one that is not a string) goes through `reverse()` itself, which raises
+NoReverseMatch or converts it as before. What they do not look at is the current
+application: each app's URLs are included once, and an app included again under another
+instance namespace would have its links point to the first (as `reverse()` without
+`current_app` does).
 """
 
 import re
@@ -76,7 +80,7 @@ def slug_urls(name):
     before, after = around
 
     def url(slug):
-        if not _SLUG.match(slug):
+        if not (isinstance(slug, str) and _SLUG.match(slug)):
             return reverse(name, args=[slug])
         return before + slug + after
 

@@ -28,6 +28,10 @@ def test_a_slug_the_url_does_not_accept_is_refused_as_by_reverse(slug):
         slug_urls("news:detail")(slug)
 
 
+def test_a_slug_that_is_not_a_string_is_converted_as_by_reverse():
+    assert slug_url("news:detail", 2030) == reverse("news:detail", args=[2030]) == "/news/2030/"
+
+
 def test_a_site_under_a_script_prefix_links_under_it():
     assert slug_url("news:detail", "x") == "/news/x/"
     set_script_prefix("/site/")
