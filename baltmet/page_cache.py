@@ -7,8 +7,9 @@ How it stays correct:
 
 - **A content version.** Every save, delete and many-to-many change of a model of the
   content apps (news, regions), on every path (admin, ORM, loaddata's raw saves, queryset
-  update()/bulk_create() through `ContentQuerySet`) changes it, once the change is committed
-  (once per transaction). A cached page is stored with the version it was made from and used
+  update()/bulk_create() through `ContentQuerySet`, also the content models' base manager)
+  changes it, once the change is committed (once per transaction). Raw SQL and direct writes
+  to a many-to-many's through table call `content_changed()` themselves. A cached page is stored with the version it was made from and used
   only while that is still the version, so after a change no process serves it again.
   The version is kept in one of two places (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
@@ -106,6 +107,13 @@ def content_changed(using=DEFAULT_DB_ALIAS):
     """
     connection = connections[using]
     if not connection.in_atomic_block:
+        if not connection.get_autocommit():
+            # Not committed yet, and Django has no hook for the commit of a transaction managed
+            # by hand: another process could store what is committed now under the new version.
+            logger.error(
+                "page cache: content changed with autocommit off; call "
+                "baltmet.page_cache.content_changed() again after the commit (or use transaction.atomic())"
+            )
         _bump(using)
     elif not any(isinstance(entry[1], _BumpAfterCommit) for entry in connection.run_on_commit):
         # Queued once per transaction; a rollback (of it, or of the savepoint that queued
@@ -482,13 +490,11 @@ def _from_entry(request, entry):
     response = HttpResponse(content, status=status)
     for name, value in headers:
         response[name] = value
-    # A stored page's validators answer conditional requests, as the view would have.
-    response = get_conditional_response(
-        request,
-        etag=response.get("ETag"),
-        last_modified=parse_http_date_safe(response.get("Last-Modified", "")),
-        response=response,
-    )
+    # A stored page's validators answer conditional requests, as the view would have; a page
+    # without any came from a view that answers none (If-Match: * would fail against nothing).
+    etag, last_modified = response.get("ETag"), parse_http_date_safe(response.get("Last-Modified", ""))
+    if etag or last_modified:
+        response = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
     response[HEADER] = "hit"
     return response
 

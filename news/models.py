@@ -39,6 +39,9 @@ class Topic(models.Model):
     objects = TopicManager()
 
     class Meta:
+        # A reverse relation's add() updates rows through the base manager: a content
+        # change too (ContentQuerySet.update), as through any other.
+        base_manager_name = "objects"
         ordering = ["name"]
 
     def __str__(self):
@@ -212,6 +215,7 @@ class Event(SavedWithSearchIndex, Publishable):
     objects = EventManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["-starts"]
         indexes = [
             models.Index(fields=["status", "publish_at"], name="event_status_publish_idx"),
@@ -429,6 +433,7 @@ class Article(SavedWithSearchIndex, Publishable):
     objects = ArticleManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["-publish_at"]
         get_latest_by = "publish_at"
         indexes = [

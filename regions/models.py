@@ -75,6 +75,9 @@ class Organisation(SavedWithSearchIndex, models.Model):
     objects = SlugManager()
 
     class Meta:
+        # A reverse relation's add() updates rows through the base manager: a content
+        # change too (ContentQuerySet.update), as through any other.
+        base_manager_name = "objects"
         ordering = ["name"]
 
     def __str__(self):
@@ -261,6 +264,7 @@ class Region(SavedWithSearchIndex, models.Model):
     objects = RegionManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["name"]
         indexes = [SearchVectorIndex(fields=["search_vector"], name="region_search_vector_idx")]
 
@@ -308,6 +312,7 @@ class Metric(models.Model):
     objects = MetricManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = [metric_group_rank(), "position", "name"]
 
     def __str__(self):
@@ -383,6 +388,7 @@ class Figure(models.Model):
     objects = FigureManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = [metric_group_rank("metric__group"), "metric__position", "metric__name", "-year"]
         constraints = [
             models.UniqueConstraint(
@@ -429,6 +435,7 @@ class Institution(SavedWithSearchIndex, models.Model):
     objects = SlugManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["region", "kind", "name"]
 
     def __str__(self):
@@ -459,6 +466,7 @@ class Cluster(SavedWithSearchIndex, models.Model):
     objects = SlugManager()
 
     class Meta:
+        base_manager_name = "objects"
         ordering = ["region", "position", "name"]
 
     def __str__(self):
