@@ -84,7 +84,8 @@ def has_demo_articles(url, articles):
         return False
     try:
         cursor = connection.cursor()
-        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'demo-%%'")
+        # generate_demo_content's PREFIX (this script runs without Django's settings)
+        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'generated-demo-%%'")
         return cursor.fetchone()[0] == articles
     except psycopg2.Error:
         return False

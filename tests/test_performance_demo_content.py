@@ -1,20 +1,25 @@
 """manage.py generate_demo_content: varied demo content, fast, and what bulk inserts skip done once."""
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
 from news.models import Article, Event
-from regions.models import Figure, Region
+from regions.models import Cluster, Figure, Region
+from tests.news_factories import make_article, make_past_event
 
 pytestmark = pytest.mark.django_db
 
 
 def _generate(**options):
-    options = {"articles": 300, "events": 60, "regions": 5, "topics": 6, "seed": 3, "verbosity": 0, **options}
+    options = {"articles": 300, "events": 200, "regions": 5, "topics": 6, "seed": 3, "verbosity": 0, **options}
     call_command("generate_demo_content", **options)
 
 
@@ -24,7 +29,7 @@ def test_makes_the_numbers_asked_for_with_a_realistic_mix():
     articles = Article.objects.all()
     assert articles.count() == 300
     assert Region.objects.count() == 5
-    assert Event.objects.count() == 60
+    assert Event.objects.count() == 200
     published = Article.objects.published().count()
     drafts = articles.filter(status=Article.Status.DRAFT).count()
     scheduled = articles.filter(status=Article.Status.PUBLISHED, publish_at__gt=now).count()
@@ -93,3 +98,91 @@ def test_leaves_every_page_of_the_new_rows_visible_to_index_only_scans():
             cursor.execute("SELECT relallvisible, relpages FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
             visible, pages = cursor.fetchone()
             assert pages > 1 and visible == pages, model
+
+
+# --- Only what it made --------------------------------------------------------------------
+
+
+def _real_content_with_demo_like_slugs():
+    event = make_past_event("Demo day for start-ups in Tallinn")
+    return [
+        event,
+        make_article("Demo day: ten start-ups pitch in Tallinn", event=event),
+        make_article("Generated demo data in research", slug="generated-demo-data-in-research"),
+    ]
+
+
+def test_clear_deletes_only_the_articles_and_events_it_made():
+    real = _real_content_with_demo_like_slugs()
+    _generate()  # a slug like theirs does not count as generated content
+    _generate(clear=True)
+    for item in real:
+        assert type(item).objects.filter(pk=item.pk, slug=item.slug).exists(), item.slug
+    assert Article.objects.count() == 300 + 2
+
+
+def test_clear_refuses_to_unlink_an_article_it_did_not_make_from_an_event_it_made():
+    _generate()
+    event = Event.objects.filter(slug__startswith="generated-demo-").first()
+    ours = make_article("Our report from the event", event=event)
+    with pytest.raises(CommandError, match="our-report-from-the-event"):
+        _generate(clear=True)
+    ours.refresh_from_db()
+    assert ours.event_id == event.pk
+
+
+def test_clear_loads_the_keys_of_what_it_deletes_not_the_rows():
+    # Every row loaded at once: 100 000 articles took ~800 MB.
+    _generate()
+    with CaptureQueriesContext(connection) as queries:
+        _generate(clear=True, articles=0, events=0)
+    assert Article.objects.count() == Event.objects.count() == 0
+    loading = [
+        query["sql"]
+        for query in queries
+        if query["sql"].startswith("SELECT") and ('"news_article"."body"' in query["sql"] or '"news_event"."body"' in query["sql"])
+    ]
+    assert not loading, loading[0][:300]
+
+
+def test_more_regions_than_it_has_names_for_are_refused():
+    with pytest.raises(CommandError, match="--regions can be at most 16"):
+        _generate(regions=17)
+
+
+# --- Realistic ------------------------------------------------------------------------------
+
+
+def test_events_are_announced_before_they_start_and_network_wide_ones_have_no_region():
+    _generate()
+    events = list(Event.objects.all())
+    assert all(event.publish_at < event.starts for event in events)
+    assert Event.objects.filter(region=None, city="Brussels").exists()
+    assert Event.objects.filter(region__isnull=False).count() > 150
+
+
+def test_timed_events_start_in_the_daytime_where_the_site_is():
+    _generate()
+    hours = {timezone.localtime(event.starts).hour for event in Event.objects.filter(all_day=False)}
+    assert hours and min(hours) >= 8 and max(hours) <= 17, sorted(hours)
+
+
+def test_an_article_about_an_event_comes_between_its_announcement_and_two_weeks_after_it():
+    _generate(articles=2000)
+    linked = Article.objects.exclude(event=None).select_related("event")
+    assert linked.count() > 50
+    for article in linked:
+        assert article.event.publish_at <= article.publish_at <= article.event.starts + timedelta(days=14)
+
+
+def test_a_regions_figures_of_two_years_are_alike_and_its_clusters_are_its_priority_clusters():
+    _generate()
+    for region in Region.objects.all():
+        figures = {
+            (code, year): value
+            for code, year, value in Figure.objects.filter(region=region).values_list("metric__code", "year", "value")
+        }
+        assert figures[("area", 2005)] == figures[("area", 2007)]
+        assert abs(figures[("population", 2007)] / figures[("population", 2005)] - 1) <= Decimal("0.06")
+        clusters = list(Cluster.objects.filter(region=region).values_list("name", flat=True))
+        assert figures[("priority-clusters", 2007)] == len(clusters) == len(set(clusters))

@@ -16,9 +16,13 @@ rows (baltmet.search_index.update_vectors) and the page cache's content version 
 the planner knows their sizes and index-only scans work at once. The sanitiser's pre_save receiver is skipped too: the rich
 text made here uses only tags the sanitiser keeps, exactly as it writes them (a test checks).
 
-Generated articles, events, institutions and clusters have slugs starting with "demo-";
---clear deletes those first. Regions, topics and metrics are shared with real content:
-existing ones (same slug or code) are used, missing ones added.
+Generated articles, events, institutions and clusters have slugs starting with
+"generated-demo-" and a number (or a region's slug), which no editor writes: --clear deletes
+the generated articles and events, and nothing else, in batches (the page cache's receivers
+would otherwise have every row loaded at once); it refuses while an article it did not make is
+about an event it made. Regions, topics and metrics are shared with real content: existing
+ones (same slug or code) are used, missing ones added with their figures, institutions and
+clusters, and --clear leaves them.
 """
 
 import random
@@ -28,7 +32,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import slugify
@@ -37,8 +41,11 @@ from baltmet.search_index import update_vectors
 from news.models import Article, Event, Topic
 from regions.models import Cluster, Figure, Institution, Metric, Region
 
-PREFIX = "demo-"
+PREFIX = "generated-demo-"
 BATCH_SIZE = 2000
+# Region-less events: network-wide ones, in Brussels (as the seed page's seminar at the Open
+# Days).
+NETWORK_PLACE = ("Brussels", "Belgium")
 
 REGIONS = [
     ("Berlin", "Germany", "capital of the Federal Republic of Germany"),
@@ -135,6 +142,8 @@ class Command(BaseCommand):
             raise CommandError("--regions and --topics must be at least 1.")
         if options["topics"] > len(TOPICS):
             raise CommandError(f"--topics can be at most {len(TOPICS)}.")
+        if options["regions"] > len(REGIONS):
+            raise CommandError(f"--regions can be at most {len(REGIONS)}.")
         self.seed = options["seed"]
         self.verbosity = options["verbosity"]
         self.now = timezone.now()
@@ -142,10 +151,8 @@ class Command(BaseCommand):
         with transaction.atomic(), dates_as_given(Article, Event):
             if options["clear"]:
                 self.clear()
-            elif Article.objects.filter(slug__startswith=PREFIX).exists() or Event.objects.filter(
-                slug__startswith=PREFIX
-            ).exists():
-                raise CommandError("This database already has demo content; pass --clear to replace it.")
+            elif generated(Article).exists() or generated(Event).exists():
+                raise CommandError("This database already has generated demo content; pass --clear to replace it.")
             regions = self.step("regions", self.make_regions, options["regions"])
             topics = self.step("topics", self.make_topics, options["topics"])
             events = self.step("events", self.make_events, options["events"], regions)
@@ -154,8 +161,9 @@ class Command(BaseCommand):
         self.step("vacuum and planner statistics", analyze)
         if self.verbosity >= 1:
             self.stdout.write(
-                f"Generated {articles} articles, {len(events)} events, {len(regions)} regions and "
-                f"{len(topics)} topics in {time.perf_counter() - started:.1f} s."
+                f"Generated {articles} articles and {len(events)} events, with {len(regions)} regions "
+                f"({self.new_regions} new) and {len(topics)} topics ({self.new_topics} new), in "
+                f"{time.perf_counter() - started:.1f} s."
             )
 
     def step(self, name, function, *args):
@@ -171,8 +179,7 @@ class Command(BaseCommand):
     # --- Shared content: regions, topics, metrics -------------------------------------
 
     def make_regions(self, count):
-        wanted = [REGIONS[n] if n < len(REGIONS) else (f"Metropolis {n + 1}", "Balticland", "") for n in range(count)]
-        by_slug = {slugify(name): (name, country, designation) for name, country, designation in wanted}
+        by_slug = {slugify(name): (name, country, designation) for name, country, designation in REGIONS[:count]}
         existing = Region.objects.in_bulk(list(by_slug), field_name="slug")
         new = [
             Region(
@@ -189,6 +196,7 @@ class Command(BaseCommand):
             if slug not in existing
         ]
         Region.objects.bulk_create(new, batch_size=BATCH_SIZE)
+        self.new_regions = len(new)
         self.add_region_facts(new)
         regions = list(Region.objects.filter(slug__in=list(by_slug)).order_by("pk"))
         return regions
@@ -202,10 +210,15 @@ class Command(BaseCommand):
             metrics[code] = (metric, low, high)
         figures, institutions, clusters = [], [], []
         for region in regions:
-            for metric, low, high in metrics.values():
+            fields = self.rng.sample(FIELDS, self.rng.randint(3, 7))
+            for code, (metric, low, high) in metrics.items():
+                # One region's figures of two years are alike: its area the same, the rest
+                # grown or shrunk a little, its priority clusters those it is given below.
+                value = len(fields) if code == "priority-clusters" else self.rng.randint(low, high)
                 for year in (2005, 2007):
-                    value = Decimal(self.rng.randint(low, high))
-                    figures.append(Figure(region=region, metric=metric, value=value, year=year, source="Demo data"))
+                    figures.append(Figure(region=region, metric=metric, value=Decimal(value), year=year, source="Demo data"))
+                    if code not in ("area", "priority-clusters"):
+                        value = max(low, round(value * self.rng.uniform(0.97, 1.06)))
             for n in range(self.rng.randint(2, 6)):
                 kind = self.rng.choice(list(Institution.Kind))
                 institutions.append(
@@ -219,8 +232,7 @@ class Command(BaseCommand):
                         staff=self.rng.randint(50, 4_000),
                     )
                 )
-            for n in range(self.rng.randint(3, 7)):
-                field = self.rng.choice(FIELDS)
+            for n, field in enumerate(fields):
                 clusters.append(
                     Cluster(
                         region=region,
@@ -238,13 +250,14 @@ class Command(BaseCommand):
     def make_topics(self, count):
         names = TOPICS[:count]
         existing = Topic.objects.in_bulk([slugify(name) for name in names], field_name="slug")
-        Topic.objects.bulk_create(
+        new = Topic.objects.bulk_create(
             [
                 Topic(name=name, slug=slugify(name), description=f"News about {name.lower()} in the Baltic Metropoles.")
                 for name in names
                 if slugify(name) not in existing
             ]
         )
+        self.new_topics = len(new)
         return list(Topic.objects.filter(slug__in=[slugify(name) for name in names]).order_by("pk"))
 
     # --- Events and articles ----------------------------------------------------------
@@ -253,20 +266,23 @@ class Command(BaseCommand):
         rng = self.rng
         events = []
         for n in range(count):
-            region = rng.choice(regions)
+            region = rng.choice(regions) if rng.random() < 0.85 else None
+            city, country = (region.name, region.country) if region else NETWORK_PLACE
             field = rng.choice(FIELDS)
             kind = rng.choice(EVENT_KINDS)
-            title = f"{region.name} {kind} on {field}"
-            # Most in the past ten years, some announced for the coming six months.
-            days = rng.uniform(-3650, 0) if rng.random() < 0.95 else rng.uniform(0, 182)
+            title = f"{region.name if region else 'Baltic Metropoles'} {kind} on {field}"
+            # Most in the past ten years, some in the coming four months (those announced
+            # already, or scheduled to be); in the daytime, in the site's time zone.
+            days = rng.uniform(-3650, 0) if rng.random() < 0.92 else rng.uniform(0, 120)
+            day = timezone.localtime(self.now + timedelta(days=days))
             all_day = rng.random() < 0.6
-            starts = (self.now + timedelta(days=days)).replace(minute=0, second=0, microsecond=0)
             if all_day:
-                starts = starts.replace(hour=9)
+                starts = day.replace(hour=9, minute=0, second=0, microsecond=0)
                 ends = starts + timedelta(days=rng.randint(0, 2), hours=8)
             else:
-                ends = starts + timedelta(hours=rng.randint(2, 8))
-            status, publish_at = self.publication(earliest=starts - timedelta(days=90))
+                starts = day.replace(hour=rng.randint(8, 17), minute=rng.choice([0, 30]), second=0, microsecond=0)
+                ends = starts + timedelta(hours=rng.randint(2, 6))
+            status, publish_at = self.announcement(starts)
             events.append(
                 Event(
                     title=title,
@@ -274,12 +290,12 @@ class Command(BaseCommand):
                     starts=starts,
                     ends=ends,
                     all_day=all_day,
-                    venue=f"{region.name} {rng.choice(VENUES)}",
-                    city=region.name,
-                    country=region.country,
-                    organisers=f"The {region.name} {rng.choice(ACTORS)} in cooperation with the {rng.choice(ACTORS)}",
+                    venue=f"{city} {rng.choice(VENUES)}",
+                    city=city,
+                    country=country,
+                    organisers=f"The {city} {rng.choice(ACTORS)} in cooperation with the {rng.choice(ACTORS)}",
                     lead=f"A {kind} for companies, researchers and cities working on {field}.",
-                    body=self.rich_text(region.name, paragraphs=rng.randint(2, 4)),
+                    body=self.rich_text(city, paragraphs=rng.randint(2, 4)),
                     registration_url=f"https://www.example.org/register/{n}" if rng.random() < 0.5 else "",
                     region=region,
                     status=status,
@@ -303,7 +319,11 @@ class Command(BaseCommand):
                 field = rng.choice(FIELDS)
                 thing = rng.choice(THINGS).format(field=field, city=rng.choice(regions).name)
                 title = f"{region.name} {rng.choice(ACTORS)} {rng.choice(ACTIONS)} {thing}"
-                status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
+                event = rng.choice(published_events) if published_events and rng.random() < 0.05 else None
+                if event:
+                    status, publish_at = self.news_of(event)
+                else:
+                    status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
                 articles.append(
                     Article(
                         title=title[:250],
@@ -312,7 +332,7 @@ class Command(BaseCommand):
                         body=self.rich_text(region.name, paragraphs=rng.randint(3, 6)),
                         status=status,
                         publish_at=publish_at,
-                        event=rng.choice(published_events) if published_events and rng.random() < 0.05 else None,
+                        event=event,
                         **self.dates(publish_at),
                     )
                 )
@@ -326,6 +346,7 @@ class Command(BaseCommand):
             article_topics.objects.bulk_create(topic_rows)
             article_regions.objects.bulk_create(region_rows)
             made += len(articles)
+            reset_queries()  # with DEBUG on, Django would keep every batch's SQL
         return made
 
     def publication(self, earliest):
@@ -335,6 +356,18 @@ class Command(BaseCommand):
             return Article.Status.PUBLISHED, self.now + timedelta(hours=self.rng.uniform(1, 24 * 30))
         past = earliest + (self.now - earliest) * self.rng.random()
         return (Article.Status.DRAFT if roll < 0.20 else Article.Status.PUBLISHED), min(past, self.now)
+
+    def announcement(self, starts):
+        """(status, publish_at) of an event: announced one to thirteen weeks before it starts
+        (scheduled, where that is still to come); about 15 % drafts."""
+        publish_at = starts - timedelta(days=self.rng.uniform(7, 91))
+        return (Event.Status.DRAFT if self.rng.random() < 0.15 else Event.Status.PUBLISHED), publish_at
+
+    def news_of(self, event):
+        """(status, publish_at) of an article about `event`: from its announcement up to a
+        month before it, to two weeks after it (a report)."""
+        publish_at = max(event.publish_at, event.starts + timedelta(days=self.rng.uniform(-30, 14)))
+        return (Article.Status.DRAFT if self.rng.random() < 0.15 else Article.Status.PUBLISHED), publish_at
 
     def dates(self, publish_at):
         """Created and last changed when published (or now, for what is scheduled)."""
@@ -376,20 +409,32 @@ class Command(BaseCommand):
     # --- Cleaning up and finishing -----------------------------------------------------
 
     def clear(self):
-        Article.topics.through.objects.filter(article__slug__startswith=PREFIX).delete()
-        Article.regions.through.objects.filter(article__slug__startswith=PREFIX).delete()
-        Article.objects.filter(slug__startswith=PREFIX).delete()
-        Event.objects.filter(slug__startswith=PREFIX).delete()
+        about_ours = Article.objects.filter(event__in=generated(Event)).exclude(pk__in=generated(Article).values("pk"))
+        if slugs := list(about_ours.values_list("slug", flat=True)[:5]):
+            raise CommandError(
+                "--clear would unlink articles it did not make from the generated events they are "
+                f"about ({', '.join(slugs)}{', ...' if len(slugs) == 5 else ''}): link them to other events first."
+            )
+        for model in (Article, Event):
+            ids = list(generated(model).values_list("pk", flat=True))
+            for start in range(0, len(ids), BATCH_SIZE):
+                # With their links (topics, regions), a batch at a time, keys alone loaded.
+                model.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).only("pk").delete()
 
     def finish(self, regions):
         """What the skipped signals would have done, once for all new rows: the search index
         (baltmet.search_index) is kept by post_save receivers, and bulk inserts send none."""
         for queryset in (
-            Article.objects.filter(slug__startswith=PREFIX),
-            Event.objects.filter(slug__startswith=PREFIX),
+            generated(Article),
+            generated(Event),
             Region.objects.filter(pk__in=[region.pk for region in regions]),
         ):
             update_vectors(queryset)
+
+
+def generated(model):
+    """The articles or events this command made: PREFIX, a number, a hyphen."""
+    return model.objects.filter(slug__startswith=PREFIX, slug__regex=rf"^{PREFIX}[0-9]+-")
 
 
 def analyze():
