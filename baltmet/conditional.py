@@ -17,8 +17,8 @@ guessing from Last-Modified how long to keep a copy.
 from functools import wraps
 
 from django.db.models import QuerySet
-from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from baltmet import release
