@@ -9,8 +9,9 @@ How it stays correct:
   content apps (news, regions), on every path (admin, ORM, loaddata's raw saves, queryset
   update()/bulk_create() through `ContentQuerySet`, also the content models' base manager)
   changes it, once the change is committed (once per transaction). Raw SQL and direct writes
-  to a many-to-many's through table call `content_changed()` themselves. A cached page is stored with the version it was made from and used
-  only while that is still the version, so after a change no process serves it again.
+  to a many-to-many's through table call `content_changed()` themselves. A cached page is
+  stored with the version it was made from and used only while that is still the version,
+  so after a change no process serves it again.
   The version is kept in one of two places (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
     process has its own cache, and the database is the one place every process sees, also

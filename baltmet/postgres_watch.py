@@ -320,7 +320,8 @@ class Watch:
         sent = time.monotonic()
         _execute(
             cursor,
-            f"INSERT INTO {_watches_table()} (id, lease_until) VALUES (%s, clock_timestamp() + %s * interval '1 second')"
+            f"INSERT INTO {_watches_table()} (id, lease_until)"
+            " VALUES (%s, clock_timestamp() + %s * interval '1 second')"
             " ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
             [lease, TRUST_SECONDS],
         )

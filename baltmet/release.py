@@ -84,5 +84,7 @@ def current():
     try:
         return digest(project_files(), _root(), page_settings())
     except (OSError, ValueError):
-        logger.error("page cache: the release cannot be worked out; this process keeps its pages to itself", exc_info=True)
+        logger.error(
+            "page cache: the release cannot be worked out; this process keeps its pages to itself", exc_info=True
+        )
         return f"process-{uuid.uuid4().hex}"

@@ -129,7 +129,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--articles", type=int, default=1000, help="How many articles (default 1000).")
         parser.add_argument("--events", type=int, default=200, help="How many events (default 200).")
-        parser.add_argument("--regions", type=int, default=10, help="How many regions (default 10).")
+        parser.add_argument(
+            "--regions", type=int, default=10, help=f"How many regions (default 10, at most {len(REGIONS)})."
+        )
         parser.add_argument("--topics", type=int, default=12, help=f"How many topics (default 12, at most {len(TOPICS)}).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed: the same seed gives the same content.")
         parser.add_argument("--clear", action="store_true", help="Delete earlier demo articles and events first.")
@@ -216,7 +218,9 @@ class Command(BaseCommand):
                 # grown or shrunk a little, its priority clusters those it is given below.
                 value = len(fields) if code == "priority-clusters" else self.rng.randint(low, high)
                 for year in (2005, 2007):
-                    figures.append(Figure(region=region, metric=metric, value=Decimal(value), year=year, source="Demo data"))
+                    figures.append(
+                        Figure(region=region, metric=metric, value=Decimal(value), year=year, source="Demo data")
+                    )
                     if code not in ("area", "priority-clusters"):
                         value = max(low, round(value * self.rng.uniform(0.97, 1.06)))
             for n in range(self.rng.randint(2, 6)):
