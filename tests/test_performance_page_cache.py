@@ -10,6 +10,7 @@ version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test import Client
@@ -120,6 +121,15 @@ def test_an_item_added_to_a_reverse_relation_shows_at_once(client):
     agency.regions.add(region)
     html = _get(client, "/regions/riga/")[1]
     assert "Riga Tech Summit" in html and "Riga Planning Agency" in html
+
+
+def test_every_content_model_is_written_through_content_querysets_by_both_its_managers():
+    # Django writes through the base manager too (a reverse relation's add()): a content model
+    # added without `base_manager_name = "objects"` would leave pages stale on that path.
+    for model in apps.get_models():
+        if model._meta.app_label in page_cache.CONTENT_APPS and not model._meta.auto_created:
+            for manager in (model._default_manager, model._base_manager):
+                assert isinstance(manager.all(), page_cache.ContentQuerySet), (model, manager)
 
 
 def test_a_change_in_a_transaction_managed_by_hand_says_how_to_show_it(client, caplog):
