@@ -27,11 +27,13 @@ URLS = [
 ]
 
 
-def _a_while_later(monkeypatch, seconds=2):
+def _at(monkeypatch, moment):
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def _a_while_later(monkeypatch):
     """Move the clock on: a file's Last-Modified is sent once its second is over."""
-    later = timezone.now() + timedelta(seconds=seconds)
-    monkeypatch.setattr(timezone, "now", lambda: later)
-    return later
+    _at(monkeypatch, timezone.now() + timedelta(seconds=2))
 
 
 @pytest.fixture
@@ -68,8 +70,7 @@ def test_answers_304_to_if_none_match_and_if_modified_since(client, content, url
 def test_an_edit_makes_the_old_validators_stale(client, content, url, monkeypatch):
     first = client.get(url)
     article, event = content
-    later = timezone.now() + timedelta(seconds=5)
-    monkeypatch.setattr(timezone, "now", lambda: later)
+    _at(monkeypatch, timezone.now() + timedelta(seconds=5))
     article.title = "Renamed news"
     article.save()
     event.title = "Renamed conference"
@@ -88,7 +89,7 @@ def test_a_scheduled_article_coming_out_makes_the_feed_stale_without_any_save(cl
     assert "Scheduled news" not in first.content.decode()
     assert client.get("/news/feed/", headers={"If-None-Match": first["ETag"]}).status_code == 304
 
-    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(hours=1, seconds=1))
+    _at(monkeypatch, start + timedelta(hours=1, seconds=1))
     for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
         response = client.get("/news/feed/", headers=headers)
         assert response.status_code == 200
@@ -99,7 +100,7 @@ def test_an_event_ending_makes_the_calendar_stale(client, monkeypatch):
     start = timezone.now()
     make_event("Morning session", starts=start - timedelta(hours=1), ends=start + timedelta(minutes=10))
     first = client.get("/events/calendar.ics")
-    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=11))
+    _at(monkeypatch, start + timedelta(minutes=11))
     assert client.get("/events/calendar.ics", headers={"If-None-Match": first["ETag"]}).status_code == 200
 
 
@@ -111,10 +112,6 @@ def test_hidden_events_stay_404_and_staff_previews_stay_private(client, staff_us
     preview = staff.get(f"/events/{draft.slug}.ics")
     assert preview.status_code == 200
     assert "private" in preview["Cache-Control"] and "no-store" in preview["Cache-Control"]
-
-
-def _at(monkeypatch, moment):
-    monkeypatch.setattr(timezone, "now", lambda: moment)
 
 
 A_SECOND = datetime(2030, 6, 1, 12, 0, 0, tzinfo=dt_timezone.utc)
