@@ -22,8 +22,7 @@ instance namespace would have its links point to the first (as `reverse()` witho
 
 import re
 
-from django.conf import settings
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import get_language
 
 # The `slug` path converter's pattern: such a slug is put into the URL as it is (reverse()
@@ -49,8 +48,10 @@ def _remember(memo, key, value):
 
 def _key(name):
     # What reverse() depends on besides the name: the URL configuration of this request (or
-    # the settings'), the script prefix the site is mounted under, and the language.
-    return (name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), get_language())
+    # the settings'), the script prefix the site is mounted under, and the language. The
+    # configuration as loaded, not its module's name: clear_url_caches() makes a new resolver,
+    # so patterns changed under the same name are not answered from the old ones.
+    return (name, get_resolver(get_urlconf()), get_script_prefix(), get_language())
 
 
 def fixed_url(name):

@@ -3,9 +3,10 @@ reverse() says: for every URL configuration, script prefix and slug."""
 
 import pytest
 from django.template import Context, Template
-from django.urls import NoReverseMatch, clear_script_prefix, reverse, set_script_prefix
+from django.urls import NoReverseMatch, clear_script_prefix, clear_url_caches, include, path, reverse, set_script_prefix
 
 from baltmet.reversing import fixed_url, slug_url, slug_urls
+from tests import urls_switchable
 
 
 @pytest.mark.parametrize("name", ["home", "news:list", "news:feed", "news:atom", "events:list", "events:calendar", "regions:list", "regions:compare", "search"])
@@ -49,6 +50,21 @@ def test_another_url_configuration_is_reversed_on_its_own(settings):
     settings.ROOT_URLCONF = "tests.urls_mounted_elsewhere"
     assert fixed_url("home") == reverse("home") == "/site/"
     assert slug_url("news:detail", "x") == reverse("news:detail", args=["x"]) == "/site/news/x/"
+
+
+def test_links_follow_patterns_changed_under_the_same_configuration_name(settings):
+    settings.ROOT_URLCONF = "tests.urls_switchable"
+    assert fixed_url("news:list") == "/news/"
+    assert slug_url("news:detail", "x") == "/news/x/"
+    saved = urls_switchable.urlpatterns[:]
+    urls_switchable.urlpatterns[:] = [path("moved/", include("baltmet.urls"))]
+    clear_url_caches()  # as a test that reloads a URL configuration does
+    try:
+        assert fixed_url("news:list") == reverse("news:list") == "/moved/news/"
+        assert slug_url("news:detail", "x") == reverse("news:detail", args=["x"]) == "/moved/news/x/"
+    finally:
+        urls_switchable.urlpatterns[:] = saved
+        clear_url_caches()
 
 
 def test_fixed_url_tag_writes_the_escaped_url():
