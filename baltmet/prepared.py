@@ -15,6 +15,10 @@ worth compiling once:
     upcoming.first(region=3, now=now)    # the first row, or None
     upcoming.rows_at(20, 10, region=3, now=now)   # rows 20-29 of an ordered query: a page
 
+A page from DEEP_OFFSET on is read through its keys: the ordered keys alone are walked to the
+page's first row (an index-only scan where an index covers the filter and order), and only
+the page's rows are read whole.
+
 The build function's parameters are annotated `datetime`, `int` or `str`. It must give a
 `values()`/`values_list()`-style queryset (rows, not model instances: `from_rows()` makes
 instances where the caller needs them), in which each parameter is a query parameter as it
@@ -44,7 +48,21 @@ from typing import get_type_hints
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+
+
+# From this row on, a page is read through its keys. Reading whole rows up to the page, as
+# LIMIT/OFFSET does, costs more with each page: on 100 000 articles (bench/deep_pages.py) the
+# news list's last page (row 79 750) took 190 ms, the planner giving up the index for a scan
+# of the table and a sort on disk, against 10 ms through its keys; the largest topic's last
+# page 62 ms against 19. Nearer the start it is not worth it: for the news list the keys' walk
+# saves up to 1.2 ms a page before row 3000, and for a large topic PostgreSQL walks them with
+# parallel workers that cost more than they save until about row 3000 (row 1000: 26 ms
+# against 13).
+DEEP_OFFSET = 3000
+# Where the page's LIMIT and OFFSET go in the SQL of a page read through its keys.
+_LIMIT, _OFFSET = object(), object()
 
 
 def prepared(build=None, *, plan_each_run=False):
@@ -117,10 +135,12 @@ class PreparedQuery:
     def rows_at(self, offset, limit, using=DEFAULT_DB_ALIAS, **values):
         """At most `limit` rows from the `offset`th on, as a slice [offset:offset + limit] of
         the queryset would read them: for pages of a list. The queryset must be ordered and
-        not sliced itself; offset and limit are parameters, so one statement serves every page."""
-        return self._compiled_for(using, values, paged=True).rows(values, offset, limit)
+        not sliced itself; offset and limit are parameters, so one statement serves every page
+        before DEEP_OFFSET, and another every page from there."""
+        paged = _DEEP if offset >= DEEP_OFFSET else _NEAR
+        return self._compiled_for(using, values, paged).rows(values, offset, limit)
 
-    def _compiled_for(self, using, values, paged=False):
+    def _compiled_for(self, using, values, paged=None):
         if values.keys() != self.stand_ins.keys():
             raise TypeError(f"{self.build.__qualname__} takes {sorted(self.stand_ins)}, was given {sorted(values)}")
         for name, value in values.items():
@@ -139,22 +159,36 @@ def _adapt(connection, value):
     return connection.ops.adapt_datetimefield_value(value) if isinstance(value, datetime) else value
 
 
+# How a query is read: every row (None), or a page of it near the start or deep into it.
+_NEAR, _DEEP = "near", "deep"
+
+
+def _through_keys(queryset, using):
+    """`queryset` reading only the rows whose keys come between OFFSET and LIMIT in its own
+    order, its keys walked first. The page is put in as _LIMIT and _OFFSET."""
+    keys_sql, keys_params = queryset.values_list("pk").query.get_compiler(using).as_sql()
+    # The keys' query names its tables as the outer one does: inside it, they are its own.
+    return queryset.filter(pk__in=RawSQL(f"{keys_sql} LIMIT %s OFFSET %s", (*keys_params, _LIMIT, _OFFSET)))
+
+
 class _CompiledQuery:
-    def __init__(self, build, stand_ins, using, paged=False, prepare_on_server=True):
+    def __init__(self, build, stand_ins, using, paged=None, prepare_on_server=True):
         connection = connections[using]
         self.using = using
-        self.paged = paged
         compiled = []
         for which in (0, 1):
             values = {name: pair[which] for name, pair in stand_ins.items()}
             try:
                 queryset = build(**values).using(using)
+                pageable = queryset.ordered and not queryset.query.is_sliced
+                if paged == _DEEP and pageable:
+                    queryset = _through_keys(queryset, using)
                 compiler = queryset.query.get_compiler(using)
                 sql, params = compiler.as_sql()
             except Exception as error:
                 # e.g. a lookup that refuses a stand-in (a number out of its column's range)
                 raise RuntimeError(f"cannot prepare {build.__qualname__} with stand-in values: {error!r}") from error
-            if paged and (queryset.query.is_sliced or not queryset.ordered):
+            if paged and not pageable:
                 raise RuntimeError(f"cannot read pages of {build.__qualname__}: it is sliced, or not ordered")
             compiled.append((compiler, sql, list(params), {name: _adapt(connection, v) for name, v in values.items()}))
         (self.compiler, self.sql, self.params, first), (_, other_sql, other_params, second) = compiled
@@ -174,13 +208,22 @@ class _CompiledQuery:
                 f"a query parameter as given, compared with and not computed from; compiled: {self.sql} {self.params}"
             )
 
-        if paged:
+        if paged == _NEAR:
             # Both backends take LIMIT and OFFSET as parameters after the ORDER BY.
             self.sql += " LIMIT %s OFFSET %s"
-            self.params += [0, 0]
+            self.params += [_LIMIT, _OFFSET]
+        # Where the page goes: (LIMIT's position, OFFSET's), None when every row is read.
+        self.page_positions = None
+        if paged:
+            self.page_positions = tuple(
+                next(position for position, param in enumerate(self.params) if param is marker)
+                for marker in (_LIMIT, _OFFSET)
+            )
+            for position in self.page_positions:
+                self.params[position] = 0
         # Read when the query is first compiled in a process, as settings are read at start-up.
         if prepare_on_server and _prepares_on_server(connection):
-            parameters = set(self.positions) | ({len(self.params) - 2, len(self.params) - 1} if paged else set())
+            parameters = set(self.positions) | set(self.page_positions or ())
             self.statement = _server_statement(self.sql, self.params, parameters)
         else:
             self.statement = None
@@ -190,8 +233,9 @@ class _CompiledQuery:
         params = list(self.params)
         for position, name in self.positions.items():
             params[position] = _adapt(connection, values[name])
-        if self.paged:
-            params[-2:] = [limit, offset]
+        if self.page_positions:
+            limit_position, offset_position = self.page_positions
+            params[limit_position], params[offset_position] = limit, offset
         with connection.cursor() as cursor:
             if self.statement is None:
                 cursor.execute(self.sql, params)

@@ -19,6 +19,7 @@ from news.models import Article, Event
 from regions.models import Figure, Region
 from tests.news_factories import make_article, make_event, make_topic
 from tests.regions_factories import add_figure, make_metric, make_region
+from tests.subprocess_env import pages_on_sqlite
 
 pytestmark = pytest.mark.django_db
 
@@ -402,6 +403,67 @@ def test_rows_at_refuses_a_query_without_an_order_or_already_sliced():
     for query in (unordered, sliced):
         with pytest.raises(RuntimeError, match="cannot read pages"):
             query.rows_at(0, 10, now=timezone.now())
+
+
+def test_a_page_deep_in_a_list_is_the_same_slice_read_through_its_keys(monkeypatch):
+    from baltmet import prepared as prepared_module
+
+    monkeypatch.setattr(prepared_module, "DEEP_OFFSET", 3)
+    now = timezone.now()
+    for day in range(1, 8):
+        make_article(f"Day {day}", publish_at=now - timedelta(days=day))
+    make_article("Same moment", publish_at=now - timedelta(days=4))  # a tie, decided by the key
+    make_article("Tomorrow", publish_at=now + timedelta(days=1))
+    expected = [(title,) for title in Article.objects.filter(publish_at__lte=now).order_by("-publish_at", "-pk").values_list("title", flat=True)]
+    with CaptureQueriesContext(connection) as queries:
+        for offset, limit in [(0, 3), (2, 3), (3, 3), (4, 2), (6, 3), (7, 3), (9, 3), (5, 0)]:
+            assert _titles_newest_first.rows_at(offset, limit, now=now) == expected[offset : offset + limit]
+    sent = [query["sql"] for query in queries.captured_queries]
+    near, deep = {re.search(r"baltmet_\w+", sql)[0] for sql in sent[:2]}, {re.search(r"baltmet_\w+", sql)[0] for sql in sent[2:]}
+    assert len(near) == len(deep) == 1 and near != deep  # one statement before DEEP_OFFSET, one from it
+    prepare_deep = next(sql for sql in sent[2:] if "PREPARE" in sql)
+    # From DEEP_OFFSET the page is found among the ordered keys alone, then read whole.
+    # (and the page's rows in the same order, with no LIMIT or OFFSET of their own)
+    keys_first = r'"id" IN \(SELECT "news_article"\."id" AS "pk" FROM .* LIMIT \$\d+ OFFSET \$\d+\)\) ORDER BY [^()$]*; EXECUTE'
+    assert re.search(keys_first, prepare_deep), prepare_deep
+
+
+def test_a_topic_page_deep_in_its_list_shows_what_the_queryset_gives(monkeypatch, client):
+    from baltmet import prepared as prepared_module
+
+    monkeypatch.setattr(prepared_module, "DEEP_OFFSET", 10)
+    topic, other = make_topic("Deep"), make_topic("Other")
+    now = timezone.now()
+    for number in range(27):
+        make_article(f"Deep {number}", topics=[topic, other] if number % 3 else [topic], publish_at=now - timedelta(hours=number))
+    make_article("Other only", topics=[other], publish_at=now - timedelta(hours=5))
+    make_article("Draft", topics=[topic], status=Article.Status.DRAFT)
+    by_queryset = Paginator(Article.objects.published().filter(topics=topic).order_by("-publish_at", "-pk"), 10)
+    for number in (1, 2, 3):
+        page = Article.objects.published_pages(topic.pk)
+        assert [a.title for a in Paginator(page, 10).page(number)] == [a.title for a in by_queryset.page(number)]
+    response = client.get(f"/news/topic/{topic.slug}/?page=3")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert [title for title in re.findall(r">(Deep \d+)<", html)] == [a.title for a in by_queryset.page(3)]
+
+
+def test_deep_pages_of_the_news_list_on_sqlite_show_the_articles_in_order(tmp_path):
+    setup = """
+from datetime import timedelta
+from django.utils import timezone
+from baltmet import prepared
+from news.models import Article
+prepared.DEEP_OFFSET = 10
+now = timezone.now()
+for number in range(35):
+    Article.objects.create(title=f"Numbered {number:02}", slug=f"numbered-{number}", status="published",
+                           publish_at=now - timedelta(minutes=number + 1))
+"""
+    urls = ["/news/?page=1", "/news/?page=2", "/news/?page=3"]
+    pages = pages_on_sqlite(tmp_path, ["regions_seed", "news_seed"], urls, setup)
+    titles = [re.findall(r">(Numbered \d\d)<", pages[url][1]) for url in urls]
+    assert titles == [[f"Numbered {number:02}" for number in range(start, start + 10)] for start in (0, 10, 20)]
 
 
 def test_prepared_pages_count_and_page_as_the_queryset_does():

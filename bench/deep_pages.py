@@ -1,0 +1,114 @@
+#!/usr/bin/env python
+"""
+Why a page of a list from baltmet.prepared.DEEP_OFFSET on is read through its keys.
+
+Makes a scratch PostgreSQL database with 100 000 demo articles (generate_demo_content, the
+seed fixtures) and times pages of the news list and of the largest topic's list at several
+depths (what `/news/?page=N` and `/news/topic/<slug>/?page=N` read: ten articles), two ways:
+
+- **as the site reads them**: LIMIT/OFFSET on the whole rows before DEEP_OFFSET, the page's
+  keys walked first from there;
+- **LIMIT/OFFSET only**: the whole rows read up to the page, at every depth.
+
+Both ways must give the same articles; the script stops if they do not. Median of --runs runs
+each, after a warm-up, from Python (the round trip and the model instances included). The
+scratch database is dropped afterwards (--keep keeps it, and a later --keep run with as many
+articles reuses it).
+
+    .venv/bin/python bench/deep_pages.py [--articles 100000] [--runs 15] [--keep]
+
+DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for the tests)
+names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+from scratch_db import DEFAULT_URL, PROJECT, demo_database, run_django_on, with_database
+
+sys.path.insert(0, str(PROJECT))
+
+SCRATCH_DB = "baltmet_bench_deep_pages"
+SEED_FIXTURES = ["regions_seed", "news_seed"]
+PAGE_SIZE = 10  # the news lists' (news.views)
+DEPTHS = (0, 500, 1000, 2000, 2990, 3000, 5000)  # rows before the page, and the last page
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=15, help="timed runs of each page and way")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    options = parser.parse_args()
+
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    scratch_url = with_database(url, SCRATCH_DB)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    demo_database(
+        url, SCRATCH_DB, {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"},
+        articles=options.articles, events=5000, fixtures=SEED_FIXTURES, keep=options.keep,
+    )
+    run_django_on(url, SCRATCH_DB, lambda: run(options), keep=options.keep)
+
+
+def median_ms(call, runs):
+    call()  # warm-up: a PREPARE, the caches
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def run(options):
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.db.models import Count
+
+    from baltmet import prepared
+    from news.models import Article, Topic
+
+    topic = Topic.objects.annotate(n=Count("articles")).order_by("-n").first()
+    lists = [("news list", Article.objects.published_pages()), (f"topic “{topic.name}”", Article.objects.published_pages(topic.pk))]
+    site_deep_offset = prepared.DEEP_OFFSET
+
+    def timed(pages, offset, deep_offset):
+        prepared.DEEP_OFFSET = deep_offset
+        try:
+            articles = pages[offset : offset + PAGE_SIZE]
+            return [article.pk for article in articles], median_ms(lambda: pages[offset : offset + PAGE_SIZE], options.runs)
+        finally:
+            prepared.DEEP_OFFSET = site_deep_offset
+
+    results = []
+    for label, pages in lists:
+        total = pages.count()
+        last = (total - 1) // PAGE_SIZE * PAGE_SIZE
+        for offset in sorted({depth for depth in DEPTHS if depth < total} | {last}):
+            as_site, site_ms = timed(pages, offset, site_deep_offset)
+            as_offset, offset_ms = timed(pages, offset, float("inf"))
+            if as_site != as_offset:
+                sys.exit(f"{label}, row {offset}: the two ways read different articles: {as_site} and {as_offset}")
+            results.append((label, total, offset, site_ms, offset_ms))
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        (version,) = cursor.fetchone()
+    print(f"{Article.objects.count()} articles; PostgreSQL {version}; {os.cpu_count()} CPUs; DEEP_OFFSET "
+          f"{site_deep_offset}; median of {options.runs} runs (ms, from Python, with the round trip)")
+    print()
+    print("| list | articles | page (rows before it) | as the site reads it | LIMIT/OFFSET only |")
+    print("|---|---:|---|---:|---:|")
+    for label, total, offset, site_ms, offset_ms in results:
+        page = f"{offset // PAGE_SIZE + 1} ({offset})"
+        print(f"| {label} | {total} | {page} | {site_ms:.2f} | {offset_ms:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
