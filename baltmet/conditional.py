@@ -8,12 +8,15 @@ baltmet.page_cache, which also records when) or when time reveals something: a s
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
-the last change (left out until its second is over), and the ETag names the content version,
-that moment and the release. A resource about one item names its moment with `Item`.
+the last change (left out until its second is over, and the page cache keeps no copy without
+it past that second), and the ETag names the content version, that moment and the release.
+A resource about one item names its moment with `Item`.
 `Cache-Control: no-cache` makes clients ask each time (cheap: mostly a 304) instead of
 guessing from Last-Modified how long to keep a copy.
 """
 
+from datetime import datetime
+from datetime import timezone as dt_timezone
 from functools import wraps
 
 from django.db.models import QuerySet
@@ -35,8 +38,9 @@ class Item:
 
 
 def content_validators(moments):
-    """(etag, last_modified timestamp or None) for a resource whose latest passed moments are
-    `moments`; None where an `Item` among them has no moment."""
+    """(etag, last_modified timestamp, None) for a resource whose latest passed moments are
+    `moments`, or (etag, None, the moment Last-Modified may be sent) until the second of the
+    last moment is over; None where an `Item` among them has no moment."""
     now = timezone.now()
     read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, (QuerySet, Item))}
     version, changed, values = read_version(
@@ -51,7 +55,9 @@ def content_validators(moments):
     # HTTP dates have whole seconds: until its second is over, a change later in that second
     # would keep the same Last-Modified, and If-Modified-Since would hide it (the ETag does not).
     timestamp = int(last_modified.timestamp())
-    return etag, (timestamp if timestamp < int(now.timestamp()) else None)
+    if timestamp < int(now.timestamp()):
+        return etag, timestamp, None
+    return etag, None, datetime.fromtimestamp(timestamp + 1, tz=dt_timezone.utc)
 
 
 def conditional_on_content(moments):
@@ -66,7 +72,7 @@ def conditional_on_content(moments):
             validators = content_validators(moments(request, *args, **kwargs))
             if validators is None:
                 return view(request, *args, **kwargs)
-            etag, last_modified = validators
+            etag, last_modified, last_modified_from = validators
             # "If-None-Match: *" asks whether the file exists at all, which only the view knows.
             any_copy = request.headers.get("If-None-Match", "").strip() == "*"
             response = None if any_copy else get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -80,6 +86,9 @@ def conditional_on_content(moments):
                 response.headers.pop("Last-Modified", None)
                 if last_modified is not None:
                     response["Last-Modified"] = http_date(last_modified)
+                else:
+                    # A copy kept longer would go on without it (baltmet.page_cache).
+                    response.valid_until = last_modified_from
                 patch_cache_control(response, no_cache=True)
             return response
 

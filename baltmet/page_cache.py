@@ -48,7 +48,13 @@ How it stays correct:
   `Cache-Control: private, max-age=0` when a session cookie was sent. A response is stored
   only if it is a 200, sets no cookie, varies on nothing but Cookie and is not private or
   no-store (previews are both). Pages rendered inside a transaction are neither served nor
-  stored: they may show what is not committed.
+  stored: they may show what is not committed. A view may say its response is good only
+  until a moment (`response.valid_until`, as a feed whose Last-Modified has to wait for the
+  end of its second); it is kept no longer than that.
+- **No cache in front keeps a page on its own.** Every other response (served from the cache
+  or not) that says nothing of caching gets `Cache-Control: no-cache`: without it a browser,
+  or a proxy or CDN in front of the site, may keep a page for a while of its choosing
+  (Varnish: two minutes), past the next change.
 - **Conditional requests** (If-None-Match / If-Modified-Since) are answered with 304 from a
   stored page's ETag and Last-Modified.
 - **A cache that fails** (Redis down, or silent past DJANGO_REDIS_TIMEOUT) makes pages
@@ -486,6 +492,11 @@ def _may_store(response):
     return vary <= _STORED_VARY
 
 
+def _revalidated_each_time(response):
+    if not response.has_header("Cache-Control"):
+        patch_cache_control(response, no_cache=True)
+
+
 def _from_entry(request, entry):
     content, status, headers = entry["content"], entry["status"], entry["headers"]
     response = HttpResponse(content, status=status)
@@ -513,6 +524,8 @@ class PageCacheMiddleware:
                 # Signed-in pages are for that person only, and never reused without asking
                 # (previews add no-store themselves).
                 patch_cache_control(response, private=True, max_age=0)
+            else:
+                _revalidated_each_time(response)
             response.setdefault(HEADER, "bypass")
             return response
 
@@ -539,6 +552,7 @@ class PageCacheMiddleware:
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
         response = self.get_response(request)
+        _revalidated_each_time(response)  # before it is stored: hits carry it too
         if (
             cache is not None
             and version is not None
@@ -547,7 +561,8 @@ class PageCacheMiddleware:
             # Found unreachable while the page was made (by its images' renditions).
             and not cache_failures.resting(settings.PAGE_CACHE_ALIAS)
         ):
-            seconds = _seconds_to_keep(state.valid_until, now)
+            valid_until = min(state.valid_until, getattr(response, "valid_until", state.valid_until))
+            seconds = _seconds_to_keep(valid_until, now)
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]
                 entry = {
@@ -555,7 +570,7 @@ class PageCacheMiddleware:
                     "status": response.status_code,
                     "headers": headers,
                     "version": version,
-                    "valid_until": state.valid_until,
+                    "valid_until": valid_until,
                 }
                 try:
                     cache.set(key, entry, seconds)

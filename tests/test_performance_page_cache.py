@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
+from django.utils.http import http_date
 
 from baltmet import page_cache
 from baltmet.models import ContentVersion
@@ -268,6 +269,37 @@ def test_staff_always_get_fresh_private_pages(staff_client):
     preview = staff_client.get(staff_only.get_absolute_url())
     assert "no-store" in preview["Cache-Control"]
     assert client.get(staff_only.get_absolute_url()).status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/", "/news/", "/news/cluster-news/", "/events/", "/regions/riga/", "/news/no-such-article/"])
+def test_public_pages_tell_browsers_and_caches_in_front_to_ask_again_each_time(client, settings, url):
+    # Else a proxy or CDN in front could keep a page for a while of its choosing, past a change.
+    make_region("riga")
+    make_article("Cluster news")
+    make_event("Some event")
+    answers = [client.get(url), client.get(url)]
+    settings.PAGE_CACHE_SECONDS = 0
+    answers.append(client.get(url))
+    assert [answer.get(HEADER) for answer in answers] == (
+        ["miss", "hit", "bypass"] if answers[0].status_code == 200 else ["miss", "miss", "bypass"]
+    )
+    assert [answer.get("Cache-Control") for answer in answers] == ["no-cache"] * 3
+
+
+def test_a_feed_stored_in_the_second_of_a_change_is_not_served_without_last_modified_after_it(client, monkeypatch):
+    moment = timezone.now().replace(microsecond=0) + timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: moment - timedelta(days=1))
+    article = make_article("Old news", publish_at=moment - timedelta(days=1))
+    monkeypatch.setattr(timezone, "now", lambda: moment + timedelta(milliseconds=100))
+    article.title = "Corrected news"
+    article.save()
+    monkeypatch.setattr(timezone, "now", lambda: moment + timedelta(milliseconds=300))
+    first = client.get("/news/feed/")
+    assert first[HEADER] == "miss" and not first.has_header("Last-Modified")  # its second is not over
+    monkeypatch.setattr(timezone, "now", lambda: moment + timedelta(seconds=5))
+    later = client.get("/news/feed/")
+    assert later.get("Last-Modified") == http_date(moment.timestamp())
+    assert client.get("/news/feed/")[HEADER] == "hit"  # and that copy is kept
 
 
 def test_pages_are_served_uncached_when_the_cache_fails(client, monkeypatch):
