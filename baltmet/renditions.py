@@ -10,14 +10,20 @@ Resized copies ("renditions") of uploaded images, for listings and cards: a teas
   renditions/news/2026/05/abc-320w.jpg, ... Upload names are random and never reused, so a
   name always stands for the same picture.
 - Made once: when an article or region with an image is saved (post_save), or else the
-  first time a page shows it; an existing file is never made again. What the renditions
-  are (URLs and sizes) is remembered in the cache, so showing them costs no file access.
+  first time a page shows it; an existing file is never made again, so each is put in place
+  whole (written aside, then renamed), never seen half-written. What the renditions are
+  (URLs and sizes) is remembered in the cache for a day, so showing them costs no file
+  access, and pages heal within a day should the files go (a media folder restored without
+  them). An image that has none (a broken file) is tried again after five minutes, not on
+  every page.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt.
 """
 
 import logging
+import os
+import tempfile
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import PurePosixPath
@@ -41,6 +47,8 @@ _OUTPUT = {
     "GIF": (".gif", {}),
 }
 _CACHE_KEY = "renditions:v1:{name}"
+_REMEMBERED_SECONDS = 24 * 3600
+_FAILED_SECONDS = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,34 @@ def make_renditions(fieldfile):
                 # the file's header alone, not a 12-megapixel photo (~120 ms).
                 image = image or ImageOps.exif_transpose(opened)
                 _, data = _encode(image, image_format, (width, height))
-                saved = storage.save(target, ContentFile(data))
-                if saved != target:  # another process made it meanwhile: keep theirs
-                    storage.delete(saved)
+                _put_whole(storage, target, data)
             renditions.append(Rendition(target, storage.url(target), width, height))
     return renditions
+
+
+def _put_whole(storage, name, data):
+    """Store `data` as `name` all at once. A rendition that exists is never made again, so a
+    file cut short (a full disk, a worker killed mid-write) must never be there: on local
+    storage it is written aside and renamed into place. Two processes making the same
+    rendition write the same bytes; the last rename wins."""
+    try:
+        path = storage.path(name)
+    except NotImplementedError:  # not on local disk: the storage's own save() is what it has
+        saved = storage.save(name, ContentFile(data))
+        if saved != name:  # another process made it meanwhile: keep theirs
+            storage.delete(saved)
+        return
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    handle, aside = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(aside, storage.file_permissions_mode or 0o644)  # mkstemp's are owner-only
+        os.replace(aside, path)
+    except BaseException:
+        os.unlink(aside)
+        raise
 
 
 def renditions_for(fieldfile):
@@ -124,8 +155,9 @@ def renditions_for(fieldfile):
             renditions = make_renditions(fieldfile)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
+            _use_cache(cache.set, key, [], _FAILED_SECONDS)
             return []
-        _use_cache(cache.set, key, renditions, None)
+        _use_cache(cache.set, key, renditions, _REMEMBERED_SECONDS)
     return renditions
 
 

@@ -3,10 +3,12 @@ width, height, srcset and loading="lazy", never the full upload."""
 
 import io
 import re
+import time
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends import locmem as locmem_backend
 from django.core.files.storage import default_storage
 from PIL import Image
 
@@ -103,6 +105,7 @@ def test_renditions_are_made_once(monkeypatch):
     def no_second_time(*args, **kwargs):
         raise AssertionError("a rendition was made again")
 
+    monkeypatch.setattr(renditions, "_put_whole", no_second_time)
     monkeypatch.setattr(default_storage, "save", no_second_time)
     cache.clear()  # even when nothing is remembered, existing files are not made again
     assert renditions_for(article.image) == made
@@ -172,6 +175,68 @@ def test_a_photo_stored_turned_has_upright_renditions(settings):
             assert file.size == (rendition.width, rendition.height)
     cache.clear()
     assert renditions_for(article.image) == made, "the same sizes when they exist"
+
+
+def test_a_rendition_cut_short_while_written_is_never_left_in_place(monkeypatch, settings):
+    article = make_article("Half", image=_image("half.jpg", "JPEG", (1000, 500)), image_alt="Half")
+    made = renditions_for(article.image)
+    _media(settings, made[0].name).unlink()
+    cache.clear()
+    real_fdopen = renditions.os.fdopen
+
+    class DiskFull:
+        def __init__(self, handle, mode):
+            self.file = real_fdopen(handle, mode)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[:200])
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(renditions.os, "fdopen", DiskFull)
+    assert renditions_for(article.image) == []
+    monkeypatch.undo()
+    assert not _media(settings, made[0].name).exists()
+    assert not [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.name.endswith(".part")]
+    cache.clear()
+    remade = renditions_for(article.image)  # on the next page, made whole
+    assert remade == made
+    with Image.open(_media(settings, remade[0].name)) as file:
+        file.load()
+
+
+def test_an_image_without_renditions_is_not_tried_again_on_every_page(monkeypatch, settings):
+    article = make_article("Broken", image=_image("broken.jpg", "JPEG", (800, 600)), image_alt="Broken")
+    cache.clear()
+    for path in Path(settings.MEDIA_ROOT).rglob("*.jpg"):
+        path.write_bytes(path.read_bytes()[:300])  # the upload, and its renditions, cut short
+    for path in Path(settings.MEDIA_ROOT, "renditions").rglob("*.jpg"):
+        path.unlink()
+    attempts = []
+    real = renditions.make_renditions
+    monkeypatch.setattr(renditions, "make_renditions", lambda fieldfile: attempts.append(fieldfile.name) or real(fieldfile))
+    for _ in range(3):
+        assert renditions_for(article.image) == []
+    assert len(attempts) == 1
+
+
+def test_what_renditions_there_are_is_remembered_for_a_day_not_for_ever(monkeypatch, settings):
+    # Should the files go (a media folder restored without them), pages show them again within a day.
+    article = make_article("Restored", image=_image("restored.jpg", "JPEG", (1000, 500)), image_alt="Restored")
+    made = renditions_for(article.image)
+    for rendition in made:
+        _media(settings, rendition.name).unlink()
+    assert renditions_for(article.image) == made  # remembered: not looked for on disk
+    a_day_later = time.time() + 24 * 3600 + 1
+    monkeypatch.setattr(locmem_backend.time, "time", lambda: a_day_later)
+    assert renditions_for(article.image) == made
+    monkeypatch.undo()
+    assert all(_media(settings, rendition.name).exists() for rendition in made)
 
 
 def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
