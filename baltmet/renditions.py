@@ -30,7 +30,7 @@ from pathlib import PurePosixPath
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
-from PIL import ExifTags, Image, ImageOps
+from PIL import ExifTags, Image
 
 from baltmet import cache_failures
 
@@ -82,18 +82,39 @@ def _encode(image, image_format, size):
     return extension, buffer.getvalue()
 
 
-# EXIF orientations of a photo stored a quarter turn from how it is shown (transposed, rotated
-# 90° or 270°, transversed).
+# How to turn an image stored with each EXIF orientation upright (as ImageOps.exif_transpose()
+# does); 5-8 are a quarter turn, so width and height swap.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _QUARTER_TURNS = {5, 6, 7, 8}
 
 
-def _upright_size(opened):
-    """(width, height) of `opened` as shown, turned as its EXIF orientation says, from its
-    header: what ImageOps.exif_transpose() would give, without decoding it."""
+def _orientation(opened):
+    """The EXIF orientation of `opened`, from what opening it read: showing renditions that
+    exist must not decode a 12-megapixel photo (~120 ms). Pillow's getexif() decodes a whole
+    PNG to look for EXIF after its pixels; one before them (where the PNG spec puts it) is read
+    at opening."""
+    if opened.format == "PNG" and "exif" not in opened.info:
+        return 1
+    return opened.getexif().get(ExifTags.Base.Orientation, 1)
+
+
+def _upright_size(opened, orientation):
     width, height = opened.size
-    if opened.getexif().get(ExifTags.Base.Orientation) in _QUARTER_TURNS:
-        return height, width
-    return width, height
+    return (height, width) if orientation in _QUARTER_TURNS else (width, height)
+
+
+def _upright(opened, orientation):
+    """`opened` decoded and turned upright: the orientation that sized the renditions turns them."""
+    turn = _UPRIGHT.get(orientation)
+    return opened.transpose(turn) if turn is not None else opened.copy()
 
 
 def make_renditions(fieldfile):
@@ -106,13 +127,14 @@ def make_renditions(fieldfile):
             raise ValueError(f"{name}: {image_format} images have no renditions")
         opened.seek(0)  # a GIF's first frame
         extension = _OUTPUT[image_format][0]
+        orientation = _orientation(opened)
         image = None
-        for width, height in target_sizes(*_upright_size(opened)):
+        for width, height in target_sizes(*_upright_size(opened, orientation)):
             target = rendition_name(name, width, extension)
             if not storage.exists(target):
                 # Decoded only now: showing renditions that exist (as without the cache) reads
-                # the file's header alone, not a 12-megapixel photo (~120 ms).
-                image = image or ImageOps.exif_transpose(opened)
+                # the file's header alone.
+                image = image or _upright(opened, orientation)
                 _, data = _encode(image, image_format, (width, height))
                 _put_whole(storage, target, data)
             renditions.append(Rendition(target, storage.url(target), width, height))

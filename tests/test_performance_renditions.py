@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends import locmem as locmem_backend
 from django.core.files.storage import default_storage
-from PIL import Image
+from PIL import Image, ImageFile
 
 from baltmet import cache_failures, renditions
 from baltmet.renditions import RENDITION_WIDTHS, renditions_for
@@ -148,31 +148,37 @@ def test_after_the_cache_failed_renditions_do_not_ask_it_for_a_moment(monkeypatc
     assert failing.asked == []
 
 
-def test_showing_renditions_that_exist_does_not_decode_the_upload(monkeypatch):
-    article = make_article("Big photo", image=_image("big.jpg", "JPEG", (2000, 1000)), image_alt="Big")
+@pytest.mark.parametrize("name, fmt", [("big.jpg", "JPEG"), ("map.png", "PNG"), ("chart.webp", "WEBP"), ("logo.gif", "GIF")])
+def test_showing_renditions_that_exist_does_not_decode_the_upload(monkeypatch, name, fmt):
+    article = make_article("Big picture", image=_image(name, fmt, (2000, 1000)), image_alt="Big")
     made = renditions_for(article.image)
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("the upload was decoded")
 
-    monkeypatch.setattr(renditions.ImageOps, "exif_transpose", no_decoding)
+    monkeypatch.setattr(renditions, "_upright", no_decoding)
     monkeypatch.setattr(Image.Image, "load", no_decoding)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     cache.clear()  # as with the cache unreachable: looked up on disk
     assert renditions_for(article.image) == made
 
 
-def test_a_photo_stored_turned_has_upright_renditions(settings):
+@pytest.mark.parametrize("name, fmt", [("portrait.jpg", "JPEG"), ("portrait.png", "PNG"), ("portrait.webp", "WEBP")])
+def test_a_photo_stored_turned_has_upright_renditions(settings, name, fmt):
     photo = Image.new("RGB", (1000, 500), "navy")
+    photo.paste("orange", (0, 0, 100, 500))  # the left edge, which ends up on top
     exif = Image.Exif()
     exif[0x0112] = 6  # stored turned: shown a quarter turn clockwise, 500 wide and 1000 high
     buffer = io.BytesIO()
-    photo.save(buffer, "JPEG", exif=exif)
-    article = make_article("Portrait", image=upload("portrait.jpg", buffer.getvalue(), "image/jpeg"), image_alt="Portrait")
+    photo.save(buffer, fmt, exif=exif)
+    article = make_article("Portrait", image=upload(name, buffer.getvalue(), f"image/{fmt.lower()}"), image_alt="Portrait")
     made = renditions_for(article.image)
     assert [(rendition.width, rendition.height) for rendition in made] == [(320, 640), (500, 1000)]
     for rendition in made:
         with Image.open(_media(settings, rendition.name)) as file:
             assert file.size == (rendition.width, rendition.height)
+            top, bottom = file.convert("RGB").getpixel((file.width // 2, 5)), file.convert("RGB").getpixel((file.width // 2, file.height - 5))
+            assert top[0] > 200 and bottom[2] > 80, (top, bottom)  # orange on top, navy below
     cache.clear()
     assert renditions_for(article.image) == made, "the same sizes when they exist"
 
