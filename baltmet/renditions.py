@@ -4,8 +4,9 @@ Resized copies ("renditions") of uploaded images, for listings and cards: a teas
 
 - Widths RENDITION_WIDTHS (320, 640, 960; never wider than the upload, whose own width is
   used instead of the widths above it). JPEG and WebP are re-encoded at quality 80, PNG and
-  GIF keep their format (a GIF its first frame). EXIF orientation is applied and metadata
-  left out.
+  GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
+  Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
+  but for the colour profile.
 - Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
   renditions/news/2026/05/abc-320w.jpg, ... Upload names are random and never reused, so a
   name always stands for the same picture.
@@ -74,9 +75,23 @@ def target_sizes(width, height):
 
 def _encode(image, image_format, size):
     extension, options = _OUTPUT[image_format]
+    # The colour profile goes with the pixels (a phone's Display P3 photo shown as sRGB has its
+    # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
+    profile = image.info.get("icc_profile")
+    palette = image.mode in ("P", "1")
+    if palette:
+        # Pillow resizes palette and 1-bit images by nearest neighbour whatever it is asked:
+        # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a palette.
+        image = image.convert("RGBA" if image.mode == "P" and "transparency" in image.info else "RGB")
     resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image.copy()
     if image_format == "JPEG" and resized.mode not in ("RGB", "L"):
+        if resized.mode == "CMYK":
+            profile = None  # a CMYK profile does not describe the RGB it is converted to
         resized = resized.convert("RGB")
+    if palette and image_format == "PNG":
+        resized = resized.quantize(256, method=Image.Quantize.FASTOCTREE)
+    if profile:
+        options = {**options, "icc_profile": profile}
     buffer = BytesIO()
     resized.save(buffer, format=image_format, **options)
     return extension, buffer.getvalue()

@@ -10,7 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.core.cache.backends import locmem as locmem_backend
 from django.core.files.storage import default_storage
-from PIL import Image, ImageFile
+from PIL import Image, ImageCms, ImageFile
 
 from baltmet import cache_failures, renditions
 from baltmet.renditions import RENDITION_WIDTHS, renditions_for
@@ -243,6 +243,42 @@ def test_what_renditions_there_are_is_remembered_for_a_day_not_for_ever(monkeypa
     assert renditions_for(article.image) == made
     monkeypatch.undo()
     assert all(_media(settings, rendition.name).exists() for rendition in made)
+
+
+@pytest.mark.parametrize("name, fmt", [("p3.jpg", "JPEG"), ("p3.webp", "WEBP"), ("p3.png", "PNG")])
+def test_renditions_keep_the_uploads_colour_profile(settings, name, fmt):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # standing in for Display P3
+    buffer = io.BytesIO()
+    Image.new("RGB", (1000, 500), (200, 30, 30)).save(buffer, fmt, icc_profile=profile)
+    article = make_article("Colour", image=upload(name, buffer.getvalue(), f"image/{fmt.lower()}"), image_alt="Colour")
+    for rendition in renditions_for(article.image):
+        with Image.open(_media(settings, rendition.name)) as file:
+            assert file.info.get("icc_profile") == profile, rendition.name
+
+
+def test_a_cmyk_photo_gets_rgb_renditions_without_its_cmyk_profile(settings):
+    cmyk_profile = b"\0" * 128 + b"acsp"  # only its presence matters here
+    buffer = io.BytesIO()
+    Image.new("CMYK", (800, 400), (0, 200, 200, 0)).save(buffer, "JPEG", icc_profile=cmyk_profile)
+    article = make_article("Print", image=upload("print.jpg", buffer.getvalue(), "image/jpeg"), image_alt="Print")
+    for rendition in renditions_for(article.image):
+        with Image.open(_media(settings, rendition.name)) as file:
+            assert file.mode == "RGB" and "icc_profile" not in file.info
+
+
+@pytest.mark.parametrize("name, fmt", [("stripes.png", "PNG"), ("stripes.gif", "GIF")])
+def test_a_palette_image_is_resized_with_a_filter_not_nearest_neighbour(settings, name, fmt):
+    stripes = Image.new("L", (2000, 1000), 0)
+    for x in range(0, 2000, 2):
+        stripes.paste(255, (x, 0, x + 1, 1000))
+    buffer = io.BytesIO()
+    stripes.convert("P").save(buffer, fmt)
+    article = make_article("Stripes", image=upload(name, buffer.getvalue(), f"image/{fmt.lower()}"), image_alt="Stripes")
+    smallest = renditions_for(article.image)[0]
+    with Image.open(_media(settings, smallest.name)) as file:
+        assert file.format == fmt and file.mode == "P"  # still a palette image, as small
+        values = set(file.convert("L").tobytes())
+    assert values - {0, 255}, "only black and white: resized by nearest neighbour, aliased"
 
 
 def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
