@@ -8,8 +8,8 @@ Resized copies ("renditions") of uploaded images, for listings and cards: a teas
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
 - Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
-  renditions/news/2026/05/abc-320w.jpg, ... Upload names are random and never reused, so a
-  name always stands for the same picture.
+  renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
+  an imported file's is unique), so a name always stands for the same picture.
 - Made once: when an article or region with an image is saved (post_save), or else the
   first time a page shows it; an existing file is never made again, so each is put in place
   whole (written aside, then renamed), never seen half-written. What the renditions are
@@ -27,7 +27,6 @@ import os
 import tempfile
 from dataclasses import dataclass
 from io import BytesIO
-from pathlib import PurePosixPath
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
@@ -47,7 +46,7 @@ _OUTPUT = {
     "PNG": (".png", {"optimize": True}),
     "GIF": (".gif", {}),
 }
-_CACHE_KEY = "renditions:v1:{name}"
+_CACHE_KEY = "renditions:v2:{name}"  # v2: names with the upload's extension
 _REMEMBERED_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
 
@@ -61,8 +60,9 @@ class Rendition:
 
 
 def rendition_name(original_name, width, extension):
-    stem = PurePosixPath(original_name).with_suffix("")
-    return f"{FOLDER}/{stem}-{width}w{extension}"
+    # The whole name, its extension too: imported files named harbour.jpg and harbour.jpeg are
+    # two pictures.
+    return f"{FOLDER}/{original_name}-{width}w{extension}"
 
 
 def target_sizes(width, height):

@@ -43,9 +43,8 @@ def _img_tags(html):
 
 def test_saving_an_article_makes_its_renditions(settings):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
-    stem = Path(article.image.name).with_suffix("")
     for width in RENDITION_WIDTHS:
-        path = _media(settings, f"renditions/{stem}-{width}w.jpg")
+        path = _media(settings, f"renditions/{article.image.name}-{width}w.jpg")
         assert path.exists(), path
         with Image.open(path) as rendition:
             assert rendition.format == "JPEG"
@@ -279,6 +278,20 @@ def test_a_palette_image_is_resized_with_a_filter_not_nearest_neighbour(settings
         assert file.format == fmt and file.mode == "P"  # still a palette image, as small
         values = set(file.convert("L").tobytes())
     assert values - {0, 255}, "only black and white: resized by nearest neighbour, aliased"
+
+
+def test_imported_images_named_alike_never_share_renditions(settings):
+    folder = _media(settings, "news/2020/01")
+    folder.mkdir(parents=True)
+    for name, colour in (("harbour.jpg", "red"), ("harbour.jpeg", "blue")):
+        Image.new("RGB", (800, 400), colour).save(folder / name, "JPEG")
+    red = make_article("Red", image="news/2020/01/harbour.jpg", image_alt="Red")
+    blue = make_article("Blue", image="news/2020/01/harbour.jpeg", image_alt="Blue")
+    red_names, blue_names = ({r.name for r in renditions_for(a.image)} for a in (red, blue))
+    assert red_names.isdisjoint(blue_names)
+    for rendition in renditions_for(blue.image):
+        with Image.open(_media(settings, rendition.name)) as file:
+            assert file.convert("RGB").getpixel((5, 5))[2] > 200  # blue, not the red picture
 
 
 def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
