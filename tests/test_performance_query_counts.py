@@ -142,9 +142,12 @@ def _count(client, url, statuses=(200,)):
     return len(queries), response
 
 
-def _made_cached_remade(client, url):
+def _made_cached_remade(client, url, clock):
     """The queries of `url` made afresh, served from the page cache, and made again after a
     change to the content (a stored page found out of date)."""
+    # Seconds after the last change: a feed made in its second is not stored (it would have
+    # no Last-Modified, baltmet.conditional), and could not be served from the cache.
+    clock.advance(seconds=2)
     cache.clear()
     made, response = _count(client, url)
     assert response["X-Page-Cache"] == "miss", url
@@ -156,12 +159,24 @@ def _made_cached_remade(client, url):
     return made, cached, remade
 
 
-def _counts(client):
-    return {url: _made_cached_remade(client, url) for url in URLS}
+def _counts(client, clock):
+    return {url: _made_cached_remade(client, url, clock) for url in URLS}
+
+
+class _Clock:
+    """timezone.now(), moved on by advance()."""
+
+    def __init__(self, monkeypatch):
+        self.ahead = timedelta(0)
+        real_now = timezone.now
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + self.ahead)
+
+    def advance(self, **delta):
+        self.ahead += timedelta(**delta)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_thousand_articles(settings):
+def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_thousand_articles(settings, monkeypatch):
     settings.PAGE_CACHE_SECONDS = 3600
     settings.PAGE_CACHE_VERSION_IN_CACHE = False
     # A hit reads the version every time: the most it does. (With the watch of the version on,
@@ -171,10 +186,11 @@ def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_tho
     client = Client()
     for url in URLS:
         client.get(url)  # once first: what a process does once (preparing the page cache's query, ...)
-    small = _counts(client)
+    clock = _Clock(monkeypatch)
+    small = _counts(client, clock)
     _grow_site(riga, oslo, topics)
     assert Article.objects.count() == LARGE
-    large = _counts(client)
+    large = _counts(client, clock)
 
     # (made, cached, remade) per page; every failing page is named at once.
     too_many = {url: counts for url, counts in large.items() if max(counts) > MAX_QUERIES or counts[1] > 1}
