@@ -24,6 +24,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from baltmet.reversing import slug_urls
+from baltmet.renditions import renditions_for_many
 from baltmet.templatetags.renditions import responsive_image
 
 # The `sizes` of a teaser's image: 10rem beside the text on wider screens, else 40% of the view.
@@ -42,7 +43,8 @@ class _Lookups:
     """What the teasers of one list look up the same, looked up when first needed and kept for
     the list (within one request: the time zone and language are the request's)."""
 
-    def __init__(self):
+    def __init__(self, renditions=None):
+        self.renditions = renditions or {}  # {image name: its renditions}
         self.zone = timezone.get_current_timezone()
         self._months = {}
         self._urls = {}
@@ -110,17 +112,19 @@ def _event_dates(event, lookups):
     )
 
 
-def _teasers(items, heading, teaser):
+def _teasers(items, heading, teaser, renditions=None):
     """`teaser(item, heading, lookups)` of each of `items`, one after the other, sharing their lookups."""
     heading = mark_safe(_heading(heading))
-    lookups = _Lookups()
+    lookups = _Lookups(renditions)
     return mark_safe("\n".join(teaser(item, heading, lookups) for item in items))
 
 
 def article_teasers(articles, heading="h2"):
     """The teasers of `articles`, one after the other. An article's: title as a link, date,
-    image (renditions), lead, "Read more"."""
-    return _teasers(articles, heading, _article_teaser)
+    image (renditions, looked up for the whole list at once), lead, "Read more"."""
+    articles = list(articles)
+    renditions = renditions_for_many(article.image for article in articles)
+    return _teasers(articles, heading, _article_teaser, renditions)
 
 
 def _article_teaser(article, heading, lookups):
@@ -128,7 +132,8 @@ def _article_teaser(article, heading, lookups):
     published = lookups.local(article.publish_at)
     image = ""
     if article.image:
-        image = responsive_image(article.image, article.image_alt, TEASER_IMAGE_SIZES, "teaser-image")
+        renditions = lookups.renditions.get(article.image.name)
+        image = responsive_image(article.image, article.image_alt, TEASER_IMAGE_SIZES, "teaser-image", renditions)
     return format_html(
         '<article class="teaser">\n'
         '  <{}><a href="{}">{}</a></{}>\n'

@@ -1,6 +1,7 @@
 from django.http import Http404
 from django.views.generic import DetailView, ListView, TemplateView
 
+from baltmet.renditions import renditions_for_many
 from news.models import Article, Event
 from regions.comparison import compare
 from regions.models import Region, figures_by_group
@@ -15,6 +16,14 @@ class RegionListView(ListView):
 
     def get_queryset(self):
         return Region.objects.for_list()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Every card's image looked up in one request to the cache, not one each.
+        renditions = renditions_for_many(region.image for region in context["regions"])
+        for region in context["regions"]:
+            region.image_renditions = renditions.get(region.image.name)
+        return context
 
 
 class RegionDetailView(DetailView):

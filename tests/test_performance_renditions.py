@@ -294,6 +294,35 @@ def test_imported_images_named_alike_never_share_renditions(settings):
             assert file.convert("RGB").getpixel((5, 5))[2] > 200  # blue, not the red picture
 
 
+class _CountingCache:
+    def __init__(self, requests):
+        self.requests = requests
+
+    def __getattr__(self, name):
+        operation = getattr(cache, name)
+
+        def counted(*args, **kwargs):
+            self.requests.append(name)
+            return operation(*args, **kwargs)
+
+        return counted
+
+
+@pytest.mark.parametrize("url", ["/news/", "/regions/"])
+def test_a_list_looks_up_the_renditions_of_all_its_images_in_one_cache_request(client, monkeypatch, url):
+    for number in range(6):
+        image = _image(f"story{number}.png", "PNG", (400, 200))
+        if url == "/news/":
+            make_article(f"Story {number}", image=image, image_alt=f"Story {number}")
+        else:
+            make_region(f"region-{number}", name=f"Region {number}", image=image, image_alt=f"Region {number}")
+    requests = []
+    monkeypatch.setattr(renditions, "cache", _CountingCache(requests))
+    response = client.get(url)
+    assert len(_img_tags(response.content.decode())) == 6
+    assert requests == ["get_many"]
+
+
 def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
     article = make_article("Odd entry", image=_image("odd.jpg", "JPEG", (1000, 500)), image_alt="Odd")
 

@@ -9,11 +9,13 @@ register = template.Library()
 
 
 @register.simple_tag
-def responsive_image(image, alt, sizes="100vw", css_class=""):
+def responsive_image(image, alt, sizes="100vw", css_class="", renditions=None):
     """An <img> of `image`'s renditions (baltmet.renditions), never the upload itself: the
     smallest as src, all in srcset for the browser to choose by `sizes`, its width and height
-    so the page does not jump, and loaded lazily. Nothing when there is no usable image."""
-    renditions = renditions_for(image)
+    so the page does not jump, and loaded lazily. Nothing when there is no usable image.
+    `renditions`: the image's, where the caller has them (renditions_for_many())."""
+    if renditions is None:
+        renditions = renditions_for(image)
     if not renditions:
         return ""
     smallest = renditions[0]
