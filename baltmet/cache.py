@@ -8,7 +8,8 @@ from the pool), so one per pool is kept and reused. Everything else is Django's 
 
 `watch(key)` and `announce_change(key)` let a process know that a value has not changed
 without a round trip (baltmet.redis_watch); the page cache uses them for its content version,
-with `raise_counter()` and `server_run_id()` to start a new one after Redis restarted.
+with `count_up()` to change it, and `raise_counter()` and `server_run_id()` to start a new one
+after Redis restarted.
 """
 
 import redis
@@ -51,6 +52,23 @@ class RedisCache(django_redis.RedisCache):
     def announce_change(self, key, version=None):
         """Tell every process watching `key` that its value changed, after changing it."""
         redis_watch.announce(self._cache.get_client(write=True), self.make_and_validate_key(key, version=version))
+
+    def count_up(self, key, start, version=None):
+        """Add one to the integer at `key`, or start it at `start` where there is none (unless
+        another process just did: then add one to theirs). Returns True; False where Redis was
+        full and refused to write (at `maxmemory` under the `noeviction` policy, Redis's
+        default): the key is then deleted instead, which a full Redis still takes, so that
+        whoever reads it next finds none rather than the value before."""
+        try:
+            try:
+                self.incr(key, version=version)
+            except ValueError:
+                if not self.add(key, start, timeout=None, version=version):
+                    self.incr(key, version=version)
+        except redis.exceptions.OutOfMemoryError:
+            self.delete(key, version=version)
+            return False
+        return True
 
     def raise_counter(self, key, at_least, version=None):
         """Set the integer at `key` to the greater of its value plus one and `at_least`,

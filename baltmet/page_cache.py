@@ -227,13 +227,13 @@ def _bump_shared_version():
 
 
 def _incr_and_announce(cache):
-    try:
-        cache.incr(_VERSION_KEY)
-    except ValueError:
-        # No version yet (a new, restarted or emptied Redis): start one, unless another
-        # process just did, and then count this change on top of it.
-        if not cache.add(_VERSION_KEY, _new_stamp(), timeout=None):
-            cache.incr(_VERSION_KEY)
+    # With no version yet (a new, restarted or emptied Redis) one is started. A Redis full of
+    # pages may refuse to change it (maxmemory under the noeviction policy, which visitors can
+    # bring about by asking for many addresses): the version is then deleted, and no page
+    # matches until Redis has room to start a new one, greater than any before. Pages are made
+    # afresh meanwhile, not served out of date.
+    if not cache.count_up(_VERSION_KEY, _new_stamp()):
+        logger.warning("page cache: Redis is full (maxmemory), pages are served uncached until it has room")
     # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
     cache.announce_change(_VERSION_KEY)
 

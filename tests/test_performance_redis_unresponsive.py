@@ -10,6 +10,7 @@ tests/redis_for_tests.py)."""
 import contextlib
 import signal
 import socket
+import subprocess
 import threading
 import time
 import urllib.parse
@@ -189,6 +190,58 @@ def test_a_full_redis_that_refuses_to_store_still_serves_what_it_has(redis_behin
     assert not cache_failures.resting("default"), "Redis answered: no reason to leave it alone"
     redis_behind_proxy.watch(page_cache._VERSION_KEY).close()  # read from Redis, not this process's copy
     assert client.get(stored.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+@pytest.fixture
+def small_redis(tmp_path):
+    """A redis-server of its own with Redis's default policy when full (noeviction: writes
+    that need memory are refused), as a Redis given maxmemory and nothing else is."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--maxmemory-policy", "noeviction"],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                client.ping()
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0", client
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog):
+    url, raw = small_redis
+    cache = use_redis_page_cache(settings, 0, location=url)
+    try:
+        article = make_article("Before Redis filled up")
+        client.get(article.get_absolute_url())
+        assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
+        # Visitors asking for many addresses have filled it with pages: it holds more than
+        # its maxmemory (made smaller than what it holds, to be sure), and refuses writes.
+        for number in range(50):
+            raw.set(f"filler:{number}", b"x" * 20_000)
+        raw.config_set("maxmemory", raw.info("memory")["used_memory"] // 2)
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            raw.incr("a-counter-of-its-own")  # a full Redis refuses even INCR
+
+        with deadline():
+            Article.objects.filter(pk=article.pk).update(title="Edited while Redis is full")
+        for _ in range(2):
+            response = client.get(article.get_absolute_url())
+            assert "Edited while Redis is full" in response.content.decode(), response["X-Page-Cache"]
+        assert "Redis is full" in caplog.text
+    finally:
+        cache.watch(page_cache._VERSION_KEY).close()
+        cache.close()
 
 
 def test_a_page_that_found_redis_unreachable_while_it_was_made_is_not_stored(redis_behind_proxy, client, monkeypatch):
