@@ -15,9 +15,11 @@ worth compiling once:
     upcoming.first(region=3, now=now)    # the first row, or None
     upcoming.rows_at(20, 10, region=3, now=now)   # rows 20-29 of an ordered query: a page
 
-A page from DEEP_OFFSET on is read through its keys: the ordered keys alone are walked to the
-page's first row (an index-only scan where an index covers the filter and order), and only
-the page's rows are read whole.
+A page from DEEP_OFFSET on of a query declared `@prepared(one_row_per_key=True)` is read
+through its keys: the ordered keys alone are walked to the page's first row (an index-only
+scan where an index covers the filter and order), and only the page's rows are read whole.
+That is only right for a query that gives each primary key once (no to-many join that can
+repeat a row, no distinct()), which compiling cannot tell: the build function says so.
 
 The build function's parameters are annotated `datetime`, `int` or `str`. It must give a
 `values()`/`values_list()`-style queryset (rows, not model instances: `from_rows()` makes
@@ -65,7 +67,7 @@ DEEP_OFFSET = 3000
 _LIMIT, _OFFSET = object(), object()
 
 
-def prepared(build=None, *, plan_each_run=False):
+def prepared(build=None, *, plan_each_run=False, one_row_per_key=False):
     """Decorator: `build(**values)` becomes a PreparedQuery (see the module docstring).
 
     `@prepared(plan_each_run=True)`: compiled once all the same, but sent to PostgreSQL as SQL
@@ -74,10 +76,13 @@ def prepared(build=None, *, plan_each_run=False):
     region, newest first, are best found by walking the newest articles when the topic has
     thousands and by its own few links when it has three (0.3-0.45 ms either way, on 100 000
     articles); one plan for both took 200-340 ms for the small one.
+
+    `@prepared(one_row_per_key=True)`: the query gives each primary key at most once, so that
+    its pages from DEEP_OFFSET on may be read through their keys (see the module docstring).
     """
     if build is None:
-        return functools.partial(prepared, plan_each_run=plan_each_run)
-    return PreparedQuery(build, plan_each_run)
+        return functools.partial(prepared, plan_each_run=plan_each_run, one_row_per_key=one_row_per_key)
+    return PreparedQuery(build, plan_each_run, one_row_per_key)
 
 
 # Two stand-ins for each type of parameter. A query may only compare with a parameter as it is
@@ -112,9 +117,10 @@ def _check(name, value, kind):
 
 
 class PreparedQuery:
-    def __init__(self, build, plan_each_run=False):
+    def __init__(self, build, plan_each_run=False, one_row_per_key=False):
         self.build = build
         self.plan_each_run = plan_each_run
+        self.one_row_per_key = one_row_per_key
         hints = get_type_hints(build)
         names = list(inspect.signature(build).parameters)
         missing = [name for name in names if name not in hints]
@@ -136,8 +142,8 @@ class PreparedQuery:
         """At most `limit` rows from the `offset`th on, as a slice [offset:offset + limit] of
         the queryset would read them: for pages of a list. The queryset must be ordered and
         not sliced itself; offset and limit are parameters, so one statement serves every page
-        before DEEP_OFFSET, and another every page from there."""
-        paged = _DEEP if offset >= DEEP_OFFSET else _NEAR
+        (with `one_row_per_key`, one before DEEP_OFFSET and another from there)."""
+        paged = _DEEP if self.one_row_per_key and offset >= DEEP_OFFSET else _NEAR
         return self._compiled_for(using, values, paged).rows(values, offset, limit)
 
     def _compiled_for(self, using, values, paged=None):
@@ -181,7 +187,8 @@ class _CompiledQuery:
             try:
                 queryset = build(**values).using(using)
                 pageable = queryset.ordered and not queryset.query.is_sliced
-                if paged == _DEEP and pageable:
+                distinct = queryset.query.distinct
+                if paged == _DEEP and pageable and not distinct:
                     queryset = _through_keys(queryset, using)
                 compiler = queryset.query.get_compiler(using)
                 sql, params = compiler.as_sql()
@@ -190,6 +197,8 @@ class _CompiledQuery:
                 raise RuntimeError(f"cannot prepare {build.__qualname__} with stand-in values: {error!r}") from error
             if paged and not pageable:
                 raise RuntimeError(f"cannot read pages of {build.__qualname__}: it is sliced, or not ordered")
+            if paged == _DEEP and distinct:
+                raise RuntimeError(f"{build.__qualname__} is declared one_row_per_key, but distinct() is not")
             compiled.append((compiler, sql, list(params), {name: _adapt(connection, v) for name, v in values.items()}))
         (self.compiler, self.sql, self.params, first), (_, other_sql, other_params, second) = compiled
         # Anything but the stand-ins changing with them (a value computed from a parameter, a

@@ -339,7 +339,7 @@ def _published_count_query(now: datetime):
     return _count(Article.objects.published(now))
 
 
-@prepared
+@prepared(one_row_per_key=True)
 def _published_rows_query(now: datetime):
     return Article.objects.published(now).values_list(*list_fields(Article))
 
@@ -350,7 +350,8 @@ def _topic_count_query(topic: int, now: datetime):
     return _count(Article.objects.published(now).filter(topics=topic))
 
 
-@prepared(plan_each_run=True)
+# One row per article: an article is linked to a topic once (the through table is unique).
+@prepared(plan_each_run=True, one_row_per_key=True)
 def _topic_rows_query(topic: int, now: datetime):
     return Article.objects.published(now).filter(topics=topic).values_list(*list_fields(Article))
 

@@ -370,7 +370,7 @@ def test_values_the_orm_would_convert_or_refuse_are_refused():
 # Pages of a list
 
 
-@prepared
+@prepared(one_row_per_key=True)
 def _titles_newest_first(now: datetime):
     return Article.objects.filter(publish_at__lte=now).order_by("-publish_at", "-pk").values_list("title")
 
@@ -426,6 +426,33 @@ def test_a_page_deep_in_a_list_is_the_same_slice_read_through_its_keys(monkeypat
     # (and the page's rows in the same order, with no LIMIT or OFFSET of their own)
     keys_first = r'"id" IN \(SELECT "news_article"\."id" AS "pk" FROM .* LIMIT \$\d+ OFFSET \$\d+\)\) ORDER BY [^()$]*; EXECUTE'
     assert re.search(keys_first, prepare_deep), prepare_deep
+
+
+@prepared
+def _titles_by_topic_links(now: datetime):
+    # An article in two topics comes twice: not one row per key.
+    return Article.objects.filter(publish_at__lte=now, topics__isnull=False).order_by("-publish_at", "-pk").values_list("title")
+
+
+@prepared(one_row_per_key=True)
+def _distinct_titles(now: datetime):
+    return Article.objects.filter(publish_at__lte=now).order_by("-publish_at", "-pk").values_list("title").distinct()
+
+
+def test_only_a_query_declared_one_row_per_key_is_read_through_its_keys(monkeypatch):
+    from baltmet import prepared as prepared_module
+
+    monkeypatch.setattr(prepared_module, "DEEP_OFFSET", 2)
+    now = timezone.now()
+    first, second = make_topic("First"), make_topic("Second")
+    for hour in range(6):
+        make_article(f"Story {hour}", topics=[first, second], publish_at=now - timedelta(hours=hour + 1))
+    expected = list(Article.objects.filter(publish_at__lte=now, topics__isnull=False).order_by("-publish_at", "-pk").values_list("title"))
+    assert len(expected) == 12
+    for offset in range(0, 12, 3):
+        assert _titles_by_topic_links.rows_at(offset, 4, now=now) == expected[offset : offset + 4]
+    with pytest.raises(RuntimeError, match="one_row_per_key, but distinct"):
+        _distinct_titles.rows_at(3, 4, now=now)
 
 
 def test_a_topic_page_deep_in_its_list_shows_what_the_queryset_gives(monkeypatch, client):
