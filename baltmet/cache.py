@@ -18,6 +18,14 @@ from django.core.cache.backends import redis as django_redis
 from baltmet import redis_watch
 
 
+# Stored as Django's RedisSerializer stores an int: its digits.
+_COUNT_UP = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+redis.call('SET', KEYS[1], ARGV[1])
+return tonumber(ARGV[1])
+"""
+
+
 class ReusingRedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -54,21 +62,29 @@ class RedisCache(django_redis.RedisCache):
         redis_watch.announce(self._cache.get_client(write=True), self.make_and_validate_key(key, version=version))
 
     def count_up(self, key, start, version=None):
-        """Add one to the integer at `key`, or start it at `start` where there is none (unless
-        another process just did: then add one to theirs). Returns True; False where Redis was
-        full and refused to write (at `maxmemory` under the `noeviction` policy, Redis's
-        default): the key is then deleted instead, which a full Redis still takes, so that
-        whoever reads it next finds none rather than the value before."""
+        """Add one to the integer at `key`, or start it at `start` where there is none, in one
+        step (a key deleted between checking and adding would otherwise start again at 1).
+        Returns True; False where Redis was full and refused to write (at `maxmemory` under
+        the `noeviction` policy, Redis's default): the key is then deleted instead, which a
+        full Redis still takes, so that whoever reads it next finds none rather than the value
+        before."""
+        key = self.make_and_validate_key(key, version=version)
+        client = self._cache.get_client(key, write=True)
         try:
-            try:
-                self.incr(key, version=version)
-            except ValueError:
-                if not self.add(key, start, timeout=None, version=version):
-                    self.incr(key, version=version)
+            client.eval(_COUNT_UP, 1, key, int(start))
         except redis.exceptions.OutOfMemoryError:
-            self.delete(key, version=version)
+            client.delete(key)
             return False
         return True
+
+    def start_counter(self, key, start, version=None):
+        """The integer at `key`, set to `start` first where there is none; None where there is
+        none and Redis is full (see count_up())."""
+        try:
+            self.add(key, start, timeout=None, version=version)
+        except redis.exceptions.OutOfMemoryError:
+            pass
+        return self.get(key, version=version)
 
     def raise_counter(self, key, at_least, version=None):
         """Set the integer at `key` to the greater of its value plus one and `at_least`,

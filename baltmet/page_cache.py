@@ -233,7 +233,7 @@ def _incr_and_announce(cache):
     # matches until Redis has room to start a new one, greater than any before. Pages are made
     # afresh meanwhile, not served out of date.
     if not cache.count_up(_VERSION_KEY, _new_stamp()):
-        logger.warning("page cache: Redis is full (maxmemory), pages are served uncached until it has room")
+        _redis_full()
     # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
     cache.announce_change(_VERSION_KEY)
 
@@ -281,12 +281,27 @@ def _watched_version(cache, watch):
 
 def _shared_version(cache, values):
     """The shared cache's content version, from `values` read together with the page; started
-    at once where the cache has none."""
+    at once where the cache has none. None where it has none and is full (see
+    _incr_and_announce()): the page is made and not stored."""
     version = values.get(_VERSION_KEY)
     if version is None:
-        cache.add(_VERSION_KEY, _new_stamp(), timeout=None)
-        version = cache.get(_VERSION_KEY)
+        version = cache.start_counter(_VERSION_KEY, _new_stamp())
+        if version is None:
+            _redis_full()
     return version
+
+
+_full_logged_at = None
+_FULL_LOG_SECONDS = 60
+
+
+def _redis_full():
+    # Said once a minute per process, not on every request of the rush that may have filled it.
+    global _full_logged_at
+    now = time.monotonic()
+    if _full_logged_at is None or now - _full_logged_at >= _FULL_LOG_SECONDS:
+        _full_logged_at = now
+        logger.warning("page cache: Redis is full (maxmemory), pages are served uncached until it has room")
 
 
 def _is_content(model):

@@ -46,6 +46,34 @@ def test_raise_counter_gives_the_greater_of_the_next_value_and_the_floor(redis_c
     assert redis_cache.incr("version") == 5001 and redis_cache.get("version") == 5001
 
 
+def test_count_up_adds_one_or_starts_at_the_given_value(redis_cache):
+    assert redis_cache.count_up("version", 5000)
+    assert redis_cache.get("version") == 5000
+    assert redis_cache.count_up("version", 10)
+    assert redis_cache.get("version") == 5001 and redis_cache.incr("version") == 5002
+    assert redis_cache.start_counter("version", 7) == 5002
+    assert redis_cache.start_counter("other", 7) == 7
+
+
+def test_count_up_is_one_step_a_key_deleted_meanwhile_never_comes_back_as_1(redis_cache, monkeypatch):
+    # Checking that the key exists, then adding one (Django's incr()), a key another process
+    # deleted in between (count_up() in a full Redis) came back as 1, then as 1 again.
+    client = redis_cache._cache.get_client(write=True)
+    real_exists = client.exists
+
+    def exists_then_deleted_by_another_process(*names):
+        found = real_exists(*names)
+        client.delete(*names)
+        return found
+
+    monkeypatch.setattr(client, "exists", exists_then_deleted_by_another_process)
+    for start in (1_000_000, 2_000_000):
+        redis_cache.set("version", start - 500, timeout=None)
+        client.delete(redis_cache.make_and_validate_key("version"))  # deleted just before
+        assert redis_cache.count_up("version", start)
+        assert redis_cache.get("version") == start
+
+
 def test_server_run_id_is_the_servers_own(redis_cache):
     run_id = redis_cache.server_run_id()
     assert run_id == redis.Redis.from_url(redis_url(REDIS_DB)).info("server")["run_id"]

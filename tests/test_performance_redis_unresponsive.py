@@ -218,7 +218,8 @@ def small_redis(tmp_path):
         server.wait(timeout=10)
 
 
-def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog):
+def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog, monkeypatch):
+    monkeypatch.setattr(page_cache, "_full_logged_at", None)
     url, raw = small_redis
     cache = use_redis_page_cache(settings, 0, location=url)
     try:
@@ -235,10 +236,13 @@ def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, 
 
         with deadline():
             Article.objects.filter(pk=article.pk).update(title="Edited while Redis is full")
-        for _ in range(2):
+        for _ in range(20):
             response = client.get(article.get_absolute_url())
             assert "Edited while Redis is full" in response.content.decode(), response["X-Page-Cache"]
-        assert "Redis is full" in caplog.text
+        # Said, but not once per request of the rush that filled it.
+        said = [record for record in caplog.records if record.name.startswith("baltmet")]
+        assert "Redis is full" in said[0].getMessage()
+        assert len(said) <= 2, [record.getMessage() for record in said]
     finally:
         cache.watch(page_cache._VERSION_KEY).close()
         cache.close()
