@@ -539,7 +539,7 @@ class PageCacheMiddleware:
                 # Signed-in pages are for that person only, and never reused without asking
                 # (previews add no-store themselves).
                 patch_cache_control(response, private=True, max_age=0)
-            else:
+            elif not _excluded(request):
                 _revalidated_each_time(response)
             response.setdefault(HEADER, "bypass")
             return response

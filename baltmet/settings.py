@@ -176,7 +176,6 @@ PAGE_CACHE_LOCAL_ALIAS = "pages-local" if REDIS_URL else None
 # announced (LISTEN, baltmet.postgres_watch) instead of reading it on every request. It needs
 # a database session of its own per process; turn off behind a transaction-mode pooler.
 PAGE_CACHE_LISTEN = env_bool("DJANGO_PAGE_CACHE_LISTEN", True)
-PAGE_CACHE_EXCLUDED_PATHS = ("/admin/", "/ckeditor/", "/healthz")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -197,6 +196,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Uploaded media are normally served by the web server or object storage in front of the
 # app; DJANGO_SERVE_MEDIA=1 lets Django serve them itself (make serve, small installations).
 SERVE_MEDIA = env_bool("DJANGO_SERVE_MEDIA", DEBUG)
+# Never answered from the page cache nor given its Cache-Control. Media served by Django keep
+# their own headers (Last-Modified, 304s): files whose names are never reused.
+PAGE_CACHE_EXCLUDED_PATHS = ("/admin/", "/ckeditor/", "/healthz", MEDIA_URL)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -286,6 +286,19 @@ def test_public_pages_tell_browsers_and_caches_in_front_to_ask_again_each_time(c
     assert [answer.get("Cache-Control") for answer in answers] == ["no-cache"] * 3
 
 
+def test_media_served_by_django_keep_their_own_headers_and_skip_the_page_cache(client, settings, django_assert_num_queries):
+    # Uploads and renditions never change under their names: browsers may keep them.
+    settings.ROOT_URLCONF = "tests.urls_serving_media"
+    picture = settings.MEDIA_ROOT / "renditions" / "news" / "photo.jpg-320w.jpg"
+    picture.parent.mkdir(parents=True)
+    picture.write_bytes(b"not really a jpeg")
+    with django_assert_num_queries(0):
+        response = client.get("/media/renditions/news/photo.jpg-320w.jpg")
+    assert response.status_code == 200 and response.has_header("Last-Modified")
+    assert "no-cache" not in response.get("Cache-Control", "")
+    assert response[HEADER] == "bypass"
+
+
 def test_a_feed_stored_in_the_second_of_a_change_is_not_served_without_last_modified_after_it(client, monkeypatch):
     moment = timezone.now().replace(microsecond=0) + timedelta(days=1)
     monkeypatch.setattr(timezone, "now", lambda: moment - timedelta(days=1))
