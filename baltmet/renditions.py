@@ -79,16 +79,18 @@ def _encode(image, image_format, size):
     # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
     profile = image.info.get("icc_profile")
     palette = image.mode in ("P", "1")
+    transparent = palette and "transparency" in image.info
     if palette:
         # Pillow resizes palette and 1-bit images by nearest neighbour whatever it is asked:
-        # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a palette.
-        image = image.convert("RGBA" if image.mode == "P" and "transparency" in image.info else "RGB")
+        # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a
+        # palette, unless transparent: quantizing would make their opaque parts 254/255 opaque.
+        image = image.convert("RGBA" if transparent else "RGB")
     resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image.copy()
     if image_format == "JPEG" and resized.mode not in ("RGB", "L"):
         if resized.mode == "CMYK":
             profile = None  # a CMYK profile does not describe the RGB it is converted to
         resized = resized.convert("RGB")
-    if palette and image_format == "PNG":
+    if palette and not transparent and image_format == "PNG":
         resized = resized.quantize(256, method=Image.Quantize.FASTOCTREE)
     if profile:
         options = {**options, "icc_profile": profile}

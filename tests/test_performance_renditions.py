@@ -323,6 +323,21 @@ def test_a_list_looks_up_the_renditions_of_all_its_images_in_one_cache_request(c
     assert requests == ["get_many"]
 
 
+@pytest.mark.parametrize("name, fmt", [("logo.png", "PNG"), ("logo.gif", "GIF")])
+def test_a_transparent_palette_image_keeps_its_opaque_parts_opaque(settings, name, fmt):
+    logo = Image.new("P", (1000, 500), 0)
+    logo.putpalette([255, 255, 255, 200, 30, 30] + [0] * 762)
+    logo.paste(1, (100, 100, 400, 400))
+    buffer = io.BytesIO()
+    logo.save(buffer, fmt, transparency=0)
+    article = make_article("Logo", image=upload(name, buffer.getvalue(), f"image/{fmt.lower()}"), image_alt="Logo")
+    smallest = renditions_for(article.image)[0]
+    with Image.open(_media(settings, smallest.name)) as file:
+        rgba = file.convert("RGBA")
+    assert rgba.getpixel((5, 5))[3] == 0  # transparent stays transparent
+    assert rgba.getpixel((80, 80)) == (200, 30, 30, 255)  # opaque stays opaque
+
+
 def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
     article = make_article("Odd entry", image=_image("odd.jpg", "JPEG", (1000, 500)), image_alt="Odd")
 
