@@ -10,10 +10,12 @@ the fixed pages. Addresses are absolute, on the host the request came to
 """
 
 from django.contrib.sitemaps import Sitemap
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max, QuerySet
 from django.db.models.functions import Greatest
+from django.http import Http404
 from django.urls import reverse
 
+from baltmet.conditional import Item
 from news.models import Article, Event
 from regions.models import Region
 
@@ -91,3 +93,30 @@ SITEMAPS = {
     "events": EventSitemap,
     "regions": RegionSitemap,
 }
+
+
+def sitemap_moments(request, section=None, sitemaps=SITEMAPS, **kwargs):
+    """The moments of a sitemap file for conditional GET (baltmet.conditional): the latest
+    publications, and for a section's page after the first, whether it has an item, read in
+    the same query (`Item`). A section or page that does not exist is then a 404 whatever
+    validators the client sends, never a 304 (the same ETag would match every address)."""
+    moments = [Article.objects.latest_publication(), Event.objects.latest_publication()]
+    if section is None:  # the index
+        return moments
+    if section not in sitemaps:
+        raise Http404(f"No sitemap section {section!r}.")
+    try:
+        page = int(request.GET.get("p", 1))  # as Django's Paginator reads it
+    except ValueError:
+        raise Http404("No such sitemap page.") from None
+    if page < 1:
+        raise Http404("No such sitemap page.")
+    if page > 1:
+        sitemap = sitemaps[section]()
+        items = sitemap.items()
+        if not isinstance(items, QuerySet):
+            raise Http404("No such sitemap page.")  # a list of fixed pages: one page
+        latest = F(sitemap.latest) if isinstance(sitemap.latest, str) else sitemap.latest
+        first = (page - 1) * sitemap.limit
+        moments.append(Item(items.annotate(moment=latest).values("moment")[first : first + 1]))
+    return moments

@@ -4,17 +4,16 @@ from django.contrib.sitemaps import views as sitemap_views
 from django.urls import include, path, re_path
 
 from baltmet import editor_uploads, views
-from baltmet.conditional import conditional_on_content, publications_of
+from baltmet.conditional import conditional_on_content
 from baltmet.health import healthz
-from baltmet.sitemaps import SITEMAPS
-from news.models import Article, Event
+from baltmet.sitemaps import SITEMAPS, sitemap_moments
 
 admin.site.site_header = "BaltMet Inno administration"
 admin.site.site_title = "BaltMet Inno admin"
 admin.site.index_title = "Content"
 
 # Crawlers get 304 Not Modified for the sitemaps until published content changes.
-conditional_sitemap = conditional_on_content(publications_of(Article, Event))
+conditional_sitemap = conditional_on_content(sitemap_moments)
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),

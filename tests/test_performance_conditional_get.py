@@ -162,6 +162,33 @@ def test_if_none_match_any_is_304_for_a_file_that_exists(client, content, url):
     assert client.get(url, headers={"If-None-Match": "*"}).status_code == 304
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["/sitemap-nosuchsection.xml", "/sitemap-news.xml?p=2", "/sitemap-news.xml?p=0", "/sitemap-news.xml?p=abc",
+     "/sitemap-pages.xml?p=2", "/sitemap-regions.xml?p=2"],
+)
+@pytest.mark.parametrize("header", ["If-None-Match", "If-Modified-Since"])
+def test_a_sitemap_that_does_not_exist_is_404_whatever_validators_the_client_sends(client, content, url, header):
+    # Every sitemap address shares one ETag: a page that does not exist must not match it.
+    existing = client.get("/sitemap-news.xml")
+    validator = existing["ETag"] if header == "If-None-Match" else existing["Last-Modified"]
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers={header: validator}).status_code == 404
+
+
+def test_a_second_sitemap_page_that_exists_answers_304(client, content, monkeypatch, django_assert_num_queries):
+    from baltmet.sitemaps import ArticleSitemap
+
+    monkeypatch.setattr(ArticleSitemap, "limit", 1)
+    make_article("More news", publish_at=timezone.now() - timedelta(days=1))
+    _a_while_later(monkeypatch)
+    first = client.get("/sitemap-news.xml?p=2")
+    assert first.status_code == 200
+    with django_assert_num_queries(1):
+        assert client.get("/sitemap-news.xml?p=2", headers={"If-None-Match": first["ETag"]}).status_code == 304
+    assert client.get("/sitemap-news.xml?p=3", headers={"If-None-Match": first["ETag"]}).status_code == 404
+
+
 def test_a_missing_or_hidden_event_file_is_404_whatever_validators_the_client_sends(client, content, monkeypatch):
     draft = make_event("Secret conference", status="draft")
     _a_while_later(monkeypatch)
