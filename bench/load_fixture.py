@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg2
 
-from scratch_db import DEFAULT_URL, create_database, drop_database, manage, with_database
+from scratch_db import DEFAULT_URL, create_database, drop_database, manage, setup_env, with_database
 
 SCRATCH_DB = "baltmet_bench_loaddata"
 
@@ -73,7 +73,7 @@ def main():
 
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     scratch_url = with_database(url, SCRATCH_DB)
-    env = {**os.environ, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
+    env = setup_env({**os.environ, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"})
 
     create_database(url, SCRATCH_DB)
     try:

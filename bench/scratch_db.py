@@ -52,50 +52,80 @@ def drop_database(url, name):
     admin_sql(url, statement)
 
 
+def admin_value(url, query, params=()):
+    connection = psycopg2.connect(with_database(url, "postgres"))
+    try:
+        cursor = connection.cursor()
+        cursor.execute(query, params)
+        row = cursor.fetchone()
+        return row[0] if row else None
+    finally:
+        connection.close()
+
+
 def create_database(url, name):
-    """A new, empty scratch database `name` on the server of `url` (any earlier one dropped)."""
+    """A new, empty scratch database `name` on the server of `url`: one left by an earlier run
+    is dropped, but not one a run still uses (the same benchmark started twice would end the
+    first run's sessions and measure half a database)."""
+    sessions = admin_value(
+        url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND backend_type = 'client backend'",
+        (name,),
+    )
+    if sessions:
+        sys.exit(
+            f"{name} is in use ({sessions} sessions): is another run of this benchmark going on? Stop it "
+            f"(or its servers), or drop the database, then start again."
+        )
     drop_database(url, name)
     admin_sql(url, f"CREATE DATABASE {name}")
 
 
+def setup_env(env):
+    """`env` for manage.py on a scratch database: without REDIS_URL, so that a migration, a
+    fixture or generated content never changes the page cache of a site on that Redis."""
+    return {key: value for key, value in env.items() if key not in ("REDIS_URL", "DJANGO_CACHE_KEY_PREFIX")}
+
+
 def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
     """Scratch database `name` migrated, with `fixtures` loaded and `generate_demo_content`'s
-    `articles` and `events` (and 12 regions); with `keep`, one left by an earlier run with as
-    many articles is used as it is. `env` is the environment for manage.py, DATABASE_URL
-    naming that database. Returns the seconds generate_demo_content took, or None if reused."""
-    if keep and has_demo_articles(with_database(url, name), articles):
-        print(f"reusing {name} with {articles} articles", flush=True)
+    `articles` and `events` (and 12 regions); with `keep`, one an earlier run made with the
+    same sizes and fixtures, and finished, is used as it is. `env` is the environment for
+    manage.py, DATABASE_URL naming that database. Returns the seconds generate_demo_content
+    took, or None if reused. A database not made to the end (a failure, Ctrl-C) is dropped."""
+    made_with = f"generate_demo_content --articles {articles} --events {events} --regions 12; fixtures: {' '.join(fixtures)}"
+    if keep and _made_with(url, name) == made_with:
+        print(f"reusing {name} ({made_with})", flush=True)
         return None
+    env = setup_env(env)
     create_database(url, name)
-    manage(["migrate", "--noinput", "-v", "0"], env)
-    if fixtures:
-        manage(["loaddata", *fixtures, "-v", "0"], env)
-    started = time.perf_counter()
-    manage(["generate_demo_content", "--articles", str(articles), "--events", str(events), "--regions", "12"], env)
-    return time.perf_counter() - started
+    try:
+        manage(["migrate", "--noinput", "-v", "0"], env)
+        if fixtures:
+            manage(["loaddata", *fixtures, "-v", "0"], env)
+        started = time.perf_counter()
+        manage(["generate_demo_content", "--articles", str(articles), "--events", str(events), "--regions", "12"], env)
+        took = time.perf_counter() - started
+        # Written last: a database without it was not finished, and is never reused.
+        admin_sql(url, f"COMMENT ON DATABASE {name} IS '{made_with}'")
+    except BaseException:
+        drop_database(url, name)
+        raise
+    return took
 
 
-def has_demo_articles(url, articles):
-    """Whether the database at `url` exists and holds exactly `articles` demo articles
-    (from `generate_demo_content`), so a kept scratch database can be used again."""
-    try:
-        connection = psycopg2.connect(url)
-    except psycopg2.OperationalError:
-        return False
-    try:
-        cursor = connection.cursor()
-        # generate_demo_content's PREFIX (this script runs without Django's settings)
-        cursor.execute("SELECT count(*) FROM news_article WHERE slug LIKE 'generated-demo-%%'")
-        return cursor.fetchone()[0] == articles
-    except psycopg2.Error:
-        return False
-    finally:
-        connection.close()
+def _made_with(url, name):
+    """What the scratch database `name` was made with (demo_database()), or None."""
+    return admin_value(
+        url, "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
+    )
 
 
 def run_django_on(url, name, run, *, keep=False, **environ):
     """`run()` with Django set up in this process (DEBUG on, `environ` besides) on the scratch
     database `name` of the server of `url`; the database dropped afterwards unless `keep`."""
+    for key in ("REDIS_URL", "DJANGO_CACHE_KEY_PREFIX"):  # as setup_env()
+        os.environ.pop(key, None)
     os.environ.update(
         DATABASE_URL=with_database(url, name), DJANGO_DEBUG="1", DJANGO_SETTINGS_MODULE="baltmet.settings", **environ
     )

@@ -17,6 +17,8 @@ figures are for comparing, not for capacity planning.
 
 import argparse
 import os
+import secrets
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +35,6 @@ from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, manag
 
 SCRATCH_DB = "baltmet_bench_throughput"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-PORT = 8765
 
 
 def pages(url):
@@ -75,29 +76,34 @@ def pages(url):
 
 
 def fetch(url):
+    """(status, seconds, what the page cache says: X-Page-Cache)."""
     started = time.perf_counter()
     with urllib.request.urlopen(url, timeout=60) as response:
         response.read()
         status = response.status
-    return status, time.perf_counter() - started
+    return status, time.perf_counter() - started, response.headers.get("X-Page-Cache")
 
 
-def measure(base, path, seconds, concurrency):
-    """(requests per second, median seconds, 95th percentile seconds) over `seconds`."""
+def measure(base, path, seconds, concurrency, workers, expected):
+    """(requests per second, median seconds, 95th percentile seconds) over `seconds`. The page
+    cache must have said `expected` ("bypass" cold; cached, "hit" to all but each worker's
+    first, as each gunicorn worker may have a cache of its own), else it is not what is said
+    to be measured."""
     fetch(base + path)  # once first: a cached run measures hits
-    durations, errors = [], []
+    durations, errors, said = [], [], []
     deadline = time.perf_counter() + seconds
 
     def worker():
         while time.perf_counter() < deadline:
             try:
-                status, duration = fetch(base + path)
+                status, duration, header = fetch(base + path)
             except OSError as error:
                 errors.append(error)
                 continue
             if status != 200:
                 errors.append(status)
             durations.append(duration)
+            said.append(header)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
@@ -108,27 +114,50 @@ def measure(base, path, seconds, concurrency):
     elapsed = time.perf_counter() - started
     if errors:
         raise RuntimeError(f"{path}: {len(errors)} failed requests, e.g. {errors[0]}")
+    other = [header for header in said if header != expected]
+    if len(other) > (0 if expected == "bypass" else workers):
+        raise RuntimeError(f"{path}: X-Page-Cache {other[0]!r} in {len(other)} of {len(said)} answers, expected {expected!r}")
     durations.sort()
     return len(durations) / elapsed, statistics.median(durations), durations[int(len(durations) * 0.95) - 1]
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def serve(env, workers):
-    process = subprocess.Popen(
-        [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{PORT}", "--workers", str(workers)],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{PORT}"
-    for _ in range(200):
+    """gunicorn on a free port with `env`; (process, address) once it answers. Stopped if it
+    does not start (or the run is interrupted meanwhile), with what it said."""
+    port = free_port()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        base = f"http://127.0.0.1:{port}"
         try:
-            if fetch(base + "/healthz")[0] == 200:
-                return process, base
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+            for _ in range(200):
+                if process.poll() is not None:  # what answers then is not ours
+                    break
+                try:
+                    if fetch(base + "/healthz")[0] == 200:
+                        return process, base
+                except OSError:
+                    time.sleep(0.1)
+            process.kill()
+            process.wait()
+            log.seek(0)
+            raise RuntimeError("gunicorn did not start:\n" + log.read().decode(errors="replace")[-3000:])
+        except BaseException:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            raise
 
 
 def main():
@@ -144,6 +173,8 @@ def main():
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     scratch_url = with_database(url, SCRATCH_DB)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    # With REDIS_URL the cached run uses that Redis, under keys of its own.
+    key_prefix = {"DJANGO_CACHE_KEY_PREFIX": f"bench-{secrets.token_hex(8)}"} if os.environ.get("REDIS_URL") else {}
     env = {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"}
 
     generated = demo_database(url, SCRATCH_DB, env, articles=options.articles, events=options.events, keep=options.keep)
@@ -159,15 +190,18 @@ def main():
                 "DJANGO_SECRET_KEY": "bench-" + "q7Zr2Lp9Xw4Tb6Nc1Vm8" * 3,
                 "DJANGO_LOG_LEVEL": "WARNING",
                 "STATIC_ROOT": folder,
+                **key_prefix,
             }
-            manage(["collectstatic", "--noinput", "-v", "0"], serve_env)
+            manage(["collectstatic", "--noinput", "-v", "0"], {k: v for k, v in serve_env.items() if k != "REDIS_URL"})
             paths = pages(scratch_url)
             results = {}
-            for mode, seconds_cached in (("cold", "0"), ("cached", "3600")):
+            for mode, seconds_cached, expected in (("cold", "0", "bypass"), ("cached", "3600", "hit")):
                 process, base = serve({**serve_env, "DJANGO_PAGE_CACHE_SECONDS": seconds_cached}, options.workers)
                 try:
                     for path in paths:
-                        results[(mode, path)] = measure(base, path, options.seconds, options.concurrency)
+                        results[(mode, path)] = measure(
+                            base, path, options.seconds, options.concurrency, options.workers, expected
+                        )
                 finally:
                     process.terminate()
                     process.wait(timeout=20)

@@ -20,7 +20,7 @@ create databases; the scratch database is made for the run and dropped after it 
 leaves it, and a later --keep run with the same size reuses it). Workers: WEB_CONCURRENCY,
 else 2, as `make serve`. The Redis is REDIS_URL if set, else a throwaway redis-server on a
 free port, stopped afterwards. Local-memory caches are one per gunicorn worker, warmed
-before measuring. About 4 minutes (10 s per page and mode). Client and server
+before measuring. About 5 minutes (10 s per page and mode). Client and server
 share the machine's cores: the figures are for comparing, not for capacity planning.
 """
 
@@ -144,16 +144,20 @@ def serve(env):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{env['PORT']}"
-    for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError("make serve (scripts/serve.sh) stopped:\n" + process.stderr.read().decode()[-3000:])
-        try:
-            if get(base + "/healthz")[0] == 200:
-                return process, base
-        except OSError:
-            time.sleep(0.1)
-    stop(process)
-    raise RuntimeError("gunicorn did not start")
+    try:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError("make serve (scripts/serve.sh) stopped:\n" + process.stderr.read().decode()[-3000:])
+            try:
+                if get(base + "/healthz")[0] == 200:
+                    return process, base
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("gunicorn did not start")
+    except BaseException:
+        # Its own session: Ctrl-C does not reach it.
+        stop(process)
+        raise
 
 
 def stop(process):
@@ -208,6 +212,8 @@ def main():
     options = parser.parse_args()
 
     wrk = ensure_command("wrk", "wrk")
+    if not os.environ.get("REDIS_URL"):
+        ensure_command("redis-server", "redis-server")  # before the database is made, not after
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     scratch_url = with_database(url, SCRATCH_DB)
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")}

@@ -1,0 +1,213 @@
+"""The benchmarks under bench/ clean up after themselves and measure only their own servers:
+a run interrupted or failing while it fills its scratch database drops it, a kept database is
+reused only if made with the same sizes, a second run does not take over a database a run
+still uses, a server that does not start (or is interrupted while starting) is stopped and
+never mistaken for another one on its port, and a Redis in the caller's environment is left
+alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
+Databases made here are named baltmet_bench_test_scripts and dropped afterwards."""
+
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg2
+import pytest
+import redis
+
+from tests.redis_for_tests import redis_url
+from tests.subprocess_env import free_port
+
+PROJECT = Path(__file__).resolve().parent.parent
+if str(PROJECT / "bench") not in sys.path:
+    sys.path.insert(0, str(PROJECT / "bench"))
+
+import scratch_db  # noqa: E402 (after the path)
+
+URL = os.environ.get("DATABASE_URL", scratch_db.DEFAULT_URL)
+REDIS_DB = 13
+
+
+def _databases():
+    connection = psycopg2.connect(scratch_db.with_database(URL, "postgres"))
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT datname FROM pg_database")
+        return {row[0] for row in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def scratch():
+    name = "baltmet_bench_test_scripts"
+    scratch_db.drop_database(URL, name)
+    yield name
+    scratch_db.drop_database(URL, name)
+
+
+@pytest.mark.parametrize("script", ["deep_pages", "skewed_plans", "throughput"])
+def test_a_run_interrupted_while_filling_its_database_drops_it(script, scratch, monkeypatch):
+    module = importlib.import_module(script)
+    monkeypatch.setattr(module, "SCRATCH_DB", scratch)
+    monkeypatch.setenv("DATABASE_URL", URL)
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", "--articles", "100"])
+
+    def manage(args, env, capture=False):
+        if args[0] == "generate_demo_content":
+            raise KeyboardInterrupt  # Ctrl-C during the longest step
+
+    monkeypatch.setattr(scratch_db, "manage", manage)
+    with pytest.raises(KeyboardInterrupt):
+        module.main()
+    assert scratch not in _databases()
+
+
+def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes(scratch, monkeypatch):
+    made = []
+    monkeypatch.setattr(scratch_db, "manage", lambda args, env, capture=False: made.append(args[0]))
+    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is not None
+    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is None  # reused
+    assert made.count("generate_demo_content") == 1
+    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=500, keep=True) is not None
+    assert made.count("generate_demo_content") == 2
+
+
+def test_a_database_left_unfinished_is_never_reused(scratch, monkeypatch):
+    # An earlier run stopped after creating it (before the database was filled to the end).
+    scratch_db.admin_sql(URL, f"CREATE DATABASE {scratch}")
+    made = []
+    monkeypatch.setattr(scratch_db, "manage", lambda args, env, capture=False: made.append(args[0]))
+    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is not None
+    assert "generate_demo_content" in made
+
+
+def test_a_second_run_does_not_take_over_a_database_a_run_still_uses(scratch):
+    scratch_db.create_database(URL, scratch)
+    first_run = psycopg2.connect(scratch_db.with_database(URL, scratch))  # e.g. its gunicorn
+    try:
+        with pytest.raises(SystemExit, match="in use"):
+            scratch_db.create_database(URL, scratch)
+        with first_run.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        first_run.close()
+
+
+def test_setup_runs_leave_the_redis_of_the_callers_environment_alone(scratch, monkeypatch):
+    import load_fixture
+
+    url = redis_url(REDIS_DB)
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    # e.g. a developer's shell with REDIS_URL set for the site they run
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.setenv("DATABASE_URL", URL)
+    monkeypatch.setattr(load_fixture, "SCRATCH_DB", scratch)
+    monkeypatch.setattr(sys, "argv", ["load_fixture.py", "--articles", "5"])
+    try:
+        load_fixture.main()
+        written = sorted(key.decode() for key in client.scan_iter())
+    finally:
+        client.flushdb()
+        client.close()
+    assert written == []
+
+
+class _AnotherServer(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_throughput_never_measures_another_server_for_a_gunicorn_that_did_not_start(monkeypatch):
+    import throughput
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherServer)  # a leftover, or someone's
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    monkeypatch.setattr(throughput, "free_port", lambda: other.server_address[1])
+    monkeypatch.setattr(throughput, "GUNICORN", Path("/bin/false"))  # a gunicorn that cannot start
+    try:
+        with pytest.raises(RuntimeError, match="gunicorn did not start"):
+            throughput.serve(dict(os.environ), workers=1)
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+def test_throughput_checks_that_cold_pages_are_rendered_and_cached_ones_are_hits(monkeypatch):
+    import throughput
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherServer)  # answers with no X-Page-Cache
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(RuntimeError, match="X-Page-Cache"):
+            throughput.measure(f"http://127.0.0.1:{other.server_address[1]}", "/", 0.1, 1, 1, "hit")
+    finally:
+        other.shutdown()
+        other.server_close()
+
+
+def test_wrk_stops_a_server_interrupted_while_it_starts(tmp_path, monkeypatch):
+    # serve.sh runs in a session of its own, which Ctrl-C does not reach.
+    import wrk
+
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    def interrupted(url):
+        raise KeyboardInterrupt  # while waiting for /healthz
+
+    monkeypatch.setattr(wrk.subprocess, "Popen", popen)
+    monkeypatch.setattr(wrk, "get", interrupted)
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")},
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_SECRET_KEY": "bench-test-" + "k3Jq9Zt1Xw8Lm2Pv7Rb4" * 3,
+        "DJANGO_HTTPS": "0",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            wrk.serve(env)
+        [process] = started
+        assert process.poll() is not None
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    finally:
+        for process in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch):
+    import wrk
+
+    real_which = wrk.shutil.which
+    monkeypatch.setattr(wrk.shutil, "which", lambda name: None if name == "redis-server" else real_which(name) or name)
+    monkeypatch.setattr(wrk.os, "geteuid", lambda: 1000)  # not root: cannot install it
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr(sys, "argv", ["wrk.py"])
+    work = []
+    monkeypatch.setattr(wrk, "demo_database", lambda *args, **kwargs: work.append("database made"))
+    with pytest.raises(SystemExit, match="redis-server is not installed"):
+        wrk.main()
+    assert work == []
