@@ -121,28 +121,29 @@ def measure(base, path, seconds, concurrency, workers, expected):
     return len(durations) / elapsed, statistics.median(durations), durations[int(len(durations) * 0.95) - 1]
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve(env, workers):
-    """gunicorn on a free port with `env`; (process, address) once it answers. Stopped if it
-    does not start (or the run is interrupted meanwhile), with what it said."""
-    port = free_port()
+    """gunicorn with `env` on a loopback port of its own; (process, address) once it answers.
+    The socket is bound here and handed to gunicorn (fd://), so that nothing else can be
+    answering on that port. Stopped if it does not start (or the run is interrupted meanwhile),
+    with what it said."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    base = f"http://127.0.0.1:{listener.getsockname()[1]}"
     with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
-            cwd=PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        base = f"http://127.0.0.1:{port}"
+        with listener:  # closed here once gunicorn has it: a gunicorn that exits leaves no listener
+            process = subprocess.Popen(
+                [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"fd://{listener.fileno()}",
+                 "--workers", str(workers)],
+                cwd=PROJECT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                pass_fds=[listener.fileno()],
+            )
         try:
             for _ in range(200):
-                if process.poll() is not None:  # what answers then is not ours
+                if process.poll() is not None:
                     break
                 try:
                     if fetch(base + "/healthz")[0] == 200:

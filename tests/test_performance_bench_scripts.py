@@ -130,19 +130,35 @@ class _AnotherServer(BaseHTTPRequestHandler):
         pass
 
 
-def test_throughput_never_measures_another_server_for_a_gunicorn_that_did_not_start(monkeypatch):
+def test_throughput_stops_with_gunicorns_own_words_when_it_does_not_start(monkeypatch, tmp_path):
     import throughput
 
-    other = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherServer)  # a leftover, or someone's
-    threading.Thread(target=other.serve_forever, daemon=True).start()
-    monkeypatch.setattr(throughput, "free_port", lambda: other.server_address[1])
-    monkeypatch.setattr(throughput, "GUNICORN", Path("/bin/false"))  # a gunicorn that cannot start
+    failing = tmp_path / "gunicorn"
+    failing.write_text("#!/bin/sh\necho 'Error: cannot import baltmet.wsgi' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    monkeypatch.setattr(throughput, "GUNICORN", failing)
+    with pytest.raises(RuntimeError, match="gunicorn did not start:\n.*cannot import baltmet.wsgi"):
+        throughput.serve(dict(os.environ), workers=1)
+
+
+def test_throughput_serves_on_a_port_nothing_else_can_answer_on(monkeypatch):
+    # It binds the port itself and hands the socket to gunicorn: a server left running by
+    # another run (or anyone's) cannot be the one measured.
+    import throughput
+
+    started = []
+    real_popen = throughput.subprocess.Popen
+    monkeypatch.setattr(throughput.subprocess, "Popen", lambda *a, **k: started.append(a[0]) or real_popen(*a, **k))
+    process, base = throughput.serve({**os.environ, "DJANGO_DEBUG": "1", "DATABASE_URL": URL}, workers=1)
     try:
-        with pytest.raises(RuntimeError, match="gunicorn did not start"):
-            throughput.serve(dict(os.environ), workers=1)
+        assert throughput.fetch(base + "/healthz")[0] == 200
+        [command] = started
+        assert command[command.index("--bind") + 1].startswith("fd://")
+        with pytest.raises(OSError):  # the port is taken: by the socket gunicorn was given
+            ThreadingHTTPServer(("127.0.0.1", int(base.rsplit(":", 1)[1])), _AnotherServer)
     finally:
-        other.shutdown()
-        other.server_close()
+        process.terminate()
+        process.wait(timeout=20)
 
 
 def test_throughput_checks_that_cold_pages_are_rendered_and_cached_ones_are_hits(monkeypatch):
