@@ -23,16 +23,13 @@ names the server and a role that may create databases; run `scripts/ensure-postg
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
-from scratch_db import DEFAULT_URL, PROJECT, demo_database, run_django_on, with_database
+from scratch_db import PROJECT, in_process_on_demo_database, median_ms
 
 sys.path.insert(0, str(PROJECT))
 
 SCRATCH_DB = "baltmet_bench_deep_pages"
-SEED_FIXTURES = ["regions_seed", "news_seed"]
 PAGE_SIZE = 10  # the news lists' (news.views)
 DEPTHS = (0, 500, 1000, 2000, 2990, 3000, 5000)  # rows before the page, and the last page
 
@@ -44,24 +41,7 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
     options = parser.parse_args()
 
-    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
-    scratch_url = with_database(url, SCRATCH_DB)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
-    demo_database(
-        url, SCRATCH_DB, {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"},
-        articles=options.articles, events=5000, fixtures=SEED_FIXTURES, keep=options.keep,
-    )
-    run_django_on(url, SCRATCH_DB, lambda: run(options), keep=options.keep)
-
-
-def median_ms(call, runs):
-    call()  # warm-up: a PREPARE, the caches
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    in_process_on_demo_database(SCRATCH_DB, options, run)
 
 
 def run(options):

@@ -2,6 +2,7 @@
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -137,3 +138,28 @@ def run_django_on(url, name, run, *, keep=False, **environ):
         connections.close_all()
         if not keep:
             drop_database(url, name)
+
+
+def in_process_on_demo_database(name, options, run, *, events=5000, fixtures=("regions_seed", "news_seed")):
+    """`run(options)` with Django set up in this process on the scratch database `name`, made by
+    demo_database() with `options.articles` (reused and kept with `options.keep`), on the server
+    of DATABASE_URL (default DEFAULT_URL)."""
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k != "DATABASE_URL"}
+    demo_database(
+        url, name, {**env, "DATABASE_URL": with_database(url, name), "DJANGO_DEBUG": "1"},
+        articles=options.articles, events=events, fixtures=fixtures, keep=options.keep,
+    )
+    run_django_on(url, name, lambda: run(options), keep=options.keep)
+
+
+def median_ms(call, runs):
+    """The median of `runs` timed calls of `call`, in milliseconds, after one untimed (a
+    PREPARE, the caches)."""
+    call()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        call()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)

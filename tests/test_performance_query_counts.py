@@ -28,6 +28,7 @@ from baltmet.search_index import update_vectors
 from news.models import Article, Event
 from regions.models import Metric, Region
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.regions_factories import (
     add_figure,
     make_cluster,
@@ -177,11 +178,9 @@ class _Clock:
 
 @pytest.mark.django_db(transaction=True)
 def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_thousand_articles(settings, monkeypatch):
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.PAGE_CACHE_VERSION_IN_CACHE = False
     # A hit reads the version every time: the most it does. (With the watch of the version on,
     # it reads it only when the watch has nothing to trust, tests/test_performance_database_version_watch.py.)
-    settings.PAGE_CACHE_LISTEN = False
+    use_local_memory_page_cache(settings, listen=False)
     riga, oslo, topics = _small_site()
     client = Client()
     for url in URLS:
@@ -267,9 +266,7 @@ def _made(client, urls):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_variant_of_a_page_and_staff_previews_stay_within_six_queries_as_items_grow(settings, django_user_model):
-    settings.PAGE_CACHE_SECONDS = 3600
-    settings.PAGE_CACHE_VERSION_IN_CACHE = False
-    settings.PAGE_CACHE_LISTEN = False
+    use_local_memory_page_cache(settings, listen=False)
     riga, oslo, topics = _small_site()
     _unlisted_content(riga)
     anonymous, staff = Client(), Client()
