@@ -18,14 +18,6 @@ from django.core.cache.backends import redis as django_redis
 from baltmet import redis_watch
 
 
-# Stored as Django's RedisSerializer stores an int: its digits.
-_COUNT_UP = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
-redis.call('SET', KEYS[1], ARGV[1])
-return tonumber(ARGV[1])
-"""
-
-
 class ReusingRedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -71,20 +63,30 @@ class RedisCache(django_redis.RedisCache):
         key = self.make_and_validate_key(key, version=version)
         client = self._cache.get_client(key, write=True)
         try:
-            client.eval(_COUNT_UP, 1, key, int(start))
+            # One transaction (MULTI/EXEC, no script: some Redis services refuse scripting).
+            # Stored as Django's RedisSerializer stores an int: its digits.
+            with client.pipeline(transaction=True) as pipe:
+                pipe.set(key, int(start) - 1, nx=True)
+                pipe.incr(key)
+                pipe.execute()
         except redis.exceptions.OutOfMemoryError:
             client.delete(key)
             return False
         return True
 
     def start_counter(self, key, start, version=None):
-        """The integer at `key`, set to `start` first where there is none; None where there is
-        none and Redis is full (see count_up())."""
+        """The integer at `key`, set to `start` first where there is none, read from the server
+        written to (not a replica that may lag); None where there is none and Redis is full
+        (see count_up())."""
+        key = self.make_and_validate_key(key, version=version)
         try:
-            self.add(key, start, timeout=None, version=version)
+            with self._cache.get_client(key, write=True).pipeline(transaction=True) as pipe:
+                pipe.set(key, int(start), nx=True)
+                pipe.get(key)
+                value = pipe.execute()[1]
         except redis.exceptions.OutOfMemoryError:
-            pass
-        return self.get(key, version=version)
+            return None
+        return None if value is None else int(value)
 
     def raise_counter(self, key, at_least, version=None):
         """Set the integer at `key` to the greater of its value plus one and `at_least`,
