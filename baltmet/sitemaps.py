@@ -118,5 +118,7 @@ def sitemap_moments(request, section=None, sitemaps=SITEMAPS, **kwargs):
             raise Http404("No such sitemap page.")  # a list of fixed pages: one page
         latest = F(sitemap.latest) if isinstance(sitemap.latest, str) else sitemap.latest
         first = (page - 1) * sitemap.limit
+        if first >= 2**63:  # past what PostgreSQL counts to (an OFFSET is a bigint)
+            raise Http404("No such sitemap page.")
         moments.append(Item(items.annotate(moment=latest).values("moment")[first : first + 1]))
     return moments

@@ -176,6 +176,11 @@ def test_a_sitemap_that_does_not_exist_is_404_whatever_validators_the_client_sen
     assert client.get(url, headers={header: validator}).status_code == 404
 
 
+@pytest.mark.parametrize("page", ["10000000000000000", "99999999999999999999"])
+def test_a_sitemap_page_past_what_postgresql_counts_to_is_404(content, page):
+    assert Client(raise_request_exception=False).get(f"/sitemap-news.xml?p={page}").status_code == 404
+
+
 def test_a_second_sitemap_page_that_exists_answers_304(client, content, monkeypatch, django_assert_num_queries):
     from baltmet.sitemaps import ArticleSitemap
 
