@@ -21,12 +21,12 @@ def with_database(url, name):
     return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
-def admin_sql(url, statement):
+def admin_sql(url, statement, params=None):
     # CREATE/DROP DATABASE cannot run in a transaction block, so no `with connection:`.
     connection = psycopg2.connect(with_database(url, "postgres"))
     connection.autocommit = True
     try:
-        connection.cursor().execute(statement)
+        connection.cursor().execute(statement, params)
     finally:
         connection.close()
 
@@ -108,7 +108,7 @@ def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
         manage(["generate_demo_content", "--articles", str(articles), "--events", str(events), "--regions", "12"], env)
         took = time.perf_counter() - started
         # Written last: a database without it was not finished, and is never reused.
-        admin_sql(url, f"COMMENT ON DATABASE {name} IS '{made_with}'")
+        admin_sql(url, f"COMMENT ON DATABASE {name} IS %s", [made_with])
     except BaseException:
         drop_database(url, name)
         raise

@@ -141,8 +141,9 @@ def run(options):
           f"in {generated:.0f} s; VACUUM (FULL, ANALYZE) {vacuumed:.0f} s")
     print(f"{len(QUERIES)} queries x {options.runs} runs = {len(every)} timed results pages"
           + (f" (left out, 404: {', '.join(missing)})" if missing else ""))
-    print(f"median {statistics.median(every):.1f} ms, p95 {percentile(every, 0.95):.1f} ms, "
-          f"max {max(every):.1f} ms")
+    if every:
+        print(f"median {statistics.median(every):.1f} ms, p95 {percentile(every, 0.95):.1f} ms, "
+              f"max {max(every):.1f} ms")
     print()
     print("| query | page | matches | median ms | p95 ms |")
     print("|---|---:|---:|---:|---:|")
