@@ -161,6 +161,30 @@ def serve(env, workers):
             raise
 
 
+def forget_keys(redis_url, prefix):
+    """Delete what the cached run left in the Redis of REDIS_URL: its keys, all under `prefix`
+    (pages expire, but the content version and Redis's run id do not)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for keys in _batches(client.scan_iter(match=f"{prefix}:*", count=500), 500):
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
@@ -209,6 +233,8 @@ def main():
     finally:
         if not options.keep:
             drop_database(url, SCRATCH_DB)
+        if key_prefix:
+            forget_keys(os.environ["REDIS_URL"], key_prefix["DJANGO_CACHE_KEY_PREFIX"])
 
     cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory per worker"
     print(

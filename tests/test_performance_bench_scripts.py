@@ -119,6 +119,22 @@ def test_setup_runs_leave_the_redis_of_the_callers_environment_alone(scratch, mo
     assert written == []
 
 
+def test_throughput_deletes_what_its_cached_run_left_in_redis():
+    import throughput
+
+    client = redis.Redis.from_url(redis_url(REDIS_DB))
+    try:
+        client.flushdb()
+        client.set("bench-0123:1:page-cache:version", 5)  # what its servers leave, under their prefix
+        client.set("bench-0123:1:page:abc", b"<p>page</p>", ex=3600)
+        client.set("site:1:page-cache:version", 7)  # the site's own
+        throughput.forget_keys(redis_url(REDIS_DB), "bench-0123")
+        assert sorted(key.decode() for key in client.scan_iter()) == ["site:1:page-cache:version"]
+    finally:
+        client.flushdb()
+        client.close()
+
+
 class _AnotherServer(BaseHTTPRequestHandler):
     def do_GET(self):
         self.send_response(200)
