@@ -15,7 +15,7 @@ from django.db.models.functions import Greatest
 from django.http import Http404
 from django.urls import reverse
 
-from baltmet.conditional import Item
+from baltmet.conditional import Item, publications_of
 from news.models import Article, Event
 from regions.models import Region
 
@@ -95,12 +95,15 @@ SITEMAPS = {
 }
 
 
+_publications = publications_of(Article, Event)
+
+
 def sitemap_moments(request, section=None, sitemaps=SITEMAPS, **kwargs):
     """The moments of a sitemap file for conditional GET (baltmet.conditional): the latest
     publications, and for a section's page after the first, whether it has an item, read in
     the same query (`Item`). A section or page that does not exist is then a 404 whatever
     validators the client sends, never a 304 (the same ETag would match every address)."""
-    moments = [Article.objects.latest_publication(), Event.objects.latest_publication()]
+    moments = _publications(request)
     if section is None:  # the index
         return moments
     if section not in sitemaps:

@@ -22,6 +22,7 @@ from baltmet import cache_failures, page_cache, renditions
 from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import UnreachableCache, redis_url, use_redis_page_cache
+from tests.subprocess_env import free_port
 from tests.tcp_proxy import Proxy
 from tests.upload_files import image_bytes, upload
 
@@ -196,9 +197,7 @@ def test_a_full_redis_that_refuses_to_store_still_serves_what_it_has(redis_behin
 def small_redis(tmp_path):
     """A redis-server of its own with Redis's default policy when full (noeviction: writes
     that need memory are refused), as a Redis given maxmemory and nothing else is."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(tmp_path), "--maxmemory-policy", "noeviction"],
