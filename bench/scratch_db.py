@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -151,6 +152,22 @@ def in_process_on_demo_database(name, options, run, *, events=5000, fixtures=("r
         articles=options.articles, events=events, fixtures=fixtures, keep=options.keep,
     )
     run_django_on(url, name, lambda: run(options), keep=options.keep)
+
+
+def answers(process, url, tries):
+    """Whether the server `process` started answers `url` with a 200 within `tries` tries a
+    tenth of a second apart; False as soon as it has stopped (what answers then is not it)."""
+    for _ in range(tries):
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False
 
 
 def median_ms(call, runs):

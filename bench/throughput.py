@@ -31,7 +31,15 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, manage, with_database  # noqa: E402 (after the path)
+from scratch_db import (  # noqa: E402 (after the path)
+    DEFAULT_URL,
+    PROJECT,
+    answers,
+    demo_database,
+    drop_database,
+    manage,
+    with_database,
+)
 
 SCRATCH_DB = "baltmet_bench_throughput"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -141,24 +149,17 @@ def serve(env, workers):
                 stderr=log,
                 pass_fds=[listener.fileno()],
             )
+        started = False
         try:
-            for _ in range(200):
-                if process.poll() is not None:
-                    break
-                try:
-                    if fetch(base + "/healthz")[0] == 200:
-                        return process, base
-                except OSError:
-                    time.sleep(0.1)
-            process.kill()
-            process.wait()
-            log.seek(0)
-            raise RuntimeError("gunicorn did not start:\n" + log.read().decode(errors="replace")[-3000:])
-        except BaseException:
-            if process.poll() is None:
+            started = answers(process, base + "/healthz", tries=200)
+        finally:
+            if not started and process.poll() is None:
                 process.kill()
                 process.wait()
-            raise
+        if not started:
+            log.seek(0)
+            raise RuntimeError("gunicorn did not start:\n" + log.read().decode(errors="replace")[-3000:])
+        return process, base
 
 
 def forget_keys(redis_url, prefix):
@@ -168,21 +169,11 @@ def forget_keys(redis_url, prefix):
 
     client = redis.Redis.from_url(redis_url)
     try:
-        for keys in _batches(client.scan_iter(match=f"{prefix}:*", count=500), 500):
-            client.delete(*keys)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
     finally:
         client.close()
-
-
-def _batches(items, size):
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def main():

@@ -43,7 +43,7 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, demo_database, drop_database, with_database  # noqa: E402 (after the path)
+from scratch_db import DEFAULT_URL, PROJECT, answers, demo_database, drop_database, with_database  # noqa: E402 (after the path)
 
 SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766  # the server of the mode being measured
@@ -144,20 +144,15 @@ def serve(env):
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{env['PORT']}"
+    started = False
     try:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError("make serve (scripts/serve.sh) stopped:\n" + process.stderr.read().decode()[-3000:])
-            try:
-                if get(base + "/healthz")[0] == 200:
-                    return process, base
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
-    except BaseException:
-        # Its own session: Ctrl-C does not reach it.
-        stop(process)
-        raise
+        started = answers(process, base + "/healthz", tries=600)
+    finally:
+        if not started:
+            stop(process)  # its own session: Ctrl-C does not reach it
+    if not started:
+        raise RuntimeError("make serve (scripts/serve.sh) did not start:\n" + process.stderr.read().decode()[-3000:])
+    return process, base
 
 
 def stop(process):

@@ -201,11 +201,11 @@ def test_wrk_stops_a_server_interrupted_while_it_starts(tmp_path, monkeypatch):
         started.append(real_popen(*args, **kwargs))
         return started[-1]
 
-    def interrupted(url):
+    def interrupted(process, url, tries):
         raise KeyboardInterrupt  # while waiting for /healthz
 
     monkeypatch.setattr(wrk.subprocess, "Popen", popen)
-    monkeypatch.setattr(wrk, "get", interrupted)
+    monkeypatch.setattr(wrk, "answers", interrupted)
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")},
