@@ -1,9 +1,10 @@
 """
-Resized copies ("renditions") of uploaded images, for listings and cards: a teaser shows a
-320-pixel-wide image, not the editor's 4000-pixel upload.
+Resized copies ("renditions") of uploaded images, for listings, cards and the lead image of
+an article or region: a teaser shows a 320-pixel-wide image, not the editor's 4000-pixel upload.
 
-- Widths RENDITION_WIDTHS (320, 640, 960; never wider than the upload, whose own width is
-  used instead of the widths above it). JPEG and WebP are re-encoded at quality 80, PNG and
+- Widths RENDITION_WIDTHS (320, 640, 960 for lists and cards, 1600 for a lead image's 48rem
+  column on a high-density screen; never wider than the upload, whose own width is used
+  instead of the widths above it). JPEG and WebP are re-encoded at quality 80, PNG and
   GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
@@ -19,7 +20,8 @@ Resized copies ("renditions") of uploaded images, for listings and cards: a teas
   every page.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
-<img> with src, srcset, sizes, width, height, loading="lazy" and alt.
+<img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
+the same for a page's own image, loaded at once.
 """
 
 import logging
@@ -36,7 +38,7 @@ from baltmet import cache_failures
 
 logger = logging.getLogger(__name__)
 
-RENDITION_WIDTHS = (320, 640, 960)
+RENDITION_WIDTHS = (320, 640, 960, 1600)
 QUALITY = 80
 FOLDER = "renditions"
 # Pillow format -> (extension, save options) of the rendition.
@@ -46,7 +48,7 @@ _OUTPUT = {
     "PNG": (".png", {"optimize": True}),
     "GIF": (".gif", {}),
 }
-_CACHE_KEY = "renditions:v2:{name}"  # v2: names with the upload's extension
+_CACHE_KEY = "renditions:v3:{name}"  # v2: names with the upload's extension; v3: 1600w
 _REMEMBERED_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
 

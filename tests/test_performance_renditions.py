@@ -1,5 +1,6 @@
 """Listings and cards show resized renditions of uploaded images, made once with Pillow, with
-width, height, srcset and loading="lazy", never the full upload."""
+width, height, srcset and loading="lazy", never the full upload; so do the pages of articles and
+regions, loading theirs at once."""
 
 import io
 import re
@@ -79,7 +80,7 @@ def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(clien
     assert 'width="320"' in img and 'height="160"' in img
     assert 'alt="The harbour"' in img
     srcset = re.search(r'srcset="([^"]+)"', img).group(1)
-    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w"]
+    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
     assert "sizes=" in img
     # Never the full upload.
     assert article.image.url not in html
@@ -95,6 +96,39 @@ def test_the_home_page_and_region_list_use_renditions_too(client):
     (card,) = _img_tags(regions_html)
     assert 'alt="Oslo from the fjord"' in card and 'width="320"' in card and 'height="180"' in card
     assert region.image.url not in regions_html
+
+
+def test_an_articles_page_shows_its_image_as_renditions_loaded_at_once(client):
+    article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2400, 1200)), image_alt="The harbour")
+    html = client.get(article.get_absolute_url()).content.decode()
+    (img,) = _img_tags(html)
+    assert re.search(r'src="/media/renditions/news/[^"]+-1600w\.jpg"', img)
+    srcset = re.search(r'srcset="([^"]+)"', img).group(1)
+    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
+    # As wide as its largest rendition, which the column then bounds: not the 320 of a teaser.
+    assert 'width="1600"' in img and 'height="800"' in img
+    assert 'sizes="(min-width: 50rem) 48rem, calc(100vw - 2rem)"' in img
+    assert "loading=" not in img  # what the visitor sees first is not put off
+    assert 'alt="The harbour"' in img
+    assert article.image.url not in img  # the upload stays for og:image alone
+
+
+def test_a_regions_page_shows_its_image_as_renditions_never_wider_than_the_upload(client):
+    region = make_region("riga", image=_image("riga.png", "PNG", (500, 300)), image_alt="Map of Riga")
+    html = client.get(region.get_absolute_url()).content.decode()
+    (img,) = _img_tags(html)
+    assert 'class="lead-image"' in img and 'alt="Map of Riga"' in img
+    assert 'width="500" height="300"' in img and "-500w.png" in img and "-320w.png 320w" in img
+    assert region.image.url not in img
+
+
+def test_a_page_whose_image_has_no_renditions_shows_no_empty_figure(client, settings):
+    article = make_article("Gone", image=_image("gone.jpg", "JPEG", (800, 400)), image_alt="Gone")
+    cache.clear()
+    for path in Path(settings.MEDIA_ROOT).rglob("*.jpg"):
+        path.unlink()
+    html = client.get(article.get_absolute_url()).content.decode()
+    assert "<img" not in html and "lead-image" not in html
 
 
 def test_renditions_are_made_once(monkeypatch):

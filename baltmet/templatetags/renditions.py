@@ -1,11 +1,17 @@
-"""{% responsive_image image alt sizes css_class %}: an uploaded image as resized renditions."""
+"""{% responsive_image image alt sizes css_class %} and {% lead_image image alt css_class %}: an
+uploaded image as resized renditions."""
 
 from django import template
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from baltmet.renditions import renditions_for
 
 register = template.Library()
+
+# A lead image fills the article's or region's column: 48rem, less the page's margins on
+# narrower screens (.article, .region-profile and .wrap in site.css).
+LEAD_IMAGE_SIZES = "(min-width: 50rem) 48rem, calc(100vw - 2rem)"
 
 
 @register.simple_tag
@@ -18,15 +24,30 @@ def responsive_image(image, alt, sizes="100vw", css_class="", renditions=None):
         renditions = renditions_for(image)
     if not renditions:
         return ""
-    smallest = renditions[0]
+    return _img(renditions, renditions[0], alt, sizes, css_class, ' loading="lazy" decoding="async"')
+
+
+@register.simple_tag
+def lead_image(image, alt, css_class=""):
+    """The <img> of a page's own image, at the top of it: its renditions as with
+    responsive_image(), but loaded at once (it is what the visitor sees first) and as wide as
+    its largest rendition, which the column's width then bounds, as it did the upload's."""
+    renditions = renditions_for(image)
+    if not renditions:
+        return ""
+    return _img(renditions, renditions[-1], alt, LEAD_IMAGE_SIZES, css_class, "")
+
+
+def _img(renditions, shown, alt, sizes, css_class, loading):
     srcset = format_html_join(", ", "{} {}w", ((rendition.url, rendition.width) for rendition in renditions))
     return format_html(
-        '<img{} src="{}" srcset="{}" sizes="{}" width="{}" height="{}" loading="lazy" decoding="async" alt="{}">',
+        '<img{} src="{}" srcset="{}" sizes="{}" width="{}" height="{}"{} alt="{}">',
         format_html(' class="{}"', css_class) if css_class else "",
-        smallest.url,
+        shown.url,
         srcset,
         sizes,
-        smallest.width,
-        smallest.height,
+        shown.width,
+        shown.height,
+        mark_safe(loading),  # one of two fixed strings, never the content's
         alt,
     )
