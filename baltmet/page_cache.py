@@ -50,7 +50,9 @@ How it stays correct:
   no-store (previews are both). Pages rendered inside a transaction are neither served nor
   stored: they may show what is not committed. A view may say its response is good only
   until a moment (`response.valid_until`, as a feed whose Last-Modified has to wait for the
-  end of its second); it is kept no longer than that.
+  end of its second); it is kept no longer than that. So may what the view calls, without
+  the response at hand (`keep_page_no_longer_than()`: an image whose renditions could not be
+  made shows once they are tried again, not after the next edit).
 - **No cache in front keeps a page on its own.** Every other response (served from the cache
   or not) that says nothing of caching gets `Cache-Control: no-cache`: without it a browser,
   or a proxy or CDN in front of the site, may keep a page for a while of its choosing
@@ -66,6 +68,7 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 import hashlib
 import logging
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -98,6 +101,8 @@ _STORED_VARY = {"", "cookie"}
 SHARED_WRITE_SECONDS = 3.0
 _SHARED_WRITE_PAUSE_SECONDS = 0.1
 _shared_writes_failing = False  # a change gave up, and none has got through since
+# The moments the page being made may be kept until at most (keep_page_no_longer_than()).
+_page_bounds = ContextVar("page_bounds", default=None)
 
 
 # --- The content version ---------------------------------------------------------------
@@ -442,6 +447,16 @@ def database_version():
 # --- The middleware -------------------------------------------------------------------
 
 
+def keep_page_no_longer_than(moment):
+    """The page being made shows something that may change by `moment` without any save of
+    content (an image without renditions, tried again then): it is kept no longer. Nothing
+    outside a page the cache may store."""
+    bounds = _page_bounds.get()
+    if bounds is not None:
+        bounds.append(moment)
+
+
+
 def _cache():
     return caches[settings.PAGE_CACHE_ALIAS]
 
@@ -566,7 +581,12 @@ class PageCacheMiddleware:
             state = content_state(now)
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
-        response = self.get_response(request)
+        bounds = []
+        token = _page_bounds.set(bounds)
+        try:
+            response = self.get_response(request)
+        finally:
+            _page_bounds.reset(token)
         _revalidated_each_time(response)  # before it is stored: hits carry it too
         if (
             cache is not None
@@ -576,7 +596,7 @@ class PageCacheMiddleware:
             # Found unreachable while the page was made (by its images' renditions).
             and not cache_failures.resting(settings.PAGE_CACHE_ALIAS)
         ):
-            valid_until = min(state.valid_until, getattr(response, "valid_until", state.valid_until))
+            valid_until = min(state.valid_until, getattr(response, "valid_until", state.valid_until), *bounds)
             seconds = _seconds_to_keep(valid_until, now)
             if seconds >= 1:
                 headers = [(name, value) for name, value in response.items() if name != HEADER]

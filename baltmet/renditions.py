@@ -17,7 +17,7 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   (URLs and sizes) is remembered in the cache for a day, so showing them costs no file
   access, and pages heal within a day should the files go (a media folder restored without
   them). An image that has none (a broken file) is tried again after five minutes, not on
-  every page.
+  every page, and the page cache keeps the pages shown without it no longer than that.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -28,13 +28,15 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
+from django.utils import timezone
 from PIL import ExifTags, Image
 
-from baltmet import cache_failures
+from baltmet import cache_failures, page_cache
 
 logger = logging.getLogger(__name__)
 
@@ -209,9 +211,15 @@ def _remembered_or_made(fieldfile, key, renditions):
             renditions = make_renditions(fieldfile)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
-            _use_cache(cache.set, key, [], _FAILED_SECONDS)
-            return []
-        _use_cache(cache.set, key, renditions, _REMEMBERED_SECONDS)
+            renditions = []
+            _use_cache(cache.set, key, renditions, _FAILED_SECONDS)
+        else:
+            _use_cache(cache.set, key, renditions, _REMEMBERED_SECONDS)
+    if not renditions:
+        # The page goes without the image until it is tried again (a file restored, a disk no
+        # longer full), not until the next edit. Made from a failure remembered earlier, it is
+        # kept as long: by then the failure is forgotten and the image tried again.
+        page_cache.keep_page_no_longer_than(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
     return renditions
 
 

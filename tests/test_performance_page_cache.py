@@ -11,13 +11,14 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
 
-from baltmet import page_cache
+from baltmet import page_cache, renditions
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
@@ -25,6 +26,7 @@ from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 from tests.regions_factories import make_cluster, make_institution, make_organisation, make_region
+from tests.upload_files import image_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -246,6 +248,30 @@ def test_a_scheduled_event_and_an_event_ending_change_the_pages_on_time(client, 
     assert "Ending soon" not in _get(client, "/")[1]
     monkeypatch.setattr(timezone, "now", lambda: start + timedelta(hours=2, seconds=1))
     assert "Announced later" in _get(client, "/")[1]
+
+
+def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are_tried_again(client, monkeypatch):
+    def unreadable(fieldfile):
+        raise OSError("the media volume is not mounted")
+
+    working = renditions.make_renditions
+    monkeypatch.setattr(renditions, "make_renditions", unreadable)
+    start = timezone.now()
+    article = make_article("Harbour news", image=upload("harbour.png", image_bytes("PNG", (800, 400)), "image/png"), image_alt="The harbour")
+    for url in ("/news/", article.get_absolute_url()):
+        assert "<img" not in _get(client, url)[1]
+        assert _get(client, url)[0][HEADER] == "hit"
+
+    # The media are back. Four minutes on the pages stand; once the failure is forgotten and
+    # the image tried again, they show it, with no edit in between.
+    monkeypatch.setattr(renditions, "make_renditions", working)
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=4))
+    assert _get(client, "/news/")[0][HEADER] == "hit"
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=5, seconds=2))
+    cache.delete(renditions._CACHE_KEY.format(name=article.image.name))  # its five minutes are over too
+    for url in ("/news/", article.get_absolute_url()):
+        response, html = _get(client, url)
+        assert response[HEADER] == "miss" and "-800w.png" in html
 
 
 def test_pages_are_kept_no_longer_than_the_next_scheduled_change():
