@@ -21,7 +21,15 @@ from pathlib import Path
 
 import psycopg2
 
-from scratch_db import DEFAULT_URL, create_database, drop_database, manage, setup_env, with_database
+from scratch_db import (
+    DEFAULT_URL,
+    create_database,
+    drop_database,
+    manage,
+    run_stopping_cleanly,
+    setup_env,
+    with_database,
+)
 
 SCRATCH_DB = "baltmet_bench_loaddata"
 
@@ -102,4 +110,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_stopping_cleanly(main)

@@ -2,6 +2,7 @@
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -15,6 +16,20 @@ import psycopg2
 PROJECT = Path(__file__).resolve().parent.parent
 # The server and role the tests use (scripts/ensure-postgres.sh); DATABASE_URL overrides it.
 DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
+
+
+def run_stopping_cleanly(main):
+    """Run a benchmark's `main()` so that `kill` (SIGTERM), a closed terminal (SIGHUP) or a CI
+    job's timeout ends it as Ctrl-C does: through its `finally` blocks, which stop the servers
+    it started (in sessions of their own, which no signal to the benchmark reaches) and drop
+    its scratch database. Python's default for both is to end at once, leaving them."""
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)  # the status a shell reports for a process ended by it
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    main()
 
 
 def with_database(url, name):

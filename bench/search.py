@@ -25,7 +25,7 @@ import sys
 import time
 
 
-from scratch_db import DEFAULT_URL, PROJECT, create_database, run_django_on
+from scratch_db import DEFAULT_URL, PROJECT, create_database, run_django_on, run_stopping_cleanly
 
 # The project itself, for Django.
 sys.path.insert(0, str(PROJECT))
@@ -153,4 +153,4 @@ def run(options):
 
 
 if __name__ == "__main__":
-    main()
+    run_stopping_cleanly(main)

@@ -25,7 +25,7 @@ import argparse
 import os
 import sys
 
-from scratch_db import PROJECT, in_process_on_demo_database, median_ms
+from scratch_db import PROJECT, in_process_on_demo_database, median_ms, run_stopping_cleanly
 
 sys.path.insert(0, str(PROJECT))
 
@@ -128,4 +128,4 @@ def run(options):
 
 
 if __name__ == "__main__":
-    main()
+    run_stopping_cleanly(main)

@@ -38,6 +38,7 @@ from scratch_db import (  # noqa: E402 (after the path)
     demo_database,
     drop_database,
     manage,
+    run_stopping_cleanly,
     with_database,
 )
 
@@ -241,4 +242,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_stopping_cleanly(main)

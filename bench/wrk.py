@@ -43,7 +43,15 @@ from pathlib import Path
 import psycopg2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scratch_db import DEFAULT_URL, PROJECT, answers, demo_database, drop_database, with_database  # noqa: E402 (after the path)
+from scratch_db import (  # noqa: E402 (after the path)
+    DEFAULT_URL,
+    PROJECT,
+    answers,
+    demo_database,
+    drop_database,
+    run_stopping_cleanly,
+    with_database,
+)
 
 SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766  # the server of the mode being measured
@@ -321,4 +329,4 @@ def report(paths, queries_alone, results, floors, options, workers):
 
 
 if __name__ == "__main__":
-    main()
+    run_stopping_cleanly(main)

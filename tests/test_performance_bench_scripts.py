@@ -1,17 +1,20 @@
 """The benchmarks under bench/ clean up after themselves and measure only their own servers:
-a run interrupted or failing while it fills its scratch database drops it, a kept database is
+a run interrupted (Ctrl-C, kill, a closed terminal) or failing while it fills its scratch
+database drops it, a kept database is
 reused only if made with the same sizes, a second run does not take over a database a run
 still uses, a server that does not start (or is interrupted while starting) is stopped and
 never mistaken for another one on its port, and a Redis in the caller's environment is left
 alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
 Databases made here are named baltmet_bench_test_scripts and dropped afterwards."""
 
+import ast
 import importlib
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -228,6 +231,55 @@ def test_wrk_stops_a_server_interrupted_while_it_starts(tmp_path, monkeypatch):
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+_KILLED_WHILE_RUNNING = """
+import pathlib, sys, time
+sys.path.insert(0, sys.argv[2])
+from scratch_db import run_stopping_cleanly
+
+marker = pathlib.Path(sys.argv[1])
+
+
+def main():
+    try:
+        marker.write_text("running")
+        time.sleep(60)
+    finally:
+        marker.write_text("cleaned up")  # where a benchmark stops its servers, drops its database
+
+
+run_stopping_cleanly(main)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_benchmark_ended_by_kill_or_a_closed_terminal_cleans_up_as_after_ctrl_c(signum, tmp_path):
+    marker = tmp_path / "state"
+    process = subprocess.Popen([sys.executable, "-c", _KILLED_WHILE_RUNNING, str(marker), str(PROJECT / "bench")])
+    try:
+        deadline = time.monotonic() + 20
+        while not (marker.exists() and marker.read_text() == "running"):
+            assert process.poll() is None and time.monotonic() < deadline, "the script did not start"
+            time.sleep(0.02)
+        process.send_signal(signum)
+        assert process.wait(timeout=20) == 128 + signum
+        assert marker.read_text() == "cleaned up"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_every_benchmark_runs_its_main_stopping_cleanly():
+    scripts = sorted((PROJECT / "bench").glob("*.py"))
+    mains = {}
+    for script in scripts:
+        for node in ast.parse(script.read_text()).body:
+            if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test):
+                mains[script.name] = [ast.unparse(statement) for statement in node.body]
+    assert len(mains) >= 6, mains
+    assert {name: body for name, body in mains.items() if body != ["run_stopping_cleanly(main)"]} == {}
 
 
 def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch):
