@@ -251,6 +251,10 @@ class _CompiledQuery:
             else:
                 self.statement.execute(connection, cursor, params)
             rows = cursor.fetchall()
+        if self.compiler.has_extra_select:
+            # Columns the SQL needs but the rows do not (a distinct() query's ordering), which
+            # the ORM cuts off as it reads them.
+            rows = [row[: self.compiler.col_count] for row in rows]
         # The compiler's converters turn the database's values into Python's, as the ORM would.
         return list(self.compiler.results_iter(results=[rows], tuple_expected=True))
 

@@ -380,6 +380,22 @@ def _number_published(now: datetime):
     return Article.objects.filter(publish_at__lte=now).order_by().values("status").annotate(n=Count("pk")).values_list("n")
 
 
+def test_a_distinct_query_ordered_by_what_it_does_not_select_gives_the_rows_the_orm_does():
+    now = timezone.now()
+    make_article("Older", publish_at=now - timedelta(days=2))
+    make_article("Newer", publish_at=now - timedelta(days=1))
+
+    @prepared
+    def distinct_titles(now: datetime):
+        # The ORM selects the ordering column too (DISTINCT needs it), and leaves it out of the rows.
+        return Article.objects.filter(publish_at__lte=now).order_by("-publish_at").distinct().values_list("title")
+
+    expected = list(distinct_titles.build(now=now))
+    assert expected == [("Newer",), ("Older",)]
+    assert distinct_titles.rows(now=now) == expected
+    assert distinct_titles.rows_at(1, 5, now=now) == expected[1:]
+
+
 def test_rows_at_reads_the_slice_the_queryset_would_with_one_statement():
     now = timezone.now()
     for day in range(1, 8):
