@@ -31,6 +31,7 @@ sys.path.insert(0, str(PROJECT))
 
 SCRATCH_DB = "baltmet_bench_plans"
 PAGE_SIZE = 10  # the news lists' (news.views)
+DEEP_PAGE_OFFSET = 39 * PAGE_SIZE  # page 40
 
 
 def main():
@@ -88,13 +89,14 @@ def run(options):
 
     latest_in_region = news_models._latest_in_region_query(5)
     cases = []
-    for label, topic in (("3 articles", small_topic.pk), (f"{big_topic_size} articles", big_topic)):
-        values = {"topic": topic, "now": now}
+    for size, topic in ((small_topic.articles.count(), small_topic.pk), (big_topic_size, big_topic)):
+        label, values = f"{size} articles", {"topic": topic, "now": now}
         cases += [
             ("a topic's count", label, news_models._topic_count_query, values, None),
             ("a topic's page 1", label, news_models._topic_rows_query, values, 0),
-            ("a topic's page 40", label, news_models._topic_rows_query, values, 39 * PAGE_SIZE),
         ]
+        if size > DEEP_PAGE_OFFSET:  # a page the site has (it answers 404 past the last)
+            cases.append(("a topic's page 40", label, news_models._topic_rows_query, values, DEEP_PAGE_OFFSET))
     for label, region in (("2 articles", small_region.pk), (f"{big_region_size} articles", big_region)):
         cases.append(("a region's latest news", label, latest_in_region, {"region": region, "now": now}, None))
 
