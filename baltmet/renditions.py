@@ -41,6 +41,12 @@ from baltmet import cache_failures, page_cache
 logger = logging.getLogger(__name__)
 
 RENDITION_WIDTHS = (320, 640, 960, 1600)
+# Resizing by a large factor first shrinks by a whole factor with a box filter, to no less than
+# this many times the target, then applies the Lanczos filter (Pillow's reducing_gap): a
+# 320-pixel copy of a 4000-pixel photo takes 16 ms instead of 83 (bench/renditions.py), and
+# "with reducing_gap greater or equal to 3.0, the result is indistinguishable from fair
+# resampling in most cases" (Pillow's documentation). None: the Lanczos filter alone.
+REDUCING_GAP = 3.0
 QUALITY = 80
 FOLDER = "renditions"
 # Pillow format -> (extension, save options) of the rendition.
@@ -89,7 +95,10 @@ def _encode(image, image_format, size):
         # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a
         # palette, unless transparent: quantizing would make their opaque parts 254/255 opaque.
         image = image.convert("RGBA" if transparent else "RGB")
-    resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image.copy()
+    if size != image.size:
+        resized = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+    else:
+        resized = image.copy()
     if image_format == "JPEG" and resized.mode not in ("RGB", "L"):
         if resized.mode == "CMYK":
             profile = None  # a CMYK profile does not describe the RGB it is converted to
