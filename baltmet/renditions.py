@@ -28,7 +28,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
@@ -214,22 +214,32 @@ def renditions_for_many(fieldfiles):
     return {name: _remembered_or_made(files[name], key, remembered.get(key)) for name, key in keys.items()}
 
 
-def _remembered_or_made(fieldfile, key, renditions):
-    if renditions is None:
+@dataclass(frozen=True)
+class _Failed:
+    """What the cache remembers of an image without renditions: when to try it again."""
+
+    until: datetime
+
+
+def _remembered_or_made(fieldfile, key, remembered):
+    if isinstance(remembered, list):
+        return remembered
+    if isinstance(remembered, _Failed):
+        failed = remembered
+    else:
         try:
             renditions = make_renditions(fieldfile)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
-            renditions = []
-            _use_cache(cache.set, key, renditions, _FAILED_SECONDS)
+            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
+            _use_cache(cache.set, key, failed, _FAILED_SECONDS)
         else:
             _use_cache(cache.set, key, renditions, _REMEMBERED_SECONDS)
-    if not renditions:
-        # The page goes without the image until it is tried again (a file restored, a disk no
-        # longer full), not until the next edit. Made from a failure remembered earlier, it is
-        # kept as long: by then the failure is forgotten and the image tried again.
-        page_cache.keep_page_no_longer_than(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
-    return renditions
+            return renditions
+    # The page goes without the image until it is tried again (a file restored, a disk no
+    # longer full), not until the next edit.
+    page_cache.keep_page_no_longer_than(failed.until)
+    return []
 
 
 def _use_cache(operation, *args):

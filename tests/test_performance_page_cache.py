@@ -274,6 +274,27 @@ def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are
         assert response[HEADER] == "miss" and "-800w.png" in html
 
 
+def test_a_page_made_from_a_failure_remembered_earlier_is_kept_only_until_the_image_is_tried_again(client, monkeypatch):
+    def unreadable(fieldfile):
+        raise OSError("the media volume is not mounted")
+
+    working = renditions.make_renditions
+    monkeypatch.setattr(renditions, "make_renditions", unreadable)
+    start = timezone.now()
+    # The failure is remembered when the article is saved, for five minutes.
+    article = make_article("Harbour news", image=upload("harbour.png", image_bytes("PNG", (800, 400)), "image/png"), image_alt="The harbour")
+    monkeypatch.setattr(renditions, "make_renditions", working)
+
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=4, seconds=50))
+    response, html = _get(client, article.get_absolute_url())
+    assert response[HEADER] == "miss" and "<img" not in html
+
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=5, seconds=10))
+    cache.delete(renditions._CACHE_KEY.format(name=article.image.name))  # its five minutes are over
+    response, html = _get(client, article.get_absolute_url())
+    assert response[HEADER] == "miss" and "-800w.png" in html
+
+
 def test_pages_are_kept_no_longer_than_the_next_scheduled_change():
     now = timezone.now()
     make_article("Later", publish_at=now + timedelta(minutes=5))
