@@ -97,10 +97,11 @@ _VERSION_KEY = "page-cache:version"
 # The run_id of the Redis server process the shared version was last started on.
 _RUN_ID_KEY = "page-cache:redis-run-id"
 _STORED_VARY = {"", "cookie"}
-# How long a content change tries to reach the shared cache, and the pause between tries.
-SHARED_WRITE_SECONDS = 3.0
-_SHARED_WRITE_PAUSE_SECONDS = 0.1
-_shared_writes_failing = False  # a change gave up, and none has got through since
+# How long a content change tries to record its new version in each place, and the pause
+# between tries.
+VERSION_WRITE_SECONDS = 3.0
+_VERSION_WRITE_PAUSE_SECONDS = 0.1
+_writes_given_up = set()  # places where a change gave up, and none has got through since
 # The moments the page being made may be kept until at most (keep_page_no_longer_than()).
 _page_bounds = ContextVar("page_bounds", default=None)
 
@@ -151,16 +152,48 @@ def _new_stamp():
 
 
 def _bump(using):
-    try:
+    written = _written_or_logged(
         # PostgreSQL may have dropped the connection right after the commit that queued this:
         # the change is saved, so its new version must be too, on a new connection if need be
         # (changing the row twice only moves it on twice).
-        run_again_on_a_new_connection(lambda: _write_new_database_version(using), using)
-    finally:
-        # Even where the database's could not be changed: pages in Redis go by this one.
-        if settings.PAGE_CACHE_VERSION_IN_CACHE:
-            _bump_shared_version()
-    _tell_the_database_watches(using)
+        lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using),
+        "the database",
+    )
+    # Even where the database's could not be changed: pages in Redis go by this one.
+    if settings.PAGE_CACHE_VERSION_IN_CACHE:
+        _written_or_logged(lambda: _incr_and_announce(_cache()), "the shared cache")
+    if written:
+        _tell_the_database_watches(using)
+
+
+def _written_or_logged(write, place):
+    """Run `write`, which records a committed change's new version in `place`; whether it did.
+
+    A change lost here leaves processes serving old pages, so a database or Redis that fails
+    for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
+    tried again for VERSION_WRITE_SECONDS; writing twice only moves the version on twice. A
+    change that gives up is logged as an error, not raised: it is saved, and the editor must
+    not be told otherwise. Once one has given up, `place` is down, not stalling: the next
+    changes try once, until one gets through, rather than each holding its editor (or a
+    script, at every save) that long."""
+    give_up_at = time.monotonic() + (0 if place in _writes_given_up else VERSION_WRITE_SECONDS)
+    while True:
+        try:
+            write()
+        except Exception:
+            if time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at:
+                _writes_given_up.add(place)
+                logger.error(
+                    "page cache: could not record a content change in %s; cached pages may be out "
+                    "of date for up to DJANGO_PAGE_CACHE_SECONDS",
+                    place,
+                    exc_info=True,
+                )
+                return False
+            _sleep(_VERSION_WRITE_PAUSE_SECONDS)
+        else:
+            _writes_given_up.discard(place)
+            return True
 
 
 def _tell_the_database_watches(using):
@@ -201,37 +234,9 @@ def _write_new_database_version(using):
         versions.get_or_create(pk=1, defaults={"version": stamp, "changed": now})
 
 
-def _bump_shared_version():
-    """With a shared cache (Redis) the version pages are checked against lives next to them,
-    so that a cache hit needs no database query. INCR changes it atomically, so two changes
-    committed at once can never leave it at the older of two values.
-
-    A change lost here leaves other processes serving old pages, so a Redis that stalls for a
-    moment (a fork for a snapshot, a failover) is tried again for SHARED_WRITE_SECONDS. An INCR
-    that timed out may have been made: made twice, the version only moves on twice. Once a
-    change has given up, Redis is down, not stalling: the next ones try once, until one gets
-    through, rather than each holding its editor (or a script, at every save) that long."""
-    global _shared_writes_failing
-    cache = _cache()
-    give_up_at = time.monotonic() + (0 if _shared_writes_failing else SHARED_WRITE_SECONDS)
-    while True:
-        try:
-            _incr_and_announce(cache)
-            _shared_writes_failing = False
-            return
-        except Exception:
-            if time.monotonic() + _SHARED_WRITE_PAUSE_SECONDS >= give_up_at:
-                _shared_writes_failing = True
-                logger.error(
-                    "page cache: could not record a content change in the shared cache; cached "
-                    "pages may be out of date for up to DJANGO_PAGE_CACHE_SECONDS",
-                    exc_info=True,
-                )
-                return
-            _sleep(_SHARED_WRITE_PAUSE_SECONDS)
-
-
 def _incr_and_announce(cache):
+    # count_up() is atomic (INCR): two changes committed at once never leave the version at the
+    # older of two values.
     # With no version yet (a new, restarted or emptied Redis) one is started. A Redis full of
     # pages may refuse to change it (maxmemory under the noeviction policy, which visitors can
     # bring about by asking for many addresses): the version is then deleted, and no page

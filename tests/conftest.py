@@ -28,7 +28,7 @@ def _cache_failures_forgotten():
     the next test."""
     yield
     cache_failures.forget()
-    page_cache._shared_writes_failing = False
+    page_cache._writes_given_up.clear()
 
 
 @pytest.fixture

@@ -74,6 +74,6 @@ class UnreachableCache:
 
 def make_the_page_cache_unreachable(monkeypatch):
     """Every use of the page cache's cache raises ConnectionError, as with Redis down. A change
-    tries it once, not for SHARED_WRITE_SECONDS."""
+    tries it once, not for VERSION_WRITE_SECONDS."""
     monkeypatch.setattr(page_cache, "_cache", UnreachableCache)
-    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 0)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0)

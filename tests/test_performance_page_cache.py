@@ -451,6 +451,52 @@ def test_a_version_change_failing_after_the_commit_is_logged_and_the_change_kept
     assert "_BumpAfterCommit('default')" in caplog.text
 
 
+def test_a_version_write_failing_for_a_moment_after_the_commit_is_tried_again(client, monkeypatch, caplog):
+    article = make_article("Old title")
+    assert _get(client, "/news/")[0][HEADER] == "miss"
+    assert _get(client, "/news/")[0][HEADER] == "hit"
+    real_write = page_cache._write_new_database_version
+    failures = []
+
+    def fails_once(using):
+        if not failures:
+            # A lock or statement timeout, a failover under way: the connection still works.
+            failures.append(using)
+            raise OperationalError("canceling statement due to lock timeout")
+        return real_write(using)
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", fails_once)
+    monkeypatch.setattr(page_cache, "_sleep", lambda seconds: None)
+    with transaction.atomic():  # as the admin saves
+        article.title = "New title"
+        article.save()
+    assert failures
+    response, html = _get(client, "/news/")
+    assert response[HEADER] == "miss" and "New title" in html
+    assert "could not record" not in caplog.text
+
+
+def test_a_version_write_that_keeps_failing_is_logged_and_the_next_changes_try_it_once(monkeypatch, caplog):
+    article = make_article("Old title")
+    tries = []
+
+    def failing(using):
+        tries.append(using)
+        raise OperationalError("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", failing)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.35)  # tries every 0.1 s meanwhile
+    article.title = "New title"
+    article.save()  # outside a transaction: the change is saved, and nothing is raised
+    assert Article.objects.get(pk=article.pk).title == "New title"
+    assert len(tries) > 1
+    assert "could not record a content change in the database" in caplog.text
+
+    tries.clear()
+    article.save()
+    assert len(tries) == 1, "once given up, the next change tries once"
+
+
 def test_a_connection_dropped_right_after_the_commit_still_changes_the_version(client, caplog):
     article = make_article("Old title")
     url = article.get_absolute_url()

@@ -129,7 +129,7 @@ def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_p
     make_article("Before the outage")
     proxy.cut()
     # Each change (the factory makes two) keeps trying this long, then gives up.
-    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 1)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 1)
     with deadline():
         make_article("Saved while Redis is silent")
     assert Article.objects.filter(title="Saved while Redis is silent").exists()
@@ -163,7 +163,7 @@ def test_after_a_change_gave_up_the_next_ones_try_once_until_one_gets_through(re
             raise ConnectionError("Redis is down")
 
     monkeypatch.setattr(page_cache, "_incr_and_announce", incr_and_announce)
-    monkeypatch.setattr(page_cache, "SHARED_WRITE_SECONDS", 0.35)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.35)
 
     def tries_of_one_change():
         attempts.clear()
