@@ -2,17 +2,19 @@
 Resized copies ("renditions") of uploaded images, for listings, cards and the lead image of
 an article or region: a teaser shows a 320-pixel-wide image, not the editor's 4000-pixel upload.
 
-- Widths RENDITION_WIDTHS (320, 640, 960 for lists and cards, 1600 for a lead image's 48rem
-  column on a high-density screen; never wider than the upload, whose own width is used
-  instead of the widths above it). JPEG and WebP are re-encoded at quality 80, PNG and
+- Widths CARDS (320, 640, 960) for lists and cards, LEAD (those and 1600) for the image at the
+  top of a page, its 48rem column on a high-density screen; never wider than the upload, whose
+  own width is used instead of the widths above it. Each set is remembered apart, so that the
+  lead image's width did not make every list find its images anew, decoding each upload in a
+  visitor's request. JPEG and WebP are re-encoded at quality 80, PNG and
   GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
 - Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
   renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
   an imported file's is unique), so a name always stands for the same picture.
-- Made once: when an article or region with an image is saved (post_save), or else the
-  first time a page shows it; an existing file is never made again, so each is put in place
+- Made once: once an article or region with an image is saved (after the commit, not holding
+  its transaction open), or else the first time a page shows it; an existing file is never made again, so each is put in place
   whole (written aside, then renamed), never seen half-written. What the renditions are
   (URLs and sizes) is remembered in the cache for a day, so showing them costs no file
   access, and pages heal within a day should the files go (a media folder restored without
@@ -33,6 +35,7 @@ from io import BytesIO
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
+from django.db import transaction
 from django.utils import timezone
 from PIL import ExifTags, Image
 
@@ -40,7 +43,18 @@ from baltmet import cache_failures, page_cache
 
 logger = logging.getLogger(__name__)
 
-RENDITION_WIDTHS = (320, 640, 960, 1600)
+
+
+@dataclass(frozen=True)
+class Widths:
+    """A set of widths, and the cache key under which what its renditions are is remembered."""
+
+    widths: tuple
+    key: str
+
+
+CARDS = Widths((320, 640, 960), "renditions:v2:{name}")  # v2: names with the upload's extension
+LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v1:{name}")
 # Resizing by a large factor first shrinks by a whole factor with a box filter, to no less than
 # this many times the target, then applies the Lanczos filter (Pillow's reducing_gap): a
 # 320-pixel copy of a 4000-pixel photo takes 16 ms instead of 83 (bench/renditions.py), and
@@ -56,7 +70,6 @@ _OUTPUT = {
     "PNG": (".png", {"optimize": True}),
     "GIF": (".gif", {}),
 }
-_CACHE_KEY = "renditions:v3:{name}"  # v2: names with the upload's extension; v3: 1600w
 _REMEMBERED_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
 
@@ -75,12 +88,12 @@ def rendition_name(original_name, width, extension):
     return f"{FOLDER}/{original_name}-{width}w{extension}"
 
 
-def target_sizes(width, height):
-    """[(width, height)] of the renditions of a `width` × `height` image, never enlarged."""
-    widths = [target for target in RENDITION_WIDTHS if target < width]
-    if len(widths) < len(RENDITION_WIDTHS):
-        widths.append(width)
-    return [(target, max(1, round(height * target / width))) for target in widths]
+def target_sizes(width, height, widths):
+    """[(width, height)] of the renditions in `widths` of a `width` × `height` image, never enlarged."""
+    targets = [target for target in widths if target < width]
+    if len(targets) < len(widths):
+        targets.append(width)
+    return [(target, max(1, round(height * target / width))) for target in targets]
 
 
 def _encode(image, image_format, size):
@@ -147,8 +160,9 @@ def _upright(opened, orientation):
     return opened.transpose(turn) if turn is not None else opened.copy()
 
 
-def make_renditions(fieldfile):
-    """Make the renditions of `fieldfile` that do not exist yet; return them all, smallest first."""
+def make_renditions(fieldfile, widths=LEAD.widths):
+    """Make the renditions of `fieldfile` in `widths` that do not exist yet; return them all,
+    smallest first."""
     storage, name = fieldfile.storage, fieldfile.name
     renditions = []
     with storage.open(name, "rb") as file, Image.open(file) as opened:
@@ -159,7 +173,7 @@ def make_renditions(fieldfile):
         extension = _OUTPUT[image_format][0]
         orientation = _orientation(opened)
         image = None
-        for width, height in target_sizes(*_upright_size(opened, orientation)):
+        for width, height in target_sizes(*_upright_size(opened, orientation), widths):
             target = rendition_name(name, width, extension)
             if not storage.exists(target):
                 # Decoded only now: showing renditions that exist (as without the cache) reads
@@ -196,22 +210,23 @@ def _put_whole(storage, name, data):
         raise
 
 
-def renditions_for(fieldfile):
-    """The renditions of an image field's file, made if needed; [] without a usable image."""
+def renditions_for(fieldfile, widths=CARDS):
+    """The renditions in `widths` (CARDS or LEAD) of an image field's file, made if needed;
+    [] without a usable image."""
     if not fieldfile:
         return []
-    key = _CACHE_KEY.format(name=fieldfile.name)
-    return _remembered_or_made(fieldfile, key, _use_cache(cache.get, key))
+    key = widths.key.format(name=fieldfile.name)
+    return _remembered_or_made(fieldfile, widths, key, _use_cache(cache.get, key))
 
 
 def renditions_for_many(fieldfiles):
-    """{name: renditions_for(fieldfile)} of the images among `fieldfiles`, those remembered
-    read from the cache in one request: a list of teasers makes one round trip to Redis, not
-    one per image."""
+    """{name: renditions_for(fieldfile)} of the images among `fieldfiles`, for their cards,
+    those remembered read from the cache in one request: a list of teasers makes one round
+    trip to Redis, not one per image."""
     files = {fieldfile.name: fieldfile for fieldfile in fieldfiles if fieldfile}
-    keys = {name: _CACHE_KEY.format(name=name) for name in files}
+    keys = {name: CARDS.key.format(name=name) for name in files}
     remembered = (_use_cache(cache.get_many, list(keys.values())) if keys else None) or {}
-    return {name: _remembered_or_made(files[name], key, remembered.get(key)) for name, key in keys.items()}
+    return {name: _remembered_or_made(files[name], CARDS, key, remembered.get(key)) for name, key in keys.items()}
 
 
 @dataclass(frozen=True)
@@ -221,14 +236,18 @@ class _Failed:
     until: datetime
 
 
-def _remembered_or_made(fieldfile, key, remembered):
-    if isinstance(remembered, list):
-        return remembered
+def _remembered_or_made(fieldfile, widths, key, remembered):
     if isinstance(remembered, _Failed):
         failed = remembered
+    elif remembered:
+        return remembered
+    elif remembered == []:
+        # A failure remembered as it was before 26 November 2026, without its retry's moment:
+        # tried again within five minutes.
+        failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
     else:
         try:
-            renditions = make_renditions(fieldfile)
+            renditions = make_renditions(fieldfile, widths.widths)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
             failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
@@ -257,10 +276,17 @@ def _use_cache(operation, *args):
 
 
 def make_renditions_on_save(sender, instance, raw=False, **kwargs):
-    """post_save of a model with an `image` field: its renditions are ready before a page needs them."""
+    """post_save of a model with an `image` field: its renditions are ready before a page needs
+    them. Made once the save is committed: decoding a photo takes a few hundred milliseconds,
+    which the save's transaction (its row locks) need not wait for; a save rolled back makes none."""
     image = getattr(instance, "image", None)
     if image:
-        renditions_for(image)
+        transaction.on_commit(lambda: _make_every_width(image), using=kwargs.get("using"))
+
+
+def _make_every_width(image):
+    for widths in (LEAD, CARDS):  # the cards' are among the lead image's: made once, remembered twice
+        renditions_for(image, widths)
 
 
 def connect_signals():

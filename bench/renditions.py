@@ -83,14 +83,14 @@ def main():
         data = photo(size)
         times = []
         for _, widths, gap in WAYS:
-            renditions.RENDITION_WIDTHS, renditions.REDUCING_GAP = widths, gap
+            renditions.REDUCING_GAP = gap
             with tempfile.TemporaryDirectory() as folder:
                 storage = FileSystemStorage(location=folder, base_url="/media/")
                 name = storage.save("news/photo.jpg", io.BytesIO(data))
 
                 def make():
                     # Afresh each time, as for a new upload.
-                    made = renditions.make_renditions(_Upload(storage, name))
+                    made = renditions.make_renditions(_Upload(storage, name), widths)
                     for rendition in made:
                         storage.delete(rendition.name)
 

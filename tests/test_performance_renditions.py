@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.core.cache.backends import locmem as locmem_backend
+from django.db import transaction
+from django.test import Client
 from django.core.files.storage import default_storage
 from PIL import Image, ImageCms, ImageFile
 
 from baltmet import cache_failures, renditions
-from baltmet.renditions import RENDITION_WIDTHS, renditions_for
+from baltmet.renditions import CARDS, LEAD, renditions_for
 from tests.news_factories import make_article
 from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
 from tests.upload_files import image_bytes, upload
 
-pytestmark = pytest.mark.django_db
+# Renditions are made once a save is committed (on_commit): these tests commit, as a site does.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -38,18 +41,53 @@ def _media(settings, name):
     return Path(settings.MEDIA_ROOT) / name
 
 
+def client_html(url):
+    return Client().get(url).content.decode()
+
+
 def _img_tags(html):
     return re.findall(r"<img\b[^>]*>", html)
 
 
 def test_saving_an_article_makes_its_renditions(settings):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
-    for width in RENDITION_WIDTHS:
+    for width in LEAD.widths:  # every width, the lead image's among them
         path = _media(settings, f"renditions/{article.image.name}-{width}w.jpg")
         assert path.exists(), path
         with Image.open(path) as rendition:
             assert rendition.format == "JPEG"
             assert rendition.size == (width, width // 2)
+
+
+def test_renditions_are_made_once_the_save_is_committed_not_inside_its_transaction(settings):
+    with transaction.atomic():
+        article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
+        assert not _media(settings, "renditions").exists()  # the transaction is not held open for them
+    assert _media(settings, f"renditions/{article.image.name}-1600w.jpg").exists()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        rolled_back = make_article("Never saved", image=_image("never.jpg", "JPEG", (800, 400)), image_alt="Never")
+        raise RuntimeError("the save fails")
+    assert not list(_media(settings, "renditions").rglob(f"{Path(rolled_back.image.name).name}-*"))
+
+
+def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, settings):
+    # Images saved before the lead image's 1600 px width (or whatever width it gets next): the
+    # cards' renditions made and remembered, the lead image's not. No list decodes an upload.
+    for number in range(3):
+        article = make_article(f"Item {number}", image=_image(f"item{number}.png", "PNG", (2400, 1200)), image_alt="A picture")
+        cache.delete(LEAD.key.format(name=article.image.name))
+    for path in _media(settings, "renditions").rglob("*-1600w.png"):
+        path.unlink()
+    decoded = []
+    upright = renditions._upright
+    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
+    html = client_html("/news/")
+    assert html.count("-960w.png 960w") == 3 and "1600w" not in html
+    assert decoded == []
+    # The article's own page makes its lead image's 1600 px copy, from the one upload it shows.
+    assert "-1600w.png 1600w" in client_html(article.get_absolute_url())
+    assert decoded == [(2400, 1200)]
 
 
 def test_no_rendition_is_wider_than_the_upload_and_png_gif_keep_their_format(settings):
@@ -80,7 +118,7 @@ def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(clien
     assert 'width="320"' in img and 'height="160"' in img
     assert 'alt="The harbour"' in img
     srcset = re.search(r'srcset="([^"]+)"', img).group(1)
-    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
+    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w"]
     assert "sizes=" in img
     # Never the full upload.
     assert article.image.url not in html
@@ -258,7 +296,7 @@ def test_an_image_without_renditions_is_not_tried_again_on_every_page(monkeypatc
         path.unlink()
     attempts = []
     real = renditions.make_renditions
-    monkeypatch.setattr(renditions, "make_renditions", lambda fieldfile: attempts.append(fieldfile.name) or real(fieldfile))
+    monkeypatch.setattr(renditions, "make_renditions", lambda fieldfile, widths: attempts.append(fieldfile.name) or real(fieldfile, widths))
     for _ in range(3):
         assert renditions_for(article.image) == []
     assert len(attempts) == 1

@@ -5,7 +5,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from baltmet.renditions import renditions_for
+from baltmet.renditions import LEAD, renditions_for
 
 register = template.Library()
 
@@ -32,7 +32,7 @@ def lead_image(image, alt, css_class=""):
     """The <img> of a page's own image, at the top of it: its renditions as with
     responsive_image(), but loaded at once (it is what the visitor sees first) and as wide as
     its largest rendition, which the column's width then bounds, as it did the upload's."""
-    renditions = renditions_for(image)
+    renditions = renditions_for(image, LEAD)
     if not renditions:
         return ""
     return _img(renditions, renditions[-1], alt, LEAD_IMAGE_SIZES, css_class, "")
