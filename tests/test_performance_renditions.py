@@ -16,7 +16,7 @@ from django.core.files.storage import default_storage
 from PIL import Image, ImageCms, ImageFile
 
 from baltmet import cache_failures, renditions
-from baltmet.renditions import CARDS, LEAD, renditions_for
+from baltmet.renditions import LEAD, renditions_for
 from tests.news_factories import make_article
 from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
@@ -145,7 +145,7 @@ def test_an_articles_page_shows_its_image_as_renditions_loaded_at_once(client):
     assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
     # As wide as its largest rendition, which the column then bounds: not the 320 of a teaser.
     assert 'width="1600"' in img and 'height="800"' in img
-    assert 'sizes="(min-width: 50rem) 48rem, calc(100vw - 2rem)"' in img
+    assert 'sizes="(min-width: 51rem) 48rem, (min-width: 40rem) calc(100vw - 3rem), calc(100vw - 2rem)"' in img
     assert "loading=" not in img  # what the visitor sees first is not put off
     assert 'alt="The harbour"' in img
     assert article.image.url not in img  # the upload stays for og:image alone

@@ -9,9 +9,9 @@ from baltmet.renditions import LEAD, renditions_for
 
 register = template.Library()
 
-# A lead image fills the article's or region's column: 48rem, less the page's margins on
-# narrower screens (.article, .region-profile and .wrap in site.css).
-LEAD_IMAGE_SIZES = "(min-width: 50rem) 48rem, calc(100vw - 2rem)"
+# A lead image fills the article's or region's column: 48rem, or the screen less the page's
+# margins, 1rem a side, 1.5rem from 40rem on (.article, .region-profile and .wrap in site.css).
+LEAD_IMAGE_SIZES = "(min-width: 51rem) 48rem, (min-width: 40rem) calc(100vw - 3rem), calc(100vw - 2rem)"
 
 
 @register.simple_tag
