@@ -461,7 +461,6 @@ def keep_page_no_longer_than(moment):
         bounds.append(moment)
 
 
-
 def _cache():
     return caches[settings.PAGE_CACHE_ALIAS]
 

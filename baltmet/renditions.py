@@ -4,22 +4,23 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 
 - Widths CARDS (320, 640, 960) for lists and cards, LEAD (those and 1600) for the image at the
   top of a page, its 48rem column on a high-density screen; never wider than the upload, whose
-  own width is used instead of the widths above it. Each set is remembered apart, so that the
-  lead image's width did not make every list find its images anew, decoding each upload in a
-  visitor's request. JPEG and WebP are re-encoded at quality 80, PNG and
-  GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
+  own width is used instead of the widths above it. Each set is remembered under its own key:
+  a width added to one does not send the other's pages looking for their images anew, each
+  decoding its uploads in a visitor's request. JPEG and WebP are re-encoded at quality 80, PNG
+  and GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
 - Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
   renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
   an imported file's is unique), so a name always stands for the same picture.
 - Made once: once an article or region with an image is saved (after the commit, not holding
-  its transaction open), or else the first time a page shows it; an existing file is never made again, so each is put in place
-  whole (written aside, then renamed), never seen half-written. What the renditions are
-  (URLs and sizes) is remembered in the cache for a day, so showing them costs no file
-  access, and pages heal within a day should the files go (a media folder restored without
-  them). An image that has none (a broken file) is tried again after five minutes, not on
-  every page, and the page cache keeps the pages shown without it no longer than that.
+  its transaction open), or else the first time a page shows it; an existing file is never
+  made again, so each is put in place whole (written aside, then renamed), never seen
+  half-written. What the renditions are (URLs and sizes) is remembered in the cache for a
+  day, so showing them costs no file access, and pages heal within a day should the files go
+  (a media folder restored without them). An image that has none (a broken file) is tried
+  again after five minutes, not on every page, and the page cache keeps the pages shown
+  without it no longer than that.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -42,7 +43,6 @@ from PIL import ExifTags, Image
 from baltmet import cache_failures, page_cache
 
 logger = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
