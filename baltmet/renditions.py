@@ -281,12 +281,14 @@ def make_renditions_on_save(sender, instance, raw=False, **kwargs):
     which the save's transaction (its row locks) need not wait for; a save rolled back makes none."""
     image = getattr(instance, "image", None)
     if image:
-        transaction.on_commit(lambda: _make_every_width(image), using=kwargs.get("using"))
+        transaction.on_commit(lambda: make_every_width(image), using=kwargs.get("using"))
 
 
-def _make_every_width(image):
+def make_every_width(image):
+    """Make the renditions of `image` (an image field's file) in every set of widths, those
+    missing on disk, whatever the cache remembers, and remember them."""
     for widths in (LEAD, CARDS):  # the cards' are among the lead image's: made once, remembered twice
-        renditions_for(image, widths)
+        _remembered_or_made(image, widths, widths.key.format(name=image.name), remembered=None)
 
 
 def connect_signals():

@@ -1,6 +1,7 @@
 """What every benchmark shares: the project's place, and scratch PostgreSQL databases that a
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
+import hashlib
 import os
 import signal
 import statistics
@@ -107,10 +108,13 @@ def setup_env(env):
 def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
     """Scratch database `name` migrated, with `fixtures` loaded and `generate_demo_content`'s
     `articles` and `events` (and 12 regions); with `keep`, one an earlier run made with the
-    same sizes and fixtures, and finished, is used as it is. `env` is the environment for
+    same sizes, fixtures and version of the command, and finished, is used as it is. `env` is the environment for
     manage.py, DATABASE_URL naming that database. Returns the seconds generate_demo_content
     took, or None if reused. A database not made to the end (a failure, Ctrl-C) is dropped."""
-    made_with = f"generate_demo_content --articles {articles} --events {events} --regions 12; fixtures: {' '.join(fixtures)}"
+    made_with = (
+        f"generate_demo_content --articles {articles} --events {events} --regions 12; fixtures: {' '.join(fixtures)}; "
+        f"command {_digest(PROJECT / 'baltmet/management/commands/generate_demo_content.py')}"
+    )
     if keep and _made_with(url, name) == made_with:
         print(f"reusing {name} ({made_with})", flush=True)
         return None
@@ -129,6 +133,11 @@ def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
         drop_database(url, name)
         raise
     return took
+
+
+def _digest(path):
+    # A database made by another version of the command has other content: never reused.
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
 def _made_with(url, name):

@@ -1,8 +1,7 @@
 """The benchmarks under bench/ clean up after themselves and measure only their own servers:
 a run interrupted (Ctrl-C, kill, a closed terminal) or failing while it fills its scratch
-database drops it, a kept database is
-reused only if made with the same sizes, a second run does not take over a database a run
-still uses, a server that does not start (or is interrupted while starting) is stopped and
+database drops it, a kept database is reused only if made with the same sizes and command, a
+second run does not take over a database a run still uses, a server that does not start (or is interrupted while starting) is stopped and
 never mistaken for another one on its port, and a Redis in the caller's environment is left
 alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
 Databases made here are named baltmet_bench_test_scripts and dropped afterwards."""
@@ -71,7 +70,7 @@ def test_a_run_interrupted_while_filling_its_database_drops_it(script, scratch, 
     assert scratch not in _databases()
 
 
-def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes(scratch, monkeypatch):
+def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes_and_command(scratch, monkeypatch):
     made = []
     monkeypatch.setattr(scratch_db, "manage", lambda args, env, capture=False: made.append(args[0]))
     assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is not None
@@ -79,6 +78,10 @@ def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes(scratch, mon
     assert made.count("generate_demo_content") == 1
     assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=500, keep=True) is not None
     assert made.count("generate_demo_content") == 2
+    # Made by another version of generate_demo_content: other content (pictures, since 26 November).
+    monkeypatch.setattr(scratch_db, "_digest", lambda path: "another-version")
+    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=500, keep=True) is not None
+    assert made.count("generate_demo_content") == 3
 
 
 def test_a_database_left_unfinished_is_never_reused(scratch, monkeypatch):

@@ -2,13 +2,16 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from PIL import Image
 
+from baltmet.management.commands.generate_demo_content import PICTURES
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
 from news.models import Article, Event
@@ -60,6 +63,37 @@ def test_the_same_seed_gives_the_same_content():
     assert list(Article.objects.order_by("slug").values_list("slug", "title", "status", "lead")) == first
     _generate(seed=12, clear=True)
     assert list(Article.objects.order_by("slug").values_list("slug", "title", "status", "lead")) != first
+
+
+def test_three_articles_in_five_and_the_new_regions_have_pictures_with_renditions_made(client, settings):
+    _generate(articles=200, events=20, regions=3)
+    media = Path(settings.MEDIA_ROOT)
+    pictured = Article.objects.exclude(image="")
+    assert 0.45 < pictured.count() / 200 < 0.75
+    names = set(pictured.values_list("image", flat=True))
+    assert 6 <= len(names) <= PICTURES, "a stock of pictures, each used many times"
+    assert not pictured.filter(image_alt="").exists()
+    assert not Region.objects.filter(image="").exists()
+    for name in names | set(Region.objects.values_list("image", flat=True)):
+        with Image.open(media / name) as opened:
+            assert opened.format == "JPEG" and opened.size == (1600, 1067)
+        # Made by the command, not in a visitor's request.
+        assert (media / f"renditions/{name}-320w.jpg").is_file() and (media / f"renditions/{name}-1600w.jpg").is_file()
+    article = pictured.filter(id__in=Article.objects.published()).first()
+    page = client.get(article.get_absolute_url()).content.decode()
+    assert f"/media/renditions/{article.image.name}-1600w.jpg 1600w" in page
+
+
+def test_the_same_seed_gives_the_same_pictures_under_the_same_names(settings):
+    _generate(articles=60, events=5, seed=11)
+    first = sorted(Article.objects.exclude(image="").values_list("slug", "image"))
+    files = sorted(path.name for path in Path(settings.MEDIA_ROOT, "demo").iterdir())
+    _generate(articles=60, events=5, seed=11, clear=True)
+    assert sorted(Article.objects.exclude(image="").values_list("slug", "image")) == first
+    assert sorted(path.name for path in Path(settings.MEDIA_ROOT, "demo").iterdir()) == files
+    _generate(articles=60, events=5, seed=12, clear=True)
+    # Other pictures, under other names: a name always stands for the same picture.
+    assert not set(Article.objects.values_list("image", flat=True)) & {image for _, image in first}
 
 
 def test_refuses_to_add_to_earlier_demo_content_without_clear():

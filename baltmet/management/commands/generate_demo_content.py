@@ -16,6 +16,11 @@ rows (baltmet.search_index.update_vectors) and the page cache's content version 
 the planner knows their sizes and index-only scans work at once. The sanitiser's pre_save receiver is skipped too: the rich
 text made here uses only tags the sanitiser keeps, exactly as it writes them (a test checks).
 
+About three articles in five, and the new regions, have a picture: one of PICTURES made here
+(coloured shapes, as a stock of photos a news desk reuses), stored in MEDIA_ROOT under a name
+made from its bytes (demo/generated-demo-<digest>.jpg), so that a name always stands for the
+same picture, as an upload's does, and its renditions (baltmet.renditions) are made at the end.
+
 Generated articles, events, institutions and clusters have slugs starting with
 "generated-demo-" and a number (or a region's slug), which no editor writes: --clear deletes
 the generated articles and events, and nothing else, in batches (the page cache's receivers
@@ -25,24 +30,34 @@ ones (same slug or code) are used, missing ones added with their figures, instit
 clusters, and --clear leaves them.
 """
 
+import hashlib
+import io
 import random
 import time
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import slugify
 
+from PIL import Image, ImageDraw, ImageFilter
+
+from baltmet import renditions
 from baltmet.search_index import update_vectors
 from news.models import Article, Event, Topic
 from regions.models import Cluster, Figure, Institution, Metric, Region
 
 PREFIX = "generated-demo-"
 BATCH_SIZE = 2000
+PICTURES = 12
+PICTURE_SIZE = (1600, 1067)
+PICTURE_SHARE = 0.6  # of the articles
 # Region-less events: network-wide ones, in Brussels (as the seed page's seminar at the Open
 # Days).
 NETWORK_PLACE = ("Brussels", "Belgium")
@@ -155,12 +170,16 @@ class Command(BaseCommand):
                 self.clear()
             elif generated(Article).exists() or generated(Event).exists():
                 raise CommandError("This database already has generated demo content; pass --clear to replace it.")
-            regions = self.step("regions", self.make_regions, options["regions"])
+            # Files, not rows: named after their bytes, they are the same whatever becomes of
+            # the transaction.
+            pictures = self.step("pictures", self.make_pictures)
+            regions = self.step("regions", self.make_regions, options["regions"], pictures)
             topics = self.step("topics", self.make_topics, options["topics"])
             events = self.step("events", self.make_events, options["events"], regions)
-            articles = self.step("articles", self.make_articles, options["articles"], topics, regions, events)
+            articles = self.step("articles", self.make_articles, options["articles"], topics, regions, events, pictures)
             self.step("search vectors", self.finish, regions)
         self.step("vacuum and planner statistics", analyze)
+        self.step("renditions of the pictures", make_picture_renditions, pictures)
         if self.verbosity >= 1:
             self.stdout.write(
                 f"Generated {articles} articles and {len(events)} events, with {len(regions)} regions "
@@ -180,7 +199,18 @@ class Command(BaseCommand):
 
     # --- Shared content: regions, topics, metrics -------------------------------------
 
-    def make_regions(self, count):
+    def make_pictures(self):
+        """[(name, alt text)] of PICTURES pictures in MEDIA_ROOT, made where missing."""
+        pictures = []
+        for number in range(1, PICTURES + 1):
+            data = picture(self.rng)
+            name = f"demo/{PREFIX}{hashlib.sha256(data).hexdigest()[:16]}.jpg"
+            if not default_storage.exists(name):
+                default_storage.save(name, ContentFile(data))
+            pictures.append((name, f"Demo picture {number}: coloured shapes"))
+        return pictures
+
+    def make_regions(self, count, pictures):
         by_slug = {slugify(name): (name, country, designation) for name, country, designation in REGIONS[:count]}
         existing = Region.objects.in_bulk(list(by_slug), field_name="slug")
         new = [
@@ -189,12 +219,14 @@ class Command(BaseCommand):
                 slug=slug,
                 country=country,
                 designation=designation,
+                image=pictures[position % len(pictures)][0],
+                image_alt=pictures[position % len(pictures)][1],
                 lead=f"{name} is a member region of the Baltic Metropoles network, strong in "
                 f"{self.rng.choice(FIELDS)} and {self.rng.choice(FIELDS)}.",
                 body=self.rich_text(name, paragraphs=3),
                 policy=self.rich_text(name, paragraphs=2),
             )
-            for slug, (name, country, designation) in by_slug.items()
+            for position, (slug, (name, country, designation)) in enumerate(by_slug.items())
             if slug not in existing
         ]
         Region.objects.bulk_create(new, batch_size=BATCH_SIZE)
@@ -310,8 +342,10 @@ class Command(BaseCommand):
         Event.objects.bulk_create(events, batch_size=BATCH_SIZE)
         return events
 
-    def make_articles(self, count, topics, regions, events):
+    def make_articles(self, count, topics, regions, events, pictures):
         rng = self.rng
+        # Drawn apart, so that the rest of the content is what the same seed gave before.
+        pick = random.Random(f"{self.seed}:article pictures")
         published_events = [event for event in events if event.status == Event.Status.PUBLISHED]
         article_topics = Article.topics.through
         article_regions = Article.regions.through
@@ -328,6 +362,7 @@ class Command(BaseCommand):
                     status, publish_at = self.news_of(event)
                 else:
                     status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
+                image, image_alt = pick.choice(pictures) if pick.random() < PICTURE_SHARE else ("", "")
                 articles.append(
                     Article(
                         title=title[:250],
@@ -337,6 +372,8 @@ class Command(BaseCommand):
                         status=status,
                         publish_at=publish_at,
                         event=event,
+                        image=image,
+                        image_alt=image_alt,
                         **self.dates(publish_at),
                     )
                 )
@@ -434,6 +471,30 @@ class Command(BaseCommand):
             Region.objects.filter(pk__in=[region.pk for region in regions]),
         ):
             update_vectors(queryset)
+
+
+def picture(rng):
+    """A JPEG of PICTURE_SIZE: two colours fading into each other, with shapes, softened."""
+    colours = [tuple(rng.randrange(40, 230) for _ in range(3)) for _ in range(2)]
+    fade = Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize(PICTURE_SIZE)
+    image = Image.composite(Image.new("RGB", PICTURE_SIZE, colours[0]), Image.new("RGB", PICTURE_SIZE, colours[1]), fade)
+    draw = ImageDraw.Draw(image)
+    width, height = PICTURE_SIZE
+    for _ in range(rng.randint(8, 20)):
+        x, y, size = rng.randrange(width), rng.randrange(height), rng.randrange(60, 500)
+        shape = draw.ellipse if rng.random() < 0.6 else draw.rectangle
+        shape((x, y, x + size, y + size * rng.uniform(0.5, 1.5)), fill=tuple(rng.randrange(256) for _ in range(3)))
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(3)).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def make_picture_renditions(pictures):
+    """Every rendition of the pictures (all the generated content's images), so that no page
+    of it makes them in a visitor's request; on disk, and remembered in the cache."""
+    field = Article._meta.get_field("image")
+    for name, _ in pictures:
+        renditions.make_every_width(field.attr_class(None, field, name))
 
 
 def generated(model):
