@@ -109,7 +109,9 @@ def _encode(image, image_format, size):
         # palette, unless transparent: quantizing would make their opaque parts 254/255 opaque.
         image = image.convert("RGBA" if transparent else "RGB")
     if size != image.size:
-        resized = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
+        # Pillow's reduce(), which reducing_gap uses, refuses 16-bit greyscale (I;16: scans, maps).
+        gap = None if image.mode.startswith("I;16") else REDUCING_GAP
+        resized = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=gap)
     else:
         resized = image.copy()
     if image_format == "JPEG" and resized.mode not in ("RGB", "L"):

@@ -103,6 +103,15 @@ def test_no_rendition_is_wider_than_the_upload_and_png_gif_keep_their_format(set
         assert gif.format == "GIF"
 
 
+def test_a_16_bit_greyscale_png_has_renditions():
+    # A scan or an exported map saved as 16-bit greyscale passes the upload check; Pillow's
+    # reduce() (reducing_gap) refuses its mode.
+    buffer = io.BytesIO()
+    Image.new("I;16", (2000, 1000), 20000).save(buffer, "PNG")
+    article = make_article("Scan", image=upload("scan.png", buffer.getvalue(), "image/png"), image_alt="A scan")
+    assert [rendition.width for rendition in renditions_for(article.image, LEAD)] == [320, 640, 960, 1600]
+
+
 def test_webp_stays_webp():
     article = make_article("Web", image=_image("web.webp", "WEBP", (800, 400)), image_alt="Web")
     renditions = renditions_for(article.image)
