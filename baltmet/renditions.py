@@ -13,8 +13,8 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 - Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
   renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
   an imported file's is unique), so a name always stands for the same picture.
-- Made once: once an article or region with an image is saved (after the commit, not holding
-  its transaction open), or else the first time a page shows it; an existing file is never
+- Made once: when an article or region with an image is saved (before the commit, so that the
+  pages of the new content version find them), or else the first time a page shows it; an existing file is never
   made again, so each is put in place whole (written aside, then renamed), never seen
   half-written. What the renditions are (URLs and sizes) is remembered in the cache for a
   day, so showing them costs no file access, and pages heal within a day should the files go
@@ -36,7 +36,6 @@ from io import BytesIO
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 from PIL import ExifTags, Image
 
@@ -279,11 +278,12 @@ def _use_cache(operation, *args):
 
 def make_renditions_on_save(sender, instance, raw=False, **kwargs):
     """post_save of a model with an `image` field: its renditions are ready before a page needs
-    them. Made once the save is committed: decoding a photo takes a few hundred milliseconds,
-    which the save's transaction (its row locks) need not wait for; a save rolled back makes none."""
+    them. Made inside the save's transaction, though a photo takes a few hundred milliseconds:
+    after the commit, the page cache's new version would come first, and a visitor's request
+    in between would make them (a review measured one doing so)."""
     image = getattr(instance, "image", None)
     if image:
-        transaction.on_commit(lambda: make_every_width(image), using=kwargs.get("using"))
+        make_every_width(image)
 
 
 def make_every_width(image):

@@ -15,14 +15,15 @@ from django.test import Client
 from django.core.files.storage import default_storage
 from PIL import Image, ImageCms, ImageFile
 
-from baltmet import cache_failures, renditions
+from baltmet import cache_failures, page_cache, renditions
 from baltmet.renditions import LEAD, renditions_for
 from tests.news_factories import make_article
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
 from tests.upload_files import image_bytes, upload
 
-# Renditions are made once a save is committed (on_commit): these tests commit, as a site does.
+# As a site does: pages are cached and the version changed only once content is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -59,16 +60,26 @@ def test_saving_an_article_makes_its_renditions(settings):
             assert rendition.size == (width, width // 2)
 
 
-def test_renditions_are_made_once_the_save_is_committed_not_inside_its_transaction(settings):
-    with transaction.atomic():
-        article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
-        assert not _media(settings, "renditions").exists()  # the transaction is not held open for them
-    assert _media(settings, f"renditions/{article.image.name}-1600w.jpg").exists()
+def test_when_the_version_changes_the_new_images_renditions_are_ready(monkeypatch, settings):
+    # Made after the commit, they came after the page cache's new version: a visitor's request
+    # in between decoded the upload.
+    use_local_memory_page_cache(settings)
+    decoded = []
+    upright = renditions._upright
+    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
+    visitor = []
+    tell = page_cache._tell_the_database_watches
 
-    with pytest.raises(RuntimeError), transaction.atomic():
-        rolled_back = make_article("Never saved", image=_image("never.jpg", "JPEG", (800, 400)), image_alt="Never")
-        raise RuntimeError("the save fails")
-    assert not list(_media(settings, "renditions").rglob(f"{Path(rolled_back.image.name).name}-*"))
+    def version_changed(using):
+        tell(using)  # the new version is written and announced: visitors see the change
+        before = len(decoded)
+        response = Client().get("/news/")
+        visitor.append((response[page_cache.HEADER], decoded[before:]))
+
+    monkeypatch.setattr(page_cache, "_tell_the_database_watches", version_changed)
+    with transaction.atomic():  # as the admin saves
+        make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
+    assert visitor == [("miss", [])], "the visitor's request decoded the upload"
 
 
 def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, settings):
