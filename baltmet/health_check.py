@@ -44,8 +44,10 @@ def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS):
     except Error:
         # Whatever the driver raised (a broken link may come without an error code), the check
         # decides: a query the server refused or cancelled (a timeout) on a connection that
-        # works is an error of its own; only a connection that no longer works is replaced.
-        if connection.in_atomic_block or connection.is_usable():
+        # works is an error of its own; only a connection that no longer works is replaced. Not
+        # inside a transaction, managed by hand (autocommit off) too: closing would throw away
+        # its uncommitted work, and a failed statement there fails the check as well.
+        if connection.in_atomic_block or not connection.get_autocommit() or connection.is_usable():
             raise
     connection.close()
     return work()

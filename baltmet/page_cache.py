@@ -152,48 +152,66 @@ def _new_stamp():
 
 
 def _bump(using):
-    written = _written_or_logged(
+    connection = connections[using]
+    writes = {
         # PostgreSQL may have dropped the connection right after the commit that queued this:
         # the change is saved, so its new version must be too, on a new connection if need be
         # (changing the row twice only moves it on twice).
-        lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using),
-        "the database",
-    )
-    # Even where the database's could not be changed: pages in Redis go by this one.
+        "the database": lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using),
+    }
     if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        _written_or_logged(lambda: _incr_and_announce(_cache()), "the shared cache")
-    if written:
+        # Pages in Redis go by this one: changed even where the database's cannot be, and not
+        # held up while the database's is tried again.
+        writes["the shared cache"] = lambda: _incr_and_announce(_cache())
+    retried = connection.get_autocommit() and not connection.in_atomic_block
+    if "the database" in _written_or_logged(writes, retried):
         _tell_the_database_watches(using)
 
 
-def _written_or_logged(write, place):
-    """Run `write`, which records a committed change's new version in `place`; whether it did.
+def _written_or_logged(writes, retried=True):
+    """The places of `writes` ({place: write}) where a committed change's new version got
+    recorded, each write tried in turn in every round.
 
     A change lost here leaves processes serving old pages, so a database or Redis that fails
     for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
     tried again for VERSION_WRITE_SECONDS; writing twice only moves the version on twice. A
     change that gives up is logged as an error, not raised: it is saved, and the editor must
-    not be told otherwise. Once one has given up, `place` is down, not stalling: the next
-    changes try once, until one gets through, rather than each holding its editor (or a
-    script, at every save) that long."""
-    give_up_at = time.monotonic() + (0 if place in _writes_given_up else VERSION_WRITE_SECONDS)
-    while True:
-        try:
-            write()
-        except Exception:
-            if time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at:
-                _writes_given_up.add(place)
-                logger.error(
-                    "page cache: could not record a content change in %s; cached pages may be out "
-                    "of date for up to DJANGO_PAGE_CACHE_SECONDS",
-                    place,
-                    exc_info=True,
-                )
-                return False
+    not be told otherwise. Once one has given up, its place is down, not stalling: the next
+    changes try it once, until one gets through, rather than each holding its editor (or a
+    script, at every save) that long.
+
+    Not `retried` (inside a transaction: autocommit off, or hooks run before its end), a
+    failed statement has spoilt the transaction: each place is tried once, and the first
+    failure raised for the transaction's owner, who must not go on as if nothing happened."""
+    now = time.monotonic()
+    give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
+    pending, written, failures = dict(writes), set(), []
+    while pending:
+        for place, write in list(pending.items()):
+            try:
+                write()
+            except Exception as error:
+                if not retried:
+                    failures.append(error)
+                    del pending[place]
+                elif time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at[place]:
+                    _writes_given_up.add(place)
+                    del pending[place]
+                    logger.error(
+                        "page cache: could not record a content change in %s; cached pages may be out "
+                        "of date for up to DJANGO_PAGE_CACHE_SECONDS",
+                        place,
+                        exc_info=True,
+                    )
+            else:
+                _writes_given_up.discard(place)
+                written.add(place)
+                del pending[place]
+        if pending:
             _sleep(_VERSION_WRITE_PAUSE_SECONDS)
-        else:
-            _writes_given_up.discard(place)
-            return True
+    if failures:
+        raise failures[0]
+    return written
 
 
 def _tell_the_database_watches(using):

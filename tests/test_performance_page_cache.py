@@ -7,13 +7,14 @@ the content version in the database (the default), and with Redis holding both p
 version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 """
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.apps import apps
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
@@ -499,6 +500,47 @@ def test_a_version_write_that_keeps_failing_is_logged_and_the_next_changes_try_i
     tries.clear()
     article.save()
     assert len(tries) == 1, "once given up, the next change tries once"
+
+
+def test_with_redis_a_failing_database_write_does_not_hold_up_the_shared_version(version_store, monkeypatch):
+    if version_store != "redis":
+        pytest.skip("the shared version is Redis's")
+    tries = []
+
+    def database_fails(using):
+        tries.append(("the database", time.monotonic()))
+        raise OperationalError("canceling statement due to lock timeout")
+
+    incr = page_cache._incr_and_announce
+    monkeypatch.setattr(page_cache, "_write_new_database_version", database_fails)
+    monkeypatch.setattr(page_cache, "_incr_and_announce", lambda cache: tries.append(("redis", time.monotonic())) or incr(cache))
+    started = time.monotonic()
+    content_changed()  # outside a transaction, as after raw SQL
+    # Pages go by Redis's version: it changes at once, while the database's is tried again.
+    redis_at = next(at for place, at in tries if place == "redis")
+    assert redis_at - started < 0.5
+    assert [place for place, _ in tries].count("the database") > 1
+
+
+def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transaction_kept(monkeypatch, caplog):
+    # A script managing its transaction by hand calls content_changed() after raw SQL: a failed
+    # write has spoilt its transaction, which must not be closed (its work thrown away) nor
+    # the failure swallowed.
+    def aborts(using):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", aborts)
+    connection.ensure_connection()
+    link = connection.connection
+    connection.set_autocommit(False)
+    try:
+        with pytest.raises(DataError):
+            content_changed()
+        assert connection.connection is link, "the connection, and the script's transaction, were thrown away"
+        connection.rollback()
+    finally:
+        connection.set_autocommit(True)
 
 
 def test_a_connection_dropped_right_after_the_commit_still_changes_the_version(client, caplog):
