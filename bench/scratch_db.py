@@ -25,11 +25,18 @@ def run_stopping_cleanly(main):
     it started (in sessions of their own, which no signal to the benchmark reaches) and drop
     its scratch database. Python's default for both is to end at once, leaving them."""
 
+    signums = (signal.SIGTERM, signal.SIGHUP)
+
     def stop(signum, frame):
+        # Once: the next (a closed terminal sends SIGHUP twice, kill is repeated) must not cut
+        # short the cleanup this one starts.
+        for other in signums:
+            signal.signal(other, signal.SIG_IGN)
         raise SystemExit(128 + signum)  # the status a shell reports for a process ended by it
 
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
+    for signum in signums:
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup: the caller wants it ignored
+            signal.signal(signum, stop)
     main()
 
 

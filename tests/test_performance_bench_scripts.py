@@ -249,29 +249,71 @@ def main():
         marker.write_text("running")
         time.sleep(60)
     finally:
-        marker.write_text("cleaned up")  # where a benchmark stops its servers, drops its database
+        # Where a benchmark stops its servers and drops its database, which take a moment.
+        marker.write_text("cleaning up")
+        time.sleep(1)
+        marker.write_text("cleaned up")
 
 
 run_stopping_cleanly(main)
 """
 
 
+def _started(marker, **popen):
+    process = subprocess.Popen([sys.executable, "-c", _KILLED_WHILE_RUNNING, str(marker), str(PROJECT / "bench")], **popen)
+    _wait_for(process, marker, "running")
+    return process
+
+
+def _wait_for(process, marker, state):
+    deadline = time.monotonic() + 20
+    while not (marker.exists() and marker.read_text() == state):
+        assert process.poll() is None and time.monotonic() < deadline, f"never {state}"
+        time.sleep(0.02)
+
+
+def _ended(process):
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_benchmark_ended_by_kill_or_a_closed_terminal_cleans_up_as_after_ctrl_c(signum, tmp_path):
     marker = tmp_path / "state"
-    process = subprocess.Popen([sys.executable, "-c", _KILLED_WHILE_RUNNING, str(marker), str(PROJECT / "bench")])
+    process = _started(marker)
     try:
-        deadline = time.monotonic() + 20
-        while not (marker.exists() and marker.read_text() == "running"):
-            assert process.poll() is None and time.monotonic() < deadline, "the script did not start"
-            time.sleep(0.02)
         process.send_signal(signum)
         assert process.wait(timeout=20) == 128 + signum
         assert marker.read_text() == "cleaned up"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        _ended(process)
+
+
+def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path):
+    # A closed terminal often sends SIGHUP twice (the kernel to the foreground process group,
+    # then the shell to its jobs); kill is repeated by the impatient.
+    marker = tmp_path / "state"
+    process = _started(marker)
+    try:
+        process.send_signal(signal.SIGHUP)
+        _wait_for(process, marker, "cleaning up")
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=20)
+        assert marker.read_text() == "cleaned up"
+    finally:
+        _ended(process)
+
+
+def test_a_benchmark_started_with_nohup_outlives_its_terminal(tmp_path):
+    marker = tmp_path / "state"
+    process = _started(marker, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
+    try:
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert process.poll() is None and marker.read_text() == "running"
+    finally:
+        _ended(process)
 
 
 def test_every_benchmark_runs_its_main_stopping_cleanly():
