@@ -143,23 +143,27 @@ def get(url):
 def serve(env):
     """scripts/serve.sh (what `make serve` runs) with `env` (its PORT); returns the process and
     its address once it answers."""
-    process = subprocess.Popen(
-        ["bash", str(PROJECT / "scripts" / "serve.sh")],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,  # serve.sh's access log, as a terminal would swallow it
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{env['PORT']}"
-    started = False
-    try:
-        started = answers(process, base + "/healthz", tries=600)
-    finally:
+    # What it says goes to a file: a pipe nobody reads while it serves would, once full, stop
+    # the server in the middle of a measurement.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            ["bash", str(PROJECT / "scripts" / "serve.sh")],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,  # serve.sh's access log, as a terminal would swallow it
+            stderr=log,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{env['PORT']}"
+        started = False
+        try:
+            started = answers(process, base + "/healthz", tries=600)
+        finally:
+            if not started:
+                stop(process)  # its own session: Ctrl-C does not reach it
         if not started:
-            stop(process)  # its own session: Ctrl-C does not reach it
-    if not started:
-        raise RuntimeError("make serve (scripts/serve.sh) did not start:\n" + process.stderr.read().decode()[-3000:])
+            log.seek(0)
+            raise RuntimeError("make serve (scripts/serve.sh) did not start:\n" + log.read().decode(errors="replace")[-3000:])
     return process, base
 
 

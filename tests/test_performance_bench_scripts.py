@@ -327,6 +327,26 @@ def test_every_benchmark_runs_its_main_stopping_cleanly():
     assert {name: body for name, body in mains.items() if body != ["run_stopping_cleanly(main)"]} == {}
 
 
+def test_wrk_measures_a_server_that_says_much_on_stderr(tmp_path, monkeypatch):
+    # What the server writes on stderr (a warning a request, gunicorn's messages) went to a
+    # pipe nobody read while it served: once full (64 KB), the server stopped.
+    import wrk
+
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "healthz").write_text("ok")
+    (tmp_path / "scripts" / "serve.sh").write_text(
+        "head -c 200000 /dev/zero | tr '\\0' x >&2\n"
+        f'exec {sys.executable} -m http.server --bind 127.0.0.1 "$PORT" 2>/dev/null\n'
+    )
+    monkeypatch.setattr(wrk, "PROJECT", tmp_path)
+    process, base = wrk.serve({**os.environ, "PORT": str(free_port())})
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+            assert response.read() == b"ok"
+    finally:
+        wrk.stop(process)
+
+
 def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch):
     import wrk
 
