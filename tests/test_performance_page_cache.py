@@ -255,7 +255,10 @@ def _forget_renditions(image):
     cache.delete_many([widths.key.format(name=image.name) for widths in (renditions.CARDS, renditions.LEAD)])
 
 
-def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are_tried_again(client, monkeypatch):
+def _saved_while_the_media_fail(monkeypatch):
+    """(an article with an image saved while its renditions cannot be made, the moment, a
+    function that brings the media back). The failure is remembered for five minutes."""
+
     def unreadable(fieldfile, widths):
         raise OSError("the media volume is not mounted")
 
@@ -263,13 +266,18 @@ def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are
     monkeypatch.setattr(renditions, "make_renditions", unreadable)
     start = timezone.now()
     article = make_article("Harbour news", image=upload("harbour.png", image_bytes("PNG", (800, 400)), "image/png"), image_alt="The harbour")
+    return article, start, lambda: monkeypatch.setattr(renditions, "make_renditions", working)
+
+
+def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are_tried_again(client, monkeypatch):
+    article, start, media_back = _saved_while_the_media_fail(monkeypatch)
     for url in ("/news/", article.get_absolute_url()):
         assert "<img" not in _get(client, url)[1]
         assert _get(client, url)[0][HEADER] == "hit"
 
     # The media are back. Four minutes on the pages stand; once the failure is forgotten and
     # the image tried again, they show it, with no edit in between.
-    monkeypatch.setattr(renditions, "make_renditions", working)
+    media_back()
     monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=4))
     assert _get(client, "/news/")[0][HEADER] == "hit"
     monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=5, seconds=2))
@@ -280,15 +288,8 @@ def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are
 
 
 def test_a_page_made_from_a_failure_remembered_earlier_is_kept_only_until_the_image_is_tried_again(client, monkeypatch):
-    def unreadable(fieldfile, widths):
-        raise OSError("the media volume is not mounted")
-
-    working = renditions.make_renditions
-    monkeypatch.setattr(renditions, "make_renditions", unreadable)
-    start = timezone.now()
-    # The failure is remembered when the article is saved, for five minutes.
-    article = make_article("Harbour news", image=upload("harbour.png", image_bytes("PNG", (800, 400)), "image/png"), image_alt="The harbour")
-    monkeypatch.setattr(renditions, "make_renditions", working)
+    article, start, media_back = _saved_while_the_media_fail(monkeypatch)
+    media_back()
 
     monkeypatch.setattr(timezone, "now", lambda: start + timedelta(minutes=4, seconds=50))
     response, html = _get(client, article.get_absolute_url())
