@@ -181,12 +181,12 @@ def make_renditions(fieldfile, widths=LEAD.widths):
                 # the file's header alone.
                 image = image or _upright(opened, orientation)
                 _, data = _encode(image, image_format, (width, height))
-                _put_whole(storage, target, data)
+                put_whole(storage, target, data)
             renditions.append(Rendition(target, storage.url(target), width, height))
     return renditions
 
 
-def _put_whole(storage, name, data):
+def put_whole(storage, name, data):
     """Store `data` as `name` all at once. A rendition that exists is never made again, so a
     file cut short (a full disk, a worker killed mid-write) must never be there: on local
     storage it is written aside and renamed into place. Two processes making the same

@@ -1,5 +1,7 @@
 """manage.py generate_demo_content: varied demo content, fast, and what bulk inserts skip done once."""
 
+import hashlib
+import random
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -7,16 +9,19 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from baltmet.management.commands.generate_demo_content import PICTURES
+from baltmet import page_cache, renditions
+from baltmet.management.commands.generate_demo_content import PICTURES, picture
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
 from news.models import Article, Event
 from regions.models import Cluster, Figure, Region
 from tests.news_factories import make_article, make_past_event
+from tests.page_cache_settings import use_local_memory_page_cache
 
 pytestmark = pytest.mark.django_db
 
@@ -94,6 +99,42 @@ def test_the_same_seed_gives_the_same_pictures_under_the_same_names(settings):
     _generate(articles=60, events=5, seed=12, clear=True)
     # Other pictures, under other names: a name always stands for the same picture.
     assert not set(Article.objects.values_list("image", flat=True)) & {image for _, image in first}
+
+
+def test_a_picture_left_half_written_by_a_failed_run_is_written_again(settings):
+    # A run stopped by a full disk while it wrote its first picture, then the same command
+    # with room again: the name must stand for the picture, which must have its renditions.
+    first = picture(random.Random("3:pictures"))
+    name = f"demo/generated-demo-{hashlib.sha256(first).hexdigest()[:16]}.jpg"
+    media = Path(settings.MEDIA_ROOT)
+    (media / "demo").mkdir(parents=True)
+    (media / name).write_bytes(first[: len(first) // 2])
+    _generate(articles=60, events=5, regions=3)
+    assert (media / name).read_bytes() == first
+    assert (media / f"renditions/{name}-320w.jpg").is_file()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_when_the_demo_contents_version_changes_its_pictures_renditions_are_ready(monkeypatch, settings):
+    # The content shows once the command commits (the page cache's new version): a visitor then
+    # must not make the pictures' renditions in their request.
+    use_local_memory_page_cache(settings)
+    decoded = []
+    upright = renditions._upright
+    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
+    visitor = []
+    tell = page_cache._tell_the_database_watches
+
+    def version_changed(using):
+        tell(using)
+        before = len(decoded)
+        response = Client().get("/news/")
+        visitor.append((response.status_code, decoded[before:]))
+
+    monkeypatch.setattr(page_cache, "_tell_the_database_watches", version_changed)
+    _generate(articles=60, events=5, regions=3)
+    assert visitor and all(status == 200 for status, _ in visitor)
+    assert [made for _, made in visitor if made] == [], "a visitor's request decoded the demo pictures"
 
 
 def test_refuses_to_add_to_earlier_demo_content_without_clear():

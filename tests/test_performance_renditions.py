@@ -196,7 +196,7 @@ def test_renditions_are_made_once(monkeypatch):
     def no_second_time(*args, **kwargs):
         raise AssertionError("a rendition was made again")
 
-    monkeypatch.setattr(renditions, "_put_whole", no_second_time)
+    monkeypatch.setattr(renditions, "put_whole", no_second_time)
     monkeypatch.setattr(default_storage, "save", no_second_time)
     cache.clear()  # even when nothing is remembered, existing files are not made again
     assert renditions_for(article.image) == made

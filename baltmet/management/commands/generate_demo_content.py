@@ -19,7 +19,8 @@ text made here uses only tags the sanitiser keeps, exactly as it writes them (a 
 About three articles in five, and the new regions, have a picture: one of PICTURES made here
 (coloured shapes, as a stock of photos a news desk reuses), stored in MEDIA_ROOT under a name
 made from its bytes (demo/generated-demo-<digest>.jpg), so that a name always stands for the
-same picture, as an upload's does, and its renditions (baltmet.renditions) are made at the end.
+same picture, as an upload's does, and its renditions (baltmet.renditions) are made before the
+commit, so that no page of the new content makes them in a visitor's request.
 
 Generated articles, events, institutions and clusters have slugs starting with
 "generated-demo-" and a number (or a region's slug), which no editor writes: --clear deletes
@@ -38,7 +39,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
@@ -171,15 +171,16 @@ class Command(BaseCommand):
             elif generated(Article).exists() or generated(Event).exists():
                 raise CommandError("This database already has generated demo content; pass --clear to replace it.")
             # Files, not rows: named after their bytes, they are the same whatever becomes of
-            # the transaction.
+            # the transaction. Their renditions are made before the commit, whose new content
+            # version shows them: no page makes them in a visitor's request.
             pictures = self.step("pictures", self.make_pictures)
+            self.step("renditions of the pictures", make_picture_renditions, pictures)
             regions = self.step("regions", self.make_regions, options["regions"], pictures)
             topics = self.step("topics", self.make_topics, options["topics"])
             events = self.step("events", self.make_events, options["events"], regions)
             articles = self.step("articles", self.make_articles, options["articles"], topics, regions, events, pictures)
             self.step("search vectors", self.finish, regions)
         self.step("vacuum and planner statistics", analyze)
-        self.step("renditions of the pictures", make_picture_renditions, pictures)
         if self.verbosity >= 1:
             self.stdout.write(
                 f"Generated {articles} articles and {len(events)} events, with {len(regions)} regions "
@@ -200,13 +201,14 @@ class Command(BaseCommand):
     # --- Shared content: regions, topics, metrics -------------------------------------
 
     def make_pictures(self):
-        """[(name, alt text)] of PICTURES pictures in MEDIA_ROOT, made where missing."""
+        """[(name, alt text)] of PICTURES pictures in MEDIA_ROOT, written where missing or not
+        whole (a run stopped by a full disk), each written aside and renamed into place."""
         pictures = []
         for number in range(1, PICTURES + 1):
             data = picture(self.rng)
             name = f"demo/{PREFIX}{hashlib.sha256(data).hexdigest()[:16]}.jpg"
-            if not default_storage.exists(name):
-                default_storage.save(name, ContentFile(data))
+            if not default_storage.exists(name) or _read(name) != data:
+                renditions.put_whole(default_storage, name, data)
             pictures.append((name, f"Demo picture {number}: coloured shapes"))
         return pictures
 
@@ -487,6 +489,11 @@ def picture(rng):
     buffer = io.BytesIO()
     image.filter(ImageFilter.GaussianBlur(3)).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+def _read(name):
+    with default_storage.open(name, "rb") as file:
+        return file.read()
 
 
 def make_picture_renditions(pictures):
