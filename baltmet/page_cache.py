@@ -153,22 +153,24 @@ def _new_stamp():
 
 def _bump(using):
     connection = connections[using]
-    writes = {
-        # PostgreSQL may have dropped the connection right after the commit that queued this:
-        # the change is saved, so its new version must be too, on a new connection if need be
-        # (changing the row twice only moves it on twice).
-        "the database": lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using),
-    }
+    writes = {}
     if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        # Pages in Redis go by this one: changed even where the database's cannot be, and not
-        # held up while the database's is tried again.
+        # Pages in Redis go by this one: first, so that it is changed even where the database's
+        # cannot be, and not held up while that is tried again or waits for a lock.
         writes["the shared cache"] = lambda: _incr_and_announce(_cache())
-    retried = connection.get_autocommit() and not connection.in_atomic_block
-    if "the database" in _written_or_logged(writes, retried):
+    # PostgreSQL may have dropped the connection right after the commit that queued this: the
+    # change is saved, so its new version must be too, on a new connection if need be
+    # (changing the row twice only moves it on twice).
+    writes["the database"] = lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using)
+    # Inside a transaction (autocommit off, or hooks run before its end) a failed statement
+    # has spoilt it: the database's write is tried once, and its failure raised for the
+    # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
+    in_transaction = connection.in_atomic_block or not connection.get_autocommit()
+    if "the database" in _written_or_logged(writes, raised={"the database"} if in_transaction else set()):
         _tell_the_database_watches(using)
 
 
-def _written_or_logged(writes, retried=True):
+def _written_or_logged(writes, raised=frozenset()):
     """The places of `writes` ({place: write}) where a committed change's new version got
     recorded, each write tried in turn in every round.
 
@@ -178,11 +180,8 @@ def _written_or_logged(writes, retried=True):
     change that gives up is logged as an error, not raised: it is saved, and the editor must
     not be told otherwise. Once one has given up, its place is down, not stalling: the next
     changes try it once, until one gets through, rather than each holding its editor (or a
-    script, at every save) that long.
-
-    Not `retried` (inside a transaction: autocommit off, or hooks run before its end), a
-    failed statement has spoilt the transaction: each place is tried once, and the first
-    failure raised for the transaction's owner, who must not go on as if nothing happened."""
+    script, at every save) that long. The places in `raised` are tried once, and the first
+    failure among them raised once the others are done."""
     now = time.monotonic()
     give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
     pending, written, failures = dict(writes), set(), []
@@ -191,7 +190,7 @@ def _written_or_logged(writes, retried=True):
             try:
                 write()
             except Exception as error:
-                if not retried:
+                if place in raised:
                     failures.append(error)
                     del pending[place]
                 elif time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at[place]:
@@ -237,8 +236,9 @@ def _sleep(seconds):
 
 def _watches_in_use(connection):
     """Whether processes watch the content version in `connection`'s database (PostgreSQL's
-    LISTEN) instead of reading it on every request: then writers announce changes."""
-    return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql"
+    LISTEN) instead of reading it on every request: then writers announce changes. Not with
+    the version in Redis, which the pages go by then (and which announces its own changes)."""
+    return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql" and not settings.PAGE_CACHE_VERSION_IN_CACHE
 
 
 def _write_new_database_version(using):

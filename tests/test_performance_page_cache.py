@@ -7,6 +7,7 @@ the content version in the database (the default), and with Redis holding both p
 version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 """
 
+import threading
 import time
 from datetime import timedelta
 
@@ -542,6 +543,60 @@ def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transactio
         connection.rollback()
     finally:
         connection.set_autocommit(True)
+
+
+def test_with_redis_a_database_write_waiting_on_a_lock_does_not_hold_up_the_shared_version(version_store):
+    if version_store != "redis":
+        pytest.skip("the shared version is Redis's")
+    # Another session holds the version row (a script with autocommit off that called
+    # content_changed() and has not committed yet, a stalled session): the database's write waits.
+    cache = page_cache._cache()
+    content_changed()
+    before = cache.get(page_cache._VERSION_KEY)
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    other.set_autocommit(False)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
+        thread = threading.Thread(target=lambda: (content_changed(), connections.close_all()))
+        thread.start()
+        deadline = time.monotonic() + 5
+        while cache.get(page_cache._VERSION_KEY) == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        moved_while_locked = cache.get(page_cache._VERSION_KEY) != before
+    finally:
+        other.rollback()
+        other.close()
+    thread.join(10)
+    assert moved_while_locked, "Redis's version waited for the database's lock: visitors got the old pages"
+
+
+def test_with_autocommit_off_redis_down_does_not_fail_the_scripts_transaction(version_store, monkeypatch, caplog):
+    if version_store != "redis":
+        pytest.skip("the shared version is Redis's")
+    # A script managing its transaction by hand calls content_changed() after raw SQL; Redis is
+    # down. That has not spoilt the script's transaction: logged, as in autocommit, not raised.
+    content_changed()  # the version row exists
+    make_the_page_cache_unreachable(monkeypatch)
+    before = _version()
+    connection.set_autocommit(False)
+    try:
+        content_changed()
+        assert _version() != before  # the script's own write, not committed yet
+        connection.commit()
+    finally:
+        connection.rollback()
+        connection.set_autocommit(True)
+    assert "could not record a content change in the shared cache" in caplog.text
+
+
+def test_with_redis_a_change_is_not_announced_through_postgresql(version_store, monkeypatch):
+    # With the version in Redis no process watches PostgreSQL's: announcing there (a connection
+    # of its own and advisory locks, ~7 ms a save) would be for nobody.
+    announced = []
+    monkeypatch.setattr(page_cache.postgres_watch, "announce_and_wait", lambda using: announced.append(using))
+    make_article("Announced")
+    assert announced == ([] if version_store == "redis" else [DEFAULT_DB_ALIAS])
 
 
 def test_a_connection_dropped_right_after_the_commit_still_changes_the_version(client, caplog):
