@@ -115,14 +115,15 @@ def setup_env(env):
 def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
     """Scratch database `name` migrated, with `fixtures` loaded and `generate_demo_content`'s
     `articles` and `events` (and 12 regions); with `keep`, one an earlier run made with the
-    same sizes, fixtures and version of the command, and finished, is used as it is. `env` is the environment for
+    same sizes, fixtures and version of the command, and finished, is used as it is, where the
+    pictures it names are in `env`'s MEDIA_ROOT. `env` is the environment for
     manage.py, DATABASE_URL naming that database. Returns the seconds generate_demo_content
     took, or None if reused. A database not made to the end (a failure, Ctrl-C) is dropped."""
     made_with = (
         f"generate_demo_content --articles {articles} --events {events} --regions 12; fixtures: {' '.join(fixtures)}; "
         f"command {_digest(PROJECT / 'baltmet/management/commands/generate_demo_content.py')}"
     )
-    if keep and _made_with(url, name) == made_with:
+    if keep and _made_with(url, name) == made_with and _pictures_present(url, name, env):
         print(f"reusing {name} ({made_with})", flush=True)
         return None
     env = setup_env(env)
@@ -145,6 +146,22 @@ def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
 def _digest(path):
     # A database made by another version of the command has other content: never reused.
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _pictures_present(url, name, env):
+    """Whether the pictures the scratch database `name` names are in the MEDIA_ROOT of `env`
+    (the project's media/ by default): the database is kept on the server, they in a checkout,
+    which may be another one or have been cleaned."""
+    media = PROJECT / env.get("MEDIA_ROOT", "media")  # relative to the project, as manage.py runs
+    connection = psycopg2.connect(with_database(url, name))
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT image FROM news_article WHERE image <> '' UNION SELECT image FROM regions_region WHERE image <> ''"
+        )
+        return all((media / image).is_file() for (image,) in cursor.fetchall())
+    finally:
+        connection.close()
 
 
 def _made_with(url, name):

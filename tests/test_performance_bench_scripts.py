@@ -70,18 +70,54 @@ def test_a_run_interrupted_while_filling_its_database_drops_it(script, scratch, 
     assert scratch not in _databases()
 
 
-def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes_and_command(scratch, monkeypatch):
+def _fake_manage(made, pictures=()):
+    """manage.py as a benchmark's scratch database sees it, quickly: migrate makes the two tables
+    that name images, generate_demo_content writes `pictures` (names) into MEDIA_ROOT and them."""
+
+    def manage(args, env, capture=False):
+        made.append(args[0])
+        with psycopg2.connect(env["DATABASE_URL"]) as connection, connection.cursor() as cursor:
+            if args[0] == "migrate":
+                cursor.execute("CREATE TABLE news_article (image varchar(100)); CREATE TABLE regions_region (image varchar(100))")
+            if args[0] == "generate_demo_content":
+                for picture in pictures:
+                    path = Path(env["MEDIA_ROOT"], picture)
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(b"a picture")
+                    cursor.execute("INSERT INTO news_article VALUES (%s), ('')", [picture])
+
+    return manage
+
+
+def _env(scratch, media):
+    return {"MEDIA_ROOT": str(media), "DATABASE_URL": scratch_db.with_database(URL, scratch)}
+
+
+def test_a_kept_database_is_reused_only_if_made_with_the_same_sizes_and_command(scratch, monkeypatch, tmp_path):
     made = []
-    monkeypatch.setattr(scratch_db, "manage", lambda args, env, capture=False: made.append(args[0]))
-    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is not None
-    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=1, keep=True) is None  # reused
+    monkeypatch.setattr(scratch_db, "manage", _fake_manage(made))
+    env = _env(scratch, tmp_path)
+    assert scratch_db.demo_database(URL, scratch, env, articles=3, events=1, keep=True) is not None
+    assert scratch_db.demo_database(URL, scratch, env, articles=3, events=1, keep=True) is None  # reused
     assert made.count("generate_demo_content") == 1
-    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=500, keep=True) is not None
+    assert scratch_db.demo_database(URL, scratch, env, articles=3, events=500, keep=True) is not None
     assert made.count("generate_demo_content") == 2
     # Made by another version of generate_demo_content: other content (pictures, since 26 November).
     monkeypatch.setattr(scratch_db, "_digest", lambda path: "another-version")
-    assert scratch_db.demo_database(URL, scratch, {}, articles=3, events=500, keep=True) is not None
+    assert scratch_db.demo_database(URL, scratch, env, articles=3, events=500, keep=True) is not None
     assert made.count("generate_demo_content") == 3
+
+
+def test_a_kept_database_is_not_reused_where_its_pictures_are_missing(scratch, monkeypatch, tmp_path):
+    # The database is kept on the server, its pictures in the MEDIA_ROOT of the checkout that
+    # made it: another checkout, or media/ cleaned, would measure pages whose images fail.
+    made = []
+    monkeypatch.setattr(scratch_db, "manage", _fake_manage(made, ["demo/generated-demo-0123456789abcdef.jpg"]))
+    assert scratch_db.demo_database(URL, scratch, _env(scratch, tmp_path / "one"), articles=3, events=1, keep=True) is not None
+    assert scratch_db.demo_database(URL, scratch, _env(scratch, tmp_path / "one"), articles=3, events=1, keep=True) is None
+    # Another checkout, without the pictures:
+    assert scratch_db.demo_database(URL, scratch, _env(scratch, tmp_path / "two"), articles=3, events=1, keep=True) is not None
+    assert made.count("generate_demo_content") == 2
 
 
 def test_a_database_left_unfinished_is_never_reused(scratch, monkeypatch):
