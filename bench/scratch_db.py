@@ -21,21 +21,24 @@ DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
 
 def run_stopping_cleanly(main):
     """Run a benchmark's `main()` so that `kill` (SIGTERM), a closed terminal (SIGHUP) or a CI
-    job's timeout ends it as Ctrl-C does: through its `finally` blocks, which stop the servers
-    it started (in sessions of their own, which no signal to the benchmark reaches) and drop
-    its scratch database. Python's default for both is to end at once, leaving them."""
+    job's timeout ends it as Ctrl-C (SIGINT) does: through its `finally` blocks, which stop the
+    servers it started (in sessions of their own, which no signal to the benchmark reaches) and
+    drop its scratch database; Python's default for SIGTERM and SIGHUP is to end at once,
+    leaving them. Once one has come, the others are ignored, so that none cuts that short."""
 
-    signums = (signal.SIGTERM, signal.SIGHUP)
+    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def stop(signum, frame):
-        # Once: the next (a closed terminal sends SIGHUP twice, kill is repeated) must not cut
-        # short the cleanup this one starts.
+        # Once: the next (a closed terminal sends SIGHUP twice, kill is repeated, a terminal
+        # closed after Ctrl-C) must not cut short the cleanup this one starts.
         for other in signums:
             signal.signal(other, signal.SIG_IGN)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise SystemExit(128 + signum)  # the status a shell reports for a process ended by it
 
     for signum in signums:
-        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup: the caller wants it ignored
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, a background job: left ignored
             signal.signal(signum, stop)
     main()
 

@@ -341,6 +341,19 @@ def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path):
         _ended(process)
 
 
+def test_ctrl_c_then_a_closed_terminal_does_not_cut_the_cleanup_short(tmp_path):
+    marker = tmp_path / "state"
+    process = _started(marker)
+    try:
+        process.send_signal(signal.SIGINT)
+        _wait_for(process, marker, "cleaning up")
+        process.send_signal(signal.SIGHUP)
+        process.wait(timeout=20)
+        assert marker.read_text() == "cleaned up"
+    finally:
+        _ended(process)
+
+
 def test_a_benchmark_started_with_nohup_outlives_its_terminal(tmp_path):
     marker = tmp_path / "state"
     process = _started(marker, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
