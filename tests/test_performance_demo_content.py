@@ -137,6 +137,14 @@ def test_when_the_demo_contents_version_changes_its_pictures_renditions_are_read
     assert [made for _, made in visitor if made] == [], "a visitor's request decoded the demo pictures"
 
 
+def test_a_media_root_it_cannot_write_into_is_named_and_nothing_is_written(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "a-file"
+    settings.MEDIA_ROOT.write_text("not a folder")
+    with pytest.raises(CommandError, match="MEDIA_ROOT"):
+        _generate(articles=10, events=2)
+    assert not Article.objects.exists() and not Event.objects.exists()
+
+
 def test_refuses_to_add_to_earlier_demo_content_without_clear():
     _generate(articles=10, events=2)
     with pytest.raises(CommandError, match="--clear"):

@@ -39,6 +39,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, reset_queries, transaction
@@ -207,8 +208,11 @@ class Command(BaseCommand):
         for number in range(1, PICTURES + 1):
             data = picture(self.rng)
             name = f"demo/{PREFIX}{hashlib.sha256(data).hexdigest()[:16]}.jpg"
-            if not default_storage.exists(name) or _read(name) != data:
-                renditions.put_whole(default_storage, name, data)
+            try:
+                if not default_storage.exists(name) or _read(name) != data:
+                    renditions.put_whole(default_storage, name, data)
+            except OSError as error:
+                raise CommandError(f"Cannot write the demo pictures into MEDIA_ROOT ({settings.MEDIA_ROOT}): {error}") from error
             pictures.append((name, f"Demo picture {number}: coloured shapes"))
         return pictures
 
