@@ -66,6 +66,7 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
 
 import hashlib
+import itertools
 import logging
 import time
 from contextvars import ContextVar
@@ -76,6 +77,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Case, F, Subquery, Value, When
+from django.db.models.functions import Now
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import timezone
@@ -84,7 +86,7 @@ from django.utils.http import parse_http_date_safe
 
 from baltmet import cache_failures, postgres_watch, release
 from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
-from baltmet.models import ContentVersion
+from baltmet.models import ContentVersion, ContentVersionWatch
 from baltmet.prepared import prepared
 
 # Apps whose models are public content: a change to any of their rows changes pages.
@@ -153,26 +155,57 @@ def _new_stamp():
 
 def _bump(using):
     connection = connections[using]
-    writes = {}
-    if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        # Pages in Redis go by this one: first, so that it is changed even where the database's
-        # cannot be, and not held up while that is tried again or waits for a lock.
-        writes["the shared cache"] = lambda: _incr_and_announce(_cache())
-    # PostgreSQL may have dropped the connection right after the commit that queued this: the
-    # change is saved, so its new version must be too, on a new connection if need be
-    # (changing the row twice only moves it on twice).
-    writes["the database"] = lambda: run_again_on_a_new_connection(lambda: _write_new_database_version(using), using)
     # Inside a transaction (autocommit off, or hooks run before its end) a failed statement
     # has spoilt it: the database's write is tried once, and its failure raised for the
     # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
     in_transaction = connection.in_atomic_block or not connection.get_autocommit()
-    if "the database" in _written_or_logged(writes, raised={"the database"} if in_transaction else set()):
+    # With Redis, the database's first try waits a moment at most for its row's lock (held by a
+    # script's transaction that changed content, or a stalled session), so that Redis's
+    # version, which the pages go by, is not held up; the next tries wait as long as it takes,
+    # as the one try does without Redis, where the database's version is the only one.
+    tries = itertools.count()
+
+    def write(using):
+        if settings.PAGE_CACHE_VERSION_IN_CACHE and not in_transaction and next(tries) == 0:
+            _write_waiting_briefly(using)
+        else:
+            _write_new_database_version(using)
+
+    # The database's first: in Redis mode a page made after Redis's version moved but before
+    # the database's would be stored under the new version with the old one's validators
+    # (feeds, calendars, sitemaps: baltmet.conditional), and answer 304 to those who have the
+    # page from before. PostgreSQL may have dropped the connection right after the commit that
+    # queued this: the change is saved, so its new version must be too, on a new connection if
+    # need be (changing the row twice only moves it on twice).
+    writes = {"the database": lambda: run_again_on_a_new_connection(lambda: write(using), using)}
+    if settings.PAGE_CACHE_VERSION_IN_CACHE:
+        # Pages in Redis go by this one: changed even where the database's cannot be, in the
+        # same round, not held up while that is tried again.
+        writes["the shared cache"] = lambda: _incr_and_announce(_cache())
+    written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
+    if written[:2] == ["the shared cache", "the database"]:
+        # Redis's moved first (the database's was tried again): pages stored meanwhile may
+        # carry the old validators, so it moves on once more.
+        _written_or_logged({"the shared cache": writes["the shared cache"]})
+    if "the database" in written:
         _tell_the_database_watches(using)
+
+
+def _write_waiting_briefly(using):
+    """The database's version written, waiting 200 ms at most for its row's lock."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        _write_new_database_version(using)
+        return
+    with transaction.atomic(using=using):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+        _write_new_database_version(using)
 
 
 def _written_or_logged(writes, raised=frozenset()):
     """The places of `writes` ({place: write}) where a committed change's new version got
-    recorded, each write tried in turn in every round.
+    recorded, in the order they did, each write tried in turn in every round.
 
     A change lost here leaves processes serving old pages, so a database or Redis that fails
     for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
@@ -184,7 +217,7 @@ def _written_or_logged(writes, raised=frozenset()):
     failure among them raised once the others are done."""
     now = time.monotonic()
     give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
-    pending, written, failures = dict(writes), set(), []
+    pending, written, failures = dict(writes), [], []
     while pending:
         for place, write in list(pending.items()):
             try:
@@ -204,7 +237,7 @@ def _written_or_logged(writes, raised=frozenset()):
                     )
             else:
                 _writes_given_up.discard(place)
-                written.add(place)
+                written.append(place)
                 del pending[place]
         if pending:
             _sleep(_VERSION_WRITE_PAUSE_SECONDS)
@@ -221,6 +254,11 @@ def _tell_the_database_watches(using):
     connection = connections[using]
     if not _watches_in_use(connection) or connection.in_atomic_block or not connection.get_autocommit():
         return
+    if settings.PAGE_CACHE_VERSION_IN_CACHE and not _a_watch_trusts(using):
+        # With the version in Redis, processes go by Redis's, and announcing here (a connection
+        # of its own and advisory locks, ~7 ms) would be for nobody. A process watching this
+        # one all the same (started without REDIS_URL) holds a lease, and is told.
+        return
     try:
         postgres_watch.announce_and_wait(using)
     except Exception:
@@ -236,9 +274,14 @@ def _sleep(seconds):
 
 def _watches_in_use(connection):
     """Whether processes watch the content version in `connection`'s database (PostgreSQL's
-    LISTEN) instead of reading it on every request: then writers announce changes. Not with
-    the version in Redis, which the pages go by then (and which announces its own changes)."""
-    return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql" and not settings.PAGE_CACHE_VERSION_IN_CACHE
+    LISTEN) instead of reading it on every request: then writers announce changes."""
+    return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql"
+
+
+def _a_watch_trusts(using):
+    """Whether some process may be trusting a version it read from PostgreSQL: a watch holds
+    a lease (baltmet.postgres_watch). One that starts after this reads the version written."""
+    return ContentVersionWatch.objects.using(using).filter(lease_until__gt=Now()).exists()
 
 
 def _write_new_database_version(using):

@@ -1,18 +1,24 @@
-"""The shared content version (REDIS_URL): a change writes it first, so that nothing the
-database does (a write failing for a moment, waiting on a lock) holds up the version the pages
-go by, and Redis failing never costs a script managing its own transaction its work.
+"""The shared content version (REDIS_URL): nothing the database does (a write failing for a
+moment, waiting on a lock) holds up the version the pages go by, no page is kept with the
+database's old validators, Redis failing never costs a script managing its own transaction its
+work, and a process watching PostgreSQL's version instead is still told of changes.
 
 These commit (transactional_db), as a site does; they use the tests' Redis (redis_for_tests)."""
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.test import Client
+from django.utils import timezone
 
-from baltmet import page_cache
+from baltmet import page_cache, postgres_watch
 from baltmet.models import ContentVersion
-from baltmet.page_cache import content_changed
+from baltmet.page_cache import HEADER, content_changed
+from tests.news_factories import make_article
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -86,3 +92,76 @@ def test_with_autocommit_off_redis_down_does_not_fail_the_scripts_transaction(mo
         connection.rollback()
         connection.set_autocommit(True)
     assert "could not record a content change in the shared cache" in caplog.text
+
+
+def test_a_feed_made_while_the_database_version_waits_keeps_no_old_validators(client, monkeypatch):
+    # Another session holds the version row while an editor saves: Redis's version moves on at
+    # once, the database's waits. A feed made meanwhile has the new content; it must not be kept
+    # with the validators of the database's old version, answering 304 to readers who have the
+    # feed from before the change.
+    article = make_article("Feed news")
+    later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    first = client.get("/news/feed/")
+    assert first.status_code == 200 and "Feed news" in first.content.decode()
+
+    cache = page_cache._cache()
+    before = cache.get(page_cache._VERSION_KEY)
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    other.set_autocommit(False)
+    saved = threading.Event()
+
+    def edit():
+        article.title = "Renamed news"
+        article.save()
+        saved.set()
+        connections.close_all()
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
+        thread = threading.Thread(target=edit)
+        thread.start()
+        deadline = time.monotonic() + 5
+        while cache.get(page_cache._VERSION_KEY) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert cache.get(page_cache._VERSION_KEY) != before
+        assert "Renamed news" in client.get("/news/feed/").content.decode()
+    finally:
+        other.rollback()
+        other.close()
+    thread.join(10)
+    assert saved.is_set()
+
+    for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
+        response = Client().get("/news/feed/", headers=headers)
+        assert response.status_code == 200, f"{headers}: the reader is told the feed from before the change is current"
+        assert "Renamed news" in response.content.decode()
+
+
+def test_a_process_without_redis_is_told_of_a_change_made_by_one_with_it(client, settings):
+    # One database, processes with and without REDIS_URL (a worker not yet restarted with the
+    # new environment): this one, without, trusts the version it read until a change is
+    # announced through PostgreSQL.
+    use_local_memory_page_cache(settings)
+    article = make_article("Old title")
+    url = article.get_absolute_url()
+    page_cache.database_version()
+    watch = postgres_watch.watch()
+    assert watch.wait_until_listening(10)
+    for _ in range(20):  # until a hit is served on the version this process trusts
+        client.get(url)
+        _, token = watch.get()
+        if watch.get()[0] is not None:
+            break
+        watch.remember(page_cache.database_version(), token)
+    assert client.get(url)[HEADER] == "hit"
+
+    without_redis = {name: getattr(settings, name) for name in ("CACHES", "PAGE_CACHE_VERSION_IN_CACHE", "PAGE_CACHE_LOCAL_ALIAS")}
+    use_redis_page_cache(settings, REDIS_DB)  # the save, as the process with REDIS_URL makes it
+    article.title = "New title"
+    article.save()
+    for name, value in without_redis.items():
+        setattr(settings, name, value)
+    response = client.get(url)
+    assert "New title" in response.content.decode(), f"{response[HEADER]}: a page from before a change reported saved"
