@@ -145,6 +145,17 @@ def test_a_media_root_it_cannot_write_into_is_named_and_nothing_is_written(setti
     assert not Article.objects.exists() and not Event.objects.exists()
 
 
+def test_renditions_it_cannot_write_are_named_and_nothing_is_committed(settings):
+    # renditions/ belongs to the web server's user, or the disk is full (a file stands in for a
+    # folder it cannot write into: the tests run as root).
+    media = Path(settings.MEDIA_ROOT)
+    media.mkdir(parents=True)
+    (media / "renditions").write_text("not a folder")
+    with pytest.raises(CommandError, match="MEDIA_ROOT"):
+        _generate(articles=10, events=2)
+    assert not Article.objects.exists() and not Event.objects.exists()
+
+
 def test_refuses_to_add_to_earlier_demo_content_without_clear():
     _generate(articles=10, events=2)
     with pytest.raises(CommandError, match="--clear"):

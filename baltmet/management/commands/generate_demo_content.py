@@ -502,10 +502,19 @@ def _read(name):
 
 def make_picture_renditions(pictures):
     """Every rendition of the pictures (all the generated content's images), so that no page
-    of it makes them in a visitor's request; on disk, and remembered in the cache."""
+    of it makes them in a visitor's request; on disk, and remembered in the cache. One that
+    cannot be written (a full disk, renditions/ owned by the web server's user) stops the
+    command, before its commit."""
     field = Article._meta.get_field("image")
     for name, _ in pictures:
-        renditions.make_every_width(field.attr_class(None, field, name))
+        image = field.attr_class(None, field, name)
+        try:
+            renditions.make_renditions(image, renditions.LEAD.widths)
+        except OSError as error:
+            raise CommandError(
+                f"Cannot write the demo pictures' renditions into MEDIA_ROOT ({settings.MEDIA_ROOT}): {error}"
+            ) from error
+        renditions.make_every_width(image)  # found on disk now, and remembered
 
 
 def generated(model):
