@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,6 +20,22 @@ PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_URL = "postgres://baltmet:baltmet@127.0.0.1:5432/baltmet"
 
 
+# Ctrl-C, kill (or a CI job's timeout), a closed terminal.
+_STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def cleaning_up():
+    """Stopping a server, dropping a database: no signal cuts it short. One that comes
+    meanwhile is held back by the kernel and acted on once it is done (run_stopping_cleanly()).
+    Also a decorator."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPPING)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def run_stopping_cleanly(main):
     """Run a benchmark's `main()` so that `kill` (SIGTERM), a closed terminal (SIGHUP) or a CI
     job's timeout ends it as Ctrl-C (SIGINT) does: through its `finally` blocks, which stop the
@@ -26,18 +43,16 @@ def run_stopping_cleanly(main):
     drop its scratch database; Python's default for SIGTERM and SIGHUP is to end at once,
     leaving them. Once one has come, the others are ignored, so that none cuts that short."""
 
-    signums = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
     def stop(signum, frame):
         # Once: the next (a closed terminal sends SIGHUP twice, kill is repeated, a terminal
         # closed after Ctrl-C) must not cut short the cleanup this one starts.
-        for other in signums:
+        for other in _STOPPING:
             signal.signal(other, signal.SIG_IGN)
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise SystemExit(128 + signum)  # the status a shell reports for a process ended by it
 
-    for signum in signums:
+    for signum in _STOPPING:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # nohup, a background job: left ignored
             signal.signal(signum, stop)
     main()
@@ -66,6 +81,7 @@ def manage(args, env, capture=False):
     )
 
 
+@cleaning_up()
 def drop_database(url, name):
     """Drop the scratch database `name` on the server of `url`, if there is one. Sessions still
     in it are ended (FORCE); an autovacuum worker busy in it after bulk writes, which a role

@@ -35,6 +35,7 @@ from scratch_db import (  # noqa: E402 (after the path)
     DEFAULT_URL,
     PROJECT,
     answers,
+    cleaning_up,
     demo_database,
     drop_database,
     manage,
@@ -155,8 +156,9 @@ def serve(env, workers):
             started = answers(process, base + "/healthz", tries=200)
         finally:
             if not started and process.poll() is None:
-                process.kill()
-                process.wait()
+                with cleaning_up():
+                    process.kill()
+                    process.wait()
         if not started:
             log.seek(0)
             raise RuntimeError("gunicorn did not start:\n" + log.read().decode(errors="replace")[-3000:])
@@ -220,13 +222,15 @@ def main():
                             base, path, options.seconds, options.concurrency, options.workers, expected
                         )
                 finally:
-                    process.terminate()
-                    process.wait(timeout=20)
+                    with cleaning_up():
+                        process.terminate()
+                        process.wait(timeout=20)
     finally:
         if not options.keep:
             drop_database(url, SCRATCH_DB)
         if key_prefix:
-            forget_keys(os.environ["REDIS_URL"], key_prefix["DJANGO_CACHE_KEY_PREFIX"])
+            with cleaning_up():
+                forget_keys(os.environ["REDIS_URL"], key_prefix["DJANGO_CACHE_KEY_PREFIX"])
 
     cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory per worker"
     print(

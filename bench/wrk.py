@@ -47,6 +47,7 @@ from scratch_db import (  # noqa: E402 (after the path)
     DEFAULT_URL,
     PROJECT,
     answers,
+    cleaning_up,
     demo_database,
     drop_database,
     run_stopping_cleanly,
@@ -106,8 +107,9 @@ def redis_server():
                 time.sleep(0.05)
             yield f"redis://127.0.0.1:{port}/0"
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            with cleaning_up():
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def pages(url):
@@ -167,6 +169,7 @@ def serve(env):
     return process, base
 
 
+@cleaning_up()
 def stop(process):
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)  # serve.sh execs gunicorn: its own session

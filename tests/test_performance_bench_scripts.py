@@ -354,6 +354,42 @@ def test_ctrl_c_then_a_closed_terminal_does_not_cut_the_cleanup_short(tmp_path):
         _ended(process)
 
 
+_SIGNALLED_WHILE_CLEANING_UP = """
+import pathlib, sys, time
+sys.path.insert(0, sys.argv[2])
+from scratch_db import cleaning_up, run_stopping_cleanly
+
+marker = pathlib.Path(sys.argv[1])
+
+
+def main():
+    try:
+        marker.write_text("running")  # the measurements, done
+    finally:
+        with cleaning_up():  # as stop() and drop_database() are
+            marker.write_text("cleaning up")
+            time.sleep(1)
+            marker.write_text("cleaned up")
+    time.sleep(60)  # the signal is acted on before this is over
+
+
+run_stopping_cleanly(main)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["Ctrl-C", "kill", "a closed terminal"])
+def test_a_signal_while_a_cleanup_runs_waits_until_it_is_done(signum, tmp_path):
+    marker = tmp_path / "state"
+    process = subprocess.Popen([sys.executable, "-c", _SIGNALLED_WHILE_CLEANING_UP, str(marker), str(PROJECT / "bench")])
+    try:
+        _wait_for(process, marker, "cleaning up")
+        process.send_signal(signum)
+        assert process.wait(timeout=20) != 0  # acted on, once the cleanup was done
+        assert marker.read_text() == "cleaned up"
+    finally:
+        _ended(process)
+
+
 def test_a_benchmark_started_with_nohup_outlives_its_terminal(tmp_path):
     marker = tmp_path / "state"
     process = _started(marker, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
