@@ -254,12 +254,13 @@ def _tell_the_database_watches(using):
     connection = connections[using]
     if not _watches_in_use(connection) or connection.in_atomic_block or not connection.get_autocommit():
         return
-    if settings.PAGE_CACHE_VERSION_IN_CACHE and not _a_watch_trusts(using):
-        # With the version in Redis, processes go by Redis's, and announcing here (a connection
-        # of its own and advisory locks, ~7 ms) would be for nobody. A process watching this
-        # one all the same (started without REDIS_URL) holds a lease, and is told.
-        return
     try:
+        if settings.PAGE_CACHE_VERSION_IN_CACHE and not _a_watch_trusts(using):
+            # With the version in Redis, processes go by Redis's, and announcing here (a
+            # connection of its own and advisory locks, ~7 ms) would be for nobody. A process
+            # watching this one all the same (started without REDIS_URL) holds a lease, and is
+            # told; one whose lease ran out while it was renewed forgets what it read.
+            return
         postgres_watch.announce_and_wait(using)
     except Exception:
         logger.error("page cache: could not tell other processes of a content change", exc_info=True)

@@ -327,6 +327,11 @@ class Watch:
         )
         # The server set the lease after this process sent the statement: this end runs out first.
         with self._lock:
+            if time.monotonic() >= self._lease_until:
+                # The lease ran out before this one was in place (a renewal held up): a writer
+                # may have found none and not announced its change. What was read before is
+                # not to be trusted again.
+                self._forget()
             self._lease_until = sent + TRUST_SECONDS
 
     def _wait_for_news(self, connection, cursor, lease):

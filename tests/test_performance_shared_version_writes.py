@@ -9,13 +9,14 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg2
 import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
 from django.test import Client
 from django.utils import timezone
 
 from baltmet import page_cache, postgres_watch
-from baltmet.models import ContentVersion
+from baltmet.models import ContentVersion, ContentVersionWatch
 from baltmet.page_cache import HEADER, content_changed
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
@@ -165,3 +166,76 @@ def test_a_process_without_redis_is_told_of_a_change_made_by_one_with_it(client,
         setattr(settings, name, value)
     response = client.get(url)
     assert "New title" in response.content.decode(), f"{response[HEADER]}: a page from before a change reported saved"
+
+
+def test_a_watch_whose_lease_renewal_was_held_up_is_told_of_a_change():
+    # A process without REDIS_URL watches PostgreSQL's version. Its lease renewal is held up
+    # (a slow commit, a busy server, here a row lock) past its lease's end: a writer with
+    # Redis, checking the leases just then, finds none live and does not announce. The
+    # renewal then goes through, and the watch trusts again the version it read before the
+    # change (its local lease is counted from when the renewal was sent).
+    content_changed()  # the version row exists
+    watch = postgres_watch.Watch(postgres_watch.connection_params())
+    blocker = psycopg2.connect(**postgres_watch.connection_params())
+    table = ContentVersionWatch._meta.db_table
+    try:
+        assert watch.wait_until_listening(10)
+        cursor = blocker.cursor()
+
+        def lease():
+            cursor.execute(f"SELECT max(lease_until) FROM {table}")
+            value = cursor.fetchone()[0]
+            blocker.rollback()
+            return value
+
+        first = lease()
+        while lease() == first:  # a renewal just went through
+            time.sleep(0.005)
+        cursor.execute(f"SELECT id FROM {table} FOR UPDATE")  # the next renewal (in 0.5 s) waits
+        time.sleep(0.35)
+        _, token = watch.get()
+        old = page_cache.database_version()
+        watch.remember(old, token)
+        assert watch.get()[0] == old
+        deadline = time.monotonic() + 3
+        while page_cache._a_watch_trusts(DEFAULT_DB_ALIAS) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        content_changed()  # reported saved: every process must have stopped trusting `old`
+        new = page_cache.database_version()
+        assert new != old
+        blocker.rollback()  # the held-up renewal goes through
+        time.sleep(0.1)
+        trusted = watch.get()[0]
+        assert trusted in (None, new), "the watch trusts the version from before a change reported saved"
+    finally:
+        blocker.close()
+        watch.close()
+
+
+def test_a_change_is_not_failed_by_the_lease_check_after_its_version_is_written(monkeypatch):
+    # PostgreSQL drops the connection (a restart, a failover, an administrator's
+    # pg_terminate_backend) right after the change and its version were written. The change is
+    # saved; "the editor must not be told otherwise" (page_cache._written_or_logged). The
+    # lease check _a_watch_trusts() runs outside _tell_the_database_watches()'s try.
+    article = make_article("Old title")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    incr = page_cache._incr_and_announce
+
+    def incr_then_the_connection_drops(cache):
+        incr(cache)
+        killer = psycopg2.connect(**postgres_watch.connection_params())
+        killer.autocommit = True
+        killer.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
+        killer.close()
+        time.sleep(0.1)
+
+    monkeypatch.setattr(page_cache, "_incr_and_announce", incr_then_the_connection_drops)
+    try:
+        # In autocommit, as a script, or a view without ATOMIC_REQUESTS, changes content in bulk
+        # (ContentQuerySet.update() calls content_changed() at once). A save() inside atomic()
+        # runs the version's write as a robust on_commit hook, which only logs the failure.
+        type(article).objects.filter(pk=article.pk).update(title="New title")
+    finally:
+        connection.close()
