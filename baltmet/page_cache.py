@@ -231,8 +231,13 @@ def _written_or_logged(writes, raised=frozenset()):
                     del pending[place]
                     logger.error(
                         "page cache: could not record a content change in %s; cached pages may be out "
-                        "of date for up to DJANGO_PAGE_CACHE_SECONDS",
+                        "of date for up to DJANGO_PAGE_CACHE_SECONDS%s",
                         place,
+                        # Their ETag and Last-Modified come from the database's version.
+                        ", and feeds, calendars and sitemaps answer 304 to copies from before it "
+                        "until a change gets through"
+                        if place == "the database"
+                        else "",
                         exc_info=True,
                     )
             else:

@@ -226,10 +226,10 @@ def main():
                         process.terminate()
                         process.wait(timeout=20)
     finally:
-        if not options.keep:
-            drop_database(url, SCRATCH_DB)
-        if key_prefix:
-            with cleaning_up():
+        with cleaning_up():  # both, whatever signal comes meanwhile
+            if not options.keep:
+                drop_database(url, SCRATCH_DB)
+            if key_prefix:
                 forget_keys(os.environ["REDIS_URL"], key_prefix["DJANGO_CACHE_KEY_PREFIX"])
 
     cache = "Redis (REDIS_URL)" if os.environ.get("REDIS_URL") else "local memory per worker"

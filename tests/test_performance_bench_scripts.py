@@ -390,6 +390,61 @@ def test_a_signal_while_a_cleanup_runs_waits_until_it_is_done(signum, tmp_path):
         _ended(process)
 
 
+_THROUGHPUT_STOPPED_WHILE_DROPPING = """
+import os, pathlib, signal, sys, time
+sys.path.insert(0, sys.argv[2])
+import throughput
+from scratch_db import cleaning_up, run_stopping_cleanly
+
+marker = pathlib.Path(sys.argv[1])
+steps = []
+
+
+def note(step):
+    steps.append(step)
+    marker.write_text(" ".join(steps))
+
+
+class Server:
+    def terminate(self):
+        note("server stopped")
+
+    def wait(self, timeout=None):
+        return 0
+
+
+@cleaning_up()
+def drop_database(url, name):  # as scratch_db's own is
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the database is dropped
+    time.sleep(0.3)
+    note("database dropped")
+
+
+throughput.demo_database = lambda *args, **kwargs: None
+throughput.manage = lambda *args, **kwargs: None
+throughput.pages = lambda url: []
+throughput.serve = lambda env, workers: (Server(), "http://127.0.0.1:9")
+throughput.drop_database = drop_database
+throughput.forget_keys = lambda url, prefix: note("keys forgotten")
+os.environ["REDIS_URL"] = "redis://127.0.0.1:9/0"
+sys.argv = ["throughput.py", "--articles", "10", "--events", "2", "--seconds", "0.1"]
+run_stopping_cleanly(throughput.main)
+"""
+
+
+def test_throughput_stopped_while_dropping_its_database_still_forgets_its_redis_keys(tmp_path):
+    # Every step of the benchmark is replaced: nothing real runs.
+    marker = tmp_path / "steps"
+    process = subprocess.run(
+        [sys.executable, "-c", _THROUGHPUT_STOPPED_WHILE_DROPPING, str(marker), str(PROJECT / "bench")],
+        cwd=PROJECT, capture_output=True, text=True, timeout=60,
+    )
+    assert process.returncode != 0  # the Ctrl-C was acted on
+    steps = marker.read_text()
+    assert "database dropped" in steps
+    assert "keys forgotten" in steps, f"steps done: {steps!r}; stderr tail: {process.stderr[-300:]}"
+
+
 def test_a_benchmark_started_with_nohup_outlives_its_terminal(tmp_path):
     marker = tmp_path / "state"
     process = _started(marker, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))  # as nohup does
