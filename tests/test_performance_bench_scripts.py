@@ -295,9 +295,10 @@ run_stopping_cleanly(main)
 """
 
 
-def _started(marker, **popen):
-    process = subprocess.Popen([sys.executable, "-c", _KILLED_WHILE_RUNNING, str(marker), str(PROJECT / "bench")], **popen)
-    _wait_for(process, marker, "running")
+def _started(marker, script=_KILLED_WHILE_RUNNING, state="running", **popen):
+    """`script` (a stand-in for a benchmark) run, once it has written `state` into `marker`."""
+    process = subprocess.Popen([sys.executable, "-c", script, str(marker), str(PROJECT / "bench")], **popen)
+    _wait_for(process, marker, state)
     return process
 
 
@@ -326,28 +327,21 @@ def test_a_benchmark_ended_by_kill_or_a_closed_terminal_cleans_up_as_after_ctrl_
         _ended(process)
 
 
-def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path):
+@pytest.mark.parametrize(
+    "first, second",
     # A closed terminal often sends SIGHUP twice (the kernel to the foreground process group,
-    # then the shell to its jobs); kill is repeated by the impatient.
+    # then the shell to its jobs); kill is repeated by the impatient; a terminal closed after
+    # Ctrl-C.
+    [(signal.SIGHUP, signal.SIGTERM), (signal.SIGINT, signal.SIGHUP)],
+    ids=["a closed terminal, then kill", "Ctrl-C, then a closed terminal"],
+)
+def test_a_second_signal_does_not_cut_the_cleanup_short(first, second, tmp_path):
     marker = tmp_path / "state"
     process = _started(marker)
     try:
-        process.send_signal(signal.SIGHUP)
+        process.send_signal(first)
         _wait_for(process, marker, "cleaning up")
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-        assert marker.read_text() == "cleaned up"
-    finally:
-        _ended(process)
-
-
-def test_ctrl_c_then_a_closed_terminal_does_not_cut_the_cleanup_short(tmp_path):
-    marker = tmp_path / "state"
-    process = _started(marker)
-    try:
-        process.send_signal(signal.SIGINT)
-        _wait_for(process, marker, "cleaning up")
-        process.send_signal(signal.SIGHUP)
+        process.send_signal(second)
         process.wait(timeout=20)
         assert marker.read_text() == "cleaned up"
     finally:
@@ -380,9 +374,8 @@ run_stopping_cleanly(main)
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["Ctrl-C", "kill", "a closed terminal"])
 def test_a_signal_while_a_cleanup_runs_waits_until_it_is_done(signum, tmp_path):
     marker = tmp_path / "state"
-    process = subprocess.Popen([sys.executable, "-c", _SIGNALLED_WHILE_CLEANING_UP, str(marker), str(PROJECT / "bench")])
+    process = _started(marker, _SIGNALLED_WHILE_CLEANING_UP, "cleaning up")
     try:
-        _wait_for(process, marker, "cleaning up")
         process.send_signal(signum)
         assert process.wait(timeout=20) != 0  # acted on, once the cleanup was done
         assert marker.read_text() == "cleaned up"

@@ -9,19 +9,17 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
-from baltmet import page_cache, renditions
 from baltmet.management.commands.generate_demo_content import PICTURES, picture
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
 from news.models import Article, Event
 from regions.models import Cluster, Figure, Region
 from tests.news_factories import make_article, make_past_event
-from tests.page_cache_settings import use_local_memory_page_cache
+from tests.decoded_uploads import visitor_at_each_version_change
 
 pytestmark = pytest.mark.django_db
 
@@ -118,23 +116,10 @@ def test_a_picture_left_half_written_by_a_failed_run_is_written_again(settings):
 def test_when_the_demo_contents_version_changes_its_pictures_renditions_are_ready(monkeypatch, settings):
     # The content shows once the command commits (the page cache's new version): a visitor then
     # must not make the pictures' renditions in their request.
-    use_local_memory_page_cache(settings)
-    decoded = []
-    upright = renditions._upright
-    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
-    visitor = []
-    tell = page_cache._tell_the_database_watches
-
-    def version_changed(using):
-        tell(using)
-        before = len(decoded)
-        response = Client().get("/news/")
-        visitor.append((response.status_code, decoded[before:]))
-
-    monkeypatch.setattr(page_cache, "_tell_the_database_watches", version_changed)
+    visits = visitor_at_each_version_change(monkeypatch, settings)
     _generate(articles=60, events=5, regions=3)
-    assert visitor and all(status == 200 for status, _ in visitor)
-    assert [made for _, made in visitor if made] == [], "a visitor's request decoded the demo pictures"
+    assert visits and all(status == 200 for status, _, _ in visits)
+    assert [decoded for _, _, decoded in visits if decoded] == [], "a visitor's request decoded the demo pictures"
 
 
 def test_a_media_root_it_cannot_write_into_is_named_and_nothing_is_written(settings, tmp_path):

@@ -15,10 +15,10 @@ from django.test import Client
 from django.core.files.storage import default_storage
 from PIL import Image, ImageCms, ImageFile
 
-from baltmet import cache_failures, page_cache, renditions
+from baltmet import cache_failures, renditions
 from baltmet.renditions import LEAD, renditions_for
 from tests.news_factories import make_article
-from tests.page_cache_settings import use_local_memory_page_cache
+from tests.decoded_uploads import count_decoded_uploads, visitor_at_each_version_change
 from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
 from tests.upload_files import image_bytes, upload
@@ -63,23 +63,10 @@ def test_saving_an_article_makes_its_renditions(settings):
 def test_when_the_version_changes_the_new_images_renditions_are_ready(monkeypatch, settings):
     # Made after the commit, they came after the page cache's new version: a visitor's request
     # in between decoded the upload.
-    use_local_memory_page_cache(settings)
-    decoded = []
-    upright = renditions._upright
-    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
-    visitor = []
-    tell = page_cache._tell_the_database_watches
-
-    def version_changed(using):
-        tell(using)  # the new version is written and announced: visitors see the change
-        before = len(decoded)
-        response = Client().get("/news/")
-        visitor.append((response[page_cache.HEADER], decoded[before:]))
-
-    monkeypatch.setattr(page_cache, "_tell_the_database_watches", version_changed)
+    visits = visitor_at_each_version_change(monkeypatch, settings)
     with transaction.atomic():  # as the admin saves
         make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
-    assert visitor == [("miss", [])], "the visitor's request decoded the upload"
+    assert visits == [(200, "miss", [])], "the visitor's request decoded the upload"
 
 
 def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, settings):
@@ -90,9 +77,7 @@ def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, sett
         cache.delete(LEAD.key.format(name=article.image.name))
     for path in _media(settings, "renditions").rglob("*-1600w.png"):
         path.unlink()
-    decoded = []
-    upright = renditions._upright
-    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: decoded.append(opened.size) or upright(opened, orientation))
+    decoded = count_decoded_uploads(monkeypatch)
     html = client_html("/news/")
     assert html.count("-960w.png 960w") == 3 and "1600w" not in html
     assert decoded == []
