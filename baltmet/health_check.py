@@ -39,9 +39,15 @@ def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS):
     fails on a connection that no longer works (outside a transaction), the connection is
     replaced, as Django's health check would, and `work()` run again on the new one."""
     connection = connections[using]
+    link = connection.connection
     try:
         return work()
     except Error:
+        # An atomic() in `work` that could not roll back on a broken link has already replaced
+        # it, with a new one that works: the work is still to be done, on it.
+        replaced = link is not None and connection.connection is not link
+        if replaced and not connection.in_atomic_block and connection.get_autocommit():
+            return work()
         # Whatever the driver raised (a broken link may come without an error code), the check
         # decides: a query the server refused or cancelled (a timeout) on a connection that
         # works is an error of its own; only a connection that no longer works is replaced. Not

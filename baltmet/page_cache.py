@@ -20,8 +20,9 @@ How it stays correct:
     stopped trusting the old one (baltmet.postgres_watch), so a hit runs no query. On SQLite,
     or with DJANGO_PAGE_CACHE_LISTEN=0, each anonymous request reads it, in one query.
   - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set, and a hit
-    runs no SQL. Changes increment it there (INCR, atomic) right after the commit, as well as
-    the database row, and announce that it changed (baltmet.redis_watch). Each process also
+    runs no SQL. Changes increment it there (INCR, atomic) after the commit, right after the
+    database row (which feeds', calendars' and sitemaps' validators come from; `_bump`), and
+    announce that it changed (baltmet.redis_watch). Each process also
     keeps its own copies of the pages it served (`PAGE_CACHE_LOCAL_ALIAS`, local memory) and
     serves them without asking Redis while no announcement has come since it read the
     version; otherwise the page and the version come from Redis in one round trip. Every
@@ -209,7 +210,8 @@ def _written_or_logged(writes, raised=frozenset()):
 
     A change lost here leaves processes serving old pages, so a database or Redis that fails
     for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
-    tried again for VERSION_WRITE_SECONDS; writing twice only moves the version on twice. A
+    tried again until VERSION_WRITE_SECONDS have gone (a try that blocks, as the database's
+    write waiting for its row's lock, is not cut short: see _bump); writing twice only moves the version on twice. A
     change that gives up is logged as an error, not raised: it is saved, and the editor must
     not be told otherwise. Once one has given up, its place is down, not stalling: the next
     changes try it once, until one gets through, rather than each holding its editor (or a
@@ -279,8 +281,9 @@ def _sleep(seconds):
 
 
 def _watches_in_use(connection):
-    """Whether processes watch the content version in `connection`'s database (PostgreSQL's
-    LISTEN) instead of reading it on every request: then writers announce changes."""
+    """Whether processes may watch the content version in `connection`'s database
+    (PostgreSQL's LISTEN) instead of reading it on every request: then writers announce
+    changes (with the version in Redis, only where a watch holds a lease)."""
     return settings.PAGE_CACHE_LISTEN and connection.vendor == "postgresql"
 
 

@@ -23,6 +23,11 @@ watch has heard (`announce_and_wait`), through an advisory lock:
   the writer waiting for a watch that has already heard. What a watch reads after it took
   the lock again is the new version.
 
+With the version in Redis (baltmet.page_cache), processes go by Redis's, and a writer
+announces through PostgreSQL only where some watch holds a live lease (below): one of a
+process started without REDIS_URL. A watch whose lease ran out before its renewal was in
+place (a renewal held up) forgets what it read, since a writer may have found no lease then.
+
 What may go wrong, and why it stays correct:
 
 - A watch that stopped (its process paused, a network that drops packets without a reset)

@@ -239,3 +239,23 @@ def test_a_change_is_not_failed_by_the_lease_check_after_its_version_is_written(
         type(article).objects.filter(pk=article.pk).update(title="New title")
     finally:
         connection.close()
+
+
+def test_a_connection_dropped_before_the_database_write_is_replaced_and_the_version_written(settings, monkeypatch):
+    # With Redis the database's first try runs in atomic(), which replaces a broken connection
+    # as it fails: the write must still be made, on the new one, and not left to a next round
+    # that, after an earlier change gave up on the database, never comes.
+    settings.PAGE_CACHE_LISTEN = False
+    content_changed()  # the version row exists
+    before = _version()
+    monkeypatch.setattr(page_cache, "_writes_given_up", {"the database"})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    killer = psycopg2.connect(**postgres_watch.connection_params())
+    killer.autocommit = True
+    killer.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
+    killer.close()
+    time.sleep(0.2)
+    content_changed()  # autocommit, as after raw SQL or a bulk update()
+    assert _version() != before, "the database's version was not written: feeds would answer 304 to old copies"
