@@ -62,6 +62,10 @@ How it stays correct:
   stored page's ETag and Last-Modified.
 - **A cache that fails** (Redis down, or silent past DJANGO_REDIS_TIMEOUT) makes pages
   uncached, not errors, and is left alone for a moment (baltmet.cache_failures).
+- **A version that cannot be written** (Redis or the database failing for longer than
+  VERSION_WRITE_SECONDS) is logged as an error: pages may then be out of date for up to
+  DJANGO_PAGE_CACHE_SECONDS and, where it is the database's, feeds, calendars and sitemaps
+  answer 304 to copies from before the change until a change gets through (`_bump`).
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
