@@ -43,17 +43,17 @@ def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS):
     try:
         return work()
     except Error:
-        # An atomic() in `work` that could not roll back on a broken link has already replaced
-        # it, with a new one that works: the work is still to be done, on it.
-        replaced = link is not None and connection.connection is not link
-        if replaced and not connection.in_atomic_block and connection.get_autocommit():
-            return work()
-        # Whatever the driver raised (a broken link may come without an error code), the check
-        # decides: a query the server refused or cancelled (a timeout) on a connection that
-        # works is an error of its own; only a connection that no longer works is replaced. Not
-        # inside a transaction, managed by hand (autocommit off) too: closing would throw away
-        # its uncommitted work, and a failed statement there fails the check as well.
-        if connection.in_atomic_block or not connection.get_autocommit() or connection.is_usable():
+        # Not inside a transaction, managed by hand (autocommit off) too: closing would throw
+        # away its uncommitted work, and a failed statement there fails the check as well.
+        if connection.in_atomic_block or not connection.get_autocommit():
             raise
-    connection.close()
+        # An atomic() in `work` that could not roll back on a broken link has already replaced
+        # it, with a new one that works: the work is still to be done, on it. Otherwise,
+        # whatever the driver raised (a broken link may come without an error code), the check
+        # decides: a query the server refused or cancelled (a timeout) on a connection that
+        # works is an error of its own; only a connection that no longer works is replaced.
+        if link is None or connection.connection is link:
+            if connection.is_usable():
+                raise
+            connection.close()
     return work()

@@ -14,9 +14,9 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
   an imported file's is unique), so a name always stands for the same picture.
 - Made once: when an article or region with an image is saved (before the commit, so that the
-  pages of the new content version find them), or else the first time a page shows it; an existing file is never
-  made again, so each is put in place whole (written aside, then renamed), never seen
-  half-written. What the renditions are (URLs and sizes) is remembered in the cache for a
+  pages of the new content version find them), or else the first time a page shows it; an
+  existing file is never made again, so each is put in place whole (written aside, then
+  renamed), never seen half-written. What the renditions are (URLs and sizes) is remembered in the cache for a
   day, so showing them costs no file access, and pages heal within a day should the files go
   (a media folder restored without them). An image that has none (a broken file) is tried
   again after five minutes, not on every page, and the page cache keeps the pages shown
@@ -50,6 +50,9 @@ class Widths:
 
     widths: tuple
     key: str
+
+    def key_for(self, name):
+        return self.key.format(name=name)
 
 
 CARDS = Widths((320, 640, 960), "renditions:v2:{name}")  # v2: names with the upload's extension
@@ -216,8 +219,7 @@ def renditions_for(fieldfile, widths=CARDS):
     [] without a usable image."""
     if not fieldfile:
         return []
-    key = widths.key.format(name=fieldfile.name)
-    return _remembered_or_made(fieldfile, widths, key, _use_cache(cache.get, key))
+    return _remembered_or_made(fieldfile, widths, _use_cache(cache.get, widths.key_for(fieldfile.name)))
 
 
 def renditions_for_many(fieldfiles):
@@ -225,9 +227,9 @@ def renditions_for_many(fieldfiles):
     those remembered read from the cache in one request: a list of teasers makes one round
     trip to Redis, not one per image."""
     files = {fieldfile.name: fieldfile for fieldfile in fieldfiles if fieldfile}
-    keys = {name: CARDS.key.format(name=name) for name in files}
+    keys = {name: CARDS.key_for(name) for name in files}
     remembered = (_use_cache(cache.get_many, list(keys.values())) if keys else None) or {}
-    return {name: _remembered_or_made(files[name], CARDS, key, remembered.get(key)) for name, key in keys.items()}
+    return {name: _remembered_or_made(files[name], CARDS, remembered.get(key)) for name, key in keys.items()}
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ class _Failed:
     until: datetime
 
 
-def _remembered_or_made(fieldfile, widths, key, remembered):
+def _remembered_or_made(fieldfile, widths, remembered):
     if isinstance(remembered, _Failed):
         failed = remembered
     elif remembered:
@@ -252,9 +254,9 @@ def _remembered_or_made(fieldfile, widths, key, remembered):
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
             failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
-            _use_cache(cache.set, key, failed, _FAILED_SECONDS)
+            _use_cache(cache.set, widths.key_for(fieldfile.name), failed, _FAILED_SECONDS)
         else:
-            _use_cache(cache.set, key, renditions, _REMEMBERED_SECONDS)
+            _use_cache(cache.set, widths.key_for(fieldfile.name), renditions, _REMEMBERED_SECONDS)
             return renditions
     # The page goes without the image until it is tried again (a file restored, a disk no
     # longer full), not until the next edit.
@@ -290,7 +292,7 @@ def make_every_width(image):
     """Make the renditions of `image` (an image field's file) in every set of widths, those
     missing on disk, whatever the cache remembers, and remember them."""
     for widths in (LEAD, CARDS):  # the cards' are among the lead image's: made once, remembered twice
-        _remembered_or_made(image, widths, widths.key.format(name=image.name), remembered=None)
+        _remembered_or_made(image, widths, remembered=None)
 
 
 def connect_signals():

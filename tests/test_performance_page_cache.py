@@ -251,7 +251,7 @@ def test_a_scheduled_event_and_an_event_ending_change_the_pages_on_time(client, 
 
 
 def _forget_renditions(image):
-    cache.delete_many([widths.key.format(name=image.name) for widths in (renditions.CARDS, renditions.LEAD)])
+    cache.delete_many([widths.key_for(image.name) for widths in (renditions.CARDS, renditions.LEAD)])
 
 
 def _saved_while_the_media_fail(monkeypatch):

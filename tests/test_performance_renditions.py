@@ -74,7 +74,7 @@ def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, sett
     # cards' renditions made and remembered, the lead image's not. No list decodes an upload.
     for number in range(3):
         article = make_article(f"Item {number}", image=_image(f"item{number}.png", "PNG", (2400, 1200)), image_alt="A picture")
-        cache.delete(LEAD.key.format(name=article.image.name))
+        cache.delete(LEAD.key_for(article.image.name))
     for path in _media(settings, "renditions").rglob("*-1600w.png"):
         path.unlink()
     decoded = count_decoded_uploads(monkeypatch)
