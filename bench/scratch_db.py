@@ -1,6 +1,7 @@
 """What every benchmark shares: the project's place, and scratch PostgreSQL databases that a
 run creates and drops, so that no benchmark writes into a database someone uses."""
 
+import argparse
 import hashlib
 import os
 import signal
@@ -125,10 +126,14 @@ def create_database(url, name):
     admin_sql(url, f"CREATE DATABASE {name}")
 
 
+# What points a process at a site's shared page cache.
+_SITE_CACHE = ("REDIS_URL", "DJANGO_CACHE_KEY_PREFIX")
+
+
 def setup_env(env):
     """`env` for manage.py on a scratch database: without REDIS_URL, so that a migration, a
     fixture or generated content never changes the page cache of a site on that Redis."""
-    return {key: value for key, value in env.items() if key not in ("REDIS_URL", "DJANGO_CACHE_KEY_PREFIX")}
+    return {key: value for key, value in env.items() if key not in _SITE_CACHE}
 
 
 def demo_database(url, name, env, *, articles, events, fixtures=(), keep=False):
@@ -193,7 +198,7 @@ def _made_with(url, name):
 def run_django_on(url, name, run, *, keep=False, **environ):
     """`run()` with Django set up in this process (DEBUG on, `environ` besides) on the scratch
     database `name` of the server of `url`; the database dropped afterwards unless `keep`."""
-    for key in ("REDIS_URL", "DJANGO_CACHE_KEY_PREFIX"):  # as setup_env()
+    for key in _SITE_CACHE:  # as setup_env()
         os.environ.pop(key, None)
     os.environ.update(
         DATABASE_URL=with_database(url, name), DJANGO_DEBUG="1", DJANGO_SETTINGS_MODULE="baltmet.settings", **environ
@@ -206,6 +211,16 @@ def run_django_on(url, name, run, *, keep=False, **environ):
         connections.close_all()
         if not keep:
             drop_database(url, name)
+
+
+def main_on_demo_database(description, name, run, *, runs, runs_help):
+    """The main() of a benchmark run in-process on a demo database (deep_pages.py,
+    skewed_plans.py): its options (--articles, --runs, --keep), then run(options) on it."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    in_process_on_demo_database(name, parser.parse_args(), run)
 
 
 def in_process_on_demo_database(name, options, run, *, events=5000, fixtures=("regions_seed", "news_seed")):

@@ -21,11 +21,10 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import argparse
 import os
 import sys
 
-from scratch_db import PROJECT, in_process_on_demo_database, median_ms, run_stopping_cleanly
+from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly
 
 sys.path.insert(0, str(PROJECT))
 
@@ -35,13 +34,7 @@ DEEP_PAGE_OFFSET = 39 * PAGE_SIZE  # page 40
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=20, help="timed runs of each query and way")
-    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
-    options = parser.parse_args()
-
-    in_process_on_demo_database(SCRATCH_DB, options, run)
+    main_on_demo_database(__doc__, SCRATCH_DB, run, runs=20, runs_help="timed runs of each query and way")
 
 
 def small_topic_and_region():

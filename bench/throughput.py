@@ -40,6 +40,7 @@ from scratch_db import (  # noqa: E402 (after the path)
     drop_database,
     manage,
     run_stopping_cleanly,
+    setup_env,
     with_database,
 )
 
@@ -211,7 +212,7 @@ def main():
                 "STATIC_ROOT": folder,
                 **key_prefix,
             }
-            manage(["collectstatic", "--noinput", "-v", "0"], {k: v for k, v in serve_env.items() if k != "REDIS_URL"})
+            manage(["collectstatic", "--noinput", "-v", "0"], setup_env(serve_env))
             paths = pages(scratch_url)
             results = {}
             for mode, seconds_cached, expected in (("cold", "0", "bypass"), ("cached", "3600", "hit")):
