@@ -1,9 +1,9 @@
 """The benchmarks under bench/ clean up after themselves and measure only their own servers:
 a run interrupted (Ctrl-C, kill, a closed terminal) or failing while it fills its scratch
 database drops it, a kept database is reused only if made with the same sizes and command, a
-second run does not take over a database a run still uses, a server that does not start (or is interrupted while starting) is stopped and
-never mistaken for another one on its port, and a Redis in the caller's environment is left
-alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
+second run does not take over a database a run still uses, a server that does not start (or is
+interrupted while starting) is stopped and never mistaken for another one on its port, and a
+Redis in the caller's environment is left alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
 Databases made here are named baltmet_bench_test_scripts and dropped afterwards."""
 
 import ast

@@ -212,7 +212,9 @@ class Command(BaseCommand):
                 if not default_storage.exists(name) or _read(name) != data:
                     renditions.put_whole(default_storage, name, data)
             except OSError as error:
-                raise CommandError(f"Cannot write the demo pictures into MEDIA_ROOT ({settings.MEDIA_ROOT}): {error}") from error
+                raise CommandError(
+                    f"Cannot write the demo pictures into MEDIA_ROOT ({settings.MEDIA_ROOT}): {error}"
+                ) from error
             pictures.append((name, f"Demo picture {number}: coloured shapes"))
         return pictures
 
@@ -483,7 +485,8 @@ def picture(rng):
     """A JPEG of PICTURE_SIZE: two colours fading into each other, with shapes, softened."""
     colours = [tuple(rng.randrange(40, 230) for _ in range(3)) for _ in range(2)]
     fade = Image.linear_gradient("L").rotate(rng.choice([0, 90, 180, 270])).resize(PICTURE_SIZE)
-    image = Image.composite(Image.new("RGB", PICTURE_SIZE, colours[0]), Image.new("RGB", PICTURE_SIZE, colours[1]), fade)
+    first, second = (Image.new("RGB", PICTURE_SIZE, colour) for colour in colours)
+    image = Image.composite(first, second, fade)
     draw = ImageDraw.Draw(image)
     width, height = PICTURE_SIZE
     for _ in range(rng.randint(8, 20)):
