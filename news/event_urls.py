@@ -10,4 +10,5 @@ urlpatterns = [
     path("calendar.ics", views.EventCalendarView.as_view(), name="calendar"),
     path("<slug:slug>.ics", views.EventICalendarView.as_view(), name="ics"),
     path("<slug:slug>/", views.EventDetailView.as_view(), name="detail"),
+    path("<slug:slug>/news/", views.EventNewsListView.as_view(), name="news"),
 ]

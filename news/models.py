@@ -58,6 +58,9 @@ class Topic(models.Model):
 # for a calendar app's history, bounded so the file stays small as the archive grows. A count,
 # not a time window, because much of this site's archive is years old.
 CALENDAR_PAST_EVENTS = 100
+# And at most this many upcoming events, the soonest: far more than a network announces ahead,
+# and those further off join as the soonest end (an event ending changes the calendar anyway).
+CALENDAR_UPCOMING_EVENTS = 500
 
 
 def _not_ended_yet(now=None, midnight=None):
@@ -102,10 +105,20 @@ class EventQuerySet(NewsItemQuerySet):
         """Published events that have ended (at `now`, see _not_ended_yet()), most recent first."""
         return self.published(now).exclude(_not_ended_yet(now, midnight)).order_by("-starts", "-pk")
 
+    def upcoming_and_past_counts(self, now, midnight):
+        """(how many events upcoming() gives at `now`, how many past() gives), in one query."""
+        counts = self.published(now).aggregate(
+            upcoming=models.Count("pk", filter=_not_ended_yet(now, midnight)), every=models.Count("pk")
+        )
+        return counts["upcoming"], counts["every"] - counts["upcoming"]
+
     def for_calendar(self):
-        """What /events/calendar.ics carries: every upcoming event and the most recent past ones."""
-        recent_past = self.past().values("pk")[:CALENDAR_PAST_EVENTS]
-        return self.published().filter(_not_ended_yet() | models.Q(pk__in=recent_past)).order_by("starts", "pk")
+        """What /events/calendar.ics carries: the soonest upcoming events and the most recent past ones."""
+        now = timezone.now()
+        midnight = local_midnight(now)
+        soonest = self.upcoming(now, midnight).values("pk")[:CALENDAR_UPCOMING_EVENTS]
+        recent_past = self.past(now, midnight).values("pk")[:CALENDAR_PAST_EVENTS]
+        return self.filter(models.Q(pk__in=soonest) | models.Q(pk__in=recent_past)).order_by("starts", "pk")
 
     def last_end_before(self, now):
         """When the last timed event that has ended did, as a one-value queryset."""

@@ -13,10 +13,12 @@ from django.views.generic.detail import BaseDetailView
 from baltmet.conditional import Item, conditional_on_content
 from baltmet.page_cache import local_midnight
 from news.calendar import calendar_response
+from news.event_listing import UpcomingThenPast
 from news.models import Article, Event, Topic
 
 ARTICLES_PER_PAGE = 10
-PAST_EVENTS_PER_PAGE = 20
+EVENTS_PER_PAGE = 20
+EVENT_NEWS_ON_PAGE = 10
 
 
 class StaffPreviewMixin:
@@ -27,21 +29,26 @@ class StaffPreviewMixin:
         return super().get_queryset().visible_to(self.request.user)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(preview=self.preview_state(), **kwargs)
-
-    def preview_state(self):
-        """None for published content, else why the public cannot see it: "draft" or "scheduled"."""
-        if self.object.is_published:
-            return None
-        return "draft" if self.object.status == self.object.Status.DRAFT else "scheduled"
+        return super().get_context_data(preview=preview_state(self.object), **kwargs)
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
         if context["preview"]:
-            # A preview is for the signed-in editor only: never kept by a shared cache or indexed.
-            patch_cache_control(response, private=True, no_store=True)
-            response["X-Robots-Tag"] = "noindex"
+            keep_private(response)
         return response
+
+
+def preview_state(item):
+    """None for published content, else why the public cannot see `item`: "draft" or "scheduled"."""
+    if item.is_published:
+        return None
+    return "draft" if item.status == item.Status.DRAFT else "scheduled"
+
+
+def keep_private(response):
+    """A preview is for the signed-in editor only: never kept by a shared cache or indexed."""
+    patch_cache_control(response, private=True, no_store=True)
+    response["X-Robots-Tag"] = "noindex"
 
 
 class ArticleListView(ListView):
@@ -77,18 +84,27 @@ class ArticleDetailView(StaffPreviewMixin, DetailView):
 
 
 class EventListView(ListView):
-    """Upcoming events on the first page, then the past ones, which page as they accumulate."""
+    """The upcoming events, soonest first, then the past ones, most recent first, as one list
+    that pages: a page may hold some of each."""
 
     template_name = "news/event_list.html"
-    context_object_name = "past_events"
-    paginate_by = PAST_EVENTS_PER_PAGE
+    paginate_by = EVENTS_PER_PAGE
 
     def get_queryset(self):
-        return Event.objects.past().for_lists()
+        return UpcomingThenPast(Event.objects.all())
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["upcoming_events"] = Event.objects.upcoming().for_lists() if context["page_obj"].number == 1 else None
+        page = context["page_obj"]
+        upcoming, past = self.object_list.split(page)
+        _, past_count = self.object_list.counts()
+        context.update(
+            upcoming_events=upcoming,
+            past_events=past,
+            # The first page says so when nothing is coming; the last when nothing has been.
+            show_upcoming=bool(upcoming) or page.number == 1,
+            show_past=bool(past) or (past_count == 0 and not page.has_next()),
+        )
         return context
 
 
@@ -100,7 +116,34 @@ class EventDetailView(StaffPreviewMixin, DetailView):
         return super().get_queryset().select_related("region")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(related_news=self.object.articles.published().for_lists(), **kwargs)
+        # One more than shown tells whether to link the event's whole news list.
+        news = list(self.object.articles.published().for_lists()[: EVENT_NEWS_ON_PAGE + 1])
+        return super().get_context_data(
+            related_news=news[:EVENT_NEWS_ON_PAGE], more_news=len(news) > EVENT_NEWS_ON_PAGE, **kwargs
+        )
+
+
+class EventNewsListView(ListView):
+    """Every published article about one event, newest first, a page at a time; the event's
+    own page shows the latest few."""
+
+    template_name = "news/event_news_list.html"
+    context_object_name = "articles"
+    paginate_by = ARTICLES_PER_PAGE
+
+    def get_queryset(self):
+        self.event = get_object_or_404(Event.objects.visible_to(self.request.user), slug=self.kwargs["slug"])
+        return self.event.articles.published().for_lists()
+
+    def get_context_data(self, **kwargs):
+        # Staff may open the list of an event that is not public yet, as they may its page.
+        return super().get_context_data(event=self.event, preview=preview_state(self.event), **kwargs)
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if context["preview"]:
+            keep_private(response)
+        return response
 
 
 def _event_file_moments(request, slug):

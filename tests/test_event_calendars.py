@@ -112,8 +112,9 @@ def test_calendar_is_not_taken_for_an_event_called_calendar(client):
     assert len(calendar.walk("VEVENT")) == 1
 
 
-def test_calendar_keeps_every_upcoming_event_but_only_the_latest_past_ones(client, monkeypatch):
+def test_calendar_keeps_only_the_soonest_upcoming_events_and_the_latest_past_ones(client, monkeypatch):
     monkeypatch.setattr(news_models, "CALENDAR_PAST_EVENTS", 2)
+    monkeypatch.setattr(news_models, "CALENDAR_UPCOMING_EVENTS", 2)
     now = timezone.now()
     for day in (10, 20, 30):
         make_event(f"Past {day}", starts=now - timedelta(days=day))
@@ -121,7 +122,7 @@ def test_calendar_keeps_every_upcoming_event_but_only_the_latest_past_ones(clien
         make_event(f"Upcoming {day}", starts=now + timedelta(days=day))
     _, calendar = _calendar(client, "/events/calendar.ics")
     summaries = [str(vevent["SUMMARY"]) for vevent in calendar.walk("VEVENT")]
-    assert summaries == ["Past 20", "Past 10", "Upcoming 10", "Upcoming 20", "Upcoming 30"]
+    assert summaries == ["Past 20", "Past 10", "Upcoming 10", "Upcoming 20"]
 
 
 def test_calendar_of_a_site_without_events_is_still_a_valid_calendar(client):

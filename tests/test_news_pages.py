@@ -220,18 +220,6 @@ def test_events_page_has_one_h1_and_links_the_subscribable_calendar(client):
     assert ("link", calendar_link) in tags
 
 
-def test_past_events_page_and_upcoming_stay_on_the_first_page(client):
-    now = timezone.now()
-    for day in range(1, 22):
-        make_event(f"Past {day}", starts=now - timedelta(days=day * 3))
-    make_event("Upcoming one")
-    first, second = _html(client, "/events/"), _html(client, "/events/?page=2")
-    assert "Upcoming one" in first and "Upcoming one" not in second
-    assert ">Past 21</a>" in second and ">Past 21</a>" not in first
-    assert client.get("/events/?page=3").status_code == 404
-    assert client.get("/events/?page=x").status_code == 404
-
-
 def test_event_page_shows_everything_about_the_event(client):
     region = Region.objects.create(name="Berlin", slug="berlin", country="Germany")
     event = make_event(

@@ -51,6 +51,7 @@ URLS = [
     "/events/",
     "/events/?page=2",
     "/events/riga-forum/",
+    "/events/riga-forum/news/",
     "/events/riga-forum.ics",
     "/events/calendar.ics",
     "/regions/",
@@ -210,6 +211,8 @@ VARIANTS = [
     "/news/no-such-article/",
     "/events/?page=last",
     "/events/no-such-event/",
+    "/events/riga-forum/news/?page=last",
+    "/events/no-such-event/news/",
     "/events/no-such-event.ics",
     "/regions/tallinn/",  # a region with no news, events, figures, institutions or clusters
     "/regions/no-such-region/",
@@ -227,7 +230,13 @@ VARIANTS = [
     "/sitemap-pages.xml",
     "/sitemap-news.xml?p=2",
 ]
-PREVIEWS = ["/news/draft-news/", "/news/scheduled-news/", "/events/draft-event/", "/events/draft-event.ics"]
+PREVIEWS = [
+    "/news/draft-news/",
+    "/news/scheduled-news/",
+    "/events/draft-event/",
+    "/events/draft-event/news/",
+    "/events/draft-event.ics",
+]
 
 
 def _unlisted_content(riga):

@@ -1,5 +1,7 @@
 """The public pages of the seed content, for the checks that visit every one of them."""
 
+from django.urls import reverse
+
 from news.models import Article, Event, Topic
 from regions.models import Region
 
@@ -15,6 +17,7 @@ def public_pages():
         *(topic.get_absolute_url() for topic in Topic.objects.all()),
         "/events/",
         *(event.get_absolute_url() for event in Event.objects.published()),
+        *(reverse("events:news", args=[event.slug]) for event in Event.objects.published()),
         "/regions/",
         *(region.get_absolute_url() for region in Region.objects.all()),
         "/regions/compare/",

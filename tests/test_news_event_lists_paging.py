@@ -1,0 +1,154 @@
+"""The events page and an event's news page in pages: no page grows with the number of events
+or articles."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from news import views
+from news.models import Event
+from tests.news_factories import make_article, make_draft_article, make_event
+from tests.page_text import main_of
+
+pytestmark = pytest.mark.django_db
+
+
+def _page(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return main_of(response.content.decode())
+
+
+def _sections(html):
+    """The upcoming and the past events section of an events page, each None where it has none."""
+    upcoming = past = None
+    if 'id="upcoming-events"' in html:
+        upcoming = html.split('id="upcoming-events"', 1)[1].split("</section>", 1)[0]
+    if 'id="past-events"' in html:
+        past = html.split('id="past-events"', 1)[1].split("</section>", 1)[0]
+    return upcoming, past
+
+
+def _titles(section, prefix):
+    """The numbers of the events called "<prefix> <number>" that `section` links, in order."""
+    return re.findall(rf">{prefix} (\d+)</a>", section)
+
+
+@pytest.fixture
+def three_per_page(monkeypatch):
+    monkeypatch.setattr(views.EventListView, "paginate_by", 3)
+
+
+def _make_events(upcoming, past):
+    now = timezone.now()
+    for day in range(1, upcoming + 1):
+        make_event(f"Upcoming {day}", starts=now + timedelta(days=day))
+    for day in range(1, past + 1):
+        make_event(f"Past {day}", starts=now - timedelta(days=day))
+
+
+def test_events_pages_go_through_the_upcoming_events_then_the_past_ones(client, three_per_page):
+    _make_events(upcoming=4, past=5)
+    first, second, third = (_sections(_page(client, f"/events/?page={number}")) for number in (1, 2, 3))
+    assert _titles(first[0], "Upcoming") == ["1", "2", "3"] and first[1] is None
+    assert _titles(second[0], "Upcoming") == ["4"] and _titles(second[1], "Past") == ["1", "2"]
+    assert third[0] is None and _titles(third[1], "Past") == ["3", "4", "5"]
+    assert client.get("/events/?page=4").status_code == 404
+
+
+def test_many_upcoming_events_take_as_many_pages_as_they_need(client, three_per_page):
+    _make_events(upcoming=7, past=0)
+    pages = [_sections(_page(client, f"/events/?page={number}")) for number in (1, 2, 3)]
+    assert [_titles(upcoming, "Upcoming") for upcoming, _ in pages] == [["1", "2", "3"], ["4", "5", "6"], ["7"]]
+    # Only the last page says that nothing has happened yet.
+    assert [past for _, past in pages[:2]] == [None, None]
+    assert "No past events yet." in pages[2][1]
+
+
+def test_events_page_says_when_nothing_is_announced_or_has_happened(client, three_per_page):
+    upcoming, past = _sections(_page(client, "/events/"))
+    assert "No upcoming events are announced." in upcoming and "No past events yet." in past
+    _make_events(upcoming=0, past=4)
+    upcoming, past = _sections(_page(client, "/events/"))
+    assert "No upcoming events are announced." in upcoming and _titles(past, "Past") == ["1", "2", "3"]
+    assert _sections(_page(client, "/events/?page=2"))[0] is None
+
+
+def test_events_pages_link_each_other_without_calling_events_older(client, three_per_page):
+    _make_events(upcoming=4, past=0)
+    html = _page(client, "/events/?page=2")
+    assert 'rel="prev" href="/events/"' in html and "← Previous" in html
+    assert "Older" not in html and "Newer" not in html
+
+
+def test_an_event_that_ends_drops_from_upcoming_to_past(client, three_per_page):
+    now = timezone.now()
+    make_event("Upcoming 1", starts=now - timedelta(hours=1), ends=now + timedelta(seconds=1))
+    upcoming, past = _sections(_page(client, "/events/"))
+    assert _titles(upcoming, "Upcoming") == ["1"]
+    Event.objects.filter(title="Upcoming 1").update(ends=now - timedelta(seconds=1))
+    upcoming, past = _sections(_page(client, "/events/"))
+    assert "No upcoming events are announced." in upcoming and ">Upcoming 1</a>" in past
+
+
+@pytest.fixture
+def two_news_on_event_page(monkeypatch):
+    monkeypatch.setattr(views, "EVENT_NEWS_ON_PAGE", 2)
+
+
+def _news_about(event, count):
+    """`count` published articles about `event`, "News 1" the newest, one day apart."""
+    now = timezone.now()
+    for day in range(1, count + 1):
+        make_article(f"News {day}", event=event, publish_at=now - timedelta(days=day))
+
+
+def test_event_page_shows_its_latest_news_and_links_them_all_when_there_are_more(client, two_news_on_event_page):
+    event = make_event("Forum")
+    _news_about(event, 3)
+    html = _page(client, event.get_absolute_url())
+    assert ">News 1</a>" in html and ">News 2</a>" in html and ">News 3</a>" not in html
+    assert f'href="/events/{event.slug}/news/">All news about Forum</a>' in html
+
+
+def test_event_page_does_not_link_a_news_list_it_already_shows_whole(client, two_news_on_event_page):
+    event = make_event("Forum")
+    _news_about(event, 2)
+    html = _page(client, event.get_absolute_url())
+    assert ">News 1</a>" in html and ">News 2</a>" in html
+    assert f"/events/{event.slug}/news/" not in html
+
+
+def test_event_news_page_lists_the_events_published_news_newest_first_in_pages(client, monkeypatch):
+    monkeypatch.setattr(views.EventNewsListView, "paginate_by", 2)
+    event, other = make_event("Forum"), make_event("Other forum")
+    _news_about(event, 3)
+    make_draft_article("Draft about the forum", event=event)
+    make_article("Scheduled about the forum", event=event, publish_at=timezone.now() + timedelta(days=1))
+    make_article("About the other forum", event=other)
+    first, second = _page(client, "/events/forum/news/"), _page(client, "/events/forum/news/?page=2")
+    assert "<h1>News about Forum</h1>" in first and 'href="/events/forum/"' in first
+    assert first.index(">News 1</a>") < first.index(">News 2</a>") and ">News 3</a>" not in first
+    assert ">News 3</a>" in second
+    for html in (first, second):
+        assert "Draft about" not in html and "Scheduled about" not in html and "other forum" not in html
+    assert client.get("/events/forum/news/?page=3").status_code == 404
+
+
+def test_event_news_page_of_an_unknown_or_unpublished_event_is_a_404(client):
+    draft = make_event("Secret forum", status=Event.Status.DRAFT)
+    make_article("About the secret forum", event=draft)
+    assert client.get("/events/no-such-event/news/").status_code == 404
+    assert client.get(f"/events/{draft.slug}/news/").status_code == 404
+
+
+def test_staff_preview_a_draft_events_news_page_privately(staff_client):
+    draft = make_event("Secret forum", status=Event.Status.DRAFT)
+    make_article("About the secret forum", event=draft)
+    response = staff_client.get(f"/events/{draft.slug}/news/")
+    html = response.content.decode()
+    assert response.status_code == 200 and ">About the secret forum</a>" in html
+    assert "Preview:" in html and "this is a draft" in html
+    assert "no-store" in response["Cache-Control"] and response["X-Robots-Tag"] == "noindex"
