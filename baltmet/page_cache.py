@@ -65,7 +65,8 @@ How it stays correct:
 - **A version that cannot be written** (Redis or the database failing for longer than
   VERSION_WRITE_SECONDS) is logged as an error: pages may then be out of date for up to
   DJANGO_PAGE_CACHE_SECONDS and, where it is the database's, feeds, calendars and sitemaps
-  answer 304 to copies from before the change until a change gets through (`_bump`).
+  answer 304 to copies from before the change. It is then written in the background as soon
+  as it can be, while the process runs (`_OwedVersionWrites`).
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
@@ -73,6 +74,7 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 import hashlib
 import itertools
 import logging
+import threading
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -108,6 +110,7 @@ _STORED_VARY = {"", "cookie"}
 # between tries.
 VERSION_WRITE_SECONDS = 3.0
 _VERSION_WRITE_PAUSE_SECONDS = 0.1
+OWED_VERSION_RETRY_SECONDS = 1.0
 _writes_given_up = set()  # places where a change gave up, and none has got through since
 # The moments the page being made may be kept until at most (keep_page_no_longer_than()).
 _page_bounds = ContextVar("page_bounds", default=None)
@@ -191,9 +194,79 @@ def _bump(using):
     if written[:2] == ["the shared cache", "the database"]:
         # Redis's moved first (the database's was tried again): pages stored meanwhile may
         # carry the old validators, so it moves on once more.
-        _written_or_logged({"the shared cache": writes["the shared cache"]})
+        _move_the_shared_version_again()
     if "the database" in written:
         _tell_the_database_watches(using)
+    if len(written) < len(writes):
+        # Given up (an outage longer than VERSION_WRITE_SECONDS): the change is saved, and no
+        # other change may come for hours to move the version in its place.
+        _OwedVersionWrites.start(using)
+
+
+def _move_the_shared_version_again():
+    if settings.PAGE_CACHE_VERSION_IN_CACHE:
+        _written_or_logged({"the shared cache": lambda: _incr_and_announce(_cache())})
+
+
+class _OwedVersionWrites:
+    """The versions of a change that gave up on its database or Redis (`_writes_given_up`),
+    written in the background: each tried every OWED_VERSION_RETRY_SECONDS until it gets
+    through, or another change's does, while this process runs (one that ends first, as a
+    script, leaves it to the next change). Until then, processes may serve pages from before
+    the change, and feeds, calendars and sitemaps, whose validators come from the database's
+    version, answer 304 to copies from before it."""
+
+    _running = {}  # database alias: its thread
+    _lock = threading.Lock()
+    _stopping = threading.Event()
+
+    @classmethod
+    def start(cls, using):
+        with cls._lock:
+            if using in cls._running and cls._running[using].is_alive():
+                return
+            thread = threading.Thread(target=cls._run, args=[using], name="page-cache-owed-versions", daemon=True)
+            cls._running[using] = thread
+        thread.start()
+
+    @classmethod
+    def stop_all(cls):
+        """Stop trying, and wait for the threads to end (tests: none writes into the next one)."""
+        cls._stopping.set()
+        with cls._lock:
+            threads = list(cls._running.values())
+            cls._running.clear()
+        for thread in threads:
+            thread.join()
+        cls._stopping.clear()
+
+    @classmethod
+    def _run(cls, using):
+        writes = {
+            "the database": lambda: run_again_on_a_new_connection(lambda: _write_waiting_briefly(using), using),
+            "the shared cache": lambda: _incr_and_announce(_cache()),
+        }
+        owed_since = time.monotonic()
+        try:
+            while _writes_given_up and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
+                for place in [place for place in writes if place in _writes_given_up]:
+                    try:
+                        writes[place]()
+                    except Exception:
+                        continue  # logged once already, when the change gave up
+                    _writes_given_up.discard(place)
+                    logger.warning(
+                        "page cache: recorded in %s a content change it had given up on, %.0f s late",
+                        place,
+                        time.monotonic() - owed_since,
+                    )
+                    if place == "the database":
+                        if "the shared cache" not in _writes_given_up:
+                            # Pages stored under Redis's version meanwhile carry the old validators.
+                            _move_the_shared_version_again()
+                        _tell_the_database_watches(using)
+        finally:
+            connections[using].close()  # this thread's own
 
 
 def _write_waiting_briefly(using):
@@ -215,11 +288,11 @@ def _written_or_logged(writes, raised=frozenset()):
     A change lost here leaves processes serving old pages, so a database or Redis that fails
     for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
     tried again until VERSION_WRITE_SECONDS have gone (a try that blocks, as the database's
-    write waiting for its row's lock, is not cut short: see _bump); writing twice only moves the version on twice. A
-    change that gives up is logged as an error, not raised: it is saved, and the editor must
+    write waiting for its row's lock, is not cut short: see _bump); writing twice only moves
+    the version on twice. A change that gives up is logged as an error, not raised: it is saved, and the editor must
     not be told otherwise. Once one has given up, its place is down, not stalling: the next
-    changes try it once, until one gets through, rather than each holding its editor (or a
-    script, at every save) that long. The places in `raised` are tried once, and the first
+    changes try it once, until one gets through (or the background write, _OwedVersionWrites),
+    rather than each holding its editor (or a script, at every save) that long. The places in `raised` are tried once, and the first
     failure among them raised once the others are done."""
     now = time.monotonic()
     give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
@@ -237,13 +310,13 @@ def _written_or_logged(writes, raised=frozenset()):
                     del pending[place]
                     logger.error(
                         "page cache: could not record a content change in %s; cached pages may be out "
-                        "of date for up to DJANGO_PAGE_CACHE_SECONDS%s",
+                        "of date%s until it is (tried again every %g s while this process runs)",
                         place,
                         # Their ETag and Last-Modified come from the database's version.
-                        ", and feeds, calendars and sitemaps answer 304 to copies from before it "
-                        "until a change gets through"
+                        ", and feeds, calendars and sitemaps answer 304 to copies from before it,"
                         if place == "the database"
                         else "",
+                        OWED_VERSION_RETRY_SECONDS,
                         exc_info=True,
                     )
             else:

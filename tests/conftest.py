@@ -22,13 +22,16 @@ def _page_cache_watches_stopped():
 
 
 @pytest.fixture(autouse=True)
-def _cache_failures_forgotten():
+def _cache_failures_forgotten(monkeypatch):
     """A test that makes the cache fail (Redis down) leaves it resting for a moment
-    (baltmet.cache_failures), and changes trying Redis once (baltmet.page_cache): not into
-    the next test."""
+    (baltmet.cache_failures), changes trying Redis once and a thread writing the versions of a
+    change that gave up (baltmet.page_cache): not into the next test. The thread is stopped
+    before the test's monkeypatching is undone (this fixture is set up after `monkeypatch`), so
+    that it never writes through the real functions after a test made them fail."""
     yield
     cache_failures.forget()
     page_cache._writes_given_up.clear()
+    page_cache._OwedVersionWrites.stop_all()
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ the content version in the database (the default), and with Redis holding both p
 version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 """
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -491,6 +493,7 @@ def test_a_version_write_that_keeps_failing_is_logged_and_the_next_changes_try_i
 
     monkeypatch.setattr(page_cache, "_write_new_database_version", failing)
     monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.35)  # tries every 0.1 s meanwhile
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 60)  # not in the background meanwhile
     article.title = "New title"
     article.save()  # outside a transaction: the change is saved, and nothing is raised
     assert Article.objects.get(pk=article.pk).title == "New title"
@@ -500,6 +503,42 @@ def test_a_version_write_that_keeps_failing_is_logged_and_the_next_changes_try_i
     tries.clear()
     article.save()
     assert len(tries) == 1, "once given up, the next change tries once"
+
+
+def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is_back(client, monkeypatch, caplog):
+    # A failover longer than VERSION_WRITE_SECONDS, and no other change for hours: the feeds'
+    # validators, from the database's version, must not answer 304 to copies from before it.
+    article = make_article("Old title")
+    later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    before = client.get("/news/feed/")
+    real_write = page_cache._write_new_database_version
+    database_down = threading.Event()
+    database_down.set()
+
+    def failing_while_down(using):
+        if database_down.is_set():
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", failing_while_down)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.25)
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    version = _version()
+    article.title = "New title"
+    article.save()
+    assert "could not record a content change in the database" in caplog.text
+    time.sleep(0.3)
+    assert _version() == version, "written while the database refused it"
+    database_down.clear()
+    deadline = time.monotonic() + 5
+    while _version() == version and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _version() != version, "not written once the database was back"
+    page_cache._OwedVersionWrites.stop_all()  # it ends once it has told the other processes
+    assert "had given up on" in caplog.text
+    response = client.get("/news/feed/", headers={"If-None-Match": before["ETag"]})
+    assert response.status_code == 200 and "New title" in response.content.decode()
 
 
 def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transaction_kept(monkeypatch, caplog):

@@ -20,7 +20,7 @@ from baltmet.models import ContentVersion, ContentVersionWatch
 from baltmet.page_cache import HEADER, content_changed
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
-from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
+from tests.redis_for_tests import UnreachableCache, make_the_page_cache_unreachable, use_redis_page_cache
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -259,3 +259,28 @@ def test_a_connection_dropped_before_the_database_write_is_replaced_and_the_vers
     time.sleep(0.2)
     content_changed()  # autocommit, as after raw SQL or a bulk update()
     assert _version() != before, "the database's version was not written: feeds would answer 304 to old copies"
+
+
+def test_a_shared_version_write_given_up_is_made_in_the_background_once_redis_is_back(client, monkeypatch, caplog):
+    # Redis down for longer than VERSION_WRITE_SECONDS while an editor saves, and back with the
+    # data it had: the pages stored under the old version must not match again.
+    article = make_article("Old title")
+    assert client.get("/news/")[HEADER] == "miss"
+    assert client.get("/news/")[HEADER] == "hit"
+    real_cache = page_cache._cache
+    redis_down = threading.Event()
+    redis_down.set()
+    monkeypatch.setattr(page_cache, "_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0)
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    article.title = "New title"
+    article.save()
+    assert "could not record a content change in the shared cache" in caplog.text
+    redis_down.clear()
+    deadline = time.monotonic() + 5
+    while "recorded in the shared cache" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    page_cache._OwedVersionWrites.stop_all()
+    response = client.get("/news/")
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+    assert "recorded in the shared cache a content change it had given up on" in caplog.text
