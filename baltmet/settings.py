@@ -190,9 +190,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# A relative STATIC_ROOT or MEDIA_ROOT is the project's, whichever directory a process starts
+# in (gunicorn, manage.py, a benchmark), so that they all find the same files.
+STATIC_ROOT = BASE_DIR / env_str("STATIC_ROOT", "staticfiles")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_ROOT = BASE_DIR / env_str("MEDIA_ROOT", "media")
 # Uploaded media are normally served by the web server or object storage in front of the
 # app; DJANGO_SERVE_MEDIA=1 lets Django serve them itself (make serve, small installations).
 SERVE_MEDIA = env_bool("DJANGO_SERVE_MEDIA", DEBUG)

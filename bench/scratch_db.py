@@ -176,7 +176,7 @@ def _pictures_present(url, name, env):
     """Whether the pictures the scratch database `name` names are in the MEDIA_ROOT of `env`
     (the project's media/ by default): the database is kept on the server, they in a checkout,
     which may be another one or have been cleaned."""
-    media = PROJECT / env.get("MEDIA_ROOT", "media")  # relative to the project, as manage.py runs
+    media = PROJECT / env.get("MEDIA_ROOT", "media")  # a relative one is the project's, as in the settings
     connection = psycopg2.connect(with_database(url, name))
     try:
         cursor = connection.cursor()

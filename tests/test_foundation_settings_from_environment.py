@@ -84,6 +84,14 @@ def test_media_root_time_zone_and_language_from_environment(monkeypatch, tmp_pat
     assert settings.LANGUAGE_CODE == "lv"
 
 
+def test_relative_media_and_static_roots_are_the_projects_wherever_a_process_starts(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(monkeypatch, DJANGO_DEBUG="1", MEDIA_ROOT="uploads", STATIC_ROOT="collected")
+    project = Path(__file__).resolve().parent.parent
+    assert settings.MEDIA_ROOT == project / "uploads"
+    assert settings.STATIC_ROOT == project / "collected"
+
+
 def test_production_settings_are_hardened_by_default(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_SECRET_KEY=STRONG_KEY)
     assert settings.SECURE_SSL_REDIRECT and settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
