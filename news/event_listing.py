@@ -9,8 +9,8 @@ from baltmet.page_cache import local_midnight
 class UpcomingThenPast:
     """The events of `events` (an EventQuerySet), upcoming then past, as a sequence for
     Django's Paginator: counted in one query, and each page read with one query for each kind
-    it holds. Every query asks at the same moment, so that an event ending meanwhile can
-    neither show twice nor fall between the count and a page."""
+    it holds. Every query asks at the same moment, so that the passing of time (an event
+    ending) can neither show an event twice nor make it fall between the count and a page."""
 
     def __init__(self, events):
         self.now = timezone.now()
@@ -32,16 +32,25 @@ class UpcomingThenPast:
             raise TypeError("read a page: [start:stop]")
         start, stop = page.start or 0, page.stop
         upcoming_count, _ = self.counts()
-        items = []
+        upcoming = past = []
         if start < upcoming_count:
-            upcoming = self.events.upcoming(self.now, self.midnight).for_lists()
-            items += upcoming[start : min(stop, upcoming_count)]
+            events = self.events.upcoming(self.now, self.midnight).for_lists()
+            upcoming = list(events[start : min(stop, upcoming_count)])
         if stop > upcoming_count:
-            past = self.events.past(self.now, self.midnight).for_lists()
-            items += past[max(start - upcoming_count, 0) : stop - upcoming_count]
-        return items
+            events = self.events.past(self.now, self.midnight).for_lists()
+            past = list(events[max(start - upcoming_count, 0) : stop - upcoming_count])
+        return EventsPage(upcoming, past)
 
-    def split(self, page):
-        """(the upcoming events of the Paginator's `page`, its past ones)."""
-        upcoming_on_page = max(0, min(self.counts()[0] - (page.start_index() - 1), len(page.object_list)))
-        return page.object_list[:upcoming_on_page], page.object_list[upcoming_on_page:]
+
+class EventsPage(list):
+    """A page's events in order, and its two parts as they were read (`upcoming`, `past`).
+
+    The parts come from separate queries: an editor's save between them (an event moved
+    into the past, one unpublished after the count) must neither list an event twice nor
+    file a past event under upcoming. So the parts are what each query gave, and an event
+    the upcoming query gave is left out of the past."""
+
+    def __init__(self, upcoming, past):
+        shown = {event.pk for event in upcoming}
+        self.upcoming, self.past = upcoming, [event for event in past if event.pk not in shown]
+        super().__init__(self.upcoming + self.past)

@@ -118,7 +118,9 @@ class EventQuerySet(NewsItemQuerySet):
         midnight = local_midnight(now)
         soonest = self.upcoming(now, midnight).values("pk")[:CALENDAR_UPCOMING_EVENTS]
         recent_past = self.past(now, midnight).values("pk")[:CALENDAR_PAST_EVENTS]
-        return self.filter(models.Q(pk__in=soonest) | models.Q(pk__in=recent_past)).order_by("starts", "pk")
+        return (
+            self.filter(models.Q(pk__in=soonest) | models.Q(pk__in=recent_past)).for_lists().order_by("starts", "pk")
+        )
 
     def last_end_before(self, now):
         """When the last timed event that has ended did, as a one-value queryset."""

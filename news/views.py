@@ -96,7 +96,7 @@ class EventListView(ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = context["page_obj"]
-        upcoming, past = self.object_list.split(page)
+        upcoming, past = page.object_list.upcoming, page.object_list.past
         _, past_count = self.object_list.counts()
         context.update(
             upcoming_events=upcoming,
@@ -132,7 +132,8 @@ class EventNewsListView(ListView):
     paginate_by = ARTICLES_PER_PAGE
 
     def get_queryset(self):
-        self.event = get_object_or_404(Event.objects.visible_to(self.request.user), slug=self.kwargs["slug"])
+        events = Event.objects.visible_to(self.request.user).for_lists()
+        self.event = get_object_or_404(events, slug=self.kwargs["slug"])
         return self.event.articles.published().for_lists()
 
     def get_context_data(self, **kwargs):
@@ -176,7 +177,7 @@ class EventICalendarView(BaseDetailView):
 
 @method_decorator(conditional_on_content(_calendar_moments), name="get")
 class EventCalendarView(View):
-    """The subscribable calendar: every upcoming event and the most recent past ones."""
+    """The subscribable calendar: the soonest upcoming events and the most recent past ones."""
 
     def get(self, request):
         return calendar_response(

@@ -4,6 +4,8 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -123,6 +125,14 @@ def test_calendar_keeps_only_the_soonest_upcoming_events_and_the_latest_past_one
     _, calendar = _calendar(client, "/events/calendar.ics")
     summaries = [str(vevent["SUMMARY"]) for vevent in calendar.walk("VEVENT")]
     assert summaries == ["Past 20", "Past 10", "Upcoming 10", "Upcoming 20"]
+
+
+def test_calendar_reads_no_event_bodies_it_does_not_carry(client):
+    make_event("Forum", body="<p>A long programme.</p>")
+    with CaptureQueriesContext(connection) as queries:
+        _calendar(client, "/events/calendar.ics")
+    event_reads = [query["sql"] for query in queries.captured_queries if query["sql"].startswith('SELECT "news_event"')]
+    assert event_reads and not any('"news_event"."body"' in sql for sql in event_reads), event_reads
 
 
 def test_calendar_of_a_site_without_events_is_still_a_valid_calendar(client):

@@ -5,10 +5,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from news import views
-from news.models import Event
+from news.models import Event, EventQuerySet
 from tests.news_factories import make_article, make_draft_article, make_event
 from tests.page_text import main_of
 
@@ -93,6 +95,46 @@ def test_an_event_that_ends_drops_from_upcoming_to_past(client, three_per_page):
     assert "No upcoming events are announced." in upcoming and ">Upcoming 1</a>" in past
 
 
+def _edit_before(monkeypatch, query, edit):
+    """`edit()`, an editor's change, made once just before the events page runs `query`
+    (upcoming or past): what another request may do between the page's queries."""
+    original = getattr(EventQuerySet, query)
+    done = []
+
+    def wrapped(self, *args, **kwargs):
+        if not done:
+            done.append(True)
+            edit()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(EventQuerySet, query, wrapped)
+
+
+def test_an_event_moved_into_the_past_while_a_page_is_read_shows_once(client, three_per_page, monkeypatch):
+    now = timezone.now()
+    make_event("Upcoming 1", starts=now + timedelta(days=1))
+    make_event("Upcoming 2", starts=now + timedelta(days=2))
+    make_event("Past 1", starts=now - timedelta(days=7))
+    moved = {"starts": now - timedelta(days=1), "ends": now - timedelta(hours=23)}
+    _edit_before(monkeypatch, "past", lambda: Event.objects.filter(title="Upcoming 2").update(**moved))
+    html = _page(client, "/events/")
+    assert _titles(html, "Upcoming") == ["1", "2"]
+
+
+def test_an_event_unpublished_while_a_page_is_read_puts_no_past_event_under_upcoming(
+    client, three_per_page, monkeypatch
+):
+    _make_events(upcoming=2, past=2)
+
+    def unpublish():
+        Event.objects.filter(title="Upcoming 1").update(status=Event.Status.DRAFT)
+
+    _edit_before(monkeypatch, "upcoming", unpublish)
+    upcoming, past = _sections(_page(client, "/events/"))
+    assert _titles(upcoming, "Upcoming") == ["2"] and _titles(upcoming, "Past") == []
+    assert _titles(past, "Past") == ["1"]
+
+
 @pytest.fixture
 def two_news_on_event_page(monkeypatch):
     monkeypatch.setattr(views, "EVENT_NEWS_ON_PAGE", 2)
@@ -152,3 +194,11 @@ def test_staff_preview_a_draft_events_news_page_privately(staff_client):
     assert response.status_code == 200 and ">About the secret forum</a>" in html
     assert "Preview:" in html and "this is a draft" in html
     assert "no-store" in response["Cache-Control"] and response["X-Robots-Tag"] == "noindex"
+
+
+def test_event_news_page_reads_no_more_of_the_event_than_it_shows(client):
+    make_article("News 1", event=make_event("Forum", body="<p>A long programme.</p>"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/events/forum/news/").status_code == 200
+    event_reads = [query["sql"] for query in queries.captured_queries if 'FROM "news_event"' in query["sql"]]
+    assert event_reads and not any('"news_event"."body"' in sql for sql in event_reads), event_reads
