@@ -28,7 +28,8 @@ How it stays correct:
     version; otherwise the page and the version come from Redis in one round trip. Every
     process that changes content must then have the same REDIS_URL (it has, when all read one
     environment); a change made while Redis is unreachable is logged as an error, and pages
-    cached before it may be served until they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis
+    cached before it may be served until Redis is back and the process that made the change
+    writes its version there (`_OwedVersionWrites`), or they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis
     may also come back with older data than it had (a restored snapshot, a replica that
     lagged taking over): an older version with the pages stored under it, which would match
     again. Such a Redis is another server process, and a process's watch loses its
@@ -112,6 +113,7 @@ VERSION_WRITE_SECONDS = 3.0
 _VERSION_WRITE_PAUSE_SECONDS = 0.1
 OWED_VERSION_RETRY_SECONDS = 1.0
 _writes_given_up = set()  # places where a change gave up, and none has got through since
+_give_ups = {}  # place: how many times a change gave up on it (a write discards only older ones)
 # The moments the page being made may be kept until at most (keep_page_no_longer_than()).
 _page_bounds = ContextVar("page_bounds", default=None)
 
@@ -190,7 +192,12 @@ def _bump(using):
         # Pages in Redis go by this one: changed even where the database's cannot be, in the
         # same round, not held up while that is tried again.
         writes["the shared cache"] = lambda: _incr_and_announce(_cache())
-    written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
+    try:
+        written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
+    except Exception:
+        if _writes_given_up:
+            _OwedVersionWrites.start(using)
+        raise
     if written[:2] == ["the shared cache", "the database"]:
         # Redis's moved first (the database's was tried again): pages stored meanwhile may
         # carry the old validators, so it moves on once more.
@@ -223,11 +230,11 @@ class _OwedVersionWrites:
     @classmethod
     def start(cls, using):
         with cls._lock:
-            if using in cls._running and cls._running[using].is_alive():
+            if using in cls._running:  # a thread leaves it, under the lock, when it ends
                 return
             thread = threading.Thread(target=cls._run, args=[using], name="page-cache-owed-versions", daemon=True)
             cls._running[using] = thread
-        thread.start()
+            thread.start()
 
     @classmethod
     def stop_all(cls):
@@ -241,24 +248,37 @@ class _OwedVersionWrites:
         cls._stopping.clear()
 
     @classmethod
+    def _ends(cls, using):
+        # Under the lock: a change giving up either sees this thread in _running, or none.
+        with cls._lock:
+            if _writes_given_up:
+                return False
+            if cls._running.get(using) is threading.current_thread():
+                del cls._running[using]
+            return True
+
+    @classmethod
     def _run(cls, using):
         writes = {
             "the database": lambda: run_again_on_a_new_connection(lambda: _write_waiting_briefly(using), using),
             "the shared cache": lambda: _incr_and_announce(_cache()),
         }
-        owed_since = time.monotonic()
+        trying_since = time.monotonic()
         try:
-            while _writes_given_up and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
+            while not cls._ends(using) and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
                 for place in [place for place in writes if place in _writes_given_up]:
+                    give_ups = _give_ups.get(place, 0)
                     try:
                         writes[place]()
                     except Exception:
                         continue  # logged once already, when the change gave up
-                    _writes_given_up.discard(place)
+                    if _give_ups.get(place, 0) == give_ups:
+                        _writes_given_up.discard(place)
                     logger.warning(
-                        "page cache: recorded in %s a content change it had given up on, %.0f s late",
+                        "page cache: recorded in %s a content change it had given up on, after trying "
+                        "again for %.0f s",
                         place,
-                        time.monotonic() - owed_since,
+                        time.monotonic() - trying_since,
                     )
                     if place == "the database":
                         if "the shared cache" not in _writes_given_up:
@@ -267,6 +287,9 @@ class _OwedVersionWrites:
                         _tell_the_database_watches(using)
         finally:
             connections[using].close()  # this thread's own
+            with cls._lock:  # however it ended, so that a later change can start another
+                if cls._running.get(using) is threading.current_thread():
+                    del cls._running[using]
 
 
 def _write_waiting_briefly(using):
@@ -292,13 +315,14 @@ def _written_or_logged(writes, raised=frozenset()):
     the version on twice. A change that gives up is logged as an error, not raised: it is saved, and the editor must
     not be told otherwise. Once one has given up, its place is down, not stalling: the next
     changes try it once, until one gets through (or the background write, _OwedVersionWrites),
-    rather than each holding its editor (or a script, at every save) that long. The places in `raised` are tried once, and the first
-    failure among them raised once the others are done."""
+    rather than each holding its editor (or a script, at every save) that long. The places in
+    `raised` are tried once, and the first failure among them raised once the others are done."""
     now = time.monotonic()
     give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
     pending, written, failures = dict(writes), [], []
     while pending:
         for place, write in list(pending.items()):
+            give_ups = _give_ups.get(place, 0)
             try:
                 write()
             except Exception as error:
@@ -306,6 +330,7 @@ def _written_or_logged(writes, raised=frozenset()):
                     failures.append(error)
                     del pending[place]
                 elif time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at[place]:
+                    _give_ups[place] = _give_ups.get(place, 0) + 1
                     _writes_given_up.add(place)
                     del pending[place]
                     logger.error(
@@ -320,7 +345,8 @@ def _written_or_logged(writes, raised=frozenset()):
                         exc_info=True,
                     )
             else:
-                _writes_given_up.discard(place)
+                if _give_ups.get(place, 0) == give_ups:  # none gave up after this write began
+                    _writes_given_up.discard(place)
                 written.append(place)
                 del pending[place]
         if pending:

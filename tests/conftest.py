@@ -22,16 +22,17 @@ def _page_cache_watches_stopped():
 
 
 @pytest.fixture(autouse=True)
-def _cache_failures_forgotten(monkeypatch):
+def _cache_failures_forgotten(monkeypatch, settings, _page_cache_watches_stopped):
     """A test that makes the cache fail (Redis down) leaves it resting for a moment
     (baltmet.cache_failures), changes trying Redis once and a thread writing the versions of a
     change that gave up (baltmet.page_cache): not into the next test. The thread is stopped
-    before the test's monkeypatching is undone (this fixture is set up after `monkeypatch`), so
-    that it never writes through the real functions after a test made them fail."""
+    first, then what it may have given up on forgotten; and before the test's monkeypatching,
+    its settings and the watches are undone (this fixture is set up after them), so that it
+    never writes through the real functions after a test made them fail, nor elsewhere."""
     yield
     cache_failures.forget()
-    page_cache._writes_given_up.clear()
     page_cache._OwedVersionWrites.stop_all()
+    page_cache._writes_given_up.clear()
 
 
 @pytest.fixture

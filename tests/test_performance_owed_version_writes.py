@@ -1,0 +1,177 @@
+"""A change whose version write gave up (an outage longer than VERSION_WRITE_SECONDS) has it
+made in the background (baltmet.page_cache._OwedVersionWrites) by one thread per process,
+whatever the timing of other changes giving up meanwhile. These commit (transactional_db)."""
+
+import threading
+import time
+import types
+
+import pytest
+from django.db import OperationalError, connection, connections
+
+from baltmet import page_cache
+from baltmet.models import ContentVersion
+from baltmet.page_cache import content_changed
+from tests.page_cache_settings import use_local_memory_page_cache
+from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_DB = 8
+THREAD_NAME = "page-cache-owed-versions"
+
+
+@pytest.fixture
+def database_down(settings, monkeypatch):
+    """Without Redis or watches, the version row made; set while the database refuses the
+    version's writes, and quick retries."""
+    use_local_memory_page_cache(settings, listen=False)
+    content_changed()
+    down = threading.Event()
+    down.set()
+    real_write = page_cache._write_new_database_version
+
+    def write(using):
+        if down.is_set():
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    return down
+
+
+def _version():
+    return ContentVersion.objects.get(pk=1).version
+
+
+def _owed_threads():
+    return [thread for thread in threading.enumerate() if thread.name == THREAD_NAME]
+
+
+def _version_moves_from(version, seconds=3):
+    deadline = time.monotonic() + seconds
+    while _version() == version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _version() != version
+
+
+class _LastStepHeldBack:
+    """page_cache's `connections`, where the thread's last step (closing its connection, after
+    it decided to end) waits until `go` is set."""
+
+    def __init__(self):
+        self.ending, self.go = threading.Event(), threading.Event()
+
+    def __getitem__(self, alias):
+        real, held = connections[alias], self
+        if threading.current_thread().name != THREAD_NAME:
+            return real
+
+        class Held:
+            def __getattr__(self, name):
+                return getattr(real, name)
+
+            def close(self):
+                held.ending.set()
+                held.go.wait(5)
+                real.close()
+
+        return Held()
+
+
+def test_a_change_giving_up_while_the_thread_is_ending_gets_a_thread_of_its_own(database_down, monkeypatch):
+    held = _LastStepHeldBack()
+    monkeypatch.setattr(page_cache, "connections", held)
+    content_changed()  # gives up: the thread starts
+    database_down.clear()  # it writes that version, finds nothing owed, and ends
+    assert held.ending.wait(5)
+    database_down.set()  # a second outage: a change gives up while that thread is still alive
+    content_changed()
+    held.go.set()
+    version = _version()
+    database_down.clear()
+    assert _version_moves_from(version), f"never written: threads {_owed_threads()}"
+
+
+def test_two_changes_giving_up_at_once_start_one_thread_that_stopping_ends(database_down, monkeypatch):
+    page_cache._writes_given_up.add("the database")  # as two changes that both just gave up
+    in_start, go = threading.Event(), threading.Event()
+
+    class SlowToStart(threading.Thread):
+        first = True
+
+        def start(self):
+            if SlowToStart.first:  # the first change's thread is descheduled right here
+                SlowToStart.first = False
+                in_start.set()
+                go.wait(5)
+            super().start()
+
+    fake_threading = types.SimpleNamespace(
+        Thread=SlowToStart, Lock=threading.Lock, Event=threading.Event, current_thread=threading.current_thread
+    )
+    monkeypatch.setattr(page_cache, "threading", fake_threading)
+    first = threading.Thread(target=page_cache._OwedVersionWrites.start, args=["default"])
+    first.start()
+    assert in_start.wait(5)
+    threading.Thread(target=page_cache._OwedVersionWrites.start, args=["default"]).start()
+    time.sleep(0.1)  # the second change's start(), meanwhile
+    go.set()
+    first.join(5)
+    running = _owed_threads()
+    page_cache._OwedVersionWrites.stop_all()
+    assert len(running) == 1, f"{len(running)} threads for one database"
+    assert not [thread for thread in running if thread.is_alive()], "a thread outlived stop_all()"
+
+
+def test_a_change_giving_up_right_after_the_background_write_is_written_too(database_down, monkeypatch):
+    written, go = threading.Event(), threading.Event()
+    real_write_briefly = page_cache._write_waiting_briefly
+
+    def write_briefly(using):
+        real_write_briefly(using)
+        if threading.current_thread().name == THREAD_NAME:
+            written.set()
+            go.wait(5)  # between the thread's commit and its forgetting that a write was owed
+
+    monkeypatch.setattr(page_cache, "_write_waiting_briefly", write_briefly)
+    content_changed()  # gives up: the thread starts
+    database_down.clear()
+    assert written.wait(5)
+    version = _version()
+    database_down.set()  # a change committed after that write gives up as well
+    content_changed()
+    go.set()
+    database_down.clear()
+    assert _version_moves_from(version), f"never written: owed {page_cache._writes_given_up}"
+
+
+def test_redis_given_up_inside_a_transaction_is_written_in_the_background(database_down, settings, monkeypatch):
+    # A script with autocommit off calls content_changed() after its commit, as documented:
+    # the database's write fails (raised to it), and Redis is down.
+    cache = use_redis_page_cache(settings, REDIS_DB)
+    settings.PAGE_CACHE_LISTEN = False
+    database_down.clear()
+    content_changed()
+    version = cache.get(page_cache._VERSION_KEY)
+    real_cache = page_cache._cache
+    redis_down = threading.Event()
+    redis_down.set()
+    monkeypatch.setattr(page_cache, "_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
+    database_down.set()
+    connection.set_autocommit(False)
+    try:
+        with pytest.raises(OperationalError):
+            content_changed()
+        connection.rollback()
+    finally:
+        connection.set_autocommit(True)
+    assert page_cache._writes_given_up == {"the shared cache"}
+    redis_down.clear()
+    database_down.clear()
+    deadline = time.monotonic() + 3
+    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get(page_cache._VERSION_KEY) != version, f"never written: threads {_owed_threads()}"
