@@ -73,7 +73,6 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
 
 import hashlib
-import itertools
 import logging
 import threading
 import time
@@ -169,17 +168,17 @@ def _bump(using):
     # has spoilt it: the database's write is tried once, and its failure raised for the
     # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
     in_transaction = connection.in_atomic_block or not connection.get_autocommit()
-    # With Redis, the database's first try waits a moment at most for its row's lock (held by a
-    # script's transaction that changed content, or a stalled session), so that Redis's
-    # version, which the pages go by, is not held up; the next tries wait as long as it takes,
-    # as the one try does without Redis, where the database's version is the only one.
-    tries = itertools.count()
+    # Each try waits a moment at most for the version row's lock (held by a script's
+    # transaction that changed content, or a stalled session): with Redis, so that Redis's
+    # version, which the pages go by, is not held up; in both modes, so that the editor's save
+    # is not (gunicorn would end the worker after its timeout, and the write with it). The
+    # holder's own version moves when it commits, and this one is owed until it can be written.
 
     def write(using):
-        if settings.PAGE_CACHE_VERSION_IN_CACHE and not in_transaction and next(tries) == 0:
-            _write_waiting_briefly(using)
-        else:
+        if in_transaction:
             _write_new_database_version(using)
+        else:
+            _write_waiting_briefly(using)
 
     # The database's first: in Redis mode a page made after Redis's version moved but before
     # the database's would be stored under the new version with the old one's validators

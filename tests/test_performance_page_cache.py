@@ -541,6 +541,35 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
     assert response.status_code == 200 and "New title" in response.content.decode()
 
 
+def test_a_save_is_not_held_by_a_transaction_holding_the_version_row_and_its_version_follows(monkeypatch, caplog):
+    # A script with autocommit off that called content_changed() and has not committed yet, or
+    # a stalled session, holds the version row while an editor saves.
+    content_changed()
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.5)
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    version = _version()
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    other.set_autocommit(False)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
+        # Outside a transaction, as after an editor's save; in a thread, so that a save held up
+        # fails the test instead of waiting for ever.
+        save = threading.Thread(target=lambda: (content_changed(), connections.close_all()))
+        save.start()
+        save.join(2)
+        held_up = save.is_alive()
+    finally:
+        other.rollback()
+        other.close()
+    save.join(10)
+    assert not held_up, "the save waited for the version row"
+    deadline = time.monotonic() + 3
+    while _version() == version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _version() != version, "the version was not written once the row was free"
+
+
 def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transaction_kept(monkeypatch, caplog):
     # A script managing its transaction by hand calls content_changed() after raw SQL: a failed
     # write has spoilt its transaction, which must not be closed (its work thrown away) nor
