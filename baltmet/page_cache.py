@@ -64,7 +64,8 @@ How it stays correct:
 - **A cache that fails** (Redis down, or silent past DJANGO_REDIS_TIMEOUT) makes pages
   uncached, not errors, and is left alone for a moment (baltmet.cache_failures).
 - **A version that cannot be written** (Redis or the database failing for longer than
-  VERSION_WRITE_SECONDS) is logged as an error: pages may then be out of date for up to
+  VERSION_WRITE_SECONDS, or the database's row held by another session for longer than
+  VERSION_LOCK_WAIT_SECONDS) is logged as an error: pages may then be out of date for up to
   DJANGO_PAGE_CACHE_SECONDS and, where it is the database's, feeds, calendars and sitemaps
   answer 304 to copies from before the change. It is then written in the background as soon
   as it can be, while the process runs (`_OwedVersionWrites`).
@@ -80,6 +81,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import psycopg2.errors
+import psycopg2.extensions
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -109,10 +112,16 @@ _STORED_VARY = {"", "cookie"}
 # How long a content change tries to record its new version in each place, and the pause
 # between tries.
 VERSION_WRITE_SECONDS = 3.0
+# How long the database's write keeps trying while another session holds its row (a script's
+# transaction that changed content, a stalled session): it is owed to the background after
+# that, and the editor's save no longer waits for it. Well under gunicorn's 30 s timeout,
+# which would end the worker, and the write with it.
+VERSION_LOCK_WAIT_SECONDS = 20.0
 _VERSION_WRITE_PAUSE_SECONDS = 0.1
 OWED_VERSION_RETRY_SECONDS = 1.0
 _writes_given_up = set()  # places where a change gave up, and none has got through since
 _give_ups = {}  # place: how many times a change gave up on it (a write discards only older ones)
+_given_up_lock = threading.Lock()  # a change giving up, and a write getting through, one at a time
 # The moments the page being made may be kept until at most (keep_page_no_longer_than()).
 _page_bounds = ContextVar("page_bounds", default=None)
 
@@ -132,6 +141,15 @@ def content_changed(using=DEFAULT_DB_ALIAS):
     connection = connections[using]
     if not connection.in_atomic_block:
         if not connection.get_autocommit():
+            if _no_transaction_open(connection):
+                # Right after the commit of a transaction managed by hand, as the error below
+                # advises: written, and announced, as with autocommit on.
+                connection.set_autocommit(True)
+                try:
+                    _bump(using)
+                finally:
+                    connection.set_autocommit(False)
+                return
             # Not committed yet, and Django has no hook for the commit of a transaction managed
             # by hand: another process could store what is committed now under the new version.
             logger.error(
@@ -143,6 +161,19 @@ def content_changed(using=DEFAULT_DB_ALIAS):
         # Queued once per transaction; a rollback (of it, or of the savepoint that queued
         # this) drops it, and the next change queues it again.
         transaction.on_commit(_BumpAfterCommit(using), using=using, robust=True)
+
+
+def _no_transaction_open(connection):
+    """Whether `connection`, with autocommit off, has nothing uncommitted: no transaction begun
+    since its last commit or rollback."""
+    link = connection.connection
+    if link is None:
+        return True
+    if connection.vendor == "postgresql":
+        return link.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    if connection.vendor == "sqlite":
+        return not link.in_transaction
+    return False
 
 
 class _BumpAfterCommit:
@@ -169,10 +200,12 @@ def _bump(using):
     # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
     in_transaction = connection.in_atomic_block or not connection.get_autocommit()
     # Each try waits a moment at most for the version row's lock (held by a script's
-    # transaction that changed content, or a stalled session): with Redis, so that Redis's
-    # version, which the pages go by, is not held up; in both modes, so that the editor's save
-    # is not (gunicorn would end the worker after its timeout, and the write with it). The
-    # holder's own version moves when it commits, and this one is owed until it can be written.
+    # transaction that changed content, or a stalled session), so that Redis's version, which
+    # the pages go by, is not held up in the rounds of _written_or_logged; they go on for
+    # VERSION_LOCK_WAIT_SECONDS, and the change is reported saved once its version is written,
+    # unless the lock is held longer: then the editor's save returns (gunicorn would end the
+    # worker after its timeout, and the write with it), and the version is owed to the
+    # background. A script's own version moves when it commits anyway.
 
     def write(using):
         if in_transaction:
@@ -203,9 +236,10 @@ def _bump(using):
         _move_the_shared_version_again()
     if "the database" in written:
         _tell_the_database_watches(using)
-    if len(written) < len(writes):
-        # Given up (an outage longer than VERSION_WRITE_SECONDS): the change is saved, and no
-        # other change may come for hours to move the version in its place.
+    if _writes_given_up:
+        # Given up (an outage longer than VERSION_WRITE_SECONDS), here or by Redis's second
+        # move: the change is saved, and no other change may come for hours to move the
+        # version in its place.
         _OwedVersionWrites.start(using)
 
 
@@ -262,23 +296,15 @@ class _OwedVersionWrites:
             "the database": lambda: run_again_on_a_new_connection(lambda: _write_waiting_briefly(using), using),
             "the shared cache": lambda: _incr_and_announce(_cache()),
         }
-        trying_since = time.monotonic()
         try:
             while not cls._ends(using) and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
                 for place in [place for place in writes if place in _writes_given_up]:
-                    give_ups = _give_ups.get(place, 0)
+                    give_ups = _give_ups_of(place)
                     try:
                         writes[place]()
                     except Exception:
                         continue  # logged once already, when the change gave up
-                    if _give_ups.get(place, 0) == give_ups:
-                        _writes_given_up.discard(place)
-                    logger.warning(
-                        "page cache: recorded in %s a content change it had given up on, after trying "
-                        "again for %.0f s",
-                        place,
-                        time.monotonic() - trying_since,
-                    )
+                    _got_through(place, give_ups)
                     if place == "the database":
                         if "the shared cache" not in _writes_given_up:
                             # Pages stored under Redis's version meanwhile carry the old validators.
@@ -308,29 +334,35 @@ def _written_or_logged(writes, raised=frozenset()):
     recorded, in the order they did, each write tried in turn in every round.
 
     A change lost here leaves processes serving old pages, so a database or Redis that fails
-    for a moment (a lock or statement timeout, a failover, Redis forking for a snapshot) is
-    tried again until VERSION_WRITE_SECONDS have gone (a try that blocks, as the database's
-    write waiting for its row's lock, is not cut short: see _bump); writing twice only moves
-    the version on twice. A change that gives up is logged as an error, not raised: it is saved, and the editor must
-    not be told otherwise. Once one has given up, its place is down, not stalling: the next
-    changes try it once, until one gets through (or the background write, _OwedVersionWrites),
-    rather than each holding its editor (or a script, at every save) that long. The places in
+    for a moment (a statement timeout, a failover, Redis forking for a snapshot) is tried
+    again until VERSION_WRITE_SECONDS have gone, and the database's write waiting for its row's
+    lock (each try 200 ms at most: see _bump) until VERSION_LOCK_WAIT_SECONDS have; writing
+    twice only moves the version on twice. A change that gives up is logged as an error, not
+    raised: it is saved, and the editor must not be told otherwise; its version is then written
+    in the background (_OwedVersionWrites). Once one has given up, its place is down, not
+    stalling: the next changes try it once, until one gets through (which is logged), rather
+    than each holding its editor (or a script, at every save) that long. The places in
     `raised` are tried once, and the first failure among them raised once the others are done."""
-    now = time.monotonic()
-    give_up_at = {place: now + (VERSION_WRITE_SECONDS if place not in _writes_given_up else 0) for place in writes}
+    started = time.monotonic()
+    down = {place for place in writes if place in _writes_given_up}
+
+    def give_up_at(place, error):
+        if place in down:
+            return started
+        return started + (VERSION_LOCK_WAIT_SECONDS if _waited_for_a_lock(error) else VERSION_WRITE_SECONDS)
+
     pending, written, failures = dict(writes), [], []
     while pending:
         for place, write in list(pending.items()):
-            give_ups = _give_ups.get(place, 0)
+            give_ups = _give_ups_of(place)
             try:
                 write()
             except Exception as error:
                 if place in raised:
                     failures.append(error)
                     del pending[place]
-                elif time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at[place]:
-                    _give_ups[place] = _give_ups.get(place, 0) + 1
-                    _writes_given_up.add(place)
+                elif time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= give_up_at(place, error):
+                    _give_up(place)
                     del pending[place]
                     logger.error(
                         "page cache: could not record a content change in %s; cached pages may be out "
@@ -344,8 +376,7 @@ def _written_or_logged(writes, raised=frozenset()):
                         exc_info=True,
                     )
             else:
-                if _give_ups.get(place, 0) == give_ups:  # none gave up after this write began
-                    _writes_given_up.discard(place)
+                _got_through(place, give_ups)
                 written.append(place)
                 del pending[place]
         if pending:
@@ -353,6 +384,32 @@ def _written_or_logged(writes, raised=frozenset()):
     if failures:
         raise failures[0]
     return written
+
+
+def _waited_for_a_lock(error):
+    """Whether the database's write failed for waiting its lock_timeout (_write_waiting_briefly)."""
+    return isinstance(error.__cause__, psycopg2.errors.LockNotAvailable)
+
+
+def _give_ups_of(place):
+    return _give_ups.get(place, 0)
+
+
+def _give_up(place):
+    with _given_up_lock:
+        _give_ups[place] = _give_ups.get(place, 0) + 1
+        _writes_given_up.add(place)
+
+
+def _got_through(place, give_ups_before):
+    """A write to `place` that began when `give_ups_before` changes had given up on it got
+    through: the place is up again, unless a change gave up on it meanwhile (whose version is
+    still owed)."""
+    with _given_up_lock:
+        if place not in _writes_given_up or _give_ups.get(place, 0) != give_ups_before:
+            return
+        _writes_given_up.discard(place)
+    logger.warning("page cache: recorded a content change in %s again, after giving up on one before", place)
 
 
 def _tell_the_database_watches(using):

@@ -163,6 +163,7 @@ def test_redis_given_up_inside_a_transaction_is_written_in_the_background(databa
     database_down.set()
     connection.set_autocommit(False)
     try:
+        connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         with pytest.raises(OperationalError):
             content_changed()
         connection.rollback()
@@ -175,3 +176,52 @@ def test_redis_given_up_inside_a_transaction_is_written_in_the_background(databa
     while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
         time.sleep(0.02)
     assert cache.get(page_cache._VERSION_KEY) != version, f"never written: threads {_owed_threads()}"
+
+
+def test_a_give_up_that_the_next_change_recovers_is_logged_as_recovered(database_down, monkeypatch, caplog):
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)  # the next change comes first
+    content_changed()
+    assert "could not record a content change in the database" in caplog.text
+    database_down.clear()
+    content_changed()
+    assert page_cache._writes_given_up == set()
+    assert "recorded a content change in the database again" in caplog.text
+
+
+def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_down, settings, monkeypatch):
+    # The database's first try fails (Redis's version moves first), its second gets through,
+    # and Redis stalls right after its first move: the second move, which keeps pages stored
+    # in between from carrying the old validators, is owed.
+    cache = use_redis_page_cache(settings, REDIS_DB)
+    settings.PAGE_CACHE_LISTEN = False
+    database_down.clear()
+    content_changed()
+    real_incr = page_cache._incr_and_announce
+    database_tries, redis_tries = [], []
+    redis_down = threading.Event()
+    real_write = page_cache._write_new_database_version
+
+    def database_write(using):
+        database_tries.append(using)
+        if len(database_tries) == 1:
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    def incr(cache):
+        redis_tries.append(cache)
+        if len(redis_tries) == 2:
+            redis_down.set()
+        if redis_down.is_set():
+            raise ConnectionError("Redis is down")
+        return real_incr(cache)
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", database_write)
+    monkeypatch.setattr(page_cache, "_incr_and_announce", incr)
+    content_changed()
+    assert page_cache._writes_given_up == {"the shared cache"}
+    version = cache.get(page_cache._VERSION_KEY)
+    redis_down.clear()
+    deadline = time.monotonic() + 3
+    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get(page_cache._VERSION_KEY) != version, f"never made: threads {_owed_threads()}"

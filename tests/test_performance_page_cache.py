@@ -11,6 +11,7 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg2
 import pytest
 from django.apps import apps
 from django.core.cache import cache
@@ -20,7 +21,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
 
-from baltmet import page_cache, renditions
+from baltmet import page_cache, postgres_watch, renditions
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
@@ -149,6 +150,26 @@ def test_a_change_in_a_transaction_managed_by_hand_says_how_to_show_it(client, c
     assert "call baltmet.page_cache.content_changed() again after the commit" in caplog.text
     content_changed()
     assert "New title" in _get(client, "/news/")[1]
+
+
+def test_a_script_that_calls_content_changed_after_its_commit_with_autocommit_still_off_shows_it(client):
+    # As the error above advises, but before turning autocommit back on: the version must be
+    # committed and announced, not left in a new transaction holding its row.
+    article = make_article("Old title")
+    assert "Old title" in _get(client, "/news/")[1]
+    transaction.set_autocommit(False)
+    try:
+        Article.objects.filter(pk=article.pk).update(title="New title")
+        transaction.commit()
+        content_changed()
+        html = _get(Client(), "/news/")[1]
+        with connections.create_connection(DEFAULT_DB_ALIAS).cursor() as cursor:
+            cursor.execute("SET lock_timeout = '500ms'")
+            cursor.execute("UPDATE baltmet_contentversion SET changed = now() WHERE id = 1")  # not held
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+    assert "New title" in html
 
 
 def test_a_stored_page_without_validators_answers_preconditions_as_its_view_does(client):
@@ -536,32 +557,59 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
         time.sleep(0.05)
     assert _version() != version, "not written once the database was back"
     page_cache._OwedVersionWrites.stop_all()  # it ends once it has told the other processes
-    assert "had given up on" in caplog.text
+    assert "recorded a content change in the database again" in caplog.text
     response = client.get("/news/feed/", headers={"If-None-Match": before["ETag"]})
     assert response.status_code == 200 and "New title" in response.content.decode()
 
 
-def test_a_save_is_not_held_by_a_transaction_holding_the_version_row_and_its_version_follows(monkeypatch, caplog):
-    # A script with autocommit off that called content_changed() and has not committed yet, or
-    # a stalled session, holds the version row while an editor saves.
+def _holding_the_version_row(seconds):
+    """Another session holding the version row for `seconds` (a script with autocommit off
+    that called content_changed() and has not committed yet, a stalled session): the timer."""
+    # psycopg2's own connection: the timer's thread ends the transaction (Django's may be used
+    # only in the thread that made it).
+    other = psycopg2.connect(**postgres_watch.connection_params())
+    other.cursor().execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
+
+    def release():
+        other.rollback()
+        other.close()
+
+    timer = threading.Timer(seconds, release)
+    timer.start()
+    return timer
+
+
+def test_a_save_while_another_session_holds_the_version_row_for_a_moment_shows_on_the_next_request(client, monkeypatch):
+    article = make_article("Old title")
+    assert _get(client, "/news/")[0][HEADER] == "miss"
+    assert _get(client, "/news/")[0][HEADER] == "hit"
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.3)  # a lock's wait is not a failure
+    holder = _holding_the_version_row(1.0)
+    try:
+        article.title = "New title"
+        article.save()  # the editor is told it is saved when this returns
+        response, html = _get(Client(), "/news/")
+    finally:
+        holder.join()
+    assert "New title" in html, f"X-Page-Cache: {response[HEADER]}: the page from before the save"
+
+
+def test_a_save_is_not_held_longer_than_the_lock_wait_and_its_version_follows(monkeypatch, caplog):
     content_changed()
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.5)
+    monkeypatch.setattr(page_cache, "VERSION_LOCK_WAIT_SECONDS", 0.5)
     monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
     version = _version()
-    other = connections.create_connection(DEFAULT_DB_ALIAS)
-    other.set_autocommit(False)
+    holder = _holding_the_version_row(2.5)
     try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
-        # Outside a transaction, as after an editor's save; in a thread, so that a save held up
-        # fails the test instead of waiting for ever.
+        # Outside a transaction, as after an editor's save; in a thread, so that a save held
+        # up fails the test instead of waiting for ever.
         save = threading.Thread(target=lambda: (content_changed(), connections.close_all()))
         save.start()
         save.join(2)
         held_up = save.is_alive()
+        assert _version() == version
     finally:
-        other.rollback()
-        other.close()
+        holder.join()
     save.join(10)
     assert not held_up, "the save waited for the version row"
     deadline = time.monotonic() + 3
@@ -583,6 +631,7 @@ def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transactio
     link = connection.connection
     connection.set_autocommit(False)
     try:
+        connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         with pytest.raises(DataError):
             content_changed()
         assert connection.connection is link, "the connection, and the script's transaction, were thrown away"
