@@ -12,6 +12,7 @@ from django.db import OperationalError, connection, connections
 from baltmet import page_cache
 from baltmet.models import ContentVersion
 from baltmet.page_cache import content_changed
+from tests.failing_version_writes import database_refusing_version_writes
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
 
@@ -27,16 +28,7 @@ def database_down(settings, monkeypatch):
     version's writes, and quick retries."""
     use_local_memory_page_cache(settings, listen=False)
     content_changed()
-    down = threading.Event()
-    down.set()
-    real_write = page_cache._write_new_database_version
-
-    def write(using):
-        if down.is_set():
-            raise OperationalError("the database system is starting up")
-        return real_write(using)
-
-    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+    down = database_refusing_version_writes(monkeypatch)
     monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
     monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
     return down

@@ -25,6 +25,7 @@ from baltmet import page_cache, postgres_watch, renditions
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
+from tests.failing_version_writes import database_refusing_version_writes
 from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
@@ -163,9 +164,13 @@ def test_a_script_that_calls_content_changed_after_its_commit_with_autocommit_st
         transaction.commit()
         content_changed()
         html = _get(Client(), "/news/")[1]
-        with connections.create_connection(DEFAULT_DB_ALIAS).cursor() as cursor:
-            cursor.execute("SET lock_timeout = '500ms'")
-            cursor.execute("UPDATE baltmet_contentversion SET changed = now() WHERE id = 1")  # not held
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '500ms'")
+                cursor.execute("UPDATE baltmet_contentversion SET changed = now() WHERE id = 1")  # not held
+        finally:
+            other.close()
     finally:
         transaction.rollback()
         transaction.set_autocommit(True)
@@ -533,16 +538,7 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
     later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
     monkeypatch.setattr(timezone, "now", lambda: later)
     before = client.get("/news/feed/")
-    real_write = page_cache._write_new_database_version
-    database_down = threading.Event()
-    database_down.set()
-
-    def failing_while_down(using):
-        if database_down.is_set():
-            raise OperationalError("the database system is starting up")
-        return real_write(using)
-
-    monkeypatch.setattr(page_cache, "_write_new_database_version", failing_while_down)
+    database_down = database_refusing_version_writes(monkeypatch)
     monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.25)
     monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
     version = _version()
