@@ -115,8 +115,8 @@ VERSION_WRITE_SECONDS = 3.0
 # How long the database's write keeps trying while another session holds its row (a script's
 # transaction that changed content, a stalled session): it is owed to the background after
 # that, and the editor's save no longer waits for it. Well under gunicorn's 30 s timeout,
-# which would end the worker, and the write with it.
-VERSION_LOCK_WAIT_SECONDS = 20.0
+# which would end the worker, and the write with it: telling the watches may take 5 s more.
+VERSION_LOCK_WAIT_SECONDS = 15.0
 _VERSION_WRITE_PAUSE_SECONDS = 0.1
 OWED_VERSION_RETRY_SECONDS = 1.0
 _writes_given_up = set()  # places where a change gave up, and none has got through since
@@ -144,11 +144,7 @@ def content_changed(using=DEFAULT_DB_ALIAS):
             if _no_transaction_open(connection):
                 # Right after the commit of a transaction managed by hand, as the error below
                 # advises: written, and announced, as with autocommit on.
-                connection.set_autocommit(True)
-                try:
-                    _bump(using)
-                finally:
-                    connection.set_autocommit(False)
+                _bump_on_a_connection_of_its_own(using)
                 return
             # Not committed yet, and Django has no hook for the commit of a transaction managed
             # by hand: another process could store what is committed now under the new version.
@@ -161,6 +157,21 @@ def content_changed(using=DEFAULT_DB_ALIAS):
         # Queued once per transaction; a rollback (of it, or of the savepoint that queued
         # this) drops it, and the next change queues it again.
         transaction.on_commit(_BumpAfterCommit(using), using=using, robust=True)
+
+
+def _bump_on_a_connection_of_its_own(using):
+    """_bump() on a connection of its own, in autocommit (a thread's, closed afterwards): the
+    caller's keeps its setting, whatever happens to this one (a failure replaces it)."""
+
+    def bump():
+        try:
+            _bump(using)
+        finally:
+            connections[using].close()
+
+    thread = threading.Thread(target=bump, name="page-cache-version-write")
+    thread.start()
+    thread.join()
 
 
 def _no_transaction_open(connection):
@@ -376,7 +387,8 @@ def _written_or_logged(writes, raised=frozenset()):
                         exc_info=True,
                     )
             else:
-                _got_through(place, give_ups)
+                if place not in raised:  # a write in a transaction may still be rolled back
+                    _got_through(place, give_ups)
                 written.append(place)
                 del pending[place]
         if pending:

@@ -217,3 +217,40 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
     while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
         time.sleep(0.02)
     assert cache.get(page_cache._VERSION_KEY) != version, f"never made: threads {_owed_threads()}"
+
+
+def _a_script_writes_the_version_in_its_transaction_then_rolls_back():
+    connection.set_autocommit(False)
+    try:
+        connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
+        content_changed()  # written in the script's transaction (an error is logged)
+        connection.rollback()
+    finally:
+        connection.set_autocommit(True)
+
+
+def test_a_write_rolled_back_with_a_scripts_transaction_does_not_pay_an_owed_version(database_down, monkeypatch):
+    script_running = threading.Event()
+    script_running.set()
+    real_write = page_cache._write_new_database_version
+
+    def write(using):  # the thread's tries fail until the script is done
+        if threading.current_thread().name == THREAD_NAME and script_running.is_set():
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    content_changed()  # an editor's save gives up: its version is owed
+    version = _version()
+    database_down.clear()
+    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+    _a_script_writes_the_version_in_its_transaction_then_rolls_back()
+    script_running.clear()
+    assert _version_moves_from(version), f"the owed version was dropped: owed {page_cache._writes_given_up}"
+
+
+def test_no_recovery_is_logged_for_a_write_not_committed(database_down, monkeypatch, caplog):
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)  # the script comes first
+    content_changed()
+    database_down.clear()
+    _a_script_writes_the_version_in_its_transaction_then_rolls_back()
+    assert "recorded a content change in the database again" not in caplog.text

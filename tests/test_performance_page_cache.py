@@ -177,6 +177,37 @@ def test_a_script_that_calls_content_changed_after_its_commit_with_autocommit_st
     assert "New title" in html
 
 
+def test_a_script_whose_call_after_its_commit_failed_keeps_autocommit_off(monkeypatch):
+    # The database fails while the script calls content_changed() after a commit, as the error
+    # above advises; it catches the failure and goes on with its next batch, which it rolls back.
+    article = make_article("Old title")
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)
+    down = database_refusing_version_writes(monkeypatch)
+    real_connect = connection.get_new_connection
+
+    def get_new_connection(params):
+        if down.is_set():
+            raise OperationalError("connection refused")
+        return real_connect(params)
+
+    monkeypatch.setattr(connection, "is_usable", lambda: not down.is_set())
+    monkeypatch.setattr(connection, "get_new_connection", get_new_connection)
+    transaction.set_autocommit(False)
+    try:
+        try:
+            content_changed()
+        except OperationalError:
+            pass
+        down.clear()
+        Article.objects.filter(pk=article.pk).update(title="Half a batch")
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    article.refresh_from_db()
+    assert article.title == "Old title", "the script's rolled-back work was committed: autocommit was on"
+
+
 def test_a_stored_page_without_validators_answers_preconditions_as_its_view_does(client):
     make_article("Some news")
     miss = client.get("/news/", headers={"If-Match": "*"})
