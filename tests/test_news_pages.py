@@ -287,6 +287,9 @@ NEWS_PAGES = [
     "/news/topic/smart-city/?page=2",
     "/news/smart-city-news-1/",
     "/news/wp3-cluster-development-final-conference/",
+    "/events/",
+    "/events/wp3-final-conference-berlin-2007/",
+    "/events/wp3-final-conference-berlin-2007/news/",
 ]
 
 
