@@ -8,7 +8,10 @@ depths (what `/news/?page=N` and `/news/topic/<slug>/?page=N` read: ten articles
 
 - **as the site reads them**: LIMIT/OFFSET on the whole rows before DEEP_OFFSET, the page's
   keys walked first from there;
-- **LIMIT/OFFSET only**: the whole rows read up to the page, at every depth.
+- **LIMIT/OFFSET only**: the whole rows read up to the page, at every depth;
+
+and the first way again with PostgreSQL's parallel workers off for the session
+(`max_parallel_workers_per_gather = 0`), to show what they cost or save.
 
 Both ways must give the same articles; the script stops if they do not. Median of --runs runs
 each, after a warm-up, from Python (the round trip and the model instances included). The
@@ -51,13 +54,18 @@ def run(options):
     lists = [("news list", Article.objects.published_pages()), (f"topic “{topic.name}”", Article.objects.published_pages(topic.pk))]
     site_deep_offset = prepared.DEEP_OFFSET
 
-    def timed(pages, offset, deep_offset):
+    def timed(pages, offset, deep_offset, parallel=True):
         prepared.DEEP_OFFSET = deep_offset
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = " + ("DEFAULT" if parallel else "0"))
         try:
             articles = pages[offset : offset + PAGE_SIZE]
-            return [article.pk for article in articles], median_ms(lambda: pages[offset : offset + PAGE_SIZE], options.runs)
+            ms = median_ms(lambda: pages[offset : offset + PAGE_SIZE], options.runs)
+            return [article.pk for article in articles], ms
         finally:
             prepared.DEEP_OFFSET = site_deep_offset
+            with connection.cursor() as cursor:
+                cursor.execute("SET max_parallel_workers_per_gather = DEFAULT")
 
     results = []
     for label, pages in lists:
@@ -66,9 +74,10 @@ def run(options):
         for offset in sorted({depth for depth in DEPTHS if depth < total} | {last}):
             as_site, site_ms = timed(pages, offset, site_deep_offset)
             as_offset, offset_ms = timed(pages, offset, float("inf"))
-            if as_site != as_offset:
-                sys.exit(f"{label}, row {offset}: the two ways read different articles: {as_site} and {as_offset}")
-            results.append((label, total, offset, site_ms, offset_ms))
+            as_serial, serial_ms = timed(pages, offset, site_deep_offset, parallel=False)
+            if not as_site == as_offset == as_serial:
+                sys.exit(f"{label}, row {offset}: the ways read different articles: {as_site} {as_offset} {as_serial}")
+            results.append((label, total, offset, site_ms, offset_ms, serial_ms))
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('server_version')")
@@ -76,11 +85,14 @@ def run(options):
     print(f"{Article.objects.count()} articles; PostgreSQL {version}; {os.cpu_count()} CPUs; DEEP_OFFSET "
           f"{site_deep_offset}; median of {options.runs} runs (ms, from Python, with the round trip)")
     print()
-    print("| list | articles | page (rows before it) | as the site reads it | LIMIT/OFFSET only |")
-    print("|---|---:|---|---:|---:|")
-    for label, total, offset, site_ms, offset_ms in results:
+    print(
+        "| list | articles | page (rows before it) | as the site reads it | LIMIT/OFFSET only "
+        "| as the site, no parallel workers |"
+    )
+    print("|---|---:|---|---:|---:|---:|")
+    for label, total, offset, site_ms, offset_ms, serial_ms in results:
         page = f"{offset // PAGE_SIZE + 1} ({offset})"
-        print(f"| {label} | {total} | {page} | {site_ms:.2f} | {offset_ms:.2f} |")
+        print(f"| {label} | {total} | {page} | {site_ms:.2f} | {offset_ms:.2f} | {serial_ms:.2f} |")
 
 
 if __name__ == "__main__":
