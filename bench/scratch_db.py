@@ -252,6 +252,21 @@ def answers(process, url, tries):
     return False
 
 
+def answering_or_stopped(process, url, tries, log, stop, name):
+    """Return once the server `process` answers `url` (answers()). Otherwise, or if the run is
+    interrupted meanwhile, `stop(process)`; then raise, with the end of what it wrote to `log`
+    (a file: a pipe nobody reads would stall it once full)."""
+    started = False
+    try:
+        started = answers(process, url, tries)
+    finally:
+        if not started:
+            stop(process)
+    if not started:
+        log.seek(0)
+        raise RuntimeError(f"{name} did not start:\n" + log.read().decode(errors="replace")[-3000:])
+
+
 def median_ms(call, runs):
     """The median of `runs` timed calls of `call`, in milliseconds, after one untimed (a
     PREPARE, the caches)."""

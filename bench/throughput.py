@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scratch_db import (  # noqa: E402 (after the path)
     DEFAULT_URL,
     PROJECT,
-    answers,
+    answering_or_stopped,
     cleaning_up,
     demo_database,
     drop_database,
@@ -152,18 +152,15 @@ def serve(env, workers):
                 stderr=log,
                 pass_fds=[listener.fileno()],
             )
-        started = False
-        try:
-            started = answers(process, base + "/healthz", tries=200)
-        finally:
-            if not started and process.poll() is None:
-                with cleaning_up():
-                    process.kill()
-                    process.wait()
-        if not started:
-            log.seek(0)
-            raise RuntimeError("gunicorn did not start:\n" + log.read().decode(errors="replace")[-3000:])
+        answering_or_stopped(process, base + "/healthz", 200, log, kill, "gunicorn")
         return process, base
+
+
+@cleaning_up()
+def kill(process):
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def forget_keys(redis_url, prefix):

@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scratch_db import (  # noqa: E402 (after the path)
     DEFAULT_URL,
     PROJECT,
-    answers,
+    answering_or_stopped,
     cleaning_up,
     demo_database,
     drop_database,
@@ -157,15 +157,8 @@ def serve(env):
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{env['PORT']}"
-        started = False
-        try:
-            started = answers(process, base + "/healthz", tries=600)
-        finally:
-            if not started:
-                stop(process)  # its own session: Ctrl-C does not reach it
-        if not started:
-            log.seek(0)
-            raise RuntimeError("make serve (scripts/serve.sh) did not start:\n" + log.read().decode(errors="replace")[-3000:])
+        # Stopped by stop() if not: its own session, which Ctrl-C does not reach.
+        answering_or_stopped(process, base + "/healthz", 600, log, stop, "make serve (scripts/serve.sh)")
     return process, base
 
 

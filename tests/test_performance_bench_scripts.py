@@ -247,7 +247,7 @@ def test_wrk_stops_a_server_interrupted_while_it_starts(tmp_path, monkeypatch):
         raise KeyboardInterrupt  # while waiting for /healthz
 
     monkeypatch.setattr(wrk.subprocess, "Popen", popen)
-    monkeypatch.setattr(wrk, "answers", interrupted)
+    monkeypatch.setattr(scratch_db, "answers", interrupted)
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")},
