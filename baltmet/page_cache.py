@@ -210,31 +210,7 @@ def _bump(using):
     # has spoilt it: the database's write is tried once, and its failure raised for the
     # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
     in_transaction = connection.in_atomic_block or not connection.get_autocommit()
-    # Each try waits a moment at most for the version row's lock (held by a script's
-    # transaction that changed content, or a stalled session), so that Redis's version, which
-    # the pages go by, is not held up in the rounds of _written_or_logged; they go on for
-    # VERSION_LOCK_WAIT_SECONDS, and the change is reported saved once its version is written,
-    # unless the lock is held longer: then the editor's save returns (gunicorn would end the
-    # worker after its timeout, and the write with it), and the version is owed to the
-    # background. A script's own version moves when it commits anyway.
-
-    def write(using):
-        if in_transaction:
-            _write_new_database_version(using)
-        else:
-            _write_waiting_briefly(using)
-
-    # The database's first: in Redis mode a page made after Redis's version moved but before
-    # the database's would be stored under the new version with the old one's validators
-    # (feeds, calendars, sitemaps: baltmet.conditional), and answer 304 to those who have the
-    # page from before. PostgreSQL may have dropped the connection right after the commit that
-    # queued this: the change is saved, so its new version must be too, on a new connection if
-    # need be (changing the row twice only moves it on twice).
-    writes = {"the database": lambda: run_again_on_a_new_connection(lambda: write(using), using)}
-    if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        # Pages in Redis go by this one: changed even where the database's cannot be, in the
-        # same round, not held up while that is tried again.
-        writes["the shared cache"] = lambda: _incr_and_announce(_cache())
+    writes = _version_writes(using, in_transaction)
     try:
         written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
     except Exception:
@@ -254,9 +230,45 @@ def _bump(using):
         _OwedVersionWrites.start(using)
 
 
+def _version_writes(using, in_transaction=False):
+    """{place: write} of a change's new version, in the order _written_or_logged() tries them.
+
+    The database's first: in Redis mode a page made after Redis's version moved but before
+    the database's would be stored under the new version with the old one's validators
+    (feeds, calendars, sitemaps: baltmet.conditional), and answer 304 to those who have the
+    page from before. PostgreSQL may have dropped the connection right after the commit that
+    queued this: the change is saved, so its new version must be too, on a new connection if
+    need be (changing the row twice only moves it on twice). Outside a transaction each try
+    waits a moment at most for the version row's lock (held by a script's transaction that
+    changed content, or a stalled session), so that Redis's version, which the pages go by,
+    is not held up in the rounds of _written_or_logged; they go on for
+    VERSION_LOCK_WAIT_SECONDS, and the change is reported saved once its version is written,
+    unless the lock is held longer: then the editor's save returns (gunicorn would end the
+    worker after its timeout, and the write with it), and the version is owed to the
+    background. A script's own version moves when it commits anyway.
+
+    With Redis, Redis's second: pages in Redis go by it, changed even where the database's
+    cannot be, in the same round, not held up while that is tried again."""
+
+    def database():
+        if in_transaction:
+            _write_new_database_version(using)
+        else:
+            _write_waiting_briefly(using)
+
+    writes = {"the database": lambda: run_again_on_a_new_connection(database, using)}
+    if settings.PAGE_CACHE_VERSION_IN_CACHE:
+        writes["the shared cache"] = _write_shared_version
+    return writes
+
+
+def _write_shared_version():
+    _incr_and_announce(_cache())
+
+
 def _move_the_shared_version_again():
     if settings.PAGE_CACHE_VERSION_IN_CACHE:
-        _written_or_logged({"the shared cache": lambda: _incr_and_announce(_cache())})
+        _written_or_logged({"the shared cache": _write_shared_version})
 
 
 class _OwedVersionWrites:
@@ -303,10 +315,7 @@ class _OwedVersionWrites:
 
     @classmethod
     def _run(cls, using):
-        writes = {
-            "the database": lambda: run_again_on_a_new_connection(lambda: _write_waiting_briefly(using), using),
-            "the shared cache": lambda: _incr_and_announce(_cache()),
-        }
+        writes = _version_writes(using)
         try:
             while not cls._ends(using) and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
                 for place in [place for place in writes if place in _writes_given_up]:
