@@ -68,13 +68,16 @@ How it stays correct:
   VERSION_LOCK_WAIT_SECONDS) is logged as an error: pages may then be out of date for up to
   DJANGO_PAGE_CACHE_SECONDS and, where it is the database's, feeds, calendars and sitemaps
   answer 304 to copies from before the change. It is then written in the background as soon
-  as it can be, while the process runs (`_OwedVersionWrites`).
+  as it can be, while the process runs (`_OwedVersionWrites`), and for VERSION_WRITE_SECONDS
+  more when it ends (a script).
 
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
 
+import atexit
 import hashlib
 import logging
+import os
 import threading
 import time
 from contextvars import ContextVar
@@ -275,9 +278,9 @@ class _OwedVersionWrites:
     """The versions of a change that gave up on its database or Redis (`_writes_given_up`),
     written in the background: each tried every OWED_VERSION_RETRY_SECONDS until it gets
     through, or another change's does, while this process runs (one that ends first, as a
-    script, leaves it to the next change). Until then, processes may serve pages from before
-    the change, and feeds, calendars and sitemaps, whose validators come from the database's
-    version, answer 304 to copies from before it."""
+    script, tries for VERSION_WRITE_SECONDS more as it exits). Until then, processes may serve
+    pages from before the change, and feeds, calendars and sitemaps, whose validators come
+    from the database's version, answer 304 to copies from before it."""
 
     _running = {}  # database alias: its thread
     _lock = threading.Lock()
@@ -294,14 +297,16 @@ class _OwedVersionWrites:
 
     @classmethod
     def stop_all(cls):
-        """Stop trying, and wait for the threads to end (tests: none writes into the next one)."""
+        """Stop trying, and wait for the threads to end (tests: none writes into the next one).
+        The aliases of the databases whose threads were running."""
         cls._stopping.set()
         with cls._lock:
-            threads = list(cls._running.values())
+            running = dict(cls._running)
             cls._running.clear()
-        for thread in threads:
+        for thread in running.values():
             thread.join()
         cls._stopping.clear()
+        return list(running)
 
     @classmethod
     def _ends(cls, using):
@@ -318,23 +323,70 @@ class _OwedVersionWrites:
         writes = _version_writes(using)
         try:
             while not cls._ends(using) and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
-                for place in [place for place in writes if place in _writes_given_up]:
-                    give_ups = _give_ups_of(place)
-                    try:
-                        writes[place]()
-                    except Exception:
-                        continue  # logged once already, when the change gave up
-                    _got_through(place, give_ups)
-                    if place == "the database":
-                        if "the shared cache" not in _writes_given_up:
-                            # Pages stored under Redis's version meanwhile carry the old validators.
-                            _move_the_shared_version_again()
-                        _tell_the_database_watches(using)
+                _pay_owed_versions(using, writes)
         finally:
             connections[using].close()  # this thread's own
             with cls._lock:  # however it ended, so that a later change can start another
                 if cls._running.get(using) is threading.current_thread():
                     del cls._running[using]
+
+    @classmethod
+    def _forget_the_parents_threads(cls):
+        """In a child process just forked: only the forking thread came along, so the
+        parent's threads are not running here, and a lock one of them held stays held."""
+        cls._running = {}
+        cls._lock = threading.Lock()
+        cls._stopping = threading.Event()
+
+
+def _pay_owed_versions(using, writes):
+    """One try of each of `writes` ({place: write}) still owed (_writes_given_up)."""
+    for place in [place for place in writes if place in _writes_given_up]:
+        give_ups = _give_ups_of(place)
+        try:
+            writes[place]()
+        except Exception:
+            continue  # logged once already, when the change gave up
+        _got_through(place, give_ups)
+        if place == "the database":
+            if "the shared cache" not in _writes_given_up:
+                # Pages stored under Redis's version meanwhile carry the old validators.
+                _move_the_shared_version_again()
+            _tell_the_database_watches(using)
+
+
+def _pay_owed_versions_before_exit():
+    """A process ending while it owes a version (a script that changed content during an
+    outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
+    which may come hours later; what it still owes then is logged."""
+    owing = _OwedVersionWrites.stop_all()
+    if not owing:
+        return
+    deadline = time.monotonic() + VERSION_WRITE_SECONDS
+    for using in owing:
+        writes = _version_writes(using)
+        while True:
+            _pay_owed_versions(using, writes)
+            owed = [place for place in writes if place in _writes_given_up]
+            if not owed or time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= deadline:
+                break
+            _sleep(_VERSION_WRITE_PAUSE_SECONDS)
+        if owed:
+            logger.error(
+                "page cache: this process ends without recording a content change in %s; cached pages "
+                "may be out of date until the next change",
+                " or ".join(owed),
+            )
+
+
+def _after_fork_in_child():
+    global _given_up_lock
+    _given_up_lock = threading.Lock()
+    _OwedVersionWrites._forget_the_parents_threads()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_pay_owed_versions_before_exit)
 
 
 def _write_waiting_briefly(using):

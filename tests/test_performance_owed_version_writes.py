@@ -2,6 +2,8 @@
 made in the background (baltmet.page_cache._OwedVersionWrites) by one thread per process,
 whatever the timing of other changes giving up meanwhile. These commit (transactional_db)."""
 
+import os
+import signal
 import threading
 import time
 import types
@@ -15,6 +17,7 @@ from baltmet.page_cache import content_changed
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
+from tests.subprocess_env import child_database_url, run_python
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -254,3 +257,95 @@ def test_no_recovery_is_logged_for_a_write_not_committed(database_down, monkeypa
     database_down.clear()
     _a_script_writes_the_version_in_its_transaction_then_rolls_back()
     assert "recorded a content change in the database again" not in caplog.text
+
+
+# A script whose database refuses the version's writes until `DATABASE_BACK` (at its exit, or
+# never), with the background's tries out of the way: what it owes is paid as it exits or not at all.
+_SCRIPT_GIVING_UP = """
+import atexit, json, os, threading
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from django.db import OperationalError
+from baltmet import page_cache
+
+down = threading.Event()
+down.set()
+real_write = page_cache._write_new_database_version
+
+def write(using):
+    if down.is_set():
+        raise OperationalError("the database system is starting up")
+    return real_write(using)
+
+page_cache._write_new_database_version = write
+page_cache.VERSION_WRITE_SECONDS = 0.3
+page_cache.OWED_VERSION_RETRY_SECONDS = 600
+if DATABASE_BACK == "at exit":
+    atexit.register(down.clear)  # registered after page_cache's own: runs before it
+page_cache.content_changed()
+print(json.dumps(sorted(page_cache._writes_given_up)))
+"""
+
+
+def _script_giving_up(database_back):
+    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0"}
+    result = run_python(f"DATABASE_BACK = {database_back!r}\n{_SCRIPT_GIVING_UP}", env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['["the', 'database"]'], "the script's change did not give up"
+    return result
+
+
+def test_a_script_ending_with_a_version_owed_writes_it_as_it_exits():
+    content_changed()
+    version = _version()
+    _script_giving_up(database_back="at exit")
+    assert _version() != version, "the script's change never moved the version"
+
+
+def test_a_script_ending_with_the_database_still_down_says_what_it_leaves_owed():
+    content_changed()
+    version = _version()
+    result = _script_giving_up(database_back="never")
+    assert _version() == version
+    assert "ends without recording a content change in the database" in result.stderr
+
+
+def _in_a_forked_child(check):
+    """Runs `check()` in a child forked from this process: whether it returned True within 5 s."""
+    pid = os.fork()
+    if pid == 0:  # the child: leaves without any of the parent's clean-up
+        signal.alarm(5)
+        try:
+            os._exit(0 if check() else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _a_thread_starts():
+    started = threading.Event()
+    page_cache._OwedVersionWrites._run = classmethod(lambda cls, using: started.set())
+    page_cache._OwedVersionWrites.start("default")
+    return started.wait(3)
+
+
+def test_a_forked_child_starts_its_own_thread_for_what_it_owes(database_down):
+    content_changed()  # gives up: this process's thread is running
+    assert _owed_threads()
+    assert _in_a_forked_child(_a_thread_starts), "the child took its parent's thread for its own"
+
+
+def test_a_fork_while_a_thread_holds_the_lock_leaves_the_child_able_to_start_one(database_down):
+    with page_cache._OwedVersionWrites._lock:  # as a thread in start() at the moment of the fork
+        assert _in_a_forked_child(_a_thread_starts), "the child waits for a lock nobody there will release"
+
+
+def test_a_fork_while_a_change_is_giving_up_leaves_the_child_able_to_give_up(database_down):
+    def gives_up():
+        page_cache._give_up("the database")
+        return "the database" in page_cache._writes_given_up
+
+    with page_cache._given_up_lock:  # as a change giving up, in another thread, at the moment of the fork
+        assert _in_a_forked_child(gives_up), "the child waits for a lock nobody there will release"
