@@ -262,23 +262,14 @@ def test_no_recovery_is_logged_for_a_write_not_committed(database_down, monkeypa
 # A script whose database refuses the version's writes until `DATABASE_BACK` (at its exit, or
 # never), with the background's tries out of the way: what it owes is paid as it exits or not at all.
 _SCRIPT_GIVING_UP = """
-import atexit, json, os, threading
+import atexit, json, os, types
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 import django
 django.setup()
-from django.db import OperationalError
 from baltmet import page_cache
+from tests.failing_version_writes import database_refusing_version_writes
 
-down = threading.Event()
-down.set()
-real_write = page_cache._write_new_database_version
-
-def write(using):
-    if down.is_set():
-        raise OperationalError("the database system is starting up")
-    return real_write(using)
-
-page_cache._write_new_database_version = write
+down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
 page_cache.VERSION_WRITE_SECONDS = 0.3
 page_cache.OWED_VERSION_RETRY_SECONDS = 600
 if DATABASE_BACK == "at exit":
