@@ -37,7 +37,12 @@ class SearchView(ListView):
         return search(self.query)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(query=self.query, **kwargs)
+        context = super().get_context_data(query=self.query, **kwargs)
+        # Asked only where nothing was found: it costs a query.
+        context["only_leaves_words_out"] = (
+            bool(self.query) and not context["results"] and self.object_list.only_leaves_words_out()
+        )
+        return context
 
 
 class RobotsView(TemplateView):

@@ -34,7 +34,8 @@ SCRATCH_DB = "baltmet_bench_search"
 
 # Varied on purpose, for the words of generate_demo_content: a word in most articles and its
 # plural, common and rare words, phrases, exclusions, or, names with diacritics, other scripts,
-# words found nowhere, hostile input, and deep pages of common words.
+# words found nowhere, hostile input, a query that only leaves a word out, and deep pages of
+# common words.
 QUERIES = [
     ("cluster", 1),
     ("clusters", 1),
@@ -54,6 +55,7 @@ QUERIES = [
     ("zeppelin", 1),
     ("' OR 1=1 --", 1),
     ('"unbalanced -', 1),
+    ("-cluster", 1),  # nothing to look for: finds nothing, rather than every article without it
     ("innovation", 50),
     ("cluster", 500),
 ]

@@ -227,6 +227,8 @@ VARIANTS = [
     "/search/?q=cluster+-oslo",
     "/search/?q=riga+or+oslo",
     "/search/?q=nothingmatchesthis",
+    "/search/?q=-oslo",
+    "/search/?q=cluster+or+-oslo",
     "/sitemap-pages.xml",
     "/sitemap-news.xml?p=2",
 ]

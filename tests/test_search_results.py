@@ -175,6 +175,33 @@ def test_a_query_with_nothing_found_says_so(client):
     assert "0 results for “zeppelin”" in text and "Nothing matched" in text
 
 
+ONLY_LEAVING_OUT = ["-zeppelin", "-cluster or -green", "cluster or -zeppelin", '-"green hydrogen"']
+
+
+@pytest.mark.parametrize("query", ONLY_LEAVING_OUT)
+def test_a_query_that_only_leaves_words_out_finds_nothing_and_says_to_add_a_word(client, query):
+    make_article("Cluster news", lead="Partners met.")
+    make_article("Harbour news", lead="Ships.")
+    make_region("oslo", country="Norway", lead="Clusters.")
+    text = text_of(client.get("/search/", {"q": query}).content.decode())
+    assert "0 results for" in text
+    assert "Add a word to look for" in text and "Nothing matched" not in text
+
+
+@pytest.mark.parametrize("query", ONLY_LEAVING_OUT)
+def test_a_query_that_only_leaves_words_out_reads_no_rows(query):
+    make_article("Harbour news", lead="Ships.")
+    plan = search(query)._hits().explain()
+    assert "One-Time Filter: false" in plan and "Scan" not in plan, plan
+
+
+def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_one(client):
+    make_article("Cluster news", lead="")
+    text = text_of(client.get("/search/", {"q": "harbour -cluster"}).content.decode())
+    assert "Nothing matched" in text and "Add a word to look for" not in text
+    assert titles(client, "cluster -harbour") == ["Cluster news"]
+
+
 def test_results_page_has_ordered_headings_and_is_not_indexed(client):
     make_article("Fjord news", lead="")
     html = client.get("/search/", {"q": "fjord"}).content.decode()

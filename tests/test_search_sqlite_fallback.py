@@ -33,7 +33,7 @@ def test_simple_search_escapes_content_and_highlights_case_insensitively():
 
 
 QUERIES = ["oslo", "Clusters", "life sciences", "brussels -seminar", "\x00", "' OR 1=1 --", ".*(", "%_",
-           "кластер", "x" * 10000, '"unbalanced']
+           "кластер", "x" * 10000, '"unbalanced', "-zeppelin"]
 
 
 def test_on_sqlite_migrations_seed_fixtures_and_search_work(tmp_path):
@@ -44,3 +44,4 @@ def test_on_sqlite_migrations_seed_fixtures_and_search_work(tmp_path):
     assert 'href="/regions/oslo/"' in answers["oslo"][1]
     assert "<mark>Oslo</mark>" in answers["oslo"][1] or "<mark>oslo</mark>" in answers["oslo"][1]
     assert 'href="/regions/oslo/"' in answers["life sciences"][1]
+    assert "0 results for" in answers["-zeppelin"][1] and "Add a word to look for" in answers["-zeppelin"][1]
