@@ -285,6 +285,8 @@ class _OwedVersionWrites:
     _running = {}  # database alias: its thread
     _lock = threading.Lock()
     _stopping = threading.Event()
+    _exiting = threading.Event()
+    _wake = threading.Event()  # set to cut a wait short: to stop, or as the process exits
 
     @classmethod
     def start(cls, using):
@@ -297,16 +299,32 @@ class _OwedVersionWrites:
 
     @classmethod
     def stop_all(cls):
-        """Stop trying, and wait for the threads to end (tests: none writes into the next one).
-        The aliases of the databases whose threads were running."""
+        """Stop trying, and wait for the threads to end (tests: none writes into the next one)."""
         cls._stopping.set()
+        cls._wake.set()
         with cls._lock:
-            running = dict(cls._running)
+            threads = list(cls._running.values())
             cls._running.clear()
-        for thread in running.values():
+        for thread in threads:
             thread.join()
         cls._stopping.clear()
-        return list(running)
+        cls._wake.clear()
+
+    @classmethod
+    def finish(cls, seconds):
+        """As the process exits: the threads try at once, and again after each pause, for
+        `seconds` at most (each on its own connection, in autocommit, whatever the process
+        did with its own; one stuck on a silent network is left behind). Whether any was
+        running: a child forked from a process that owed has none, its parent pays."""
+        with cls._lock:
+            threads = list(cls._running.values())
+        cls._exiting.set()
+        cls._wake.set()
+        deadline = time.monotonic() + seconds
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        cls._stopping.set()
+        return bool(threads)
 
     @classmethod
     def _ends(cls, using):
@@ -319,10 +337,19 @@ class _OwedVersionWrites:
             return True
 
     @classmethod
+    def _next_try_due(cls):
+        """Waits until the next try: False where the thread is to stop instead."""
+        if cls._exiting.is_set():
+            cls._stopping.wait(_VERSION_WRITE_PAUSE_SECONDS)
+        else:
+            cls._wake.wait(OWED_VERSION_RETRY_SECONDS)
+        return not cls._stopping.is_set()
+
+    @classmethod
     def _run(cls, using):
         writes = _version_writes(using)
         try:
-            while not cls._ends(using) and not cls._stopping.wait(OWED_VERSION_RETRY_SECONDS):
+            while not cls._ends(using) and cls._next_try_due():
                 _pay_owed_versions(using, writes)
         finally:
             connections[using].close()  # this thread's own
@@ -337,6 +364,8 @@ class _OwedVersionWrites:
         cls._running = {}
         cls._lock = threading.Lock()
         cls._stopping = threading.Event()
+        cls._exiting = threading.Event()
+        cls._wake = threading.Event()
 
 
 def _pay_owed_versions(using, writes):
@@ -359,24 +388,12 @@ def _pay_owed_versions_before_exit():
     """A process ending while it owes a version (a script that changed content during an
     outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
     which may come hours later; what it still owes then is logged."""
-    owing = _OwedVersionWrites.stop_all()
-    if not owing:
-        return
-    deadline = time.monotonic() + VERSION_WRITE_SECONDS
-    for using in owing:
-        writes = _version_writes(using)
-        while True:
-            _pay_owed_versions(using, writes)
-            owed = [place for place in writes if place in _writes_given_up]
-            if not owed or time.monotonic() + _VERSION_WRITE_PAUSE_SECONDS >= deadline:
-                break
-            _sleep(_VERSION_WRITE_PAUSE_SECONDS)
-        if owed:
-            logger.error(
-                "page cache: this process ends without recording a content change in %s; cached pages "
-                "may be out of date until the next change",
-                " or ".join(owed),
-            )
+    if _OwedVersionWrites.finish(VERSION_WRITE_SECONDS) and _writes_given_up:
+        logger.error(
+            "page cache: this process ends without recording a content change in %s; cached pages "
+            "may be out of date until the next change",
+            " or ".join(sorted(_writes_given_up)),
+        )
 
 
 def _after_fork_in_child():

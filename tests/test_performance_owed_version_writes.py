@@ -259,29 +259,37 @@ def test_no_recovery_is_logged_for_a_write_not_committed(database_down, monkeypa
     assert "recorded a content change in the database again" not in caplog.text
 
 
-# A script whose database refuses the version's writes until `DATABASE_BACK` (at its exit, or
-# never), with the background's tries out of the way: what it owes is paid as it exits or not at all.
+# A script whose database refuses the version's writes until the script's `AT_EXIT` code runs
+# (if it makes it answer again), with the background's tries out of the way: what it owes is
+# paid as it exits or not at all. `BEFORE` runs before Django is set up, `SCRIPT` after the
+# refusals begin.
 _SCRIPT_GIVING_UP = """
 import atexit, json, os, types
+from tests.tcp_proxy import Proxy
+{before}
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 import django
 django.setup()
+from django.db import transaction
 from baltmet import page_cache
 from tests.failing_version_writes import database_refusing_version_writes
 
 down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
 page_cache.VERSION_WRITE_SECONDS = 0.3
 page_cache.OWED_VERSION_RETRY_SECONDS = 600
-if DATABASE_BACK == "at exit":
-    atexit.register(down.clear)  # registered after page_cache's own: runs before it
-page_cache.content_changed()
+{script}
+
+def at_exit():
+    {at_exit}
+
+atexit.register(at_exit)  # registered after page_cache's own: runs before it
 print(json.dumps(sorted(page_cache._writes_given_up)))
 """
 
 
-def _script_giving_up(database_back):
+def _script_giving_up(at_exit, script="page_cache.content_changed()", before="", timeout=60):
     env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0"}
-    result = run_python(f"DATABASE_BACK = {database_back!r}\n{_SCRIPT_GIVING_UP}", env)
+    result = run_python(_SCRIPT_GIVING_UP.format(before=before, script=script, at_exit=at_exit), env, timeout)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['["the', 'database"]'], "the script's change did not give up"
     return result
@@ -290,15 +298,41 @@ def _script_giving_up(database_back):
 def test_a_script_ending_with_a_version_owed_writes_it_as_it_exits():
     content_changed()
     version = _version()
-    _script_giving_up(database_back="at exit")
+    _script_giving_up(at_exit="down.clear()")
     assert _version() != version, "the script's change never moved the version"
 
 
 def test_a_script_ending_with_the_database_still_down_says_what_it_leaves_owed():
     content_changed()
     version = _version()
-    result = _script_giving_up(database_back="never")
+    result = _script_giving_up(at_exit="pass")
     assert _version() == version
+    assert "ends without recording a content change in the database" in result.stderr
+
+
+def test_a_script_with_autocommit_off_has_what_it_owes_committed_as_it_exits():
+    content_changed()
+    version = _version()
+    script = """
+transaction.set_autocommit(False)
+transaction.commit()  # the script's own work
+page_cache.content_changed()  # after its commit, as documented: gives up
+"""
+    _script_giving_up(at_exit="down.clear()", script=script)
+    assert _version() != version, "written in the script's transaction, and rolled back as it ended"
+
+
+def test_a_script_whose_database_goes_silent_as_it_exits_still_ends():
+    content_changed()
+    host, port = connection.settings_dict["HOST"], int(connection.settings_dict["PORT"])
+    before = (
+        f"proxy = Proxy(({host!r}, {port}))\n"
+        f"os.environ['DATABASE_URL'] = {child_database_url()!r}.replace('@{host}:{port}/', f'@127.0.0.1:{{proxy.port}}/')"
+    )
+    # Nothing gets through, and nothing says so: without a bound, a try waits for ever.
+    started = time.monotonic()
+    result = _script_giving_up(at_exit="proxy.cut(); down.clear()", before=before, timeout=30)
+    assert time.monotonic() - started < 15
     assert "ends without recording a content change in the database" in result.stderr
 
 
