@@ -46,6 +46,7 @@ DATE_FIELDS = {"article": "publish_at", "event": "starts", "region": "updated"}
 _START, _STOP = "\ue000", "\ue001"
 _MARKED = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_MINUS_RUN = re.compile(r"(?<!\S)-(?:\s*-)*")
 
 EXCERPT_WORDS = 35
 # What PostgreSQL's querytree() gives for a query no index can answer.
@@ -57,6 +58,14 @@ def clean_query(raw):
     refuses in text) become spaces, runs of white space one space, and it is cut to
     MAX_QUERY_LENGTH characters."""
     return " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())[:MAX_QUERY_LENGTH].strip()
+
+
+def _minus_signs_counted(query):
+    """`query` with each run of minus signs before a word ("--oslo", "- -oslo") as one minus
+    where their number is odd and none where it is even: "--oslo" finds what "oslo" does.
+    PostgreSQL would read it so too, but its querytree() drops every negation, and took it
+    for a query with no word to look for."""
+    return _MINUS_RUN.sub(lambda run: "-" if run.group(0).count("-") % 2 else "", query)
 
 
 @dataclass(frozen=True)
@@ -303,6 +312,7 @@ def search(query):
     query = clean_query(query)
     if not query:
         return []
+    query = _minus_signs_counted(query)
     if connection.vendor == "postgresql":
         return RankedSearch(query)
     return SimpleSearch(query)

@@ -21,6 +21,7 @@ HOSTILE_QUERIES = {
     "unbalanced quotes everywhere": '"""\'\'"',
     "quote and minus only": '-"',
     "lone minus": "-",
+    "minus signs only": "-- - ---",
     "lone or": "or",
     "operators only": "or or - or",
     "tsquery syntax": "cluster & !oslo | (riga:* <-> tallinn)",

@@ -195,6 +195,22 @@ def test_a_query_that_only_leaves_words_out_reads_no_rows(query):
     assert "One-Time Filter: false" in plan and "Scan" not in plan, plan
 
 
+@pytest.mark.parametrize("query", ["--oslo", "-- oslo", "- -oslo", "cluster or --oslo"])
+def test_two_minus_signs_before_a_word_cancel_out(client, query):
+    make_article("Oslo news", lead="Partners met.")
+    make_article("Harbour news", lead="Ships.")
+    assert titles(client, query) == ["Oslo news"]
+
+
+@pytest.mark.parametrize("query", ["---oslo", "----", "- - -"])
+def test_an_odd_number_of_minus_signs_leaves_a_word_out_and_only_minus_signs_find_nothing(client, query):
+    make_article("Oslo news", lead="Partners met.")
+    make_article("Harbour news", lead="Ships.")
+    response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert "0 results for" in text_of(response.content.decode())
+
+
 def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_one(client):
     make_article("Cluster news", lead="")
     text = text_of(client.get("/search/", {"q": "harbour -cluster"}).content.decode())
