@@ -211,6 +211,20 @@ def test_an_odd_number_of_minus_signs_leaves_a_word_out_and_only_minus_signs_fin
     assert "0 results for" in text_of(response.content.decode())
 
 
+def test_a_left_out_word_keeps_the_ranking_of_the_words_looked_for(client):
+    make_article("Cluster news", lead="Partners met.", publish_at=timezone.now() - timedelta(days=30))
+    make_article("Harbour news", lead="Ships.", body="<p>A cluster of ships.</p>", publish_at=timezone.now() - timedelta(days=1))
+    assert titles(client, "cluster") == ["Cluster news", "Harbour news"]
+    assert titles(client, "cluster -zeppelin") == ["Cluster news", "Harbour news"]
+
+
+def test_a_query_is_cut_to_its_first_twelve_words(client):
+    make_article("Harbour news", lead="Ships.")
+    assert titles(client, " or ".join(["zeppelin"] * 5 + ["harbour"])) == ["Harbour news"]  # 11 words
+    text = text_of(client.get("/search/", {"q": " or ".join(["zeppelin"] * 6 + ["harbour"])}).content.decode())
+    assert "0 results for “zeppelin or zeppelin or zeppelin or zeppelin or zeppelin or zeppelin or”" in text
+
+
 def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_one(client):
     make_article("Cluster news", lead="")
     text = text_of(client.get("/search/", {"q": "harbour -cluster"}).content.decode())
