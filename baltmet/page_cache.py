@@ -309,13 +309,16 @@ class _OwedVersionWrites:
             thread.join()
         cls._stopping.clear()
         cls._wake.clear()
+        cls._exiting.clear()
 
     @classmethod
     def finish(cls, seconds):
         """As the process exits: the threads try at once, and again after each pause, for
         `seconds` at most (each on its own connection, in autocommit, whatever the process
         did with its own; one stuck on a silent network is left behind). Whether any was
-        running: a child forked from a process that owed has none, its parent pays."""
+        running (a child forked from a process that owed has none: its parent pays), and
+        whether any is still busy, as with what follows a write that got through (Redis's
+        second move, telling other processes)."""
         with cls._lock:
             threads = list(cls._running.values())
         cls._exiting.set()
@@ -324,7 +327,7 @@ class _OwedVersionWrites:
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         cls._stopping.set()
-        return bool(threads)
+        return bool(threads), any(thread.is_alive() for thread in threads)
 
     @classmethod
     def _ends(cls, using):
@@ -388,11 +391,18 @@ def _pay_owed_versions_before_exit():
     """A process ending while it owes a version (a script that changed content during an
     outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
     which may come hours later; what it still owes then is logged."""
-    if _OwedVersionWrites.finish(VERSION_WRITE_SECONDS) and _writes_given_up:
+    owed, unfinished = _OwedVersionWrites.finish(VERSION_WRITE_SECONDS)
+    if owed and _writes_given_up:
         logger.error(
             "page cache: this process ends without recording a content change in %s; cached pages "
             "may be out of date until the next change",
             " or ".join(sorted(_writes_given_up)),
+        )
+    elif unfinished:
+        logger.error(
+            "page cache: this process ends while still recording a content change (moving the shared "
+            "cache's version again, or telling other processes); cached pages, or the validators of "
+            "feeds, calendars and sitemaps, may be out of date until the next change"
         )
 
 

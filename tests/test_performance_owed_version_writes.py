@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 import types
+from urllib.parse import urlparse
 
 import pytest
 from django.db import OperationalError, connection, connections
@@ -287,8 +288,8 @@ print(json.dumps(sorted(page_cache._writes_given_up)))
 """
 
 
-def _script_giving_up(at_exit, script="page_cache.content_changed()", before="", timeout=60):
-    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0"}
+def _script_giving_up(at_exit, script="page_cache.content_changed()", before="", timeout=60, **env):
+    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0", **env}
     result = run_python(_SCRIPT_GIVING_UP.format(before=before, script=script, at_exit=at_exit), env, timeout)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['["the', 'database"]'], "the script's change did not give up"
@@ -334,6 +335,44 @@ def test_a_script_whose_database_goes_silent_as_it_exits_still_ends():
     result = _script_giving_up(at_exit="proxy.cut(); down.clear()", before=before, timeout=30)
     assert time.monotonic() - started < 15
     assert "ends without recording a content change in the database" in result.stderr
+
+
+def test_a_script_exiting_as_redis_goes_silent_says_it_did_not_finish():
+    # At exit the database's write gets through, and Redis's version is to move again after
+    # it (pages stored meanwhile carry the old validators); Redis no longer answers.
+    content_changed()
+    version = _version()
+    before = (
+        f"proxy = Proxy(('127.0.0.1', {_redis_port()}))\n"
+        f"os.environ['REDIS_URL'] = f'redis://127.0.0.1:{{proxy.port}}/{REDIS_DB}'"
+    )
+    script = """
+down.clear()
+page_cache.content_changed()  # both written: the connections to Redis and the database are open
+down.set()
+page_cache.content_changed()  # Redis's version moves, the database's gives up: owed
+"""
+    result = _script_giving_up(
+        at_exit="down.clear(); proxy.cut()", script=script, before=before, timeout=30, DJANGO_REDIS_TIMEOUT="1"
+    )
+    assert _version() != version, "the thread did not pay the database"
+    assert "ends while still recording a content change" in result.stderr
+
+
+def _redis_port():
+    return urlparse(os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")).port
+
+
+def test_stopping_the_threads_after_an_exit_leaves_the_next_one_at_its_usual_pace(database_down, monkeypatch):
+    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 1.0)
+    page_cache._OwedVersionWrites.finish(0)
+    page_cache._OwedVersionWrites.stop_all()
+    tries = []
+    real_pay = page_cache._pay_owed_versions
+    monkeypatch.setattr(page_cache, "_pay_owed_versions", lambda *args: tries.append(1) or real_pay(*args))
+    content_changed()  # gives up: the thread starts, its first try due in 1 s
+    time.sleep(0.6)
+    assert tries == [], f"{len(tries)} tries in 0.6 s"
 
 
 def _in_a_forked_child(check):

@@ -6,10 +6,11 @@ from html import unescape
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
-from baltmet.search import search
+from baltmet.search import SimpleSearch, search
 from baltmet.views import SearchView
 from news.models import Article
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
@@ -223,6 +224,25 @@ def test_a_query_is_cut_to_its_first_twelve_words(client):
     assert titles(client, " or ".join(["zeppelin"] * 5 + ["harbour"])) == ["Harbour news"]  # 11 words
     text = text_of(client.get("/search/", {"q": " or ".join(["zeppelin"] * 6 + ["harbour"])}).content.decode())
     assert "0 results for “zeppelin or zeppelin or zeppelin or zeppelin or zeppelin or zeppelin or”" in text
+
+
+@pytest.mark.parametrize(
+    "query", ['"'.join(["co"] * 67)[:200], ",".join(["part"] * 40)[:200], " ".join(["part,part,part"] * 12)]
+)
+def test_a_query_is_cut_to_twelve_words_whatever_separates_them(query):
+    found = search(query)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT websearch_to_tsquery('english', %s)::text", [found.text])
+        assert cursor.fetchone()[0].count("'") // 2 == 12
+    assert len(SimpleSearch(found.text).required) <= 12
+
+
+@pytest.mark.parametrize("query", ["cluster --or riga", "cluster - - or riga", "cluster --OR riga"])
+def test_minus_signs_before_or_do_not_make_it_the_operator(client, query):
+    make_article("Cluster news", lead="Partners met.")
+    make_article("Riga news", lead="Ships.")
+    make_article("Cluster day in Riga", lead="Talks.")
+    assert titles(client, query) == titles(client, "cluster riga") == ["Cluster day in Riga"]
 
 
 def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_one(client):
