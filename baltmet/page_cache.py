@@ -216,7 +216,7 @@ def _bump(using):
     writes = _version_writes(using, in_transaction)
     try:
         written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
-    except Exception:
+    except BaseException:  # interrupted too
         if _writes_given_up:
             _OwedVersionWrites.start(using)
         raise
@@ -450,7 +450,28 @@ def _written_or_logged(writes, raised=frozenset()):
             return started
         return started + (VERSION_LOCK_WAIT_SECONDS if _waited_for_a_lock(error) else VERSION_WRITE_SECONDS)
 
-    pending, written, failures = dict(writes), [], []
+    pending = dict(writes)
+    try:
+        return _written_in_rounds(pending, raised, give_up_at)
+    except BaseException:
+        # Interrupted (Ctrl-C, a signal handler's exit) while still trying: the change is
+        # saved, so what it has not written is owed, as if it had given up.
+        unwritten = [place for place in pending if place not in raised]
+        for place in unwritten:
+            _give_up(place)
+        if unwritten:
+            logger.error(
+                "page cache: interrupted while recording a content change in %s; cached pages may be out "
+                "of date until it is (tried again in the background while this process runs, and as it ends)",
+                " and ".join(unwritten),
+            )
+        raise
+
+
+def _written_in_rounds(pending, raised, give_up_at):
+    """_written_or_logged()'s rounds: each write of `pending` ({place: write}) tried in turn,
+    and taken out of it once written, given up or (in `raised`) failed."""
+    written, failures = [], []
     while pending:
         for place, write in list(pending.items()):
             give_ups = _give_ups_of(place)

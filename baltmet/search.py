@@ -50,10 +50,12 @@ DATE_FIELDS = {"article": "publish_at", "event": "starts", "region": "updated"}
 _START, _STOP = "\ue000", "\ue001"
 _MARKED = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
-_WORD = re.compile(r"[^\W_]+")
-# A run of minus signs before a word, and an "or" right after it: PostgreSQL drops a negated
-# "or" (a stop word) rather than take it for the operator.
-_MINUS_RUN = re.compile(r"(?<!\S)-(?:\s*-)*(?P<or>\s*or(?=\s|$))?", re.IGNORECASE)
+_RUN = re.compile(r"\S+")
+# A run of minus signs before a word, and an "or" right after it. PostgreSQL's websearch
+# parser reads a minus as a negation after white space or ( ) ! & | <, which it skips, and
+# "or" as the operator when neither a letter, a digit, "-" nor "_" follows; it drops a
+# negated "or" (a stop word).
+_MINUS_RUN = re.compile(r"(?<![^\s!&|()<])-(?:[\s!&|()<]*-)*(?P<or>\s*or(?=[^\w-]|$))?", re.IGNORECASE)
 
 EXCERPT_WORDS = 35
 # What PostgreSQL's querytree() gives for a query no index can answer.
@@ -63,13 +65,21 @@ NOT_INDEXABLE = "T"
 def clean_query(raw):
     """The visitor's query as searched: control characters (NUL included, which PostgreSQL
     refuses in text) become spaces, runs of white space one space, and it is cut to
-    MAX_QUERY_WORDS words ("or" and "-" count) and MAX_QUERY_LENGTH characters."""
+    MAX_QUERY_LENGTH characters and MAX_QUERY_WORDS words ("or" counts)."""
     text = " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())[:MAX_QUERY_LENGTH]
-    # Words as PostgreSQL's parser finds them: also between quotes, commas and the like.
-    words = list(_WORD.finditer(text))
+    words = _words(text)
     if len(words) > MAX_QUERY_WORDS:
         text = text[: words[MAX_QUERY_WORDS - 1].end()]
     return text.strip()
+
+
+def _words(text):
+    """The spans of `text`'s words as PostgreSQL's parser finds them: runs of letters and
+    decimal digits, also between quotes, commas and the like. Python's \\w would also take
+    superscripts, subscripts, fractions and circled numbers ("co₂co₂…") for parts of a word,
+    where PostgreSQL starts a new one."""
+    letters_and_digits = "".join(c if c.isalpha() or c.isdecimal() else " " for c in text)
+    return list(_RUN.finditer(letters_and_digits))
 
 
 def _minus_signs_counted(query):
@@ -248,11 +258,14 @@ class SearchPaginator(Paginator):
         if not hasattr(self.object_list, "page") or "count" in self.__dict__:
             return super().page(number)
         number = self.validate_number_format(number)
-        results, total = (None, None)
-        if number <= self.MAX_PAGE:
-            results, total = self.object_list.page((number - 1) * self.per_page, self.per_page)
-        # Known now, or (past the end) asked for with a count query; Paginator caches it here.
-        self.__dict__["count"] = total if total is not None else self.object_list.count()
+        if number > self.MAX_PAGE:
+            raise EmptyPage(self.error_messages["no_results"])
+        results, total = self.object_list.page((number - 1) * self.per_page, self.per_page)
+        if total is None:
+            # No match at this page's offset, past the first: past the last page, known
+            # without counting every match again.
+            raise EmptyPage(self.error_messages["no_results"])
+        self.__dict__["count"] = total  # where Paginator caches it
         number = self.validate_number(number)
         return self._get_page(results, number, self)
 

@@ -359,6 +359,32 @@ page_cache.content_changed()  # Redis's version moves, the database's gives up: 
     assert "ends while still recording a content change" in result.stderr
 
 
+_SCRIPT_INTERRUPTED = """
+import atexit, os, signal, threading, types
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from baltmet import page_cache
+from tests.failing_version_writes import database_refusing_version_writes
+
+down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
+page_cache.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped
+page_cache.OWED_VERSION_RETRY_SECONDS = 600
+atexit.register(down.clear)  # the database is back as the script ends
+threading.Timer(0.5, os.kill, [os.getpid(), signal.SIGINT]).start()  # Ctrl-C
+page_cache.content_changed()  # the change is saved; its version is being written
+"""
+
+
+def test_a_script_stopped_while_writing_a_version_writes_it_as_it_exits():
+    content_changed()
+    version = _version()
+    result = run_python(_SCRIPT_INTERRUPTED, {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}, timeout=60)
+    assert "KeyboardInterrupt" in result.stderr, result.stderr  # stopped during the tries
+    assert "interrupted while recording a content change in the database" in result.stderr
+    assert _version() != version, "the stopped script's change never moved the version"
+
+
 def _redis_port():
     return urlparse(os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")).port
 

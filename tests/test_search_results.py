@@ -7,6 +7,7 @@ from html import unescape
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.http import Http404
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -196,7 +197,7 @@ def test_a_query_that_only_leaves_words_out_reads_no_rows(query):
     assert "One-Time Filter: false" in plan and "Scan" not in plan, plan
 
 
-@pytest.mark.parametrize("query", ["--oslo", "-- oslo", "- -oslo", "cluster or --oslo"])
+@pytest.mark.parametrize("query", ["--oslo", "-- oslo", "- -oslo", "cluster or --oslo", "(--oslo)", "-(-oslo)", "!--oslo"])
 def test_two_minus_signs_before_a_word_cancel_out(client, query):
     make_article("Oslo news", lead="Partners met.")
     make_article("Harbour news", lead="Ships.")
@@ -227,7 +228,17 @@ def test_a_query_is_cut_to_its_first_twelve_words(client):
 
 
 @pytest.mark.parametrize(
-    "query", ['"'.join(["co"] * 67)[:200], ",".join(["part"] * 40)[:200], " ".join(["part,part,part"] * 12)]
+    "query",
+    [
+        '"'.join(["co"] * 67)[:200],
+        ",".join(["part"] * 40)[:200],
+        " ".join(["part,part,part"] * 12),
+        # Word characters to Python, not to PostgreSQL: subscripts, superscripts, fractions, circled numbers.
+        "co₂" * 66,
+        "co²" * 66,
+        "co½" * 66,
+        "sea① " * 10 + "sea①" * 30,
+    ],
 )
 def test_a_query_is_cut_to_twelve_words_whatever_separates_them(query):
     found = search(query)
@@ -237,7 +248,10 @@ def test_a_query_is_cut_to_twelve_words_whatever_separates_them(query):
     assert len(SimpleSearch(found.text).required) <= 12
 
 
-@pytest.mark.parametrize("query", ["cluster --or riga", "cluster - - or riga", "cluster --OR riga"])
+@pytest.mark.parametrize(
+    "query",
+    ["cluster --or riga", "cluster - - or riga", "cluster --OR riga", "cluster --or, riga", 'cluster --or"riga"', "cluster - - or(riga)"],
+)
 def test_minus_signs_before_or_do_not_make_it_the_operator(client, query):
     make_article("Cluster news", lead="Partners met.")
     make_article("Riga news", lead="Ships.")
@@ -250,6 +264,13 @@ def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_o
     text = text_of(client.get("/search/", {"q": "harbour -cluster"}).content.decode())
     assert "Nothing matched" in text and "Add a word to look for" not in text
     assert titles(client, "cluster -harbour") == ["Cluster news"]
+
+
+def test_a_page_past_the_last_is_a_404_without_counting_the_matches_again(django_assert_max_num_queries):
+    make_article("Energy news", lead="Energy storage.")
+    for page in ("2", "9999", str(10**7)):
+        with django_assert_max_num_queries(1), pytest.raises(Http404):
+            _render_search("energy", page)
 
 
 def test_results_page_has_ordered_headings_and_is_not_indexed(client):
