@@ -216,14 +216,14 @@ def _bump(using):
     writes = _version_writes(using, in_transaction)
     try:
         written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
+        if written[:2] == ["the shared cache", "the database"]:
+            # Redis's moved first (the database's was tried again): pages stored meanwhile may
+            # carry the old validators, so it moves on once more.
+            _move_the_shared_version_again()
     except BaseException:  # interrupted too
         if _writes_given_up:
             _OwedVersionWrites.start(using)
         raise
-    if written[:2] == ["the shared cache", "the database"]:
-        # Redis's moved first (the database's was tried again): pages stored meanwhile may
-        # carry the old validators, so it moves on once more.
-        _move_the_shared_version_again()
     if "the database" in written:
         _tell_the_database_watches(using)
     if _writes_given_up:
@@ -391,7 +391,14 @@ def _pay_owed_versions_before_exit():
     """A process ending while it owes a version (a script that changed content during an
     outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
     which may come hours later; what it still owes then is logged."""
-    owed, unfinished = _OwedVersionWrites.finish(VERSION_WRITE_SECONDS)
+    owed, unfinished = True, False  # as they stand if it is stopped again while it waits
+    try:
+        owed, unfinished = _OwedVersionWrites.finish(VERSION_WRITE_SECONDS)
+    finally:
+        _log_what_the_exit_leaves(owed, unfinished)
+
+
+def _log_what_the_exit_leaves(owed, unfinished):
     if owed and _writes_given_up:
         logger.error(
             "page cache: this process ends without recording a content change in %s; cached pages "

@@ -385,6 +385,66 @@ def test_a_script_stopped_while_writing_a_version_writes_it_as_it_exits():
     assert _version() != version, "the stopped script's change never moved the version"
 
 
+_SCRIPT_STOPPED_TWICE = """
+import os, signal, threading, types
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from baltmet import page_cache
+from tests.failing_version_writes import database_refusing_version_writes
+
+database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # down for good
+page_cache.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped, and as it exits
+page_cache.OWED_VERSION_RETRY_SECONDS = 600
+threading.Timer(0.5, os.kill, [os.getpid(), signal.SIGINT]).start()  # Ctrl-C
+again = threading.Timer(3.0, os.kill, [os.getpid(), signal.SIGINT])  # again, as the exit waits
+again.daemon = True
+again.start()
+page_cache.content_changed()
+"""
+
+
+def test_a_script_stopped_again_as_it_exits_still_says_what_it_leaves_owed():
+    result = run_python(_SCRIPT_STOPPED_TWICE, {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}, timeout=60)
+    assert "interrupted while recording a content change in the database" in result.stderr, result.stderr
+    assert "ends without recording a content change in the database" in result.stderr, result.stderr[-3000:]
+
+
+def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_in_the_background(
+    database_down, settings, monkeypatch, caplog
+):
+    # The database's first try fails (Redis's version moves first, the database's in the next
+    # round), and the change is stopped while it moves Redis's version once more.
+    cache = use_redis_page_cache(settings, REDIS_DB)
+    database_down.clear()
+    real_shared_write = page_cache._write_shared_version
+    database_tries, shared_tries = [], []
+    real_write = page_cache._write_new_database_version
+
+    def database_write(using):
+        database_tries.append(using)
+        if len(database_tries) == 1:
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    def shared_write():
+        shared_tries.append(1)
+        if len(shared_tries) == 2:  # the second move
+            raise KeyboardInterrupt
+        return real_shared_write()
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", database_write)
+    monkeypatch.setattr(page_cache, "_write_shared_version", shared_write)
+    with pytest.raises(KeyboardInterrupt):
+        content_changed()
+    assert "interrupted while recording a content change in the shared cache" in caplog.text
+    version = cache.get(page_cache._VERSION_KEY)
+    deadline = time.monotonic() + 3
+    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert cache.get(page_cache._VERSION_KEY) != version, f"never moved again: threads {_owed_threads()}"
+
+
 def _redis_port():
     return urlparse(os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")).port
 
