@@ -19,6 +19,7 @@ word must occur, "-word" must not; titles that match come first.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchQueryField, SearchRank
@@ -26,6 +27,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
 from django.db.models import CharField, F, Func, Model, Q, Value
 from django.db.models.functions import Cast
+from django.utils.functional import cached_property
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
@@ -51,11 +53,21 @@ _START, _STOP = "\ue000", "\ue001"
 _MARKED = re.compile(f"{_START}([^{_START}{_STOP}]*){_STOP}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 _RUN = re.compile(r"\S+")
+_WORD_MARKS = frozenset({"Mn", "Mc", "Me", "Nl"})  # Unicode categories
+# The spacing marks PostgreSQL's parser (glibc's character classes) takes for separators, as
+# tests/test_search_results.py checks against the server's own parser.
+_SEPARATING_MARKS = frozenset(
+    chr(code)
+    for code in (
+        0x1715, 0x1734, 0x1BF2, 0x1BF3, 0x1CE1, 0x1CF7, 0x302E, 0x302F, 0xA9C0, 0xABEC, 0x111C0, 0x11235,
+        0x1134D, 0x116B6, 0x1193D, 0x1D165, 0x1D166, 0x1D16D, 0x1D16E, 0x1D16F, 0x1D170, 0x1D171, 0x1D172,
+    )
+)
 # A run of minus signs before a word, and an "or" right after it. PostgreSQL's websearch
 # parser reads a minus as a negation after white space or ( ) ! & | <, which it skips, and
 # "or" as the operator when neither a letter, a digit, "-" nor "_" follows; it drops a
 # negated "or" (a stop word).
-_MINUS_RUN = re.compile(r"(?<![^\s!&|()<])-(?:[\s!&|()<]*-)*(?P<or>\s*or(?=[^\w-]|$))?", re.IGNORECASE)
+_MINUS_RUN = re.compile(r"(?<![^\s!&|()<])-(?:[\s!&|()<]*-)*(?P<or>[\s!&|()<]*or(?=[^\w-]|$))?", re.IGNORECASE)
 
 EXCERPT_WORDS = 35
 # What PostgreSQL's querytree() gives for a query no index can answer.
@@ -75,11 +87,20 @@ def clean_query(raw):
 
 def _words(text):
     """The spans of `text`'s words as PostgreSQL's parser finds them: runs of letters and
-    decimal digits, also between quotes, commas and the like. Python's \\w would also take
-    superscripts, subscripts, fractions and circled numbers ("co₂co₂…") for parts of a word,
-    where PostgreSQL starts a new one."""
-    letters_and_digits = "".join(c if c.isalpha() or c.isdecimal() else " " for c in text)
+    decimal digits (_in_a_word), also between quotes, commas and the like. Python's \\w would
+    also take superscripts, subscripts, fractions and circled numbers ("co₂co₂…") for parts of
+    a word, where PostgreSQL starts a new one."""
+    letters_and_digits = "".join(c if _in_a_word(c) else " " for c in text)
     return list(_RUN.finditer(letters_and_digits))
+
+
+def _in_a_word(character):
+    """Whether PostgreSQL's parser takes `character` for part of a word: letters, decimal
+    digits, and the combining marks (vowel signs in Devanagari, accents typed apart) and
+    letter-like numerals, but a few spacing marks."""
+    if character.isalpha() or character.isdecimal():
+        return True
+    return unicodedata.category(character) in _WORD_MARKS and character not in _SEPARATING_MARKS
 
 
 def _minus_signs_counted(query):
@@ -87,7 +108,10 @@ def _minus_signs_counted(query):
     where their number is odd and none where it is even: "--oslo" finds what "oslo" does.
     PostgreSQL would read it so too, but its querytree() drops every negation, and took it
     for a query with no word to look for."""
-    return _MINUS_RUN.sub(_one_or_no_minus, query)
+    # Inside quotes PostgreSQL reads no minus sign, and an "or" holds its place in the phrase.
+    parts = query.split('"')
+    parts[0::2] = [_MINUS_RUN.sub(_one_or_no_minus, outside) for outside in parts[0::2]]
+    return '"'.join(parts)
 
 
 def _one_or_no_minus(run):
@@ -146,6 +170,7 @@ class RankedSearch:
         "region": ("body", "knowledge", "policy", "search_vector"),
     }
     ORDER = "hit_rank DESC, hit_date DESC, hit_kind, hit_pk DESC"
+    REVERSE_ORDER = "hit_rank, hit_date, hit_kind DESC, hit_pk"  # none of them is ever NULL
 
     def __init__(self, query):
         self.text = query
@@ -207,6 +232,22 @@ class RankedSearch:
         total = rows[0][2] if rows else (0 if offset == 0 else None)
         return self._results([(kind, pk) for kind, pk, _ in rows]), total
 
+    def last_page(self, per_page):
+        """(the results of the last page of `per_page`, and the number of matches), in one
+        query, as page() does for the others."""
+        sql, params = self._hits().query.sql_with_params()
+        with connection.cursor() as cursor:
+            # The last page is the first few in the reverse order: a top-N sort, as for any
+            # other page, rather than numbering every match.
+            cursor.execute(
+                f"WITH hits AS MATERIALIZED ({sql}), counted AS (SELECT COUNT(*) AS total FROM hits) "
+                f"SELECT hit_kind, hit_pk, (SELECT total FROM counted) FROM hits ORDER BY {self.REVERSE_ORDER} "
+                "LIMIT (SELECT (total - 1) %% %s + 1 FROM counted)",
+                (*params, per_page),
+            )
+            rows = cursor.fetchall()[::-1]
+        return self._results([(kind, pk) for kind, pk, _ in rows]), (rows[0][2] if rows else 0)
+
     def __getitem__(self, index):
         if not isinstance(index, slice):
             raise TypeError("search results are read a page (a slice) at a time")
@@ -253,8 +294,21 @@ class SearchPaginator(Paginator):
 
     # Pages beyond this are past the end of any search; their offset would not fit in SQL.
     MAX_PAGE = 1_000_000
+    _last_page = None  # the last page's results, where they came with the count
+
+    @cached_property
+    def count(self):
+        """The number of matches. Asked for before any page (ListView does, for ?page=last),
+        it is read with the last page's results, which that page then shows."""
+        if not hasattr(self.object_list, "last_page"):
+            return super().count
+        self._last_page, total = self.object_list.last_page(self.per_page)
+        return total
 
     def page(self, number):
+        if "count" in self.__dict__ and self._last_page is not None:
+            if self.validate_number(number) == self.num_pages:
+                return self._get_page(self._last_page, self.num_pages, self)
         if not hasattr(self.object_list, "page") or "count" in self.__dict__:
             return super().page(number)
         number = self.validate_number_format(number)

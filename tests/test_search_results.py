@@ -1,6 +1,8 @@
 """/search/: ranked full-text search across published articles, events and regions."""
 
 import re
+import sys
+import unicodedata
 from datetime import timedelta
 from html import unescape
 
@@ -9,9 +11,10 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.http import Http404
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.search import SimpleSearch, search
+from baltmet.search import SimpleSearch, _in_a_word, search
 from baltmet.views import SearchView
 from news.models import Article
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
@@ -250,7 +253,17 @@ def test_a_query_is_cut_to_twelve_words_whatever_separates_them(query):
 
 @pytest.mark.parametrize(
     "query",
-    ["cluster --or riga", "cluster - - or riga", "cluster --OR riga", "cluster --or, riga", 'cluster --or"riga"', "cluster - - or(riga)"],
+    [
+        "cluster --or riga",
+        "cluster - - or riga",
+        "cluster --OR riga",
+        "cluster --or, riga",
+        'cluster --or"riga"',
+        "cluster - - or(riga)",
+        "cluster --(or riga)",
+        "cluster --!or riga",
+        "cluster -- |or riga",
+    ],
 )
 def test_minus_signs_before_or_do_not_make_it_the_operator(client, query):
     make_article("Cluster news", lead="Partners met.")
@@ -264,6 +277,60 @@ def test_a_query_with_a_word_to_look_for_and_words_left_out_is_not_told_to_add_o
     text = text_of(client.get("/search/", {"q": "harbour -cluster"}).content.decode())
     assert "Nothing matched" in text and "Add a word to look for" not in text
     assert titles(client, "cluster -harbour") == ["Cluster news"]
+
+
+def test_minus_signs_and_or_inside_quotes_keep_the_phrase(client):
+    make_article("Ferries: Oslo or Riga", lead="Ships.")
+    assert titles(client, '"oslo -- or riga"') == ["Ferries: Oslo or Riga"]
+
+
+DEVANAGARI = "हाइड्रोजन क्लस्टर रीगा ओस्लो नवाचार"
+
+
+def test_a_query_in_a_script_with_combining_marks_is_not_cut_inside_a_word(client):
+    make_article(DEVANAGARI, slug="devanagari", lead="")
+    assert titles(client, DEVANAGARI) == [DEVANAGARI]
+
+
+def test_the_characters_counted_inside_words_are_those_of_the_databases_parser():
+    candidates = [
+        code
+        for code in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(code)) in {"Mn", "Mc", "Me", "Nl", "No"} or chr(code) in "₂²½①"
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT code FROM unnest(%s::int[]) AS code WHERE (SELECT count(*) FROM ts_parse('default', "
+            "'a' || chr(code) || 'a') WHERE tokid <> 12) = 1",
+            [candidates],
+        )
+        inside_words = {code for (code,) in cursor.fetchall()}
+    assert {code for code in candidates if _in_a_word(chr(code))} == inside_words
+
+
+def _passes_over_the_matches(query, page):
+    with CaptureQueriesContext(connection) as queries:
+        response = _render_search(query, page)
+    return response, [q["sql"] for q in queries if "@@" in q["sql"] and "ts_headline" not in q["sql"]]
+
+
+@pytest.mark.parametrize("matches, on_the_last_page", [(23, 3), (20, 10)])
+def test_the_last_page_is_read_with_the_number_of_matches_in_one_pass(matches, on_the_last_page):
+    when = timezone.now() - timedelta(days=1)
+    for n in range(matches):  # half of them published at the same moment: ordered by id then
+        make_article(f"Energy news {n}", lead="Energy storage.", publish_at=when - timedelta(minutes=n % 2 * n))
+    third, passes = _passes_over_the_matches("energy", "3" if matches > 20 else "2")
+    last, passes_for_last = _passes_over_the_matches("energy", "last")
+    assert len(passes) == len(passes_for_last) == 1, passes_for_last
+    assert last.context_data["page_obj"].number == third.context_data["page_obj"].number
+    assert [r.title for r in last.context_data["results"]] == [r.title for r in third.context_data["results"]]
+    assert len(last.context_data["results"]) == on_the_last_page
+
+
+def test_the_last_page_of_nothing_found_is_the_empty_first_page():
+    response, passes = _passes_over_the_matches("zeppelin", "last")
+    assert response.status_code == 200 and len(passes) == 1
+    assert response.context_data["page_obj"].number == 1 and response.context_data["results"] == []
 
 
 def test_a_page_past_the_last_is_a_404_without_counting_the_matches_again(django_assert_max_num_queries):
