@@ -38,6 +38,21 @@ def database_down(settings, monkeypatch):
     return down
 
 
+def _database_refusing_the_first_write(monkeypatch):
+    """The database refuses the version's first write only: with Redis, Redis's version moves
+    first and the database's in the next round."""
+    tries = []
+    real_write = page_cache._write_new_database_version
+
+    def write(using):
+        tries.append(using)
+        if len(tries) == 1:
+            raise OperationalError("the database system is starting up")
+        return real_write(using)
+
+    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+
+
 def _version():
     return ContentVersion.objects.get(pk=1).version
 
@@ -193,15 +208,9 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
     database_down.clear()
     content_changed()
     real_incr = page_cache._incr_and_announce
-    database_tries, redis_tries = [], []
+    redis_tries = []
     redis_down = threading.Event()
-    real_write = page_cache._write_new_database_version
-
-    def database_write(using):
-        database_tries.append(using)
-        if len(database_tries) == 1:
-            raise OperationalError("the database system is starting up")
-        return real_write(using)
+    _database_refusing_the_first_write(monkeypatch)
 
     def incr(cache):
         redis_tries.append(cache)
@@ -211,7 +220,6 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
             raise ConnectionError("Redis is down")
         return real_incr(cache)
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", database_write)
     monkeypatch.setattr(page_cache, "_incr_and_announce", incr)
     content_changed()
     assert page_cache._writes_given_up == {"the shared cache"}
@@ -418,14 +426,8 @@ def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_i
     cache = use_redis_page_cache(settings, REDIS_DB)
     database_down.clear()
     real_shared_write = page_cache._write_shared_version
-    database_tries, shared_tries = [], []
-    real_write = page_cache._write_new_database_version
-
-    def database_write(using):
-        database_tries.append(using)
-        if len(database_tries) == 1:
-            raise OperationalError("the database system is starting up")
-        return real_write(using)
+    shared_tries = []
+    _database_refusing_the_first_write(monkeypatch)
 
     def shared_write():
         shared_tries.append(1)
@@ -433,7 +435,6 @@ def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_i
             raise KeyboardInterrupt
         return real_shared_write()
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", database_write)
     monkeypatch.setattr(page_cache, "_write_shared_version", shared_write)
     with pytest.raises(KeyboardInterrupt):
         content_changed()
