@@ -220,17 +220,14 @@ def _bump(using):
             # Redis's moved first (the database's was tried again): pages stored meanwhile may
             # carry the old validators, so it moves on once more.
             _move_the_shared_version_again()
-    except BaseException:  # interrupted too
+        if "the database" in written:
+            _tell_the_database_watches(using)
+    finally:
         if _writes_given_up:
+            # Given up (an outage longer than VERSION_WRITE_SECONDS, or the change stopped),
+            # here or by Redis's second move, however this ends: the change is saved, and no
+            # other change may come for hours to move the version in its place.
             _OwedVersionWrites.start(using)
-        raise
-    if "the database" in written:
-        _tell_the_database_watches(using)
-    if _writes_given_up:
-        # Given up (an outage longer than VERSION_WRITE_SECONDS), here or by Redis's second
-        # move: the change is saved, and no other change may come for hours to move the
-        # version in its place.
-        _OwedVersionWrites.start(using)
 
 
 def _version_writes(using, in_transaction=False):
@@ -391,7 +388,7 @@ def _pay_owed_versions_before_exit():
     """A process ending while it owes a version (a script that changed content during an
     outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
     which may come hours later; what it still owes then is logged."""
-    owed, unfinished = True, False  # as they stand if it is stopped again while it waits
+    owed = unfinished = True  # as far as it knows if it is stopped again while it waits
     try:
         owed, unfinished = _OwedVersionWrites.finish(VERSION_WRITE_SECONDS)
     finally:

@@ -66,8 +66,8 @@ _SEPARATING_MARKS = frozenset(
 # A run of minus signs before a word, and an "or" right after it. PostgreSQL's websearch
 # parser reads a minus as a negation after white space or ( ) ! & | <, which it skips, and
 # "or" as the operator when neither a letter, a digit, "-" nor "_" follows; it drops a
-# negated "or" (a stop word).
-_MINUS_RUN = re.compile(r"(?<![^\s!&|()<])-(?:[\s!&|()<]*-)*(?P<or>[\s!&|()<]*or(?=[^\w-]|$))?", re.IGNORECASE)
+# negated "or" (a stop word), but not the start of a longer word ("or.ca", "or/x", "or@x").
+_MINUS_RUN = re.compile(r"(?<![^\s!&|()<])-(?:[\s!&|()<]*-)*(?P<or>[\s!&|()<]*or(?=[^\w\-./@]|$))?", re.IGNORECASE)
 
 EXCERPT_WORDS = 35
 # What PostgreSQL's querytree() gives for a query no index can answer.
@@ -100,6 +100,8 @@ def _in_a_word(character):
     letter-like numerals, but a few spacing marks."""
     if character.isalpha() or character.isdecimal():
         return True
+    # Circled and squared letters (Ⓐ, 🄰) are letters to the parser too, but not parenthesized
+    # ones (⒜): counted apart, the cut comes a word early at worst, never late.
     return unicodedata.category(character) in _WORD_MARKS and character not in _SEPARATING_MARKS
 
 

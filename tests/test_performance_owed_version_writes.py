@@ -446,6 +446,34 @@ def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_i
     assert cache.get(page_cache._VERSION_KEY) != version, f"never moved again: threads {_owed_threads()}"
 
 
+def test_a_change_stopped_while_it_tells_the_watches_still_has_what_it_owes_paid(settings, monkeypatch):
+    # Redis is down (its version owed), the database's is written, and the change is stopped
+    # while it tells the processes watching the database.
+    use_redis_page_cache(settings, REDIS_DB)
+    content_changed()
+    monkeypatch.setattr(page_cache, "_cache", UnreachableCache)
+    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
+
+    def stopped(using):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(page_cache, "_tell_the_database_watches", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        content_changed()
+    assert page_cache._writes_given_up == {"the shared cache"}
+    assert _owed_threads(), "owed, and no thread to pay it"
+
+
+def test_an_exit_stopped_again_says_what_it_may_leave_unfinished(monkeypatch, caplog):
+    def stopped_again(seconds):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(page_cache._OwedVersionWrites, "finish", stopped_again)
+    with pytest.raises(KeyboardInterrupt):
+        page_cache._pay_owed_versions_before_exit()
+    assert "ends while still recording a content change" in caplog.text
+
+
 def _redis_port():
     return urlparse(os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379")).port
 
