@@ -21,7 +21,19 @@ EVENTS_PER_PAGE = 20
 EVENT_NEWS_ON_PAGE = 10
 
 
-class StaffPreviewMixin:
+class PreviewKeptPrivateMixin:
+    """A page whose context has a `preview` (preview_state()) is for the signed-in editor only:
+    never kept by a shared cache or indexed."""
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if context["preview"]:
+            patch_cache_control(response, private=True, no_store=True)
+            response["X-Robots-Tag"] = "noindex"
+        return response
+
+
+class StaffPreviewMixin(PreviewKeptPrivateMixin):
     """A detail page that staff may also open for a draft or scheduled item, as a preview;
     everyone else gets a 404 for it (Publishable's visible_to)."""
 
@@ -31,24 +43,12 @@ class StaffPreviewMixin:
     def get_context_data(self, **kwargs):
         return super().get_context_data(preview=preview_state(self.object), **kwargs)
 
-    def render_to_response(self, context, **response_kwargs):
-        response = super().render_to_response(context, **response_kwargs)
-        if context["preview"]:
-            keep_private(response)
-        return response
-
 
 def preview_state(item):
     """None for published content, else why the public cannot see `item`: "draft" or "scheduled"."""
     if item.is_published:
         return None
     return "draft" if item.status == item.Status.DRAFT else "scheduled"
-
-
-def keep_private(response):
-    """A preview is for the signed-in editor only: never kept by a shared cache or indexed."""
-    patch_cache_control(response, private=True, no_store=True)
-    response["X-Robots-Tag"] = "noindex"
 
 
 class ArticleListView(ListView):
@@ -123,7 +123,7 @@ class EventDetailView(StaffPreviewMixin, DetailView):
         )
 
 
-class EventNewsListView(ListView):
+class EventNewsListView(PreviewKeptPrivateMixin, ListView):
     """Every published article about one event, newest first, a page at a time; the event's
     own page shows the latest few."""
 
@@ -139,12 +139,6 @@ class EventNewsListView(ListView):
     def get_context_data(self, **kwargs):
         # Staff may open the list of an event that is not public yet, as they may its page.
         return super().get_context_data(event=self.event, preview=preview_state(self.event), **kwargs)
-
-    def render_to_response(self, context, **response_kwargs):
-        response = super().render_to_response(context, **response_kwargs)
-        if context["preview"]:
-            keep_private(response)
-        return response
 
 
 def _event_file_moments(request, slug):
