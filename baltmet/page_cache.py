@@ -438,9 +438,9 @@ def _written_or_logged(writes, raised=frozenset()):
 
     A change lost here leaves processes serving old pages, so a database or Redis that fails
     for a moment (a statement timeout, a failover, Redis forking for a snapshot) is tried
-    again until VERSION_WRITE_SECONDS have gone, and the database's write waiting for its row's
-    lock (each try 200 ms at most: see _bump) until VERSION_LOCK_WAIT_SECONDS have; writing
-    twice only moves the version on twice. A change that gives up is logged as an error, not
+    again until VERSION_WRITE_SECONDS have gone, and the database's write waiting for its
+    row's lock (each try 200 ms at most: see _version_writes) until VERSION_LOCK_WAIT_SECONDS
+    have; writing twice only moves the version on twice. A change that gives up is logged as an error, not
     raised: it is saved, and the editor must not be told otherwise; its version is then written
     in the background (_OwedVersionWrites). Once one has given up, its place is down, not
     stalling: the next changes try it once, until one gets through (which is logged), rather

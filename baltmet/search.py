@@ -9,10 +9,10 @@ On PostgreSQL it is full-text search on the indexed `search_vector` columns
 "quoted phrases", -exclusions, `or`), stemmed in English, and the matches of the three kinds
 are ranked together by ts_rank, where a word in a title weighs more than one in a lead, and
 that more than one in a body. A query with no word to look for, only words to leave out
-("-oslo", "cluster or -oslo"), finds nothing rather than nearly everything. A page costs a fixed number of queries whatever the number of
-matches: one for the ranked page of (kind, pk) together with the number of matches, and one
-per kind on the page for its objects and their headlines (ts_headline, only for the rows
-shown).
+("-oslo", "cluster or -oslo"), finds nothing rather than nearly everything. A page costs a
+fixed number of queries whatever the number of matches: one for the ranked page of (kind,
+pk) together with the number of matches, and one per kind on the page for its objects and
+their headlines (ts_headline, only for the rows shown).
 
 On SQLite (`make run`), the same function matches words as case-insensitive substrings: every
 word must occur, "-word" must not; titles that match come first.
@@ -86,8 +86,8 @@ def clean_query(raw):
 
 
 def _words(text):
-    """The spans of `text`'s words as PostgreSQL's parser finds them: runs of letters and
-    decimal digits (_in_a_word), also between quotes, commas and the like. Python's \\w would
+    """The spans of `text`'s words as PostgreSQL's parser finds them: runs of letters,
+    decimal digits and combining marks (_in_a_word), also between quotes, commas and the like. Python's \\w would
     also take superscripts, subscripts, fractions and circled numbers ("co₂co₂…") for parts of
     a word, where PostgreSQL starts a new one."""
     letters_and_digits = "".join(c if _in_a_word(c) else " " for c in text)
@@ -223,32 +223,35 @@ class RankedSearch:
         """(results from `offset` on, at most `limit`, and the number of matches), in one
         query: ranking must read every match anyway, so counting them there is free. The
         number is None when `offset` is past the last match (no row carries it)."""
-        sql, params = self._hits().query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT hit_kind, hit_pk, COUNT(*) OVER () FROM ({sql}) AS hits "
-                f"ORDER BY {self.ORDER} LIMIT %s OFFSET %s",
-                (*params, limit, offset),
-            )
-            rows = cursor.fetchall()
+        rows = self._ranked_rows(
+            "SELECT hit_kind, hit_pk, COUNT(*) OVER () FROM ({hits}) AS hits "
+            f"ORDER BY {self.ORDER} LIMIT %s OFFSET %s",
+            limit,
+            offset,
+        )
         total = rows[0][2] if rows else (0 if offset == 0 else None)
         return self._results([(kind, pk) for kind, pk, _ in rows]), total
 
     def last_page(self, per_page):
         """(the results of the last page of `per_page`, and the number of matches), in one
         query, as page() does for the others."""
-        sql, params = self._hits().query.sql_with_params()
-        with connection.cursor() as cursor:
-            # The last page is the first few in the reverse order: a top-N sort, as for any
-            # other page, rather than numbering every match.
-            cursor.execute(
-                f"WITH hits AS MATERIALIZED ({sql}), counted AS (SELECT COUNT(*) AS total FROM hits) "
-                f"SELECT hit_kind, hit_pk, (SELECT total FROM counted) FROM hits ORDER BY {self.REVERSE_ORDER} "
-                "LIMIT (SELECT (total - 1) %% %s + 1 FROM counted)",
-                (*params, per_page),
-            )
-            rows = cursor.fetchall()[::-1]
+        # The last page is the first few in the reverse order: a top-N sort, as for any
+        # other page, rather than numbering every match.
+        rows = self._ranked_rows(
+            "WITH hits AS MATERIALIZED ({hits}), counted AS (SELECT COUNT(*) AS total FROM hits) "
+            f"SELECT hit_kind, hit_pk, (SELECT total FROM counted) FROM hits ORDER BY {self.REVERSE_ORDER} "
+            "LIMIT (SELECT (total - 1) %% %s + 1 FROM counted)",
+            per_page,
+        )[::-1]
         return self._results([(kind, pk) for kind, pk, _ in rows]), (rows[0][2] if rows else 0)
+
+    def _ranked_rows(self, sql, *params):
+        """The rows of `sql`, a query in which "{hits}" stands for every match (_hits()), run with
+        `params` after the matches' own."""
+        hits, hits_params = self._hits().query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.replace("{hits}", hits), (*hits_params, *params))
+            return cursor.fetchall()
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
