@@ -15,6 +15,7 @@ from django.db import OperationalError, connection, connections
 from baltmet import page_cache
 from baltmet.models import ContentVersion
 from baltmet.page_cache import content_changed
+from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
@@ -172,14 +173,11 @@ def test_redis_given_up_inside_a_transaction_is_written_in_the_background(databa
     redis_down.set()
     monkeypatch.setattr(page_cache, "_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
     database_down.set()
-    connection.set_autocommit(False)
-    try:
+    with autocommit_off():
         connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         with pytest.raises(OperationalError):
             content_changed()
         connection.rollback()
-    finally:
-        connection.set_autocommit(True)
     assert page_cache._writes_given_up == {"the shared cache"}
     redis_down.clear()
     database_down.clear()
@@ -232,13 +230,10 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
 
 
 def _a_script_writes_the_version_in_its_transaction_then_rolls_back():
-    connection.set_autocommit(False)
-    try:
+    with autocommit_off():
         connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         content_changed()  # written in the script's transaction (an error is logged)
         connection.rollback()
-    finally:
-        connection.set_autocommit(True)
 
 
 def test_a_write_rolled_back_with_a_scripts_transaction_does_not_pay_an_owed_version(database_down, monkeypatch):

@@ -25,6 +25,7 @@ from baltmet import page_cache, postgres_watch, renditions
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER, content_changed, content_state
 from news.models import Article, Event
+from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
@@ -142,12 +143,9 @@ def test_every_content_model_is_written_through_content_querysets_by_both_its_ma
 def test_a_change_in_a_transaction_managed_by_hand_says_how_to_show_it(client, caplog):
     article = make_article("Old title")
     assert "Old title" in _get(client, "/news/")[1]
-    transaction.set_autocommit(False)
-    try:
+    with autocommit_off():
         Article.objects.filter(pk=article.pk).update(title="New title")
         transaction.commit()
-    finally:
-        transaction.set_autocommit(True)
     assert "call baltmet.page_cache.content_changed() again after the commit" in caplog.text
     content_changed()
     assert "New title" in _get(client, "/news/")[1]
@@ -193,8 +191,7 @@ def test_a_script_whose_call_after_its_commit_failed_keeps_autocommit_off(monkey
 
     monkeypatch.setattr(connection, "is_usable", lambda: not down.is_set())
     monkeypatch.setattr(connection, "get_new_connection", get_new_connection)
-    transaction.set_autocommit(False)
-    try:
+    with autocommit_off():
         try:
             content_changed()
         except OperationalError:
@@ -202,8 +199,6 @@ def test_a_script_whose_call_after_its_commit_failed_keeps_autocommit_off(monkey
         down.clear()
         Article.objects.filter(pk=article.pk).update(title="Half a batch")
         transaction.rollback()
-    finally:
-        transaction.set_autocommit(True)
     article.refresh_from_db()
     assert article.title == "Old title", "the script's rolled-back work was committed: autocommit was on"
 
@@ -656,15 +651,12 @@ def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transactio
     monkeypatch.setattr(page_cache, "_write_new_database_version", aborts)
     connection.ensure_connection()
     link = connection.connection
-    connection.set_autocommit(False)
-    try:
+    with autocommit_off():
         connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         with pytest.raises(DataError):
             content_changed()
         assert connection.connection is link, "the connection, and the script's transaction, were thrown away"
         connection.rollback()
-    finally:
-        connection.set_autocommit(True)
 
 
 def test_with_redis_a_change_is_not_announced_through_postgresql(version_store, monkeypatch):
