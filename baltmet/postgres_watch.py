@@ -158,7 +158,8 @@ def connection_params(using=DEFAULT_DB_ALIAS):
     keepalives of the watches' connections."""
     params = connections[using].get_connection_params()
     params.pop("cursor_factory", None)  # Django's own, for its cursors
-    return {**_CONNECTION_DEFAULTS, **params}
+    # Tighter than the site's own (settings.DATABASES): a watch's lease depends on them.
+    return {**params, **_CONNECTION_DEFAULTS}
 
 
 def _lock_waiting_at_most(cursor, function, key):

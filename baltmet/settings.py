@@ -114,6 +114,24 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A database server that stops answering (its host gone, a network dropping packets without a
+# word) fails a request, or a background thread's write, within seconds; without these a
+# connection attempt waits for TCP's own timeouts (minutes) and a statement sent into silence
+# waits about 15 minutes, holding a worker until gunicorn kills it. Keepalives find a link that
+# died while idle or while waiting for a long statement's answer (the server's kernel answers
+# them however long the statement runs). Options in DATABASE_URL's query string win.
+DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["OPTIONS"] = {
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        # Milliseconds a sent statement may stay unacknowledged by the server's host.
+        "tcp_user_timeout": 15000,
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The queries pages run on every request are PREPAREd once per database session on
 # PostgreSQL (baltmet.prepared). Turn off behind a pooler that hands each transaction to another

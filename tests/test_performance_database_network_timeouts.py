@@ -1,0 +1,98 @@
+"""A database server that stops answering fails a connection attempt, or a statement, within
+seconds instead of holding a worker (or the page cache's background thread) for TCP's minutes."""
+
+import socket
+import threading
+import time
+
+import psycopg2
+import pytest
+from django.db import connection
+from django.db.backends.postgresql.base import DatabaseWrapper
+
+from baltmet import postgres_watch
+from tests.settings_loader import load_settings
+
+POSTGRES_URL = "postgres://u:p@db.example:6543/cms"
+
+
+def _options(monkeypatch, url=POSTGRES_URL, **env):
+    return load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL=url, **env).DATABASES["default"]["OPTIONS"]
+
+
+def test_postgresql_connections_get_a_connect_timeout_keepalives_and_a_user_timeout(monkeypatch):
+    assert _options(monkeypatch) == {
+        "connect_timeout": 5,
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 15000,
+    }
+
+
+def test_the_connect_timeout_comes_from_the_environment(monkeypatch):
+    assert _options(monkeypatch, DATABASE_CONNECT_TIMEOUT="12")["connect_timeout"] == 12
+
+
+def test_options_in_the_database_url_win_over_the_defaults(monkeypatch):
+    options = _options(monkeypatch, url=POSTGRES_URL + "?connect_timeout=20&keepalives_idle=60&sslmode=require")
+    assert (options["connect_timeout"], options["keepalives_idle"], options["sslmode"]) == (20, 60, "require")
+    assert options["tcp_user_timeout"] == 15000
+
+
+def test_sqlite_gets_none_of_them(monkeypatch):
+    database = load_settings(monkeypatch, DJANGO_DEBUG="1").DATABASES["default"]
+    assert not set(database.get("OPTIONS", {})) & {"connect_timeout", "keepalives_idle", "tcp_user_timeout"}
+
+
+@pytest.fixture
+def silent_server():
+    """A port whose host completes TCP's handshake (the kernel's backlog) but never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+def test_connecting_to_a_server_that_never_answers_gives_up_within_the_connect_timeout(monkeypatch, silent_server):
+    options = _options(monkeypatch, DATABASE_CONNECT_TIMEOUT="2")
+    wrapper = DatabaseWrapper({**connection.settings_dict, "HOST": "127.0.0.1", "PORT": silent_server, "OPTIONS": options})
+    outcome = {}
+
+    def connect():
+        started = time.monotonic()
+        try:
+            wrapper.connect()
+        except Exception as error:  # noqa: BLE001 (reported below)
+            outcome["error"] = error
+        outcome["seconds"] = time.monotonic() - started
+
+    attempt = threading.Thread(target=connect, daemon=True)
+    attempt.start()
+    # Without a connect timeout libpq waits until the server closes (the fixture, afterwards).
+    attempt.join(15)
+    assert not attempt.is_alive(), "still waiting for a server that never answers"
+    assert isinstance(outcome["error"], psycopg2.OperationalError)
+    assert "timeout expired" in str(outcome["error"])
+
+
+def test_the_sites_connection_sends_keepalives_and_bounds_unacknowledged_data(db):
+    connection.ensure_connection()
+    if connection.settings_dict["HOST"] in ("", "localhost") or connection.settings_dict["HOST"].startswith("/"):
+        pytest.skip("connected through a Unix socket, which has no TCP options")  # make test uses 127.0.0.1
+    sock = socket.socket(fileno=connection.connection.fileno())
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 5
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT) == 3
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 15000
+    finally:
+        sock.detach()  # the connection's descriptor stays open
+
+
+def test_the_version_watches_keep_their_tighter_timeouts(db):
+    params = postgres_watch.connection_params()
+    assert (params["connect_timeout"], params["keepalives_idle"], params["tcp_user_timeout"]) == (5, 5, 5000)
