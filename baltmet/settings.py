@@ -121,6 +121,11 @@ DATABASES = {
 # died while idle or while waiting for a long statement's answer (the server's kernel answers
 # them however long the statement runs). Options in DATABASE_URL's query string win.
 DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+if DATABASE_CONNECT_TIMEOUT < 0:
+    # libpq would take it as 0: no limit at all.
+    raise ImproperlyConfigured(
+        f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT} must be a number of seconds, or 0 for no limit."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": DATABASE_CONNECT_TIMEOUT,

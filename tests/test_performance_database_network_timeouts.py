@@ -7,6 +7,7 @@ import time
 
 import psycopg2
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.backends.postgresql.base import DatabaseWrapper
 
@@ -33,6 +34,11 @@ def test_postgresql_connections_get_a_connect_timeout_keepalives_and_a_user_time
 
 def test_the_connect_timeout_comes_from_the_environment(monkeypatch):
     assert _options(monkeypatch, DATABASE_CONNECT_TIMEOUT="12")["connect_timeout"] == 12
+
+
+def test_a_negative_connect_timeout_is_refused_as_libpq_would_wait_for_ever(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_CONNECT_TIMEOUT=-5 must be a number of seconds"):
+        _options(monkeypatch, DATABASE_CONNECT_TIMEOUT="-5")
 
 
 def test_options_in_the_database_url_win_over_the_defaults(monkeypatch):
@@ -80,10 +86,10 @@ def test_connecting_to_a_server_that_never_answers_gives_up_within_the_connect_t
 
 def test_the_sites_connection_sends_keepalives_and_bounds_unacknowledged_data(db):
     connection.ensure_connection()
-    if connection.settings_dict["HOST"] in ("", "localhost") or connection.settings_dict["HOST"].startswith("/"):
-        pytest.skip("connected through a Unix socket, which has no TCP options")  # make test uses 127.0.0.1
     sock = socket.socket(fileno=connection.connection.fileno())
     try:
+        if sock.family == socket.AF_UNIX:
+            pytest.skip("connected through a Unix socket, which has no TCP options")  # make test uses 127.0.0.1
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE) == 1
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 30
         assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL) == 5
