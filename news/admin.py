@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from baltmet.admin_search import IndexedSearchAdminMixin
 from baltmet.publishing import Publishable
 from news.models import Article, Event, Topic
 
@@ -65,10 +66,11 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(PublishingActionsMixin, admin.ModelAdmin):
+class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, admin.ModelAdmin):
     list_display = ["title", "status", "publish_at", "event", "updated"]
     list_filter = ["status", "topics", "regions", "publish_at"]
     list_select_related = ["event"]
+    # What the index holds (IndexedSearchAdminMixin); searched as substrings on SQLite only.
     search_fields = ["title", "slug", "lead", "body"]
     date_hierarchy = "publish_at"
     prepopulated_fields = {"slug": ["title"]}
@@ -85,10 +87,11 @@ class ArticleAdmin(PublishingActionsMixin, admin.ModelAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(PublishingActionsMixin, admin.ModelAdmin):
+class EventAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, admin.ModelAdmin):
     list_display = ["title", "starts", "ends", "city", "status"]
     list_filter = ["status", "region", "starts"]
     list_select_related = ["region"]
+    # What the index holds (IndexedSearchAdminMixin); searched as substrings on SQLite only.
     search_fields = ["title", "slug", "city", "country", "venue", "organisers", "lead"]
     date_hierarchy = "starts"
     prepopulated_fields = {"slug": ["title"]}
