@@ -4,51 +4,88 @@ The admin's search box for articles and events, answered from the full-text inde
 Django's own admin search looks for each word as a substring of every search field
 (`UPPER(body) LIKE UPPER('%word%')`), which no index can answer: on 100 000 articles a search
 read every article's text, for the page, its count and the date hierarchy's two queries,
-1.8-6.5 s a search (26-640 ms here: bench/admin_search.py, docs/performance.md). Here the
+1.8-6.5 s a search (26-650 ms here: bench/admin_search.py, docs/performance.md). Here the
 words are looked up in the `search_vector` column the site's search keeps
 (baltmet.search_index: title, lead, text, and for events the place and organisers, stemmed
-in English), through its GIN index:
+in English), through its GIN index. The term is split into words as PostgreSQL's parser
+splits text ("R&D" is two, "co-operation" three), and every word must occur:
 
-- every word must occur, in any of its forms, and as the start of a word too once it has
-  three characters ("clust" finds "clusters"; "eu" finds only "EU");
-- a slug, or an address of the public site ending in one, finds that item whatever its words.
+- in any of its forms ("batteries" finds "battery");
+- from three letters on, also as the start of a longer word: "hydro" finds "hydrogen", "off"
+  finds "offshore" though "off" is a stop word, and "innovat" finds "innovation" though the
+  index holds only its stem "innov" (a typed start whose last one or two letters the stemmer
+  would cut is looked for as that stem too, which may find a few words that merely start
+  alike). Shorter words are matched whole: "eu" finds "EU", not "euro", and the event
+  autocomplete of an article's form shows events from the third letter typed;
+- an e-mail address, a host or an address ("info@tehnopol.ee") also as the parser indexed it,
+  one token.
 
-On SQLite (`make run`, no index) Django's substring search is kept.
+A slug, or an address of the public site ending in one (query string and fragment left
+aside), finds that item whatever its words. On SQLite (`make run`, no index) Django's
+substring search is kept.
 """
 
 import re
+from urllib.parse import urlsplit
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connections
 from django.db.models import Q
 
-from baltmet.search import clean_query
+from baltmet.search import clean_query, word_spans
 from baltmet.search_index import CONFIG
 
 # What a slug is made of (SlugField, Unicode allowed); nothing else is looked up as one.
 _SLUG = re.compile(r"[-\w]+")
-# Shorter words are matched whole: a prefix of one or two letters would match a large part of
-# the index's words, and each of them would be read.
+# Words shorter than this are matched whole: as a prefix, one or two letters would find most
+# articles ("R&D" as "r…" and "d…"), and read much of the index doing so.
 MIN_PREFIX_LENGTH = 3
+# The stems the stemmer may have cut from a typed start ("innovat" -> "innov"), and the
+# shortest such stem looked for.
+STEM_CUT = 2
+MIN_STEM_LENGTH = 4
+# What joins the parts of one token of the parser: an e-mail address, a host, a URL, a path.
+_TOKEN_JOINERS = re.compile(r"[@./]")
 
 
-def _operand(run):
-    """One run of non-space characters as a to_tsquery operand: quoted, so that whatever it
-    holds is text, never the query's syntax (PostgreSQL's parser then splits it into words as
-    it split the indexed text, "co-operation" into a phrase); a prefix from MIN_PREFIX_LENGTH."""
-    quoted = "'" + run.replace("\\", "\\\\").replace("'", "''") + "'"
-    return quoted + ":*" if len(run) >= MIN_PREFIX_LENGTH else quoted
+def _query(text, config=CONFIG, prefix=False):
+    """`text` as one to_tsquery operand: quoted, so that whatever it holds is text, never the
+    query's syntax."""
+    quoted = "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+    return SearchQuery(quoted + (":*" if prefix else ""), search_type="raw", config=config)
+
+
+def _word_query(word):
+    """One word of the term (see the module docstring)."""
+    word = word.lower()
+    if len(word) < MIN_PREFIX_LENGTH:
+        return _query(word)
+    query = _query(word, prefix=True) | _query(word, config="simple", prefix=True)
+    for length in range(max(MIN_STEM_LENGTH, len(word) - STEM_CUT), len(word)):
+        query |= _query(word[:length], config="simple")
+    return query
 
 
 def words_query(term):
-    """The search term as a SearchQuery in which every word must occur (see the module docstring)."""
-    return SearchQuery(" & ".join(_operand(run) for run in term.split()), search_type="raw", config=CONFIG)
+    """The SearchQuery in which every word of `term` must occur, or None if it has none."""
+    query = None
+    for run in term.split():
+        words = [match.group() for match in word_spans(run)]
+        if not words:
+            continue
+        run_query = _word_query(words[0])
+        for word in words[1:]:
+            run_query &= _word_query(word)
+        if len(words) > 1 and _TOKEN_JOINERS.search(run):
+            run_query |= _query(run, prefix=True)
+        query = run_query if query is None else query & run_query
+    return query
 
 
 def slug_in(term):
-    """The slug `term` names, as typed or at the end of an address ("/news/some-slug/"), or
-    None where it cannot name one."""
-    slug = term.strip().rstrip("/").rsplit("/", 1)[-1]
+    """The slug `term` names, as typed or at the end of an address ("/news/some-slug/?x=1"),
+    or None where it cannot name one. Slugs are written in lower case."""
+    slug = urlsplit(term.strip()).path.rstrip("/").rsplit("/", 1)[-1].lower()
     return slug if _SLUG.fullmatch(slug) else None
 
 
@@ -57,8 +94,8 @@ class IndexedSearchAdminMixin:
     `slug`: its changelist's search through the index."""
 
     search_help_text = (
-        "Finds items with all of these words in their text (a word of three letters or more also "
-        "finds the words it starts), or with this slug or address."
+        "Finds items with all of these words in their text, in any of their forms; a word of "
+        "three letters or more also finds the words it starts. Or a slug or address."
     )
 
     def get_search_results(self, request, queryset, search_term):
@@ -68,7 +105,8 @@ class IndexedSearchAdminMixin:
         term = clean_query(search_term)
         if not term:
             return queryset, False
-        matches = Q(search_vector=words_query(term))
+        query = words_query(term)
+        matches = Q(search_vector=query) if query is not None else Q(pk__in=[])
         # From the term as typed: the cut to twelve words would cut a long slug.
         slug = slug_in(search_term)
         if slug:

@@ -79,13 +79,13 @@ def clean_query(raw):
     refuses in text) become spaces, runs of white space one space, and it is cut to
     MAX_QUERY_LENGTH characters and MAX_QUERY_WORDS words ("or" counts)."""
     text = " ".join(_CONTROL_CHARACTERS.sub(" ", raw or "").split())[:MAX_QUERY_LENGTH]
-    words = _words(text)
+    words = word_spans(text)
     if len(words) > MAX_QUERY_WORDS:
         text = text[: words[MAX_QUERY_WORDS - 1].end()]
     return text.strip()
 
 
-def _words(text):
+def word_spans(text):
     """The spans of `text`'s words as PostgreSQL's parser finds them: runs of letters,
     decimal digits and combining marks (_in_a_word), also between quotes, commas and the like. Python's \\w would
     also take superscripts, subscripts, fractions and circled numbers ("co₂co₂…") for parts of
