@@ -8,7 +8,7 @@ Makes a scratch PostgreSQL database with 100 000 demo articles (generate_demo_co
 seed fixtures), signs a superuser in with Django's test client, and times whole changelist
 requests (every query the page runs, its rendering, in-process): the list alone, then
 searches for a word in most of the demo articles, a rarer one, two words, a word no article
-has, a three-letter prefix and a slug. Median of --runs runs each, after a warm-up. The
+has, word starts, twelve words and a slug. Median of --runs runs each, after a warm-up. The
 scratch database is dropped afterwards (--keep keeps it, and a later --keep run with as many
 articles reuses it).
 
@@ -72,6 +72,9 @@ def run(options):
         ("two words: cluster network", {"q": "cluster network"}),
         ("a word no article has: zzzqqq", {"q": "zzzqqq"}),
         ("a three-letter prefix: con", {"q": "con"}),
+        ("a start past its stem: innovat", {"q": "innovat"}),
+        ("twelve common words", {"q": "companies universities public sector network cluster work part project baltic small medium"}),
+        ("the same, joined by commas", {"q": "companies,universities,public,sector,network,cluster,work,part,project,baltic,small,medium"}),
         ("a slug", {"q": slug}),
     ]
 
