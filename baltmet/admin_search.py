@@ -4,21 +4,26 @@ The admin's search box for articles and events, answered from the full-text inde
 Django's own admin search looks for each word as a substring of every search field
 (`UPPER(body) LIKE UPPER('%word%')`), which no index can answer: on 100 000 articles a search
 read every article's text, for the page, its count and the date hierarchy's two queries,
-1.8-16 s a search (27-805 ms here: bench/admin_search.py, docs/performance.md). Here the
-words are looked up in the `search_vector` column the site's search keeps
-(baltmet.search_index: title, lead, text, and for events the place and organisers, stemmed
-in English), through its GIN index. The term is split into words as PostgreSQL's parser
-splits text ("R&D" is two, "co-operation" three), and every word must occur:
+1.8-16 s a search (tens to hundreds of milliseconds here: bench/admin_search.py,
+docs/performance.md). Here the words are looked up in the `search_vector` column the site's
+search keeps (baltmet.search_index: title, lead, text, and for events the place and
+organisers, stemmed in English), through its GIN index. The term is split into words
+(`baltmet.search.word_spans`), and every word must occur:
 
-- in any of its forms ("batteries" finds "battery");
-- from three letters on, also as the start of a longer word: "hydro" finds "hydrogen", "off"
-  finds "offshore" though "off" is a stop word, and "innovat" finds "innovation" though the
-  index holds only its stem "innov" (a typed start whose last one or two letters the stemmer
-  would cut is looked for as that stem too, which may find a few words that merely start
-  alike). Shorter words are matched whole: "eu" finds "EU", not "euro", and the event
-  autocomplete of an article's form shows events from the third letter typed;
-- an e-mail address, a host or an address ("info@tehnopol.ee") also as the parser indexed it,
-  one token.
+- in any of its forms, as the site's search finds it ("batteries" finds "battery");
+- from three letters on, also as the start of a word: "hydro" finds "hydrogen", and
+  "innovat" finds "innovation", whose indexed stem "innov" is shorter than what was typed
+  (the stems the stemmer makes of the typed start with a common ending, "innovat" + "ion",
+  are looked for whole); a complete word finds no other words that merely start alike
+  ("plant" does not find "planning", "international" not "internet");
+- shorter words are matched whole: "eu" finds "EU", not "euro", and the event autocomplete
+  of an article's form shows events from the third letter typed.
+
+English stop words ("for", "the", "and"), which the index leaves out, are left out of a term
+with other words, so that a pasted title finds its article; a term of stop words alone looks
+for the words they start ("off" finds "offshore"). What PostgreSQL's parser reads as one
+token, an e-mail address, a host, an address or a number after a hyphen ("2021-2027",
+"covid-19"), is also looked for as it was indexed.
 
 A slug, or an address of the public site ending in one (query string and fragment left
 aside), finds that item whatever its words. On SQLite (`make run`, no index) Django's
@@ -26,6 +31,7 @@ substring search is kept.
 """
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.contrib.postgres.search import SearchQuery
@@ -40,12 +46,24 @@ _SLUG = re.compile(r"[-\w]+")
 # Words shorter than this are matched whole: as a prefix, one or two letters would find most
 # articles ("R&D" as "r…" and "d…"), and read much of the index doing so.
 MIN_PREFIX_LENGTH = 3
-# The stems the stemmer may have cut from a typed start ("innovat" -> "innov"), and the
-# shortest such stem looked for.
-STEM_CUT = 2
+# The dictionary CONFIG stems English words with, and the endings whose stems a typed start
+# may stand for ("universit" + "y" -> "univers"). A stem shorter than MIN_STEM_LENGTH is not
+# looked for.
+STEMMER = "english_stem"
+ENDINGS = ["ion", "ions", "e", "es", "y", "ies", "ity", "le", "ing"]
 MIN_STEM_LENGTH = 4
-# What joins the parts of one token of the parser: an e-mail address, a host, a URL, a path.
-_TOKEN_JOINERS = re.compile(r"[@./]")
+# What joins the parts of one token of PostgreSQL's parser: an e-mail address, a host, a URL,
+# a path, a signed number after a word or number ("2021-2027", "covid-19").
+_TOKEN_JOINERS = re.compile(r"[@./]|-(?=\d)")
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A word of the term, as the database's stemmer sees it."""
+
+    text: str
+    stop_word: bool
+    stems_of_its_start: tuple  # shorter than the word, which the word starts with
 
 
 def _query(text, config=CONFIG, prefix=False):
@@ -55,28 +73,61 @@ def _query(text, config=CONFIG, prefix=False):
     return SearchQuery(quoted + (":*" if prefix else ""), search_type="raw", config=config)
 
 
+def _stemmed(words, using):
+    """{word: _Word} for `words`, from one query to the database's stemmer (lower-cased there,
+    as the index was: Python's lower() differs for "İ" and a final "Σ")."""
+    if not words:
+        return {}
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT word, lower(word), ts_lexize('{STEMMER}', lower(word)) = '{{}}',
+                   ARRAY(SELECT DISTINCT stem FROM unnest(%s::text[]) AS ending,
+                         unnest(ts_lexize('{STEMMER}', lower(word) || ending)) AS stem)
+            FROM unnest(%s::text[]) AS word
+            """,
+            [ENDINGS, list(words)],
+        )
+        rows = cursor.fetchall()
+    return {
+        word: _Word(
+            lowered,
+            bool(stop_word),
+            tuple(
+                stem
+                for stem in stems
+                if MIN_STEM_LENGTH <= len(stem) < len(lowered) and lowered.startswith(stem)
+                and not any(character.isdigit() for character in lowered)
+            ),
+        )
+        for word, lowered, stop_word, stems in rows
+    }
+
+
 def _word_query(word):
     """One word of the term (see the module docstring)."""
-    word = word.lower()
-    if len(word) < MIN_PREFIX_LENGTH:
-        return _query(word)
-    query = _query(word, prefix=True) | _query(word, config="simple", prefix=True)
-    for length in range(max(MIN_STEM_LENGTH, len(word) - STEM_CUT), len(word)):
-        query |= _query(word[:length], config="simple")
+    query = _query(word.text)  # its forms, whole
+    if len(word.text) >= MIN_PREFIX_LENGTH:
+        query |= _query(word.text, config="simple", prefix=True)
+        for stem in word.stems_of_its_start:
+            query |= _query(stem, config="simple")
     return query
 
 
-def words_query(term):
+def words_query(term, using="default"):
     """The SearchQuery in which every word of `term` must occur, or None if it has none."""
+    runs = [(run, [match.group() for match in word_spans(run)]) for run in term.split()]
+    words = _stemmed({word for _, run_words in runs for word in run_words}, using)
+    only_stop_words = all(word.stop_word for word in words.values())
     query = None
-    for run in term.split():
-        words = [match.group() for match in word_spans(run)]
-        if not words:
+    for run, run_words in runs:
+        looked_for = [words[word] for word in run_words if only_stop_words or not words[word].stop_word]
+        if not looked_for:
             continue
-        run_query = _word_query(words[0])
-        for word in words[1:]:
+        run_query = _word_query(looked_for[0])
+        for word in looked_for[1:]:
             run_query &= _word_query(word)
-        if len(words) > 1 and _TOKEN_JOINERS.search(run):
+        if len(run_words) > 1 and _TOKEN_JOINERS.search(run):
             run_query |= _query(run, prefix=True)
         query = run_query if query is None else query & run_query
     return query
@@ -85,7 +136,11 @@ def words_query(term):
 def slug_in(term):
     """The slug `term` names, as typed or at the end of an address ("/news/some-slug/?x=1"),
     or None where it cannot name one. Slugs are written in lower case."""
-    slug = urlsplit(term.strip()).path.rstrip("/").rsplit("/", 1)[-1].lower()
+    try:
+        path = urlsplit(term.strip()).path
+    except ValueError:  # not an address after all ("http://[oslo")
+        return None
+    slug = path.rstrip("/").rsplit("/", 1)[-1].lower()
     return slug if _SLUG.fullmatch(slug) else None
 
 
@@ -95,7 +150,8 @@ class IndexedSearchAdminMixin:
 
     search_help_text = (
         "Finds items with all of these words in their text, in any of their forms; a word of "
-        "three letters or more also finds the words it starts. Or a slug or address."
+        "three letters or more also finds the words it starts. Words such as \"the\" and \"for\" "
+        "are left out. Or a slug or address."
     )
 
     def get_search_results(self, request, queryset, search_term):
@@ -105,7 +161,7 @@ class IndexedSearchAdminMixin:
         term = clean_query(search_term)
         if not term:
             return queryset, False
-        query = words_query(term)
+        query = words_query(term, queryset.db)
         matches = Q(search_vector=query) if query is not None else Q(pk__in=[])
         # From the term as typed: the cut to twelve words would cut a long slug.
         slug = slug_in(search_term)
@@ -115,5 +171,6 @@ class IndexedSearchAdminMixin:
         # the outer WHERE: there PostgreSQL answered the date hierarchy's MIN/MAX by walking the
         # newest-first index and testing each article, expecting a few hundred matches from
         # any word it has no statistics for; for a word no article has, that read them all
-        # (665 ms on 100 000). Here it looks the matches up in the index first, however few.
+        # (665 ms on 100 000). The planner may still walk that index where it expects many
+        # matches (a review saw 175 ms for four common words with 213 matches).
         return queryset.filter(pk__in=queryset.model._base_manager.filter(matches).values("pk")), False

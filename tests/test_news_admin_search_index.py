@@ -211,3 +211,87 @@ def test_the_article_list_has_an_index_in_its_order(staff_client):
         )
         (definition,) = cursor.fetchone()
     assert definition.endswith("(publish_at DESC, id DESC)")
+
+
+# --- What a second review found (each failed before its fix) -------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["Innovation vouchers for small firms", "vouchers for small firms", "The innovation vouchers", "vouchers and firms"],
+)
+def test_a_pasted_title_with_stop_words_finds_its_article(staff_client, term):
+    make_article("Innovation vouchers for small firms", lead="Grants and advice.")
+    assert _found(staff_client, ARTICLES, term) == ["Innovation vouchers for small firms"]
+
+
+def test_the_event_autocomplete_finds_an_event_by_its_whole_title(staff_client):
+    make_event("Universities and clusters summit", lead="Two days in Riga.")
+    assert _autocomplete(staff_client, "Universities and clusters summit") == ["Universities and clusters summit"]
+
+
+@pytest.mark.parametrize(
+    "term, other",
+    [
+        ("plant", "Planning the new tram line"),
+        ("studio", "A study of ports"),
+        ("portal", "Port of Tallinn grows"),
+        ("startup", "Work starts on the bridge"),
+        ("party", "Part of the programme"),
+        ("window", "Wind farms at sea"),
+        ("centre", "Prices up ten per cent"),
+        ("100000", "1000 visitors"),
+        ("international", "Internet for all"),
+        ("international", "Internships at the port"),
+        ("activities", "Activists meet"),
+        ("operation", "A night at the opera"),
+    ],
+)
+def test_a_complete_word_finds_no_other_word_that_merely_starts_alike(staff_client, term, other):
+    make_article(other, lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == []
+
+
+def test_a_typed_start_is_cut_only_to_the_stem_the_stemmer_makes_of_it(staff_client):
+    make_article("Inno week", lead="Nothing else here.")
+    make_article("UN report", lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, "innovat") == []
+    assert _found(staff_client, ARTICLES, "univ") == []
+
+
+@pytest.mark.parametrize("term", ["2021-2027", "Interreg 2021-2027", "covid-19"])
+def test_a_number_after_a_hyphen_is_found_as_it_was_indexed(staff_client, term):
+    make_article("Interreg 2021-2027 after covid-19", lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == ["Interreg 2021-2027 after covid-19"]
+
+
+def test_an_address_typed_in_part_finds_it(staff_client):
+    make_article("Visit us", lead="See www.tehnopol.ee for the programme.")
+    assert _found(staff_client, ARTICLES, "www.tehnop") == ["Visit us"]
+
+
+@pytest.mark.parametrize("term", ["İstanbul", "ΟΔΟΣ"])
+def test_a_word_typed_as_written_in_the_text_finds_it(staff_client, term):
+    make_article(f"{term} office opens", lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == [f"{term} office opens"]
+
+
+def test_words_past_the_twelfth_are_not_looked_for(staff_client):
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo lima".split()
+    make_article(" ".join(words).title(), lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, " ".join(words) + " mike") == [" ".join(words).title()]
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["http://[oslo", "//[", "https://oslo]/news/x/", "http://ex\uff0fample.org/news/x/", "info@tehnopol.ee\\",
+     "www.tehnopol.ee/\\'", "www.a.b\x00c"],
+)
+def test_hostile_terms_are_answered_by_the_list_and_the_autocomplete(staff_client, term):
+    make_article("Oslo", lead="Nothing else here.")
+    staff_client.raise_request_exception = False
+    assert staff_client.get(ARTICLES, {"q": term}).status_code == 200
+    response = staff_client.get(
+        "/admin/autocomplete/", {"app_label": "news", "model_name": "article", "field_name": "event", "term": term}
+    )
+    assert response.status_code == 200
