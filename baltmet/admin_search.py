@@ -4,7 +4,7 @@ The admin's search box for articles and events, answered from the full-text inde
 Django's own admin search looks for each word as a substring of every search field
 (`UPPER(body) LIKE UPPER('%word%')`), which no index can answer: on 100 000 articles a search
 read every article's text, for the page, its count and the date hierarchy's two queries,
-1.8-16 s a search (tens to hundreds of milliseconds here: bench/admin_search.py,
+1.7-16 s a search (tens to hundreds of milliseconds here: bench/admin_search.py,
 docs/performance.md). Here the words are looked up in the `search_vector` column the site's
 search keeps (baltmet.search_index: title, lead, text, and for events the place and
 organisers, stemmed in English), through its GIN index. The term is split into words
