@@ -14,8 +14,9 @@ organisers, stemmed in English), through its GIN index. The term is split into w
 - from three letters on, also as the start of a word: "hydro" finds "hydrogen", and
   "innovat" finds "innovation", whose indexed stem "innov" is shorter than what was typed
   (the stems the stemmer makes of the typed start with a common ending, "innovat" + "ion",
-  are looked for whole); a complete word finds no other words that merely start alike
-  ("plant" does not find "planning", "international" not "internet");
+  are looked for whole, "innovatio" + "n" too); a complete word finds no other words that
+  merely start alike ("plant" does not find "planning", "international" not "internet",
+  "model" not "modes");
 - shorter words are matched whole: "eu" finds "EU", not "euro", and the event autocomplete
   of an article's form shows events from the third letter typed.
 
@@ -23,7 +24,8 @@ English stop words ("for", "the", "and"), which the index leaves out, are left o
 with other words, so that a pasted title finds its article; a term of stop words alone looks
 for the words they start ("off" finds "offshore"). What PostgreSQL's parser reads as one
 token, an e-mail address, a host, an address or a number after a hyphen ("2021-2027",
-"covid-19"), is also looked for as it was indexed.
+"covid-19"), is also looked for as it was indexed, and a number alone ("2027") also as the
+one after a hyphen ("-2027").
 
 A slug, or an address of the public site ending in one (query string and fragment left
 aside), finds that item whatever its words. On SQLite (`make run`, no index) Django's
@@ -47,10 +49,12 @@ _SLUG = re.compile(r"[-\w]+")
 # articles ("R&D" as "r…" and "d…"), and read much of the index doing so.
 MIN_PREFIX_LENGTH = 3
 # The dictionary CONFIG stems English words with, and the endings whose stems a typed start
-# may stand for ("universit" + "y" -> "univers"). A stem shorter than MIN_STEM_LENGTH is not
-# looked for.
+# may stand for ("universit" + "y" -> "univers"): common suffixes and every tail of them, for
+# a start typed into the middle of one ("innovatio" + "n", "universi" + "ty"). A stem shorter
+# than MIN_STEM_LENGTH is not looked for.
 STEMMER = "english_stem"
-ENDINGS = ["ion", "ions", "e", "es", "y", "ies", "ity", "le", "ing"]
+_SUFFIXES = ["ation", "ition", "ions", "ility", "ability", "ies", "ity", "ing", "le", "es", "e", "y"]
+ENDINGS = sorted({suffix[start:] for suffix in _SUFFIXES for start in range(len(suffix))})
 MIN_STEM_LENGTH = 4
 # What joins the parts of one token of PostgreSQL's parser: an e-mail address, a host, a URL,
 # a path, a signed number after a word or number ("2021-2027", "covid-19").
@@ -97,6 +101,8 @@ def _stemmed(words, using):
                 stem
                 for stem in stems
                 if MIN_STEM_LENGTH <= len(stem) < len(lowered) and lowered.startswith(stem)
+                # "model" + "y" is an adverb to the stemmer, cut to "mode": a word of its own.
+                and not (lowered.endswith("l") and stem == lowered[:-1])
                 and not any(character.isdigit() for character in lowered)
             ),
         )
@@ -107,6 +113,8 @@ def _stemmed(words, using):
 def _word_query(word):
     """One word of the term (see the module docstring)."""
     query = _query(word.text)  # its forms, whole
+    if word.text.isdecimal():  # after a hyphen the parser indexes "-2027" ("2021-2027")
+        query |= _query("-" + word.text, config="simple", prefix=len(word.text) >= MIN_PREFIX_LENGTH)
     if len(word.text) >= MIN_PREFIX_LENGTH:
         query |= _query(word.text, config="simple", prefix=True)
         for stem in word.stems_of_its_start:

@@ -295,3 +295,42 @@ def test_hostile_terms_are_answered_by_the_list_and_the_autocomplete(staff_clien
         "/admin/autocomplete/", {"app_label": "news", "model_name": "article", "field_name": "event", "term": term}
     )
     assert response.status_code == 200
+
+
+# --- What a third review found (each failed before its fix) --------------------------------
+
+
+@pytest.mark.parametrize(
+    "term, title",
+    [
+        ("planni", "Planning the new tram line"),
+        ("institutio", "Institutions of the region"),
+        ("participati", "Participation rules"),
+        ("capaci", "Capacity building"),
+        ("innovatio", "Innovation vouchers for small firms"),
+        ("universi", "Universities open their labs"),
+    ],
+)
+def test_a_start_typed_into_the_middle_of_a_suffix_finds_its_word(staff_client, term, title):
+    make_article(title, lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == [title]
+
+
+@pytest.mark.parametrize(
+    "term, other",
+    [
+        ("model", "Transport modes compared"),
+        ("panel", "Solar panes cleaned"),
+        ("carl", "Car sharing grows"),
+        ("tied", "Ti plates shipped"),  # "tied" + "e" is "ti" to the stemmer: too short a stem
+    ],
+)
+def test_a_complete_word_finds_no_shorter_word_the_stemmer_would_make_of_it(staff_client, term, other):
+    make_article(other, lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == []
+
+
+@pytest.mark.parametrize("term", ["2027", "Interreg 2027", "19", "covid 19", "2021–2027"])
+def test_a_number_after_a_hyphen_is_found_typed_alone(staff_client, term):
+    make_article("Interreg 2021-2027 after covid-19", lead="Nothing else here.")
+    assert _found(staff_client, ARTICLES, term) == ["Interreg 2021-2027 after covid-19"]
