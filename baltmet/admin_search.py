@@ -37,14 +37,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.contrib.postgres.search import SearchQuery
+from django.core.validators import slug_unicode_re
 from django.db import connections
 from django.db.models import Q
 
 from baltmet.search import clean_query, word_spans
 from baltmet.search_index import CONFIG
 
-# What a slug is made of (SlugField, Unicode allowed); nothing else is looked up as one.
-_SLUG = re.compile(r"[-\w]+")
 # Words shorter than this are matched whole: as a prefix, one or two letters would find most
 # articles ("R&D" as "r…" and "d…"), and read much of the index doing so.
 MIN_PREFIX_LENGTH = 3
@@ -149,7 +148,8 @@ def slug_in(term):
     except ValueError:  # not an address after all ("http://[oslo")
         return None
     slug = path.rstrip("/").rsplit("/", 1)[-1].lower()
-    return slug if _SLUG.fullmatch(slug) else None
+    # What SlugField(allow_unicode=True) accepts; nothing else is looked up as a slug.
+    return slug if slug_unicode_re.match(slug) else None
 
 
 class IndexedSearchAdminMixin:
