@@ -56,6 +56,13 @@ def test_a_word_finds_the_other_forms_of_it(staff_client):
         ("universit", "Universities open their labs"),
         ("sustainab", "Sustainable ports"),
         ("cooperat", "Cooperation across the Baltic"),
+        # Typed into the middle of a suffix.
+        ("planni", "Planning the new tram line"),
+        ("institutio", "Institutions of the region"),
+        ("participati", "Participation rules"),
+        ("capaci", "Capacity building"),
+        ("innovatio", "Innovation vouchers for small firms"),
+        ("universi", "Universities open their labs"),
     ],
 )
 def test_a_typed_start_is_found_where_the_stemmer_cut_the_indexed_word_shorter(staff_client, term, title):
@@ -213,7 +220,7 @@ def test_the_article_list_has_an_index_in_its_order(staff_client):
     assert definition.endswith("(publish_at DESC, id DESC)")
 
 
-# --- What a second review found (each failed before its fix) -------------------------------
+# --- What the reviews found (each failed before its fix) -----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -245,6 +252,11 @@ def test_the_event_autocomplete_finds_an_event_by_its_whole_title(staff_client):
         ("international", "Internships at the port"),
         ("activities", "Activists meet"),
         ("operation", "A night at the opera"),
+        # Shorter words the stemmer would make of it with an ending.
+        ("model", "Transport modes compared"),
+        ("panel", "Solar panes cleaned"),
+        ("carl", "Car sharing grows"),
+        ("tied", "Ti plates shipped"),  # "tied" + "e" is "ti" to the stemmer: too short a stem
     ],
 )
 def test_a_complete_word_finds_no_other_word_that_merely_starts_alike(staff_client, term, other):
@@ -259,8 +271,10 @@ def test_a_typed_start_is_cut_only_to_the_stem_the_stemmer_makes_of_it(staff_cli
     assert _found(staff_client, ARTICLES, "univ") == []
 
 
-@pytest.mark.parametrize("term", ["2021-2027", "Interreg 2021-2027", "covid-19"])
-def test_a_number_after_a_hyphen_is_found_as_it_was_indexed(staff_client, term):
+@pytest.mark.parametrize(
+    "term", ["2021-2027", "Interreg 2021-2027", "covid-19", "2027", "Interreg 2027", "19", "covid 19", "2021–2027"]
+)
+def test_a_number_after_a_hyphen_is_found_as_written_and_alone(staff_client, term):
     make_article("Interreg 2021-2027 after covid-19", lead="Nothing else here.")
     assert _found(staff_client, ARTICLES, term) == ["Interreg 2021-2027 after covid-19"]
 
@@ -295,42 +309,3 @@ def test_hostile_terms_are_answered_by_the_list_and_the_autocomplete(staff_clien
         "/admin/autocomplete/", {"app_label": "news", "model_name": "article", "field_name": "event", "term": term}
     )
     assert response.status_code == 200
-
-
-# --- What a third review found (each failed before its fix) --------------------------------
-
-
-@pytest.mark.parametrize(
-    "term, title",
-    [
-        ("planni", "Planning the new tram line"),
-        ("institutio", "Institutions of the region"),
-        ("participati", "Participation rules"),
-        ("capaci", "Capacity building"),
-        ("innovatio", "Innovation vouchers for small firms"),
-        ("universi", "Universities open their labs"),
-    ],
-)
-def test_a_start_typed_into_the_middle_of_a_suffix_finds_its_word(staff_client, term, title):
-    make_article(title, lead="Nothing else here.")
-    assert _found(staff_client, ARTICLES, term) == [title]
-
-
-@pytest.mark.parametrize(
-    "term, other",
-    [
-        ("model", "Transport modes compared"),
-        ("panel", "Solar panes cleaned"),
-        ("carl", "Car sharing grows"),
-        ("tied", "Ti plates shipped"),  # "tied" + "e" is "ti" to the stemmer: too short a stem
-    ],
-)
-def test_a_complete_word_finds_no_shorter_word_the_stemmer_would_make_of_it(staff_client, term, other):
-    make_article(other, lead="Nothing else here.")
-    assert _found(staff_client, ARTICLES, term) == []
-
-
-@pytest.mark.parametrize("term", ["2027", "Interreg 2027", "19", "covid 19", "2021–2027"])
-def test_a_number_after_a_hyphen_is_found_typed_alone(staff_client, term):
-    make_article("Interreg 2021-2027 after covid-19", lead="Nothing else here.")
-    assert _found(staff_client, ARTICLES, term) == ["Interreg 2021-2027 after covid-19"]
