@@ -9,8 +9,8 @@ class BaltmetConfig(AppConfig):
         # Connect the pre_save receivers: sanitising first, then validating what fixtures bring.
         from baltmet import sanitize  # noqa: F401,I001
         from baltmet import fixture_validation  # noqa: F401
-        from baltmet import page_cache, release, renditions
+        from baltmet import content_version, release, renditions
 
-        page_cache.connect_signals()
+        content_version.connect_signals()
         renditions.connect_signals()
         release.current()  # from the files this process starts with (see baltmet.release)

@@ -4,7 +4,7 @@ again (feeds, iCalendar files, sitemaps): ETag and Last-Modified computed in one
 before any rendering, and 304 Not Modified when the client's copy is current.
 
 Such a file changes only when public content changes (the content version of
-baltmet.page_cache, which also records when) or when time reveals something: a scheduled item
+baltmet.content_version, which also records when) or when time reveals something: a scheduled item
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
@@ -25,7 +25,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from baltmet import release
-from baltmet.page_cache import read_version
+from baltmet.content_version import read_version
 
 
 class Item:

@@ -2,7 +2,7 @@ from django.db import models
 
 
 class ContentVersion(models.Model):
-    """One row whose `version` changes with every change to public content (baltmet.page_cache).
+    """One row whose `version` changes with every change to public content (baltmet.content_version).
 
     It lives in the database, next to the content, so that every process that can see a change
     sees the new version too, whatever cache it uses, and so that a change and its new version

@@ -23,7 +23,7 @@ watch has heard (`announce_and_wait`), through an advisory lock:
   the writer waiting for a watch that has already heard. What a watch reads after it took
   the lock again is the new version.
 
-With the version in Redis (baltmet.page_cache), processes go by Redis's, and a writer
+With the version in Redis (baltmet.content_version), processes go by Redis's, and a writer
 announces through PostgreSQL only where some watch holds a live lease (below): one of a
 process started without REDIS_URL. A watch whose lease ran out before its renewal was in
 place (a renewal held up) forgets what it read, since a writer may have found no lease then.
@@ -35,7 +35,7 @@ What may go wrong, and why it stays correct:
   WRITER_WAIT_SECONDS, and logs which sessions held it up. By then that watch trusts nothing
   from before the change: a version is trusted for TRUST_SECONDS, counted from before it was
   read, and WRITER_WAIT_SECONDS is longer. Should announcing fail altogether, the writer
-  waits TRUST_SECONDS (baltmet.page_cache).
+  waits TRUST_SECONDS (baltmet.content_version).
 - A watch whose session has ended holds no lock, so writers do not wait for it; but its
   process may not know yet (a network that failed silently, the server's last message
   delayed) and go on trusting. So a watch holds a lease too, a row (`ContentVersionWatch`,

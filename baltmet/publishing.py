@@ -3,7 +3,7 @@
 from django.db import models
 from django.utils import timezone
 
-from baltmet.page_cache import ContentQuerySet
+from baltmet.content_version import ContentQuerySet
 
 
 class SlugNaturalKeyManagerMixin:

@@ -175,7 +175,8 @@ if REDIS_URL:
             "OPTIONS": REDIS_OPTIONS,
         },
         # Each process's own copies of the pages it served from Redis, used without asking
-        # Redis while the content version it watches there is unchanged (baltmet.page_cache).
+        # Redis while the content version it watches there is unchanged (baltmet.page_cache,
+        # baltmet.content_version).
         "pages-local": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "pages-local",
@@ -192,7 +193,7 @@ PAGE_CACHE_SECONDS = env_int("DJANGO_PAGE_CACHE_SECONDS", 3600)
 PAGE_CACHE_ALIAS = "default"
 # Where the page cache's content version lives: next to the pages in a shared cache, so that
 # a hit needs no SQL, or in the database, the only place every process sees when each one has
-# its own local-memory cache (baltmet.page_cache).
+# its own local-memory cache (baltmet.content_version).
 PAGE_CACHE_VERSION_IN_CACHE = bool(REDIS_URL)
 PAGE_CACHE_LOCAL_ALIAS = "pages-local" if REDIS_URL else None
 # Without Redis, on PostgreSQL: each process trusts the version it read until a change is

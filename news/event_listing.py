@@ -3,7 +3,7 @@ recent first, read a page at a time, so that no page grows with the number of ev
 
 from django.utils import timezone
 
-from baltmet.page_cache import local_midnight
+from baltmet.content_version import local_midnight
 
 
 class UpcomingThenPast:

@@ -8,9 +8,9 @@ from django.db import connections, models
 from django.db.models import OuterRef
 from django.utils import timezone
 
+from baltmet.content_version import ContentQuerySet, local_midnight
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
-from baltmet.page_cache import ContentQuerySet, local_midnight
 from baltmet.prepared import PreparedPages, attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import (
     Publishable,

@@ -11,7 +11,7 @@ from django.views.generic import DetailView, ListView
 from django.views.generic.detail import BaseDetailView
 
 from baltmet.conditional import Item, conditional_on_content
-from baltmet.page_cache import local_midnight
+from baltmet.content_version import local_midnight
 from news.calendar import calendar_response
 from news.event_listing import UpcomingThenPast
 from news.models import Article, Event, Topic

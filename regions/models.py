@@ -8,9 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connections, models
 from django.db.models import Case, Exists, OuterRef, Prefetch, When
 
+from baltmet.content_version import ContentQuerySet
 from baltmet.images import validate_image_file
 from baltmet.json_rows import json_rows
-from baltmet.page_cache import ContentQuerySet
 from baltmet.prepared import attnames, from_rows, prepared, related_from_row
 from baltmet.publishing import SlugNaturalKeyManagerMixin
 from baltmet.reversing import slug_url

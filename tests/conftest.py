@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from baltmet import cache_failures, page_cache, postgres_watch, redis_watch
+from baltmet import cache_failures, content_version, postgres_watch, redis_watch
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +25,14 @@ def _page_cache_watches_stopped():
 def _cache_failures_forgotten(monkeypatch, settings, _page_cache_watches_stopped):
     """A test that makes the cache fail (Redis down) leaves it resting for a moment
     (baltmet.cache_failures), changes trying Redis once and a thread writing the versions of a
-    change that gave up (baltmet.page_cache): not into the next test. The thread is stopped
+    change that gave up (baltmet.content_version): not into the next test. The thread is stopped
     first, then what it may have given up on forgotten; and before the test's monkeypatching,
     its settings and the watches are undone (this fixture is set up after them), so that it
     never writes through the real functions after a test made them fail, nor elsewhere."""
     yield
     cache_failures.forget()
-    page_cache._OwedVersionWrites.stop_all()
-    page_cache._writes_given_up.clear()
+    content_version._OwedVersionWrites.stop_all()
+    content_version._writes_given_up.clear()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from django.test import Client
 
-from baltmet import page_cache, renditions
+from baltmet import content_version, page_cache, renditions
 from tests.page_cache_settings import use_local_memory_page_cache
 
 
@@ -20,7 +20,7 @@ def visitor_at_each_version_change(monkeypatch, settings, url="/news/"):
     use_local_memory_page_cache(settings)
     decoded = count_decoded_uploads(monkeypatch)
     visits = []
-    tell = page_cache._tell_the_database_watches
+    tell = content_version._tell_the_database_watches
 
     def version_changed(using):
         tell(using)  # the new version is written and announced: visitors see the change
@@ -28,5 +28,5 @@ def visitor_at_each_version_change(monkeypatch, settings, url="/news/"):
         response = Client().get(url)
         visits.append((response.status_code, response[page_cache.HEADER], decoded[before:]))
 
-    monkeypatch.setattr(page_cache, "_tell_the_database_watches", version_changed)
+    monkeypatch.setattr(content_version, "_tell_the_database_watches", version_changed)
     return visits

@@ -10,7 +10,7 @@ import pytest
 import redis
 from django.core.cache import caches
 
-from baltmet import page_cache
+from baltmet import content_version
 
 
 def redis_url(db):
@@ -75,5 +75,5 @@ class UnreachableCache:
 def make_the_page_cache_unreachable(monkeypatch):
     """Every use of the page cache's cache raises ConnectionError, as with Redis down. A change
     tries it once, not for VERSION_WRITE_SECONDS."""
-    monkeypatch.setattr(page_cache, "_cache", UnreachableCache)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0)
+    monkeypatch.setattr(content_version, "shared_cache", UnreachableCache)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)

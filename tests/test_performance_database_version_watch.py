@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from baltmet import page_cache, postgres_watch
+from baltmet import content_version, postgres_watch
 from baltmet.page_cache import HEADER
 from news.models import Article
 from tests.news_factories import make_article
@@ -32,7 +32,7 @@ def local_memory_page_cache(settings):
 @pytest.fixture
 def listening_watch():
     # A flushed database has no version row; starting one counts as a change.
-    page_cache.database_version()
+    content_version.database_version()
     watch = postgres_watch.watch()
     assert watch.wait_until_listening(10), "the watch did not start listening"
     return watch
@@ -113,7 +113,7 @@ def test_a_writer_returns_only_once_the_watch_no_longer_trusts_the_old_version(l
     for _ in range(10):
         assert listening_watch.wait_until_listening(5)
         _, token = listening_watch.get()
-        listening_watch.remember(page_cache.database_version(), token)
+        listening_watch.remember(content_version.database_version(), token)
         assert listening_watch.get()[0] is not None
         _write_from_another_session()
         assert listening_watch.get()[0] is None
@@ -145,7 +145,7 @@ def test_a_watch_never_keeps_a_writer_waiting_once_it_has_heard(listening_watch,
 
 def test_a_version_read_before_a_change_is_not_trusted_after_it(listening_watch):
     _, token = listening_watch.get()
-    old = page_cache.database_version()
+    old = content_version.database_version()
     _write_from_another_session()
     # The watch holds its lock again (as when the read came before it let go), but the token
     # tells a read from before.
@@ -157,9 +157,9 @@ def test_a_version_read_before_a_change_is_not_trusted_after_it(listening_watch)
 def test_a_version_is_trusted_for_trust_seconds_at_most(listening_watch):
     """Counted from when `get` was called, before the version was read."""
     _, (token, asked_at) = listening_watch.get()
-    listening_watch.remember(page_cache.database_version(), (token, asked_at))
+    listening_watch.remember(content_version.database_version(), (token, asked_at))
     assert listening_watch.get()[0] is not None
-    listening_watch.remember(page_cache.database_version(), (token, asked_at - postgres_watch.TRUST_SECONDS))
+    listening_watch.remember(content_version.database_version(), (token, asked_at - postgres_watch.TRUST_SECONDS))
     assert listening_watch.get()[0] is None
 
 
@@ -173,7 +173,7 @@ def test_a_watch_that_does_not_answer_holds_a_writer_up_only_until_its_trust_ran
     monkeypatch.setattr(postgres_watch, "TRUST_SECONDS", 0.3)
     monkeypatch.setattr(postgres_watch, "WRITER_WAIT_SECONDS", 0.6)
     _, token = listening_watch.get()
-    listening_watch.remember(page_cache.database_version(), token)
+    listening_watch.remember(content_version.database_version(), token)
     assert listening_watch.get()[0] is not None
     backend = listening_watch._connection.get_backend_pid()
     # The watch's thread cannot stop trusting (as in a paused process): it waits for this lock.
@@ -213,7 +213,7 @@ def test_requests_in_many_threads_never_see_a_change_late(listening_watch):
     """Threads keep reading while changes are committed from another session: a thread that
     starts a read after a change was reported saved always gets the new version."""
     errors = []
-    saved = {"version": page_cache.database_version()}
+    saved = {"version": content_version.database_version()}
     stop = threading.Event()
 
     def reader():
@@ -222,7 +222,7 @@ def test_requests_in_many_threads_never_see_a_change_late(listening_watch):
                 expected = saved["version"]
                 version, token = listening_watch.get()
                 if version is None:
-                    version = page_cache.database_version()
+                    version = content_version.database_version()
                     listening_watch.remember(version, token)
                 if version < expected:
                     errors.append((version, expected))
@@ -235,7 +235,7 @@ def test_requests_in_many_threads_never_see_a_change_late(listening_watch):
     try:
         for _ in range(30):
             _write_from_another_session()
-            saved["version"] = page_cache.database_version()
+            saved["version"] = content_version.database_version()
             time.sleep(0.01)
     finally:
         stop.set()
@@ -263,7 +263,7 @@ def _watch_through(proxy):
 
 @pytest.fixture
 def database_address():
-    page_cache.database_version()
+    content_version.database_version()
     settings_dict = connection.settings_dict
     return settings_dict["HOST"] or "127.0.0.1", int(settings_dict["PORT"] or 5432)
 
@@ -272,7 +272,7 @@ def _request(watch):
     """What the page cache does for a page it has: trust the version, or read and remember it."""
     version, token = watch.get()
     if version is None:
-        version = page_cache.database_version()
+        version = content_version.database_version()
         watch.remember(version, token)
     return version
 
@@ -298,7 +298,7 @@ def test_a_watch_cut_off_without_noticing_is_waited_out_by_writers(database_addr
         for _ in range(4):
             _write_from_another_session()
             trusted = watch.get()[0]
-            assert trusted is None or trusted == page_cache.database_version()
+            assert trusted is None or trusted == content_version.database_version()
             _request(watch)  # a request reads the version on its own connection, and may trust it
 
 
@@ -315,7 +315,7 @@ def test_a_session_ended_by_the_server_is_noticed_though_the_close_comes_late(da
             time.sleep(0.01)
         _write_from_another_session()
         trusted = watch.get()[0]
-        assert trusted is None or trusted == page_cache.database_version()
+        assert trusted is None or trusted == content_version.database_version()
 
 
 def test_a_writer_that_cannot_tell_the_watches_waits_until_none_trusts_an_old_version(monkeypatch, caplog):
@@ -324,7 +324,7 @@ def test_a_writer_that_cannot_tell_the_watches_waits_until_none_trusts_an_old_ve
 
     slept = []
     monkeypatch.setattr(postgres_watch, "announce_and_wait", fails)
-    monkeypatch.setattr(page_cache, "_sleep", slept.append)
-    page_cache.content_changed()
+    monkeypatch.setattr(content_version, "_sleep", slept.append)
+    content_version.content_changed()
     assert "could not tell other processes of a content change" in caplog.text
     assert slept == [postgres_watch.TRUST_SECONDS]

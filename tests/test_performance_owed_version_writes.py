@@ -1,5 +1,5 @@
 """A change whose version write gave up (an outage longer than VERSION_WRITE_SECONDS) has it
-made in the background (baltmet.page_cache._OwedVersionWrites) by one thread per process,
+made in the background (baltmet.content_version._OwedVersionWrites) by one thread per process,
 whatever the timing of other changes giving up meanwhile. These commit (transactional_db)."""
 
 import os
@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 import pytest
 from django.db import OperationalError, connection, connections
 
-from baltmet import page_cache
+from baltmet import content_version
 from baltmet.models import ContentVersion
-from baltmet.page_cache import content_changed
+from baltmet.content_version import content_changed
 from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.page_cache_settings import use_local_memory_page_cache
@@ -34,8 +34,8 @@ def database_down(settings, monkeypatch):
     use_local_memory_page_cache(settings, listen=False)
     content_changed()
     down = database_refusing_version_writes(monkeypatch)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.2)
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
     return down
 
 
@@ -43,7 +43,7 @@ def _database_refusing_the_first_write(monkeypatch):
     """The database refuses the version's first write only: with Redis, Redis's version moves
     first and the database's in the next round."""
     tries = []
-    real_write = page_cache._write_new_database_version
+    real_write = content_version._write_new_database_version
 
     def write(using):
         tries.append(using)
@@ -51,7 +51,7 @@ def _database_refusing_the_first_write(monkeypatch):
             raise OperationalError("the database system is starting up")
         return real_write(using)
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+    monkeypatch.setattr(content_version, "_write_new_database_version", write)
 
 
 def _version():
@@ -95,7 +95,7 @@ class _LastStepHeldBack:
 
 def test_a_change_giving_up_while_the_thread_is_ending_gets_a_thread_of_its_own(database_down, monkeypatch):
     held = _LastStepHeldBack()
-    monkeypatch.setattr(page_cache, "connections", held)
+    monkeypatch.setattr(content_version, "connections", held)
     content_changed()  # gives up: the thread starts
     database_down.clear()  # it writes that version, finds nothing owed, and ends
     assert held.ending.wait(5)
@@ -108,7 +108,7 @@ def test_a_change_giving_up_while_the_thread_is_ending_gets_a_thread_of_its_own(
 
 
 def test_two_changes_giving_up_at_once_start_one_thread_that_stopping_ends(database_down, monkeypatch):
-    page_cache._writes_given_up.add("the database")  # as two changes that both just gave up
+    content_version._writes_given_up.add("the database")  # as two changes that both just gave up
     in_start, go = threading.Event(), threading.Event()
 
     class SlowToStart(threading.Thread):
@@ -124,23 +124,23 @@ def test_two_changes_giving_up_at_once_start_one_thread_that_stopping_ends(datab
     fake_threading = types.SimpleNamespace(
         Thread=SlowToStart, Lock=threading.Lock, Event=threading.Event, current_thread=threading.current_thread
     )
-    monkeypatch.setattr(page_cache, "threading", fake_threading)
-    first = threading.Thread(target=page_cache._OwedVersionWrites.start, args=["default"])
+    monkeypatch.setattr(content_version, "threading", fake_threading)
+    first = threading.Thread(target=content_version._OwedVersionWrites.start, args=["default"])
     first.start()
     assert in_start.wait(5)
-    threading.Thread(target=page_cache._OwedVersionWrites.start, args=["default"]).start()
+    threading.Thread(target=content_version._OwedVersionWrites.start, args=["default"]).start()
     time.sleep(0.1)  # the second change's start(), meanwhile
     go.set()
     first.join(5)
     running = _owed_threads()
-    page_cache._OwedVersionWrites.stop_all()
+    content_version._OwedVersionWrites.stop_all()
     assert len(running) == 1, f"{len(running)} threads for one database"
     assert not [thread for thread in running if thread.is_alive()], "a thread outlived stop_all()"
 
 
 def test_a_change_giving_up_right_after_the_background_write_is_written_too(database_down, monkeypatch):
     written, go = threading.Event(), threading.Event()
-    real_write_briefly = page_cache._write_waiting_briefly
+    real_write_briefly = content_version._write_waiting_briefly
 
     def write_briefly(using):
         real_write_briefly(using)
@@ -148,7 +148,7 @@ def test_a_change_giving_up_right_after_the_background_write_is_written_too(data
             written.set()
             go.wait(5)  # between the thread's commit and its forgetting that a write was owed
 
-    monkeypatch.setattr(page_cache, "_write_waiting_briefly", write_briefly)
+    monkeypatch.setattr(content_version, "_write_waiting_briefly", write_briefly)
     content_changed()  # gives up: the thread starts
     database_down.clear()
     assert written.wait(5)
@@ -157,7 +157,7 @@ def test_a_change_giving_up_right_after_the_background_write_is_written_too(data
     content_changed()
     go.set()
     database_down.clear()
-    assert _version_moves_from(version), f"never written: owed {page_cache._writes_given_up}"
+    assert _version_moves_from(version), f"never written: owed {content_version._writes_given_up}"
 
 
 def test_redis_given_up_inside_a_transaction_is_written_in_the_background(database_down, settings, monkeypatch):
@@ -167,33 +167,33 @@ def test_redis_given_up_inside_a_transaction_is_written_in_the_background(databa
     settings.PAGE_CACHE_LISTEN = False
     database_down.clear()
     content_changed()
-    version = cache.get(page_cache._VERSION_KEY)
-    real_cache = page_cache._cache
+    version = cache.get(content_version.VERSION_KEY)
+    real_cache = content_version.shared_cache
     redis_down = threading.Event()
     redis_down.set()
-    monkeypatch.setattr(page_cache, "_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
+    monkeypatch.setattr(content_version, "shared_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
     database_down.set()
     with autocommit_off():
         connection.cursor().execute("SELECT 1")  # the script's own work: its transaction is open
         with pytest.raises(OperationalError):
             content_changed()
         connection.rollback()
-    assert page_cache._writes_given_up == {"the shared cache"}
+    assert content_version._writes_given_up == {"the shared cache"}
     redis_down.clear()
     database_down.clear()
     deadline = time.monotonic() + 3
-    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+    while cache.get(content_version.VERSION_KEY) == version and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert cache.get(page_cache._VERSION_KEY) != version, f"never written: threads {_owed_threads()}"
+    assert cache.get(content_version.VERSION_KEY) != version, f"never written: threads {_owed_threads()}"
 
 
 def test_a_give_up_that_the_next_change_recovers_is_logged_as_recovered(database_down, monkeypatch, caplog):
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)  # the next change comes first
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 30)  # the next change comes first
     content_changed()
     assert "could not record a content change in the database" in caplog.text
     database_down.clear()
     content_changed()
-    assert page_cache._writes_given_up == set()
+    assert content_version._writes_given_up == set()
     assert "recorded a content change in the database again" in caplog.text
 
 
@@ -205,7 +205,7 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
     settings.PAGE_CACHE_LISTEN = False
     database_down.clear()
     content_changed()
-    real_incr = page_cache._incr_and_announce
+    real_incr = content_version._incr_and_announce
     redis_tries = []
     redis_down = threading.Event()
     _database_refusing_the_first_write(monkeypatch)
@@ -218,15 +218,15 @@ def test_with_redis_a_second_move_given_up_is_made_in_the_background(database_do
             raise ConnectionError("Redis is down")
         return real_incr(cache)
 
-    monkeypatch.setattr(page_cache, "_incr_and_announce", incr)
+    monkeypatch.setattr(content_version, "_incr_and_announce", incr)
     content_changed()
-    assert page_cache._writes_given_up == {"the shared cache"}
-    version = cache.get(page_cache._VERSION_KEY)
+    assert content_version._writes_given_up == {"the shared cache"}
+    version = cache.get(content_version.VERSION_KEY)
     redis_down.clear()
     deadline = time.monotonic() + 3
-    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+    while cache.get(content_version.VERSION_KEY) == version and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert cache.get(page_cache._VERSION_KEY) != version, f"never made: threads {_owed_threads()}"
+    assert cache.get(content_version.VERSION_KEY) != version, f"never made: threads {_owed_threads()}"
 
 
 def _a_script_writes_the_version_in_its_transaction_then_rolls_back():
@@ -239,7 +239,7 @@ def _a_script_writes_the_version_in_its_transaction_then_rolls_back():
 def test_a_write_rolled_back_with_a_scripts_transaction_does_not_pay_an_owed_version(database_down, monkeypatch):
     script_running = threading.Event()
     script_running.set()
-    real_write = page_cache._write_new_database_version
+    real_write = content_version._write_new_database_version
 
     def write(using):  # the thread's tries fail until the script is done
         if threading.current_thread().name == THREAD_NAME and script_running.is_set():
@@ -249,14 +249,14 @@ def test_a_write_rolled_back_with_a_scripts_transaction_does_not_pay_an_owed_ver
     content_changed()  # an editor's save gives up: its version is owed
     version = _version()
     database_down.clear()
-    monkeypatch.setattr(page_cache, "_write_new_database_version", write)
+    monkeypatch.setattr(content_version, "_write_new_database_version", write)
     _a_script_writes_the_version_in_its_transaction_then_rolls_back()
     script_running.clear()
-    assert _version_moves_from(version), f"the owed version was dropped: owed {page_cache._writes_given_up}"
+    assert _version_moves_from(version), f"the owed version was dropped: owed {content_version._writes_given_up}"
 
 
 def test_no_recovery_is_logged_for_a_write_not_committed(database_down, monkeypatch, caplog):
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)  # the script comes first
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 30)  # the script comes first
     content_changed()
     database_down.clear()
     _a_script_writes_the_version_in_its_transaction_then_rolls_back()
@@ -275,23 +275,23 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 import django
 django.setup()
 from django.db import transaction
-from baltmet import page_cache
+from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
 
 down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
-page_cache.VERSION_WRITE_SECONDS = 0.3
-page_cache.OWED_VERSION_RETRY_SECONDS = 600
+content_version.VERSION_WRITE_SECONDS = 0.3
+content_version.OWED_VERSION_RETRY_SECONDS = 600
 {script}
 
 def at_exit():
     {at_exit}
 
 atexit.register(at_exit)  # registered after page_cache's own: runs before it
-print(json.dumps(sorted(page_cache._writes_given_up)))
+print(json.dumps(sorted(content_version._writes_given_up)))
 """
 
 
-def _script_giving_up(at_exit, script="page_cache.content_changed()", before="", timeout=60, **env):
+def _script_giving_up(at_exit, script="content_version.content_changed()", before="", timeout=60, **env):
     env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0", **env}
     result = run_python(_SCRIPT_GIVING_UP.format(before=before, script=script, at_exit=at_exit), env, timeout)
     assert result.returncode == 0, result.stderr
@@ -320,7 +320,7 @@ def test_a_script_with_autocommit_off_has_what_it_owes_committed_as_it_exits():
     script = """
 transaction.set_autocommit(False)
 transaction.commit()  # the script's own work
-page_cache.content_changed()  # after its commit, as documented: gives up
+content_version.content_changed()  # after its commit, as documented: gives up
 """
     _script_giving_up(at_exit="down.clear()", script=script)
     assert _version() != version, "written in the script's transaction, and rolled back as it ended"
@@ -351,9 +351,9 @@ def test_a_script_exiting_as_redis_goes_silent_says_it_did_not_finish():
     )
     script = """
 down.clear()
-page_cache.content_changed()  # both written: the connections to Redis and the database are open
+content_version.content_changed()  # both written: the connections to Redis and the database are open
 down.set()
-page_cache.content_changed()  # Redis's version moves, the database's gives up: owed
+content_version.content_changed()  # Redis's version moves, the database's gives up: owed
 """
     result = _script_giving_up(
         at_exit="down.clear(); proxy.cut()", script=script, before=before, timeout=30, DJANGO_REDIS_TIMEOUT="1"
@@ -367,15 +367,15 @@ import atexit, os, signal, threading, types
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 import django
 django.setup()
-from baltmet import page_cache
+from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
 
 down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
-page_cache.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped
-page_cache.OWED_VERSION_RETRY_SECONDS = 600
+content_version.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped
+content_version.OWED_VERSION_RETRY_SECONDS = 600
 atexit.register(down.clear)  # the database is back as the script ends
 threading.Timer(0.5, os.kill, [os.getpid(), signal.SIGINT]).start()  # Ctrl-C
-page_cache.content_changed()  # the change is saved; its version is being written
+content_version.content_changed()  # the change is saved; its version is being written
 """
 
 
@@ -393,17 +393,17 @@ import os, signal, threading, types
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 import django
 django.setup()
-from baltmet import page_cache
+from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
 
 database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # down for good
-page_cache.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped, and as it exits
-page_cache.OWED_VERSION_RETRY_SECONDS = 600
+content_version.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped, and as it exits
+content_version.OWED_VERSION_RETRY_SECONDS = 600
 threading.Timer(0.5, os.kill, [os.getpid(), signal.SIGINT]).start()  # Ctrl-C
 again = threading.Timer(3.0, os.kill, [os.getpid(), signal.SIGINT])  # again, as the exit waits
 again.daemon = True
 again.start()
-page_cache.content_changed()
+content_version.content_changed()
 """
 
 
@@ -420,7 +420,7 @@ def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_i
     # round), and the change is stopped while it moves Redis's version once more.
     cache = use_redis_page_cache(settings, REDIS_DB)
     database_down.clear()
-    real_shared_write = page_cache._write_shared_version
+    real_shared_write = content_version._write_shared_version
     shared_tries = []
     _database_refusing_the_first_write(monkeypatch)
 
@@ -430,15 +430,15 @@ def test_a_change_stopped_while_it_moves_the_shared_version_again_has_it_moved_i
             raise KeyboardInterrupt
         return real_shared_write()
 
-    monkeypatch.setattr(page_cache, "_write_shared_version", shared_write)
+    monkeypatch.setattr(content_version, "_write_shared_version", shared_write)
     with pytest.raises(KeyboardInterrupt):
         content_changed()
     assert "interrupted while recording a content change in the shared cache" in caplog.text
-    version = cache.get(page_cache._VERSION_KEY)
+    version = cache.get(content_version.VERSION_KEY)
     deadline = time.monotonic() + 3
-    while cache.get(page_cache._VERSION_KEY) == version and time.monotonic() < deadline:
+    while cache.get(content_version.VERSION_KEY) == version and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert cache.get(page_cache._VERSION_KEY) != version, f"never moved again: threads {_owed_threads()}"
+    assert cache.get(content_version.VERSION_KEY) != version, f"never moved again: threads {_owed_threads()}"
 
 
 def test_a_change_stopped_while_it_tells_the_watches_still_has_what_it_owes_paid(settings, monkeypatch):
@@ -446,16 +446,16 @@ def test_a_change_stopped_while_it_tells_the_watches_still_has_what_it_owes_paid
     # while it tells the processes watching the database.
     use_redis_page_cache(settings, REDIS_DB)
     content_changed()
-    monkeypatch.setattr(page_cache, "_cache", UnreachableCache)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
+    monkeypatch.setattr(content_version, "shared_cache", UnreachableCache)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.2)
 
     def stopped(using):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(page_cache, "_tell_the_database_watches", stopped)
+    monkeypatch.setattr(content_version, "_tell_the_database_watches", stopped)
     with pytest.raises(KeyboardInterrupt):
         content_changed()
-    assert page_cache._writes_given_up == {"the shared cache"}
+    assert content_version._writes_given_up == {"the shared cache"}
     assert _owed_threads(), "owed, and no thread to pay it"
 
 
@@ -463,9 +463,9 @@ def test_an_exit_stopped_again_says_what_it_may_leave_unfinished(monkeypatch, ca
     def stopped_again(seconds):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(page_cache._OwedVersionWrites, "finish", stopped_again)
+    monkeypatch.setattr(content_version._OwedVersionWrites, "finish", stopped_again)
     with pytest.raises(KeyboardInterrupt):
-        page_cache._pay_owed_versions_before_exit()
+        content_version._pay_owed_versions_before_exit()
     assert "ends while still recording a content change" in caplog.text
 
 
@@ -474,12 +474,12 @@ def _redis_port():
 
 
 def test_stopping_the_threads_after_an_exit_leaves_the_next_one_at_its_usual_pace(database_down, monkeypatch):
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 1.0)
-    page_cache._OwedVersionWrites.finish(0)
-    page_cache._OwedVersionWrites.stop_all()
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 1.0)
+    content_version._OwedVersionWrites.finish(0)
+    content_version._OwedVersionWrites.stop_all()
     tries = []
-    real_pay = page_cache._pay_owed_versions
-    monkeypatch.setattr(page_cache, "_pay_owed_versions", lambda *args: tries.append(1) or real_pay(*args))
+    real_pay = content_version._pay_owed_versions
+    monkeypatch.setattr(content_version, "_pay_owed_versions", lambda *args: tries.append(1) or real_pay(*args))
     content_changed()  # gives up: the thread starts, its first try due in 1 s
     time.sleep(0.6)
     assert tries == [], f"{len(tries)} tries in 0.6 s"
@@ -500,8 +500,8 @@ def _in_a_forked_child(check):
 
 def _a_thread_starts():
     started = threading.Event()
-    page_cache._OwedVersionWrites._run = classmethod(lambda cls, using: started.set())
-    page_cache._OwedVersionWrites.start("default")
+    content_version._OwedVersionWrites._run = classmethod(lambda cls, using: started.set())
+    content_version._OwedVersionWrites.start("default")
     return started.wait(3)
 
 
@@ -512,14 +512,14 @@ def test_a_forked_child_starts_its_own_thread_for_what_it_owes(database_down):
 
 
 def test_a_fork_while_a_thread_holds_the_lock_leaves_the_child_able_to_start_one(database_down):
-    with page_cache._OwedVersionWrites._lock:  # as a thread in start() at the moment of the fork
+    with content_version._OwedVersionWrites._lock:  # as a thread in start() at the moment of the fork
         assert _in_a_forked_child(_a_thread_starts), "the child waits for a lock nobody there will release"
 
 
 def test_a_fork_while_a_change_is_giving_up_leaves_the_child_able_to_give_up(database_down):
     def gives_up():
-        page_cache._give_up("the database")
-        return "the database" in page_cache._writes_given_up
+        content_version._give_up("the database")
+        return "the database" in content_version._writes_given_up
 
-    with page_cache._given_up_lock:  # as a change giving up, in another thread, at the moment of the fork
+    with content_version._given_up_lock:  # as a change giving up, in another thread, at the moment of the fork
         assert _in_a_forked_child(gives_up), "the child waits for a lock nobody there will release"

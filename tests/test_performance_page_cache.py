@@ -21,9 +21,10 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
 
-from baltmet import page_cache, postgres_watch, renditions
+from baltmet import content_version, page_cache, postgres_watch, renditions
 from baltmet.models import ContentVersion
-from baltmet.page_cache import HEADER, content_changed, content_state
+from baltmet.content_version import content_changed, content_state
+from baltmet.page_cache import HEADER
 from news.models import Article, Event
 from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
@@ -135,9 +136,9 @@ def test_every_content_model_is_written_through_content_querysets_by_both_its_ma
     # Django writes through the base manager too (a reverse relation's add()): a content model
     # added without `base_manager_name = "objects"` would leave pages stale on that path.
     for model in apps.get_models():
-        if model._meta.app_label in page_cache.CONTENT_APPS and not model._meta.auto_created:
+        if model._meta.app_label in content_version.CONTENT_APPS and not model._meta.auto_created:
             for manager in (model._default_manager, model._base_manager):
-                assert isinstance(manager.all(), page_cache.ContentQuerySet), (model, manager)
+                assert isinstance(manager.all(), content_version.ContentQuerySet), (model, manager)
 
 
 def test_a_change_in_a_transaction_managed_by_hand_says_how_to_show_it(client, caplog):
@@ -146,7 +147,7 @@ def test_a_change_in_a_transaction_managed_by_hand_says_how_to_show_it(client, c
     with autocommit_off():
         Article.objects.filter(pk=article.pk).update(title="New title")
         transaction.commit()
-    assert "call baltmet.page_cache.content_changed() again after the commit" in caplog.text
+    assert "call baltmet.content_version.content_changed() again after the commit" in caplog.text
     content_changed()
     assert "New title" in _get(client, "/news/")[1]
 
@@ -179,8 +180,8 @@ def test_a_script_whose_call_after_its_commit_failed_keeps_autocommit_off(monkey
     # The database fails while the script calls content_changed() after a commit, as the error
     # above advises; it catches the failure and goes on with its next batch, which it rolls back.
     article = make_article("Old title")
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.2)
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 30)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.2)
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 30)
     down = database_refusing_version_writes(monkeypatch)
     real_connect = connection.get_new_connection
 
@@ -484,8 +485,8 @@ def test_an_orm_save_outside_a_transaction_changes_the_version_once(monkeypatch)
         make_institution(region, "university"),
     ]
     changes = []
-    bump = page_cache._bump
-    monkeypatch.setattr(page_cache, "_bump", lambda using: (changes.append(using), bump(using)))
+    bump = content_version._bump
+    monkeypatch.setattr(content_version, "_bump", lambda using: (changes.append(using), bump(using)))
     for instance in saved:
         changes.clear()
         instance.save()
@@ -498,7 +499,7 @@ def test_a_version_change_failing_after_the_commit_is_logged_and_the_change_kept
     def failing(using):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(page_cache, "_bump", failing)
+    monkeypatch.setattr(content_version, "_bump", failing)
     later = []
     with transaction.atomic():
         article.title = "New title"
@@ -514,7 +515,7 @@ def test_a_version_write_failing_for_a_moment_after_the_commit_is_tried_again(cl
     article = make_article("Old title")
     assert _get(client, "/news/")[0][HEADER] == "miss"
     assert _get(client, "/news/")[0][HEADER] == "hit"
-    real_write = page_cache._write_new_database_version
+    real_write = content_version._write_new_database_version
     failures = []
 
     def fails_once(using):
@@ -524,8 +525,8 @@ def test_a_version_write_failing_for_a_moment_after_the_commit_is_tried_again(cl
             raise OperationalError("canceling statement due to lock timeout")
         return real_write(using)
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", fails_once)
-    monkeypatch.setattr(page_cache, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(content_version, "_write_new_database_version", fails_once)
+    monkeypatch.setattr(content_version, "_sleep", lambda seconds: None)
     with transaction.atomic():  # as the admin saves
         article.title = "New title"
         article.save()
@@ -543,9 +544,9 @@ def test_a_version_write_that_keeps_failing_is_logged_and_the_next_changes_try_i
         tries.append(using)
         raise OperationalError("canceling statement due to statement timeout")
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", failing)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.35)  # tries every 0.1 s meanwhile
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 60)  # not in the background meanwhile
+    monkeypatch.setattr(content_version, "_write_new_database_version", failing)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.35)  # tries every 0.1 s meanwhile
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 60)  # not in the background meanwhile
     article.title = "New title"
     article.save()  # outside a transaction: the change is saved, and nothing is raised
     assert Article.objects.get(pk=article.pk).title == "New title"
@@ -565,8 +566,8 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
     monkeypatch.setattr(timezone, "now", lambda: later)
     before = client.get("/news/feed/")
     database_down = database_refusing_version_writes(monkeypatch)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.25)
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.25)
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
     version = _version()
     article.title = "New title"
     article.save()
@@ -578,7 +579,7 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
     while _version() == version and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _version() != version, "not written once the database was back"
-    page_cache._OwedVersionWrites.stop_all()  # it ends once it has told the other processes
+    content_version._OwedVersionWrites.stop_all()  # it ends once it has told the other processes
     assert "recorded a content change in the database again" in caplog.text
     response = client.get("/news/feed/", headers={"If-None-Match": before["ETag"]})
     assert response.status_code == 200 and "New title" in response.content.decode()
@@ -605,7 +606,7 @@ def test_a_save_while_another_session_holds_the_version_row_for_a_moment_shows_o
     article = make_article("Old title")
     assert _get(client, "/news/")[0][HEADER] == "miss"
     assert _get(client, "/news/")[0][HEADER] == "hit"
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.3)  # a lock's wait is not a failure
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.3)  # a lock's wait is not a failure
     holder = _holding_the_version_row(1.0)
     try:
         article.title = "New title"
@@ -618,8 +619,8 @@ def test_a_save_while_another_session_holds_the_version_row_for_a_moment_shows_o
 
 def test_a_save_is_not_held_longer_than_the_lock_wait_and_its_version_follows(monkeypatch, caplog):
     content_changed()
-    monkeypatch.setattr(page_cache, "VERSION_LOCK_WAIT_SECONDS", 0.5)
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(content_version, "VERSION_LOCK_WAIT_SECONDS", 0.5)
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
     version = _version()
     holder = _holding_the_version_row(2.5)
     try:
@@ -648,7 +649,7 @@ def test_with_autocommit_off_a_failed_version_write_is_raised_and_the_transactio
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
 
-    monkeypatch.setattr(page_cache, "_write_new_database_version", aborts)
+    monkeypatch.setattr(content_version, "_write_new_database_version", aborts)
     connection.ensure_connection()
     link = connection.connection
     with autocommit_off():

@@ -23,7 +23,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.page_cache import content_changed
+from baltmet.content_version import content_changed
 from baltmet.search_index import update_vectors
 from news.models import Article, Event
 from regions.models import Metric, Region

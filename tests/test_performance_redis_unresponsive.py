@@ -18,7 +18,7 @@ import urllib.parse
 import pytest
 import redis
 
-from baltmet import cache_failures, page_cache, renditions
+from baltmet import cache_failures, content_version, page_cache, renditions
 from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import UnreachableCache, redis_url, use_redis_page_cache
@@ -72,7 +72,7 @@ def redis_behind_proxy(transactional_db, settings, proxy):
         timeout=TIMEOUT_SECONDS,
     )
     yield cache
-    cache.watch(page_cache._VERSION_KEY).close()
+    cache.watch(content_version.VERSION_KEY).close()
     cache.close()
 
 
@@ -98,7 +98,7 @@ def test_a_process_that_cannot_subscribe_to_a_silent_redis_serves_pages(redis_be
         response = client.get(article.get_absolute_url())
     assert response.status_code == 200
     assert "Read by a process started during the outage" in response.content.decode()
-    assert not redis_behind_proxy.watch(page_cache._VERSION_KEY).subscribed
+    assert not redis_behind_proxy.watch(content_version.VERSION_KEY).subscribed
 
 
 def test_after_a_failure_requests_leave_redis_alone_for_a_moment(redis_behind_proxy, proxy, client, monkeypatch):
@@ -129,7 +129,7 @@ def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_p
     make_article("Before the outage")
     proxy.cut()
     # Each change (the factory makes two) keeps trying this long, then gives up.
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 1)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 1)
     with deadline():
         make_article("Saved while Redis is silent")
     assert Article.objects.filter(title="Saved while Redis is silent").exists()
@@ -141,7 +141,7 @@ def test_a_save_while_redis_stops_answering_returns_and_is_logged(redis_behind_p
 
 def test_a_save_while_redis_stalls_for_a_moment_still_reaches_it(redis_behind_proxy, proxy, caplog):
     make_article("Before the stall")
-    before = redis_behind_proxy.get(page_cache._VERSION_KEY)
+    before = redis_behind_proxy.get(content_version.VERSION_KEY)
     proxy.pause()
     # Longer than a timeout, well within the time a change keeps trying.
     resume = threading.Timer(3 * TIMEOUT_SECONDS, proxy.resume)
@@ -149,7 +149,7 @@ def test_a_save_while_redis_stalls_for_a_moment_still_reaches_it(redis_behind_pr
     with deadline():
         make_article("Saved while Redis stalls")
     resume.join()
-    assert redis_behind_proxy.get(page_cache._VERSION_KEY) > before
+    assert redis_behind_proxy.get(content_version.VERSION_KEY) > before
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
@@ -162,12 +162,12 @@ def test_after_a_change_gave_up_the_next_ones_try_once_until_one_gets_through(re
         if failing:
             raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(page_cache, "_incr_and_announce", incr_and_announce)
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0.35)
+    monkeypatch.setattr(content_version, "_incr_and_announce", incr_and_announce)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0.35)
 
     def tries_of_one_change():
         attempts.clear()
-        page_cache.content_changed()
+        content_version.content_changed()
         return len(attempts)
 
     assert tries_of_one_change() > 1, "a first failure may be a stall: tried again"
@@ -189,7 +189,7 @@ def test_a_full_redis_that_refuses_to_store_still_serves_what_it_has(redis_behin
     monkeypatch.setattr(redis_behind_proxy, "set", out_of_memory)
     assert client.get(later.get_absolute_url())["X-Page-Cache"] == "miss"
     assert not cache_failures.resting("default"), "Redis answered: no reason to leave it alone"
-    redis_behind_proxy.watch(page_cache._VERSION_KEY).close()  # read from Redis, not this process's copy
+    redis_behind_proxy.watch(content_version.VERSION_KEY).close()  # read from Redis, not this process's copy
     assert client.get(stored.get_absolute_url())["X-Page-Cache"] == "hit"
 
 
@@ -218,7 +218,7 @@ def small_redis(tmp_path):
 
 
 def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog, monkeypatch):
-    monkeypatch.setattr(page_cache, "_full_logged_at", None)
+    monkeypatch.setattr(content_version, "_full_logged_at", None)
     url, raw = small_redis
     cache = use_redis_page_cache(settings, 0, location=url)
     try:
@@ -243,7 +243,7 @@ def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, 
         assert "Redis is full" in said[0].getMessage()
         assert len(said) <= 2, [record.getMessage() for record in said]
     finally:
-        cache.watch(page_cache._VERSION_KEY).close()
+        cache.watch(content_version.VERSION_KEY).close()
         cache.close()
 
 
@@ -268,7 +268,7 @@ def test_a_page_that_found_redis_unreachable_while_it_was_made_is_not_stored(red
 
 def test_the_quiet_subscription_to_the_version_sends_tcp_keepalives(redis_behind_proxy, client):
     client.get("/")
-    watch = redis_behind_proxy.watch(page_cache._VERSION_KEY)
+    watch = redis_behind_proxy.watch(content_version.VERSION_KEY)
     assert watch.subscribed
     sock = watch._connection._sock
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)

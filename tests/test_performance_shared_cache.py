@@ -3,7 +3,7 @@ of them cached is served by the other, and an edit made through one is seen thro
 on the very next request.
 
 With REDIS_URL set, the content version lives in Redis too, next to the pages
-(baltmet.page_cache), so these servers also show that a version changed through one is the
+(baltmet.content_version), so these servers also show that a version changed through one is the
 version the other checks. Without Redis, each server has its own copies, and an edit through
 one reaches the other through PostgreSQL (baltmet.postgres_watch). Needs a Redis: `make test` starts one
 (scripts/ensure-test-services.sh) and sets REDIS_TEST_URL. Without a reachable Redis this
@@ -22,7 +22,7 @@ import redis
 from django.db import transaction
 from django.utils import timezone
 
-from baltmet import page_cache
+from baltmet import content_version
 from news.models import Article
 from tests.news_factories import make_article
 from tests.redis_for_tests import make_the_page_cache_unreachable, redis_url, unique_key_prefix, use_redis_page_cache
@@ -149,7 +149,7 @@ def redis_page_cache(transactional_db, settings):
 
 
 def _shared_version(cache):
-    return cache.get(page_cache._VERSION_KEY)
+    return cache.get(content_version.VERSION_KEY)
 
 
 def test_the_version_in_redis_changes_once_at_commit_and_not_on_rollback(redis_page_cache):
@@ -172,15 +172,15 @@ def test_a_lost_version_never_brings_back_an_old_page(redis_page_cache, client):
     assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
     # Redis restarted or evicted the version, but (say) kept the page; then an edit, whose
     # INCR finds no version and starts a new one.
-    redis_page_cache.delete(page_cache._VERSION_KEY)
+    redis_page_cache.delete(content_version.VERSION_KEY)
     Article.objects.filter(pk=article.pk).update(title="After the restart")
     response = client.get(article.get_absolute_url())
     assert response["X-Page-Cache"] == "miss"
     assert "After the restart" in response.content.decode()
     # A version lost with no edit after it, seen by a process that has not read the version
     # yet (this one forgets what it read): the page is made again, not trusted.
-    redis_page_cache.delete(page_cache._VERSION_KEY)
-    redis_page_cache.watch(page_cache._VERSION_KEY).close()
+    redis_page_cache.delete(content_version.VERSION_KEY)
+    redis_page_cache.watch(content_version.VERSION_KEY).close()
     assert client.get(article.get_absolute_url())["X-Page-Cache"] == "miss"
     assert client.get(article.get_absolute_url())["X-Page-Cache"] == "hit"
 

@@ -15,9 +15,10 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connection
 from django.test import Client
 from django.utils import timezone
 
-from baltmet import page_cache, postgres_watch
+from baltmet import content_version, postgres_watch
 from baltmet.models import ContentVersion, ContentVersionWatch
-from baltmet.page_cache import HEADER, content_changed
+from baltmet.content_version import content_changed
+from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, make_the_page_cache_unreachable, use_redis_page_cache
@@ -43,9 +44,9 @@ def test_with_redis_a_failing_database_write_does_not_hold_up_the_shared_version
         tries.append(("the database", time.monotonic()))
         raise OperationalError("canceling statement due to lock timeout")
 
-    incr = page_cache._incr_and_announce
-    monkeypatch.setattr(page_cache, "_write_new_database_version", database_fails)
-    monkeypatch.setattr(page_cache, "_incr_and_announce", lambda cache: tries.append(("redis", time.monotonic())) or incr(cache))
+    incr = content_version._incr_and_announce
+    monkeypatch.setattr(content_version, "_write_new_database_version", database_fails)
+    monkeypatch.setattr(content_version, "_incr_and_announce", lambda cache: tries.append(("redis", time.monotonic())) or incr(cache))
     started = time.monotonic()
     content_changed()  # outside a transaction, as after raw SQL
     # Pages go by Redis's version: it changes at once, while the database's is tried again.
@@ -57,9 +58,9 @@ def test_with_redis_a_failing_database_write_does_not_hold_up_the_shared_version
 def test_with_redis_a_database_write_waiting_on_a_lock_does_not_hold_up_the_shared_version():
     # Another session holds the version row (a script with autocommit off that called
     # content_changed() and has not committed yet, a stalled session): the database's write waits.
-    cache = page_cache._cache()
+    cache = content_version.shared_cache()
     content_changed()
-    before = cache.get(page_cache._VERSION_KEY)
+    before = cache.get(content_version.VERSION_KEY)
     other = connections.create_connection(DEFAULT_DB_ALIAS)
     other.set_autocommit(False)
     try:
@@ -68,9 +69,9 @@ def test_with_redis_a_database_write_waiting_on_a_lock_does_not_hold_up_the_shar
         thread = threading.Thread(target=lambda: (content_changed(), connections.close_all()))
         thread.start()
         deadline = time.monotonic() + 5
-        while cache.get(page_cache._VERSION_KEY) == before and time.monotonic() < deadline:
+        while cache.get(content_version.VERSION_KEY) == before and time.monotonic() < deadline:
             time.sleep(0.05)
-        moved_while_locked = cache.get(page_cache._VERSION_KEY) != before
+        moved_while_locked = cache.get(content_version.VERSION_KEY) != before
     finally:
         other.rollback()
         other.close()
@@ -107,8 +108,8 @@ def test_a_feed_made_while_the_database_version_waits_keeps_no_old_validators(cl
     first = client.get("/news/feed/")
     assert first.status_code == 200 and "Feed news" in first.content.decode()
 
-    cache = page_cache._cache()
-    before = cache.get(page_cache._VERSION_KEY)
+    cache = content_version.shared_cache()
+    before = cache.get(content_version.VERSION_KEY)
     other = connections.create_connection(DEFAULT_DB_ALIAS)
     other.set_autocommit(False)
     saved = threading.Event()
@@ -125,9 +126,9 @@ def test_a_feed_made_while_the_database_version_waits_keeps_no_old_validators(cl
         thread = threading.Thread(target=edit)
         thread.start()
         deadline = time.monotonic() + 5
-        while cache.get(page_cache._VERSION_KEY) == before and time.monotonic() < deadline:
+        while cache.get(content_version.VERSION_KEY) == before and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert cache.get(page_cache._VERSION_KEY) != before
+        assert cache.get(content_version.VERSION_KEY) != before
         assert "Renamed news" in client.get("/news/feed/").content.decode()
     finally:
         other.rollback()
@@ -148,7 +149,7 @@ def test_a_process_without_redis_is_told_of_a_change_made_by_one_with_it(client,
     use_local_memory_page_cache(settings)
     article = make_article("Old title")
     url = article.get_absolute_url()
-    page_cache.database_version()
+    content_version.database_version()
     watch = postgres_watch.watch()
     assert watch.wait_until_listening(10)
     for _ in range(20):  # until a hit is served on the version this process trusts
@@ -156,7 +157,7 @@ def test_a_process_without_redis_is_told_of_a_change_made_by_one_with_it(client,
         _, token = watch.get()
         if watch.get()[0] is not None:
             break
-        watch.remember(page_cache.database_version(), token)
+        watch.remember(content_version.database_version(), token)
     assert client.get(url)[HEADER] == "hit"
 
     without_redis = {name: getattr(settings, name) for name in ("CACHES", "PAGE_CACHE_VERSION_IN_CACHE", "PAGE_CACHE_LOCAL_ALIAS")}
@@ -195,14 +196,14 @@ def test_a_watch_whose_lease_renewal_was_held_up_is_told_of_a_change():
         cursor.execute(f"SELECT id FROM {table} FOR UPDATE")  # the next renewal (in 0.5 s) waits
         time.sleep(0.35)
         _, token = watch.get()
-        old = page_cache.database_version()
+        old = content_version.database_version()
         watch.remember(old, token)
         assert watch.get()[0] == old
         deadline = time.monotonic() + 3
-        while page_cache._a_watch_trusts(DEFAULT_DB_ALIAS) and time.monotonic() < deadline:
+        while content_version._a_watch_trusts(DEFAULT_DB_ALIAS) and time.monotonic() < deadline:
             time.sleep(0.01)
         content_changed()  # reported saved: every process must have stopped trusting `old`
-        new = page_cache.database_version()
+        new = content_version.database_version()
         assert new != old
         blocker.rollback()  # the held-up renewal goes through
         time.sleep(0.1)
@@ -216,13 +217,13 @@ def test_a_watch_whose_lease_renewal_was_held_up_is_told_of_a_change():
 def test_a_change_is_not_failed_by_the_lease_check_after_its_version_is_written(monkeypatch):
     # PostgreSQL drops the connection (a restart, a failover, an administrator's
     # pg_terminate_backend) right after the change and its version were written. The change is
-    # saved; "the editor must not be told otherwise" (page_cache._written_or_logged). The
+    # saved; "the editor must not be told otherwise" (content_version._written_or_logged). The
     # lease check _a_watch_trusts() runs outside _tell_the_database_watches()'s try.
     article = make_article("Old title")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
-    incr = page_cache._incr_and_announce
+    incr = content_version._incr_and_announce
 
     def incr_then_the_connection_drops(cache):
         incr(cache)
@@ -232,7 +233,7 @@ def test_a_change_is_not_failed_by_the_lease_check_after_its_version_is_written(
         killer.close()
         time.sleep(0.1)
 
-    monkeypatch.setattr(page_cache, "_incr_and_announce", incr_then_the_connection_drops)
+    monkeypatch.setattr(content_version, "_incr_and_announce", incr_then_the_connection_drops)
     try:
         # In autocommit, as a script, or a view without ATOMIC_REQUESTS, changes content in bulk
         # (ContentQuerySet.update() calls content_changed() at once). A save() inside atomic()
@@ -249,7 +250,7 @@ def test_a_connection_dropped_before_the_database_write_is_replaced_and_the_vers
     settings.PAGE_CACHE_LISTEN = False
     content_changed()  # the version row exists
     before = _version()
-    monkeypatch.setattr(page_cache, "_writes_given_up", {"the database"})
+    monkeypatch.setattr(content_version, "_writes_given_up", {"the database"})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
@@ -268,12 +269,12 @@ def test_a_shared_version_write_given_up_is_made_in_the_background_once_redis_is
     article = make_article("Old title")
     assert client.get("/news/")[HEADER] == "miss"
     assert client.get("/news/")[HEADER] == "hit"
-    real_cache = page_cache._cache
+    real_cache = content_version.shared_cache
     redis_down = threading.Event()
     redis_down.set()
-    monkeypatch.setattr(page_cache, "_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
-    monkeypatch.setattr(page_cache, "VERSION_WRITE_SECONDS", 0)
-    monkeypatch.setattr(page_cache, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    monkeypatch.setattr(content_version, "shared_cache", lambda: UnreachableCache() if redis_down.is_set() else real_cache())
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
     article.title = "New title"
     article.save()
     assert "could not record a content change in the shared cache" in caplog.text
@@ -281,7 +282,7 @@ def test_a_shared_version_write_given_up_is_made_in_the_background_once_redis_is
     deadline = time.monotonic() + 5
     while "recorded a content change in the shared cache again" not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.05)
-    page_cache._OwedVersionWrites.stop_all()
+    content_version._OwedVersionWrites.stop_all()
     response = client.get("/news/")
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
     assert "recorded a content change in the shared cache again" in caplog.text

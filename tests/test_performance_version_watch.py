@@ -1,5 +1,5 @@
 """With Redis, each process serves its own copies of pages without asking Redis while the
-content version it watches there is unchanged (baltmet.redis_watch, baltmet.page_cache), and
+content version it watches there is unchanged (baltmet.redis_watch, baltmet.content_version), and
 asks again as soon as a change is announced or its watch is lost.
 
 Uses the tests' Redis (tests/redis_for_tests.py); without one these tests fail, never skip.
@@ -15,7 +15,7 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client
 
-from baltmet import page_cache, redis_watch
+from baltmet import content_version, redis_watch
 from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
 from tests.redis_for_tests import redis_url, use_redis_page_cache
@@ -52,7 +52,7 @@ def redis_calls(shared_cache, monkeypatch):
 def _other_process_changes_the_version(shared_cache, announce):
     """What another server's change does to Redis: INCR the version (and announce it)."""
     client = redis.Redis.from_url(redis_url(REDIS_DB))
-    key = shared_cache.make_and_validate_key(page_cache._VERSION_KEY)
+    key = shared_cache.make_and_validate_key(content_version.VERSION_KEY)
     client.incr(key)
     if announce:
         redis_watch.announce(client, key)
@@ -109,7 +109,7 @@ def test_a_lost_watch_makes_the_next_request_ask_redis(shared_cache, client):
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
     # Redis drops this process's subscription (restarted, or the connection broke), and the
     # version changes meanwhile with nobody left to hear of it.
-    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    _kill_subscription(shared_cache.watch(content_version.VERSION_KEY))
     _changed_by_another_process(article, "After")
     _other_process_changes_the_version(shared_cache, announce=False)
     response = client.get(article.get_absolute_url())
@@ -120,7 +120,7 @@ def test_a_lost_watch_makes_the_next_request_ask_redis(shared_cache, client):
 
 def _page_and_version_keys(shared_cache):
     raw = redis.Redis.from_url(redis_url(REDIS_DB))
-    return raw, [shared_cache.make_and_validate_key(page_cache._VERSION_KEY), *raw.keys(shared_cache.make_and_validate_key("page:*"))]
+    return raw, [shared_cache.make_and_validate_key(content_version.VERSION_KEY), *raw.keys(shared_cache.make_and_validate_key("page:*"))]
 
 
 def test_a_redis_come_back_with_old_data_never_brings_back_an_old_page(shared_cache, client, monkeypatch):
@@ -128,7 +128,7 @@ def test_a_redis_come_back_with_old_data_never_brings_back_an_old_page(shared_ca
     _old_data_restored_after_an_edit(shared_cache, client, article)
     # That Redis is a new server process, and this process's subscription was closed with the old.
     monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
-    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    _kill_subscription(shared_cache.watch(content_version.VERSION_KEY))
     response = client.get(article.get_absolute_url())
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
@@ -166,9 +166,9 @@ def test_every_thread_checks_a_new_subscription_until_one_has(shared_cache, clie
     article = make_article("Old title")
     _old_data_restored_after_an_edit(shared_cache, client, article)
     monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: "a-new-server-process")
-    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    _kill_subscription(shared_cache.watch(content_version.VERSION_KEY))
     checking, go_on, checks = threading.Event(), threading.Event(), []
-    check = page_cache._restart_shared_version_after_a_new_redis
+    check = content_version._restart_shared_version_after_a_new_redis
 
     def first_check_is_slow(cache, new_subscription):
         checks.append(1)
@@ -177,7 +177,7 @@ def test_every_thread_checks_a_new_subscription_until_one_has(shared_cache, clie
             go_on.wait(5)
         return check(cache, new_subscription)
 
-    monkeypatch.setattr(page_cache, "_restart_shared_version_after_a_new_redis", first_check_is_slow)
+    monkeypatch.setattr(content_version, "_restart_shared_version_after_a_new_redis", first_check_is_slow)
     responses = {}
 
     def first_request():
@@ -200,33 +200,33 @@ def test_every_thread_checks_a_new_subscription_until_one_has(shared_cache, clie
 def test_a_subscription_lost_to_the_same_redis_keeps_the_pages(shared_cache, client):
     article = make_article("Kept")
     client.get(article.get_absolute_url())
-    version = shared_cache.get(page_cache._VERSION_KEY)
-    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    version = shared_cache.get(content_version.VERSION_KEY)
+    _kill_subscription(shared_cache.watch(content_version.VERSION_KEY))
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
-    assert shared_cache.get(page_cache._VERSION_KEY) == version
+    assert shared_cache.get(content_version.VERSION_KEY) == version
 
 
 def test_where_redis_refuses_info_every_new_subscription_starts_a_new_version(shared_cache, client, monkeypatch):
     monkeypatch.setattr(type(shared_cache), "server_run_id", lambda cache: None)
     article = make_article("Unsure")
     client.get(article.get_absolute_url())
-    version = shared_cache.get(page_cache._VERSION_KEY)
-    _kill_subscription(shared_cache.watch(page_cache._VERSION_KEY))
+    version = shared_cache.get(content_version.VERSION_KEY)
+    _kill_subscription(shared_cache.watch(content_version.VERSION_KEY))
     assert client.get(article.get_absolute_url())[HEADER] == "miss"
-    assert shared_cache.get(page_cache._VERSION_KEY) > version
+    assert shared_cache.get(content_version.VERSION_KEY) > version
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
     # The check every TRUST_SECONDS cannot tell servers apart either, and keeps the pages.
-    version = shared_cache.get(page_cache._VERSION_KEY)
+    version = shared_cache.get(content_version.VERSION_KEY)
     later = time.monotonic() + redis_watch.TRUST_SECONDS + 1
     monkeypatch.setattr(redis_watch.time, "monotonic", lambda: later)
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
-    assert shared_cache.get(page_cache._VERSION_KEY) == version
+    assert shared_cache.get(content_version.VERSION_KEY) == version
 
 
 def test_nothing_is_read_from_redis_while_the_watch_cannot_subscribe(shared_cache, client, monkeypatch, caplog):
     article = make_article("Watched")
     client.get(article.get_absolute_url())
-    watch = shared_cache.watch(page_cache._VERSION_KEY)
+    watch = shared_cache.watch(content_version.VERSION_KEY)
     nowhere = redis.ConnectionPool.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
     monkeypatch.setattr(watch, "_make_connection", lambda: nowhere.connection_class(**nowhere.connection_kwargs))
     _kill_subscription(watch)
