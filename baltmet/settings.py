@@ -126,6 +126,16 @@ if DATABASE_CONNECT_TIMEOUT < 0:
     raise ImproperlyConfigured(
         f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT} must be a number of seconds, or 0 for no limit."
     )
+# Milliseconds PostgreSQL lets a statement run before cancelling it (0: no limit). The web
+# processes get 20 s unless this is set (baltmet/wsgi.py), under gunicorn's 30 s timeout: a
+# query that goes wrong (a plan misled by statistics from before a bulk load) fails its request
+# and stops, rather than running on in the database after gunicorn has ended the worker.
+# manage.py commands get no limit, as their bulk statements may take longer.
+DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 0)
+if DATABASE_STATEMENT_TIMEOUT < 0:
+    raise ImproperlyConfigured(
+        f"DATABASE_STATEMENT_TIMEOUT={DATABASE_STATEMENT_TIMEOUT} must be a number of milliseconds, or 0 for no limit."
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": DATABASE_CONNECT_TIMEOUT,
@@ -135,6 +145,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "keepalives_count": 3,
         # Milliseconds a sent statement may stay unacknowledged by the server's host.
         "tcp_user_timeout": 15000,
+        **({"options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}"} if DATABASE_STATEMENT_TIMEOUT else {}),
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,5 +1,6 @@
 """A database server that stops answering fails a connection attempt, or a statement, within
-seconds instead of holding a worker (or the page cache's background thread) for TCP's minutes."""
+seconds instead of holding a worker (or the page cache's background thread) for TCP's minutes;
+and in the web processes a statement that runs away is cancelled by PostgreSQL itself."""
 
 import socket
 import threading
@@ -13,6 +14,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 
 from baltmet import postgres_watch
 from tests.settings_loader import load_settings
+from tests.subprocess_env import child_database_url, run_python
 
 POSTGRES_URL = "postgres://u:p@db.example:6543/cms"
 
@@ -45,6 +47,57 @@ def test_options_in_the_database_url_win_over_the_defaults(monkeypatch):
     options = _options(monkeypatch, url=POSTGRES_URL + "?connect_timeout=20&keepalives_idle=60&sslmode=require")
     assert (options["connect_timeout"], options["keepalives_idle"], options["sslmode"]) == (20, 60, "require")
     assert options["tcp_user_timeout"] == 15000
+
+
+def test_no_statement_timeout_unless_one_is_set(monkeypatch):
+    assert "options" not in _options(monkeypatch)
+    assert "options" not in _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="0")
+
+
+def test_the_statement_timeout_comes_from_the_environment(monkeypatch):
+    assert _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="20000")["options"] == "-c statement_timeout=20000"
+
+
+def test_a_negative_statement_timeout_is_refused(monkeypatch):
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_STATEMENT_TIMEOUT=-1 must be a number of milliseconds"):
+        _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="-1")
+
+
+def test_options_given_in_the_database_url_replace_the_statement_timeout(monkeypatch):
+    options = _options(monkeypatch, url=POSTGRES_URL + "?options=-c%20search_path%3Dcms", DATABASE_STATEMENT_TIMEOUT="20000")
+    assert options["options"] == "-c search_path=cms"
+
+
+_SHOW_AND_SLEEP = """
+from django.db import connection, OperationalError
+with connection.cursor() as cursor:
+    cursor.execute("SHOW statement_timeout")
+    print(cursor.fetchone()[0])
+    try:
+        cursor.execute("SELECT pg_sleep(1.5)")
+        print("slept")
+    except OperationalError as error:
+        print(type(error.__cause__).__name__)
+"""
+
+
+@pytest.mark.parametrize(
+    ("entry", "env", "expected"),
+    [
+        # The web entry point (gunicorn's, and bench/wrk.py's through make serve).
+        ("import baltmet.wsgi", {}, ["20s", "slept"]),
+        ("import baltmet.wsgi", {"DATABASE_STATEMENT_TIMEOUT": "300"}, ["300ms", "QueryCanceled"]),
+        ("import baltmet.wsgi", {"DATABASE_STATEMENT_TIMEOUT": "0"}, ["0", "slept"]),
+        # What manage.py commands load: no limit unless one is set.
+        ("import django; django.setup()", {}, ["0", "slept"]),
+        ("import django; django.setup()", {"DATABASE_STATEMENT_TIMEOUT": "300"}, ["300ms", "QueryCanceled"]),
+    ],
+)
+def test_web_processes_cancel_a_statement_past_the_limit_and_commands_have_none_unless_set(db, entry, env, expected):
+    child_env = {"DJANGO_SETTINGS_MODULE": "baltmet.settings", "DJANGO_DEBUG": "1", "DATABASE_URL": child_database_url(), **env}
+    result = run_python(f"{entry}\n{_SHOW_AND_SLEEP}", child_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected
 
 
 def test_sqlite_gets_none_of_them(monkeypatch):
