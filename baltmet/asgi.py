@@ -2,5 +2,8 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from baltmet.env import use_the_web_statement_timeout
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+use_the_web_statement_timeout()
 application = get_asgi_application()

@@ -8,6 +8,20 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+# Milliseconds a statement of a web request may run unless DATABASE_STATEMENT_TIMEOUT says
+# otherwise (baltmet.settings): under gunicorn's 30 s timeout.
+WEB_STATEMENT_TIMEOUT_MS = 20000
+
+
+def use_the_web_statement_timeout():
+    """For the web entry points (wsgi.py, asgi.py), before the settings are read: a request's
+    statements get WEB_STATEMENT_TIMEOUT_MS where DATABASE_STATEMENT_TIMEOUT is unset or empty,
+    as an empty number setting means its default. manage.py commands, runserver among them,
+    read the settings before any of this and keep no limit unless the variable is set."""
+    if not os.environ.get("DATABASE_STATEMENT_TIMEOUT", "").strip():
+        os.environ["DATABASE_STATEMENT_TIMEOUT"] = str(WEB_STATEMENT_TIMEOUT_MS)
+
+
 def env_str(name, default=""):
     return os.environ.get(name, default)
 

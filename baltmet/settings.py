@@ -127,10 +127,11 @@ if DATABASE_CONNECT_TIMEOUT < 0:
         f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT} must be a number of seconds, or 0 for no limit."
     )
 # Milliseconds PostgreSQL lets a statement run before cancelling it (0: no limit). The web
-# processes get 20 s unless this is set (baltmet/wsgi.py), under gunicorn's 30 s timeout: a
-# query that goes wrong (a plan misled by statistics from before a bulk load) fails its request
-# and stops, rather than running on in the database after gunicorn has ended the worker.
-# manage.py commands get no limit, as their bulk statements may take longer.
+# entry points (wsgi.py, asgi.py) set 20 s unless this is set (baltmet.env), under gunicorn's
+# 30 s timeout: a query that goes wrong (a plan misled by statistics from before a bulk load)
+# fails its request and stops, rather than running on in the database after gunicorn has ended
+# the worker. manage.py commands (runserver too) get no limit, as their bulk statements may
+# take longer.
 DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 0)
 if DATABASE_STATEMENT_TIMEOUT < 0:
     raise ImproperlyConfigured(

@@ -3,9 +3,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from baltmet.env import use_the_web_statement_timeout
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
-# Web requests, unlike manage.py commands, get a limit on each statement (baltmet.settings).
-os.environ.setdefault("DATABASE_STATEMENT_TIMEOUT", "20000")
+use_the_web_statement_timeout()
 application = get_wsgi_application()
 
 # What loading the site made (modules, models, settings: ~80 000 objects) lives as long as the

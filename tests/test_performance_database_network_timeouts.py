@@ -84,8 +84,11 @@ with connection.cursor() as cursor:
 @pytest.mark.parametrize(
     ("entry", "env", "expected"),
     [
-        # The web entry point (gunicorn's, and bench/wrk.py's through make serve).
+        # The web entry points: gunicorn's (make serve, bench/wrk.py), and an ASGI server's.
         ("import baltmet.wsgi", {}, ["20s", "slept"]),
+        ("import baltmet.asgi", {}, ["20s", "slept"]),
+        # Empty, as a number setting left blank in an env file: its default, not "no limit".
+        ("import baltmet.wsgi", {"DATABASE_STATEMENT_TIMEOUT": " "}, ["20s", "slept"]),
         ("import baltmet.wsgi", {"DATABASE_STATEMENT_TIMEOUT": "300"}, ["300ms", "QueryCanceled"]),
         ("import baltmet.wsgi", {"DATABASE_STATEMENT_TIMEOUT": "0"}, ["0", "slept"]),
         # What manage.py commands load: no limit unless one is set.
@@ -98,6 +101,51 @@ def test_web_processes_cancel_a_statement_past_the_limit_and_commands_have_none_
     result = run_python(f"{entry}\n{_SHOW_AND_SLEEP}", child_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == expected
+
+
+_CANCELLED_THEN_AGAIN = """
+import os
+import psycopg2
+import baltmet.wsgi
+from django.db import connection, transaction, OperationalError
+from django.test import Client
+
+client = Client(raise_request_exception=False)
+print("before", client.get("/news/").status_code)
+link = connection.connection
+holder = psycopg2.connect(os.environ["DATABASE_URL"])
+holder.cursor().execute("LOCK TABLE news_article IN ACCESS EXCLUSIVE MODE")
+print("cancelled", client.get("/news/?page=1").status_code)
+holder.rollback()
+holder.close()
+print("after", client.get("/news/?again=1").status_code, connection.connection is link)
+try:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(1.5)")
+except OperationalError as error:
+    print("atomic", type(error.__cause__).__name__)
+with connection.cursor() as cursor:
+    cursor.execute("SELECT 1")
+    print("reused", cursor.fetchone()[0])
+"""
+
+
+def test_a_cancelled_statement_leaves_its_connection_and_prepared_statements_working(db):
+    # Found sound by review r10b; kept so that it stays so. The news list's queries are
+    # prepared on the connection: the one cancelled while the table is locked must not leave
+    # the next request a statement PostgreSQL no longer knows.
+    env = {
+        "DJANGO_SETTINGS_MODULE": "baltmet.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": child_database_url(),
+        "DATABASE_STATEMENT_TIMEOUT": "500",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+        "DJANGO_PAGE_CACHE_SECONDS": "0",
+    }
+    result = run_python(_CANCELLED_THEN_AGAIN, env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines == ["before 200", "cancelled 500", "after 200 True", "atomic QueryCanceled", "reused 1"], result.stderr[-3000:]
 
 
 def test_sqlite_gets_none_of_them(monkeypatch):
