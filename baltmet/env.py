@@ -18,8 +18,13 @@ def use_the_web_statement_timeout():
     statements get WEB_STATEMENT_TIMEOUT_MS where DATABASE_STATEMENT_TIMEOUT is unset or empty,
     as an empty number setting means its default. manage.py commands, runserver among them,
     read the settings before any of this and keep no limit unless the variable is set."""
-    if not os.environ.get("DATABASE_STATEMENT_TIMEOUT", "").strip():
+    if _unset("DATABASE_STATEMENT_TIMEOUT"):
         os.environ["DATABASE_STATEMENT_TIMEOUT"] = str(WEB_STATEMENT_TIMEOUT_MS)
+
+
+def _unset(name):
+    """Whether the variable `name` is absent or blank: either way, its setting's default."""
+    return os.environ.get(name, "").strip() == ""
 
 
 def env_str(name, default=""):
@@ -46,10 +51,20 @@ def env_float(name, default):
     return _env_number(name, default, float, "a number")
 
 
+def env_limit(name, default, unit):
+    """A whole number of `unit` that bounds a wait, 0 for no limit. A negative one is refused:
+    libpq would read a negative connect_timeout as no limit at all, and PostgreSQL refuses a
+    negative statement_timeout only once a connection is made."""
+    limit = env_int(name, default)
+    if limit < 0:
+        raise ImproperlyConfigured(f"{name}={limit} must be a number of {unit}, or 0 for no limit.")
+    return limit
+
+
 def _env_number(name, default, parse, what):
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    if _unset(name):
         return default
+    raw = os.environ[name]
     try:
         return parse(raw)
     except ValueError:

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from baltmet.env import env_bool, env_float, env_int, env_list, env_str
+from baltmet.env import env_bool, env_float, env_int, env_limit, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -120,23 +120,14 @@ DATABASES = {
 # waits about 15 minutes, holding a worker until gunicorn kills it. Keepalives find a link that
 # died while idle or while waiting for a long statement's answer (the server's kernel answers
 # them however long the statement runs). Options in DATABASE_URL's query string win.
-DATABASE_CONNECT_TIMEOUT = env_int("DATABASE_CONNECT_TIMEOUT", 5)
-if DATABASE_CONNECT_TIMEOUT < 0:
-    # libpq would take it as 0: no limit at all.
-    raise ImproperlyConfigured(
-        f"DATABASE_CONNECT_TIMEOUT={DATABASE_CONNECT_TIMEOUT} must be a number of seconds, or 0 for no limit."
-    )
+DATABASE_CONNECT_TIMEOUT = env_limit("DATABASE_CONNECT_TIMEOUT", 5, "seconds")
 # Milliseconds PostgreSQL lets a statement run before cancelling it (0: no limit). The web
 # entry points (wsgi.py, asgi.py) set 20 s unless this is set (baltmet.env), under gunicorn's
 # 30 s timeout: a query that goes wrong (a plan misled by statistics from before a bulk load)
 # fails its request and stops, rather than running on in the database after gunicorn has ended
 # the worker. manage.py commands (runserver too) get no limit, as their bulk statements may
 # take longer.
-DATABASE_STATEMENT_TIMEOUT = env_int("DATABASE_STATEMENT_TIMEOUT", 0)
-if DATABASE_STATEMENT_TIMEOUT < 0:
-    raise ImproperlyConfigured(
-        f"DATABASE_STATEMENT_TIMEOUT={DATABASE_STATEMENT_TIMEOUT} must be a number of milliseconds, or 0 for no limit."
-    )
+DATABASE_STATEMENT_TIMEOUT = env_limit("DATABASE_STATEMENT_TIMEOUT", 0, "milliseconds")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": DATABASE_CONNECT_TIMEOUT,
