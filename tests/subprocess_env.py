@@ -99,6 +99,12 @@ def child_database_url():
     return "postgres://{USER}:{PASSWORD}@{HOST}:{PORT}/{NAME}".format(**connection.settings_dict)
 
 
+def env_on_the_test_database(**extra):
+    """The environment of a child on this session's test database, DEBUG on (no secret key
+    needed), with the project's settings, plus `extra` variables."""
+    return {"DJANGO_SETTINGS_MODULE": "baltmet.settings", "DJANGO_DEBUG": "1", "DATABASE_URL": child_database_url(), **extra}
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

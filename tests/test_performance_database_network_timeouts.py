@@ -14,7 +14,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper
 
 from baltmet import postgres_watch
 from tests.settings_loader import load_settings
-from tests.subprocess_env import child_database_url, run_python
+from tests.subprocess_env import run_python, env_on_the_test_database
 
 POSTGRES_URL = "postgres://u:p@db.example:6543/cms"
 
@@ -97,8 +97,7 @@ with connection.cursor() as cursor:
     ],
 )
 def test_web_processes_cancel_a_statement_past_the_limit_and_commands_have_none_unless_set(db, entry, env, expected):
-    child_env = {"DJANGO_SETTINGS_MODULE": "baltmet.settings", "DJANGO_DEBUG": "1", "DATABASE_URL": child_database_url(), **env}
-    result = run_python(f"{entry}\n{_SHOW_AND_SLEEP}", child_env)
+    result = run_python(f"{entry}\n{_SHOW_AND_SLEEP}", env_on_the_test_database(**env))
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == expected
 
@@ -134,14 +133,9 @@ def test_a_cancelled_statement_leaves_its_connection_and_prepared_statements_wor
     # Found sound by review r10b; kept so that it stays so. The news list's queries are
     # prepared on the connection: the one cancelled while the table is locked must not leave
     # the next request a statement PostgreSQL no longer knows.
-    env = {
-        "DJANGO_SETTINGS_MODULE": "baltmet.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": child_database_url(),
-        "DATABASE_STATEMENT_TIMEOUT": "500",
-        "DJANGO_ALLOWED_HOSTS": "testserver",
-        "DJANGO_PAGE_CACHE_SECONDS": "0",
-    }
+    env = env_on_the_test_database(
+        DATABASE_STATEMENT_TIMEOUT="500", DJANGO_ALLOWED_HOSTS="testserver", DJANGO_PAGE_CACHE_SECONDS="0"
+    )
     result = run_python(_CANCELLED_THEN_AGAIN, env)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()

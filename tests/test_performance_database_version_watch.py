@@ -18,7 +18,7 @@ from baltmet.page_cache import HEADER
 from news.models import Article
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
-from tests.subprocess_env import child_database_url, run_django_json
+from tests.subprocess_env import env_on_the_test_database, run_django_json
 from tests.tcp_proxy import Proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,7 +80,7 @@ print(json.dumps(article.title))
 
 def test_an_edit_in_another_process_shows_on_the_very_next_request(client, listening_watch, django_assert_num_queries):
     article = make_article("Harbour news")
-    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}
+    env = env_on_the_test_database()
     for round_ in range(3):
         _trusted_hit(client, "/news/")
         title = f"Edited elsewhere, round {round_}"

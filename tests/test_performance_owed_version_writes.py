@@ -19,7 +19,7 @@ from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
-from tests.subprocess_env import child_database_url, run_python
+from tests.subprocess_env import child_database_url, env_on_the_test_database, run_python
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -292,7 +292,7 @@ print(json.dumps(sorted(content_version._writes_given_up)))
 
 
 def _script_giving_up(at_exit, script="content_version.content_changed()", before="", timeout=60, **env):
-    env = {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1", "DJANGO_PAGE_CACHE_LISTEN": "0", **env}
+    env = env_on_the_test_database(DJANGO_PAGE_CACHE_LISTEN="0", **env)
     result = run_python(_SCRIPT_GIVING_UP.format(before=before, script=script, at_exit=at_exit), env, timeout)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ['["the', 'database"]'], "the script's change did not give up"
@@ -382,7 +382,7 @@ content_version.content_changed()  # the change is saved; its version is being w
 def test_a_script_stopped_while_writing_a_version_writes_it_as_it_exits():
     content_changed()
     version = _version()
-    result = run_python(_SCRIPT_INTERRUPTED, {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}, timeout=60)
+    result = run_python(_SCRIPT_INTERRUPTED, env_on_the_test_database(), timeout=60)
     assert "KeyboardInterrupt" in result.stderr, result.stderr  # stopped during the tries
     assert "interrupted while recording a content change in the database" in result.stderr
     assert _version() != version, "the stopped script's change never moved the version"
@@ -408,7 +408,7 @@ content_version.content_changed()
 
 
 def test_a_script_stopped_again_as_it_exits_still_says_what_it_leaves_owed():
-    result = run_python(_SCRIPT_STOPPED_TWICE, {"DATABASE_URL": child_database_url(), "DJANGO_DEBUG": "1"}, timeout=60)
+    result = run_python(_SCRIPT_STOPPED_TWICE, env_on_the_test_database(), timeout=60)
     assert "interrupted while recording a content change in the database" in result.stderr, result.stderr
     assert "ends without recording a content change in the database" in result.stderr, result.stderr[-3000:]
 
