@@ -55,6 +55,7 @@ from datetime import datetime, timedelta
 
 import psycopg2.errors
 import psycopg2.extensions
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
@@ -650,10 +651,26 @@ def _on_m2m_changed(sender, action, using=DEFAULT_DB_ALIAS, **kwargs):
 
 
 def connect_signals():
-    """Called from BaltmetConfig.ready(). loaddata sends post_save too (with raw=True)."""
+    """Called from BaltmetConfig.ready(). loaddata sends post_save too (with raw=True).
+
+    post_delete is connected for the content models alone, not for every model: Django's
+    collector loads every row it deletes of a model that has a receiver for it, to send the
+    signal, where it would otherwise delete them with one statement. Sessions, log entries
+    and the many-to-many rows of a deleted article (or topic, or region) are deleted that
+    way: those rows go with a content model's, whose own signal moves the version, or are
+    written directly, which calls content_changed() itself (see above).
+    """
     post_save.connect(_on_save_or_delete, dispatch_uid="page_cache_post_save")
-    post_delete.connect(_on_save_or_delete, dispatch_uid="page_cache_post_delete")
+    for model in _content_models():
+        post_delete.connect(
+            _on_save_or_delete, sender=model, dispatch_uid=f"page_cache_post_delete:{model._meta.label_lower}"
+        )
     m2m_changed.connect(_on_m2m_changed, dispatch_uid="page_cache_m2m_changed")
+
+
+def _content_models():
+    """The content apps' models, proxies included, without the many-to-many tables Django makes."""
+    return [model for label in sorted(CONTENT_APPS) for model in apps.get_app_config(label).get_models()]
 
 
 class ContentQuerySet(models.QuerySet):
