@@ -1,0 +1,130 @@
+"""The admin's publish and unpublish actions on a large selection ("Select all 100 000
+articles"): a fixed number of statements whatever the selection's size, no item loaded, and
+each changed item still gets its entry in the admin history, as Django would write it.
+Figures on 100 000 articles: bench/admin_actions.py, docs/performance.md.
+"""
+
+import re
+
+import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from news.models import Article, Event
+from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article, make_topic
+from tests.subprocess_env import run_django_json, sqlite_site_env
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/news/article/"
+
+
+def _select_all(staff_client, action, filters="", follow=True):
+    """`action` on every item the list shows with `filters` (its query string)."""
+    first = Article.objects.values_list("pk", flat=True).first() or 0
+    return staff_client.post(
+        CHANGELIST + filters, {"action": action, "select_across": 1, "index": 0, "_selected_action": [first]},
+        follow=follow,
+    )
+
+
+def _statements(staff_client, action, filters=""):
+    with CaptureQueriesContext(connection) as queries:
+        response = _select_all(staff_client, action, filters, follow=False)
+    assert response.status_code == 302  # back to the list, which is not counted
+    return [q["sql"] for q in queries]
+
+
+def test_publishing_every_draft_takes_as_many_statements_for_3_as_for_40_and_loads_none(staff_client):
+    counts = []
+    for drafts in (1, 3, 40):  # the first run fills what Django keeps per process (content types)
+        Article.objects.all().delete()
+        for n in range(drafts):
+            make_draft_article(f"Draft {n}")
+        make_article("Already out")
+        statements = _statements(staff_client, "publish", "?status__exact=draft")
+        assert Article.objects.filter(status=Article.Status.DRAFT).count() == 0
+        assert not [sql for sql in statements if '"news_article"."body"' in sql], "articles were loaded whole"
+        assert not [sql for sql in statements if re.search(r"IN \((%s|\d+), ", sql)], "ids were listed"
+        counts.append(len(statements))
+    assert counts[1] == counts[2]
+
+
+def test_each_changed_item_gets_the_history_entry_django_writes_all_at_the_actions_time(staff_client, staff_user):
+    long_title = "A " + "very " * 45 + "long title"  # longer than object_repr's 200 characters
+    changed = [make_draft_article(long_title, slug="long"), make_draft_article("Short")]
+    untouched = make_article("Already out")
+    response = _select_all(staff_client, "publish")
+    assert "2 items published." in response.content.decode()
+
+    entries = LogEntry.objects.filter(action_flag=CHANGE).order_by("object_repr")
+    assert [(e.object_id, e.object_repr) for e in entries] == sorted(
+        ((str(a.pk), str(a)[:200]) for a in changed), key=lambda pair: pair[1]
+    )
+    assert {e.content_type for e in entries} == {ContentType.objects.get_for_model(Article)}
+    assert {e.change_message for e in entries} == {"Set status to published (admin action)."}
+    assert {e.user for e in entries} == {staff_user}
+    assert len({e.action_time for e in entries}) == 1
+    [article] = [e.get_edited_object() for e in entries if e.object_id == str(changed[1].pk)]
+    assert article == changed[1]
+    assert not LogEntry.objects.filter(object_id=str(untouched.pk)).exists()
+
+
+def test_select_all_changes_exactly_what_the_filtered_list_shows(staff_client):
+    hydrogen = make_topic("Hydrogen")
+    shown = [make_article(f"Hydrogen valley {n}", topics=[hydrogen]) for n in range(3)]
+    hidden = [make_article("Hydrogen elsewhere"), make_article("Wind", topics=[make_topic("Wind")])]
+    scheduled = make_scheduled_article("Hydrogen later", topics=[hydrogen], status=Article.Status.DRAFT)
+
+    response = _select_all(staff_client, "unpublish", f"?topics__id__exact={hydrogen.pk}&q=valley")
+    assert "3 items unpublished." in response.content.decode()
+    assert set(Article.objects.filter(status=Article.Status.DRAFT)) == {*shown, scheduled}
+    assert LogEntry.objects.count() == 3
+
+    response = _select_all(staff_client, "publish", f"?topics__id__exact={hydrogen.pk}")
+    assert "4 items published. 1 of them is scheduled" in response.content.decode()
+    assert not Article.objects.filter(status=Article.Status.DRAFT).exists()
+    assert all(article.status == Article.Status.PUBLISHED for article in hidden)
+
+
+def test_the_event_admin_logs_events_too(staff_client):
+    event = make_event("Draft summit", status=Event.Status.DRAFT)
+    response = staff_client.post(
+        "/admin/news/event/", {"action": "publish", "index": 0, "_selected_action": [event.pk]}, follow=True
+    )
+    assert "1 item published." in response.content.decode()
+    [entry] = LogEntry.objects.all()
+    assert (entry.content_type.model, entry.object_id, entry.object_repr) == ("event", str(event.pk), "Draft summit")
+
+
+def test_the_actions_work_on_sqlite_as_make_run_serves_them(tmp_path):
+    # make run's default database: no FOR UPDATE there, and the same INSERT … SELECT.
+    answer = run_django_json(
+        """
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from news.models import Article
+editor = get_user_model().objects.create_superuser("editor", password="x")
+client = Client()
+client.force_login(editor)
+first = Article.objects.values_list("pk", flat=True).first()
+def select_all(action, filters=""):
+    client.post("/admin/news/article/" + filters,
+                {"action": action, "select_across": 1, "index": 0, "_selected_action": [first]})
+select_all("unpublish")
+drafts = Article.objects.filter(status="draft").count()
+select_all("publish", "?status__exact=draft")
+print(json.dumps({"vendor": connection.vendor, "articles": Article.objects.count(), "drafts": drafts,
+                  "published": Article.objects.filter(status="published").count(),
+                  "logged": LogEntry.objects.count()}))
+""",
+        sqlite_site_env(tmp_path, "regions_seed", "news_seed"),
+    )
+    assert answer["vendor"] == "sqlite"
+    assert answer["articles"] > 0
+    assert answer["drafts"] == answer["published"] == answer["articles"]
+    assert answer["logged"] == 2 * answer["articles"]
