@@ -6,6 +6,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import ngettext
 
+from baltmet.admin_delete_limit import DeleteSelectedLimitMixin
 from baltmet.admin_log import log_rows
 from baltmet.admin_search import IndexedSearchAdminMixin
 from baltmet.publishing import Publishable
@@ -72,7 +73,7 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, admin.ModelAdmin):
+class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, admin.ModelAdmin):
     list_display = ["title", "status", "publish_at", "event", "updated"]
     list_filter = ["status", "topics", "regions", "publish_at"]
     list_select_related = ["event"]
@@ -93,7 +94,7 @@ class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, admin.ModelA
 
 
 @admin.register(Event)
-class EventAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, admin.ModelAdmin):
+class EventAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, admin.ModelAdmin):
     list_display = ["title", "starts", "ends", "city", "status"]
     list_filter = ["status", "region", "starts"]
     list_select_related = ["region"]

@@ -1,6 +1,7 @@
-"""The admin's publish and unpublish actions on a large selection ("Select all 100 000
-articles"): a fixed number of statements whatever the selection's size, no item loaded, and
+"""The admin's bulk actions on a large selection ("Select all 100 000 articles"). Publish and
+unpublish: a fixed number of statements whatever the selection's size, no item loaded, and
 each changed item still gets its entry in the admin history, as Django would write it.
+Delete: at most `delete_selected_limit` items at a time (baltmet.admin_delete_limit).
 Figures on 100 000 articles: bench/admin_actions.py, docs/performance.md.
 """
 
@@ -8,6 +9,7 @@ import re
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -128,3 +130,49 @@ print(json.dumps({"vendor": connection.vendor, "articles": Article.objects.count
     assert answer["articles"] > 0
     assert answer["drafts"] == answer["published"] == answer["articles"]
     assert answer["logged"] == 2 * answer["articles"]
+
+
+@pytest.fixture
+def delete_limit_of_3(monkeypatch):
+    from news.admin import ArticleAdmin
+
+    monkeypatch.setattr(ArticleAdmin, "delete_selected_limit", 3)
+
+
+def test_deleting_more_than_the_limit_is_refused_and_deletes_nothing(staff_client, delete_limit_of_3):
+    for n in range(4):
+        make_article(f"Kept {n}")
+    for confirmed in ({}, {"post": "yes"}):
+        first = Article.objects.values_list("pk", flat=True).first()
+        response = staff_client.post(
+            CHANGELIST, {"action": "delete_selected", "select_across": 1, "index": 0, "_selected_action": [first],
+                         **confirmed}, follow=True,
+        )
+        html = response.content.decode()
+        assert "4 articles are selected: delete at most 3 at a time." in html
+        assert "Nothing was deleted." in html and "Are you sure" not in html
+    assert Article.objects.count() == 4
+    assert not LogEntry.objects.exists()
+
+
+def test_deleting_up_to_the_limit_asks_then_deletes(staff_client, delete_limit_of_3):
+    for n in range(3):
+        make_article(f"Gone {n}")
+    data = {"action": "delete_selected", "select_across": 1, "index": 0,
+            "_selected_action": [Article.objects.values_list("pk", flat=True).first()]}
+    assert "Are you sure" in staff_client.post(CHANGELIST, data).content.decode()
+    response = staff_client.post(CHANGELIST, {**data, "post": "yes"}, follow=True)
+    assert "Successfully deleted 3 articles." in response.content.decode()
+    assert not Article.objects.exists()
+    assert LogEntry.objects.count() == 3
+
+
+def test_the_delete_action_keeps_its_place_label_and_permission(staff_client, client, django_user_model):
+    make_article("Listed")  # the actions show with a list that has items
+    html = staff_client.get(CHANGELIST).content.decode()
+    options = re.findall(r'<option value="(\w+)">([^<]+)</option>', html)
+    assert options[0] == ("delete_selected", "Delete selected articles")
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="change_article"))
+    client.force_login(viewer)
+    assert 'value="delete_selected"' not in client.get(CHANGELIST).content.decode()
