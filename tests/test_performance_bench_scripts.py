@@ -53,7 +53,7 @@ def scratch():
     scratch_db.drop_database(URL, name)
 
 
-@pytest.mark.parametrize("script", ["admin_search", "deep_pages", "skewed_plans", "throughput"])
+@pytest.mark.parametrize("script", ["admin_actions", "admin_search", "deep_pages", "skewed_plans", "throughput"])
 def test_a_run_interrupted_while_filling_its_database_drops_it(script, scratch, monkeypatch):
     module = importlib.import_module(script)
     monkeypatch.setattr(module, "SCRATCH_DB", scratch)

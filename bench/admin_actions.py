@@ -1,0 +1,168 @@
+#!/usr/bin/env python
+"""
+What the admin's bulk actions cost an editor on a large archive: publishing and unpublishing
+articles, and deleting them, with every article of a list selected ("Select all N articles").
+
+Makes a scratch PostgreSQL database with 100 000 demo articles (generate_demo_content, the
+seed fixtures), signs a superuser in with Django's test client, and times whole requests
+in-process, as the admin answers them (its queries, the log rows, the redirect or the page):
+
+- "Delete selected articles": its confirmation page and the deletion (in a transaction
+  rolled back afterwards; the page cache's version change waits for a commit, so it is not
+  in this figure), for the drafts of the year that has the most of them within the admin's
+  limit (baltmet.admin_delete_limit), for every draft and for every article: as the admin
+  does it (past the limit it refuses), then as Django's own action does it, without a limit;
+- every draft published (the list filtered to drafts, all selected), then every article
+  unpublished, and every article published again. The drafts are made drafts again
+  afterwards, untimed.
+
+Each once (they change the articles, so a second run would not do the same work), after a
+warm-up on a small selection. The scratch database is dropped afterwards (--keep keeps it,
+and a later --keep run with as many articles reuses it: the statuses it then starts from
+are those the demo content has).
+
+    .venv/bin/python bench/admin_actions.py [--articles 100000] [--keep]
+
+DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for the tests)
+names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
+"""
+
+import argparse
+import os
+import sys
+import time
+from contextlib import contextmanager
+
+from scratch_db import PROJECT, in_process_on_demo_database, run_stopping_cleanly
+
+sys.path.insert(0, str(PROJECT))
+
+SCRATCH_DB = "baltmet_bench_admin_actions"
+CHANGELIST = "/admin/news/article/"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    in_process_on_demo_database(SCRATCH_DB, parser.parse_args(), run)
+
+
+def run(options):
+    import django
+
+    django.setup()
+    from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.auth import get_user_model
+    from django.contrib.messages import get_messages
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from django.db.models import Count
+
+    from news.admin import ArticleAdmin
+    from news.models import Article
+
+    editor, _ = get_user_model().objects.get_or_create(
+        username="bench-admin-actions", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_HOST="localhost")  # one of the hosts DEBUG allows
+    client.force_login(editor)
+    drafts = {"status__exact": Article.Status.DRAFT}
+
+    def act(action, filters=None, selected=None, confirm=False):
+        """POST `action` on the changelist: on `selected` ids, or on every article `filters`
+        lets through (select_across). Returns (ms, queries, response)."""
+        data = {"action": action, "index": 0}
+        if selected is None:
+            data["select_across"] = 1
+            data[ACTION_CHECKBOX_NAME] = [Article.objects.values_list("pk", flat=True).first()]
+        else:
+            data[ACTION_CHECKBOX_NAME] = selected
+        if confirm:
+            data["post"] = "yes"
+        query = "?" + "&".join(f"{key}={value}" for key, value in (filters or {}).items()) if filters else ""
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            response = client.post(CHANGELIST + query, data)
+            ms = (time.perf_counter() - started) * 1000
+        assert response.status_code in (200, 302), response.status_code
+        return ms, len(queries), response
+
+    # Warm-up: the admin's modules, templates and prepared statements, on ten articles.
+    few = list(Article.objects.filter(**drafts).values_list("pk", flat=True)[:10])
+    act("publish", selected=few)
+    act("unpublish", selected=few)
+    act("delete_selected", selected=few)
+
+    rows = []
+
+    def timed(label, count, action, filters=None, confirm=False):
+        ms, queries, response = act(action, filters, confirm=confirm)
+        refused = any("Nothing was deleted." in str(message) for message in get_messages(response.wsgi_request))
+        rows.append((label, count, queries, ms, len(response.content), "refused" if refused else "done"))
+
+    def deletions():
+        timed(f"delete confirmation, the drafts of {year}", in_year, "delete_selected", drafts_of_year)
+        with transaction.atomic():
+            timed(f"delete the drafts of {year} (rolled back)", in_year, "delete_selected", drafts_of_year, confirm=True)
+            transaction.set_rollback(True)
+        timed("delete confirmation, every draft", len(draft_ids), "delete_selected", drafts)
+        timed("delete confirmation, every article", every, "delete_selected")
+        with transaction.atomic():
+            timed("delete every draft (rolled back)", len(draft_ids), "delete_selected", drafts, confirm=True)
+            transaction.set_rollback(True)
+
+    draft_ids = list(Article.objects.filter(**drafts).values_list("pk", flat=True))
+    every = Article.objects.count()
+    # The year with the most drafts that "Delete selected" still takes at once.
+    limit = ArticleAdmin.delete_selected_limit
+    by_year = Article.objects.filter(**drafts).values_list("publish_at__year").annotate(n=Count("pk"))
+    year, in_year = max(((y, n) for y, n in by_year if n <= limit), key=lambda pair: pair[1])
+    drafts_of_year = {**drafts, "publish_at__year": year}
+
+    deletions()
+    with djangos_own_delete():
+        deletions()
+    timed("publish every draft", len(draft_ids), "publish", drafts)
+    timed("unpublish every article", every, "unpublish")
+    timed("publish every article", every, "publish")
+    # The drafts back as they were (untimed), so that a --keep run starts from the same content.
+    Article.objects.filter(pk__in=draft_ids).update(status=Article.Status.DRAFT)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        (version,) = cursor.fetchone()
+    print(f"{every} articles ({len(draft_ids)} drafts); PostgreSQL {version}; {os.cpu_count()} CPUs; "
+          f"one request each (ms, in-process); delete_selected_limit {limit}")
+    print()
+    half = 5  # the deletions, with the limit, then without
+    print("| request | articles | with the limit: queries | ms | bytes | Django's own: queries | ms | bytes |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for (label, count, queries, ms, size, outcome), (_, _, own_queries, own_ms, own_size, _) in zip(
+        rows[:half], rows[half : 2 * half]
+    ):
+        print(f"| {label} | {count} | {queries} | {ms:.0f}{' (refused)' if outcome == 'refused' else ''} | {size} "
+              f"| {own_queries} | {own_ms:.0f} | {own_size} |")
+    print()
+    print("| request | articles | queries | ms |")
+    print("|---|---:|---:|---:|")
+    for label, count, queries, ms, _, _ in rows[2 * half :]:
+        print(f"| {label} | {count} | {queries} | {ms:.0f} |")
+
+
+@contextmanager
+def djangos_own_delete():
+    """"Delete selected" as Django's admin has it, for any number of articles, for comparison."""
+    from news.admin import ArticleAdmin
+
+    ArticleAdmin.delete_selected_limit = sys.maxsize
+    try:
+        yield
+    finally:
+        del ArticleAdmin.delete_selected_limit
+
+
+if __name__ == "__main__":
+    run_stopping_cleanly(main)
