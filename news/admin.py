@@ -29,10 +29,14 @@ class PublishingActionsMixin:
         statements however many are selected ("Select all 100 000 articles"): no item is
         loaded, nor listed in the SQL."""
         now = timezone.now()
-        # By their keys: a filtered list's queryset may be DISTINCT, which takes no row locks.
-        changing = queryset.model.objects.filter(pk__in=queryset.exclude(status=status).values("pk"))
+        # By their keys, as a filtered list's queryset may be DISTINCT, which takes no row
+        # locks; and the status asked of the locked rows themselves, which PostgreSQL asks
+        # again of a row another editor changed while this waited for its lock.
+        changing = queryset.model.objects.filter(pk__in=queryset.exclude(status=status).values("pk")).exclude(
+            status=status
+        )
         with transaction.atomic(using=queryset.db):
-            logged = log_rows(
+            changed = log_rows(
                 changing,
                 user_id=request.user.pk,
                 action_flag=CHANGE,
@@ -40,10 +44,8 @@ class PublishingActionsMixin:
                 action_time=now,
                 repr_field="title",  # what Article's and Event's str() give
             )
-            if not logged:
-                return 0, 0
-            scheduled = changing.filter(publish_at__gt=now).count()
-            return changing.update(status=status, updated=now), scheduled
+            scheduled = changed.filter(publish_at__gt=now).count() if status == Publishable.Status.PUBLISHED else 0
+            return changed.update(status=status, updated=now), scheduled
 
     @admin.action(description="Publish the selected items", permissions=["change"])
     def publish(self, request, queryset):

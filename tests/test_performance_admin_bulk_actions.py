@@ -6,14 +6,16 @@ Figures on 100 000 articles: bench/admin_actions.py, docs/performance.md.
 """
 
 import re
+import threading
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 
+import news.admin
 from news.models import Article, Event
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article, make_topic
 from tests.subprocess_env import run_django_json, sqlite_site_env
@@ -107,7 +109,7 @@ def test_the_actions_work_on_sqlite_as_make_run_serves_them(tmp_path):
         """
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.test import Client
 from news.models import Article
 editor = get_user_model().objects.create_superuser("editor", password="x")
@@ -130,6 +132,77 @@ print(json.dumps({"vendor": connection.vendor, "articles": Article.objects.count
     assert answer["articles"] > 0
     assert answer["drafts"] == answer["published"] == answer["articles"]
     assert answer["logged"] == 2 * answer["articles"]
+
+
+# Two editors at once: what is logged is what changes (review r11).
+
+
+def _in_a_thread(work):
+    """`work()` on a connection of its own (another editor's request), committed."""
+    failures = []
+
+    def run():
+        try:
+            work()
+        except BaseException as error:  # reported by the test, in its own thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, failures
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_unpublished_by_another_editor_during_the_logging_is_not_published_unlogged(
+    staff_client, monkeypatch
+):
+    other = make_article("Out, then taken back by another editor")
+    draft = make_draft_article("Draft")
+    log_rows = news.admin.log_rows
+
+    def log_rows_then_another_editor_unpublishes(*args, **kwargs):
+        logged = log_rows(*args, **kwargs)
+        # Another editor's request, committed while this action's transaction is open: it
+        # may change `other`, which was not locked, as it was published already.
+        thread, failures = _in_a_thread(lambda: Article.objects.filter(pk=other.pk).update(status="draft"))
+        thread.join(10)
+        assert not thread.is_alive() and not failures, failures
+        return logged
+
+    monkeypatch.setattr(news.admin, "log_rows", log_rows_then_another_editor_unpublishes)
+    html = _select_all(staff_client, "publish").content.decode()
+
+    logged = set(LogEntry.objects.values_list("object_id", flat=True))
+    other.refresh_from_db()
+    assert other.status == "draft" or str(other.pk) in logged, "published by the action without a history entry"
+    assert f"{Article.objects.filter(status='published').exclude(pk=other.pk).count()} item" in html
+    assert logged == {str(draft.pk)} and "1 item published." in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_published_by_another_editor_while_the_action_waits_gets_no_entry(staff_client):
+    draft = make_draft_article("Draft, published meanwhile by another editor")
+    make_draft_article("Another draft")
+    holding = threading.Event()
+
+    def another_editor_publishes():
+        with transaction.atomic():
+            Article.objects.filter(pk=draft.pk).update(status="published")
+            holding.set()
+            threading.Event().wait(1.5)  # the action's statement waits for this row meanwhile
+
+    thread, failures = _in_a_thread(another_editor_publishes)
+    assert holding.wait(10)
+    html = _select_all(staff_client, "publish").content.decode()
+    thread.join(10)
+    assert not failures, failures
+
+    logged = set(LogEntry.objects.values_list("object_id", flat=True))
+    assert str(draft.pk) not in logged, "an entry for a change this action did not make"
+    assert "1 item published." in html
+    assert len(logged) == 1
 
 
 @pytest.fixture
