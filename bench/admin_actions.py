@@ -13,8 +13,8 @@ in-process, as the admin answers them (its queries, the log rows, the redirect o
   limit (baltmet.admin_delete_limit), for every draft and for every article: as the admin
   does it (past the limit it refuses), then as Django's own action does it, without a limit;
 - every draft published (the list filtered to drafts, all selected), then every article
-  unpublished, and every article published again. The drafts are made drafts again
-  afterwards, untimed.
+  unpublished, and every article published again. Afterwards, untimed (also after a failure
+  or Ctrl-C), the statuses are put back as the run found them and its history entries deleted.
 
 Each once (they change the articles, so a second run would not do the same work), after a
 warm-up on a small selection. The scratch database is dropped afterwards (--keep keeps it,
@@ -53,6 +53,7 @@ def run(options):
 
     django.setup()
     from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+    from django.contrib.admin.models import LogEntry
     from django.contrib.auth import get_user_model
     from django.contrib.messages import get_messages
     from django.db import connection, transaction
@@ -90,46 +91,55 @@ def run(options):
         assert response.status_code in (200, 302), response.status_code
         return ms, len(queries), response
 
-    # Warm-up: the admin's modules, templates and prepared statements, on ten articles.
-    few = list(Article.objects.filter(**drafts).values_list("pk", flat=True)[:10])
-    act("publish", selected=few)
-    act("unpublish", selected=few)
-    act("delete_selected", selected=few)
-
-    rows = []
-
-    def timed(label, count, action, filters=None, confirm=False):
-        ms, queries, response = act(action, filters, confirm=confirm)
-        refused = any("Nothing was deleted." in str(message) for message in get_messages(response.wsgi_request))
-        rows.append((label, count, queries, ms, len(response.content), "refused" if refused else "done"))
-
-    def deletions():
-        timed(f"delete confirmation, the drafts of {year}", in_year, "delete_selected", drafts_of_year)
-        with transaction.atomic():
-            timed(f"delete the drafts of {year} (rolled back)", in_year, "delete_selected", drafts_of_year, confirm=True)
-            transaction.set_rollback(True)
-        timed("delete confirmation, every draft", len(draft_ids), "delete_selected", drafts)
-        timed("delete confirmation, every article", every, "delete_selected")
-        with transaction.atomic():
-            timed("delete every draft (rolled back)", len(draft_ids), "delete_selected", drafts, confirm=True)
-            transaction.set_rollback(True)
-
     draft_ids = list(Article.objects.filter(**drafts).values_list("pk", flat=True))
-    every = Article.objects.count()
-    # The year with the most drafts that "Delete selected" still takes at once.
-    limit = ArticleAdmin.delete_selected_limit
-    by_year = Article.objects.filter(**drafts).values_list("publish_at__year").annotate(n=Count("pk"))
-    year, in_year = max(((y, n) for y, n in by_year if n <= limit), key=lambda pair: pair[1])
-    drafts_of_year = {**drafts, "publish_at__year": year}
+    try:
+        # Warm-up: the admin's modules, templates and prepared statements, on ten articles.
+        few = draft_ids[:10]
+        act("publish", selected=few)
+        act("unpublish", selected=few)
+        act("delete_selected", selected=few)
 
-    deletions()
-    with djangos_own_delete():
+        rows = []
+
+        def timed(label, count, action, filters=None, confirm=False):
+            ms, queries, response = act(action, filters, confirm=confirm)
+            refused = any("Nothing was deleted." in str(message) for message in get_messages(response.wsgi_request))
+            rows.append((label, count, queries, ms, len(response.content), "refused" if refused else "done"))
+
+        def deletions():
+            timed(f"delete confirmation, the drafts of {year}", in_year, "delete_selected", drafts_of_year)
+            with transaction.atomic():
+                timed(f"delete the drafts of {year} (rolled back)", in_year, "delete_selected", drafts_of_year, confirm=True)
+                transaction.set_rollback(True)
+            timed("delete confirmation, every draft", len(draft_ids), "delete_selected", drafts)
+            timed("delete confirmation, every article", every, "delete_selected")
+            with transaction.atomic():
+                timed("delete every draft (rolled back)", len(draft_ids), "delete_selected", drafts, confirm=True)
+                transaction.set_rollback(True)
+
+        every = Article.objects.count()
+        # The year with the most drafts that "Delete selected" still takes at once.
+        limit = ArticleAdmin.delete_selected_limit
+        by_year = Article.objects.filter(**drafts).values_list("publish_at__year").annotate(n=Count("pk"))
+        year, in_year = max(((y, n) for y, n in by_year if n <= limit), key=lambda pair: pair[1])
+        drafts_of_year = {**drafts, "publish_at__year": year}
+
         deletions()
-    timed("publish every draft", len(draft_ids), "publish", drafts)
-    timed("unpublish every article", every, "unpublish")
-    timed("publish every article", every, "publish")
-    # The drafts back as they were (untimed), so that a --keep run starts from the same content.
-    Article.objects.filter(pk__in=draft_ids).update(status=Article.Status.DRAFT)
+        with djangos_own_delete():
+            deletions()
+        timed("publish every draft", len(draft_ids), "publish", drafts)
+        timed("unpublish every article", every, "unpublish")
+        timed("publish every article", every, "publish")
+    finally:
+        # The database as the run found it, also after a failure or Ctrl-C (a --keep run reuses
+        # it): the statuses it started from, and none of the history entries it wrote.
+        Article.objects.filter(pk__in=draft_ids).exclude(status=Article.Status.DRAFT).update(
+            status=Article.Status.DRAFT
+        )
+        Article.objects.exclude(pk__in=draft_ids).exclude(status=Article.Status.PUBLISHED).update(
+            status=Article.Status.PUBLISHED
+        )
+        LogEntry.objects.filter(user=editor).delete()
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('server_version')")

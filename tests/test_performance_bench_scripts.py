@@ -493,3 +493,54 @@ def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch
     with pytest.raises(SystemExit, match="redis-server is not installed"):
         wrk.main()
     assert work == []
+
+
+_ADMIN_ACTIONS_RUN = """
+import sys
+sys.path.insert(0, "bench")
+import admin_actions
+admin_actions.SCRATCH_DB = {name!r}
+if {stop!r}:
+    from django.test import Client
+    post = Client.post
+    def stopping_post(self, path, data=None, **extra):
+        if data.get("action") == "unpublish" and data.get("select_across"):
+            raise RuntimeError("stopped midway")
+        return post(self, path, data, **extra)
+    Client.post = stopping_post
+sys.argv = ["admin_actions.py", "--articles", "120", "--keep"]
+admin_actions.main()
+"""
+
+
+def _admin_actions(name, tmp_path, stop=False):
+    """bench/admin_actions.py with --keep on 120 articles in `name`; with `stop`, failing midway."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DATABASE_URL=URL, MEDIA_ROOT=str(tmp_path / "media"))
+    return subprocess.run(
+        [sys.executable, "-c", _ADMIN_ACTIONS_RUN.format(name=name, stop=stop)], cwd=PROJECT, env=env,
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def _statuses_and_entries(name):
+    with psycopg2.connect(scratch_db.with_database(URL, name)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id, status FROM news_article ORDER BY id")
+        statuses = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM django_admin_log")
+        (entries,) = cursor.fetchone()
+    connection.close()
+    return statuses, entries
+
+
+def test_admin_actions_leaves_its_kept_database_as_it_found_it_even_stopped_midway(scratch, tmp_path):
+    first = _admin_actions(scratch, tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    statuses, entries = _statuses_and_entries(scratch)
+    assert {status for _, status in statuses} == {"draft", "published"}
+    assert entries == 0, "the run's history entries were left"
+
+    stopped = _admin_actions(scratch, tmp_path, stop=True)
+    assert stopped.returncode != 0 and "stopped midway" in stopped.stderr
+    assert "reusing" in stopped.stdout
+    assert _statuses_and_entries(scratch) == (statuses, 0), "a run that failed midway left its changes"
