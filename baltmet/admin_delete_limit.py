@@ -3,9 +3,9 @@
 Its confirmation page lists every selected item and every row that goes with it (an
 article's topics and regions), and the confirmed deletion collects and checks them all
 again before deleting. On the demo archive (bench/admin_actions.py, docs/performance.md)
-"Select all" and delete took, for 15 000 drafts, 7 s for the page (6.5 MB) and 15 s for the
-deletion; for 100 000 articles 50 s for the page alone (43 MB), past gunicorn's 30 s,
-which ends the worker. Above the limit nothing is deleted and the editor is told to
+"Select all" and delete took, for 15 000 drafts, 6.5-7.3 s for the page (6.5 MB) and 9-10 s
+for the deletion; for 100 000 articles 44-50 s for the page alone (43 MB), past gunicorn's
+30 s, which ends the worker. Above the limit nothing is deleted and the editor is told to
 narrow the list.
 """
 
