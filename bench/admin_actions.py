@@ -33,7 +33,7 @@ import sys
 import time
 from contextlib import contextmanager
 
-from scratch_db import PROJECT, in_process_on_demo_database, run_stopping_cleanly
+from scratch_db import PROJECT, admin_client, in_process_on_demo_database, run_stopping_cleanly
 
 sys.path.insert(0, str(PROJECT))
 
@@ -54,21 +54,14 @@ def run(options):
     django.setup()
     from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
     from django.contrib.admin.models import LogEntry
-    from django.contrib.auth import get_user_model
     from django.db import connection, transaction
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
     from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
 
     from news.admin import ArticleAdmin
     from news.models import Article
 
-    editor, _ = get_user_model().objects.get_or_create(
-        username="bench-admin-actions", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client(HTTP_HOST="localhost")  # one of the hosts DEBUG allows
-    client.force_login(editor)
+    editor, client = admin_client("bench-admin-actions")
     drafts = {"status__exact": Article.Status.DRAFT}
 
     def act(action, filters=None, selected=None, confirm=False):

@@ -22,7 +22,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly
+from scratch_db import PROJECT, admin_client, main_on_demo_database, median_ms, run_stopping_cleanly
 
 sys.path.insert(0, str(PROJECT))
 
@@ -52,18 +52,12 @@ def run(options):
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from news.models import Article
 
-    editor, _ = get_user_model().objects.get_or_create(
-        username="bench-admin-search", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client(HTTP_HOST="localhost")  # one of the hosts DEBUG allows
-    client.force_login(editor)
+    _, client = admin_client("bench-admin-search")
     slug = Article.objects.order_by("pk").values_list("slug", flat=True)[500]
     cases = [
         ("the list, newest first", {}),

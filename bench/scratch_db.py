@@ -236,6 +236,20 @@ def in_process_on_demo_database(name, options, run, *, events=5000, fixtures=("r
     run_django_on(url, name, lambda: run(options), keep=options.keep)
 
 
+def admin_client(username):
+    """(user, client): Django's test client signed in as the superuser `username`, made if
+    missing, for the admin's benchmarks (in-process, Django set up)."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username=username, defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client(HTTP_HOST="localhost")  # one of the hosts DEBUG allows
+    client.force_login(user)
+    return user, client
+
+
 def answers(process, url, tries):
     """Whether the server `process` started answers `url` with a 200 within `tries` tries a
     tenth of a second apart; False as soon as it has stopped (what answers then is not it)."""
