@@ -109,7 +109,7 @@ def test_the_actions_work_on_sqlite_as_make_run_serves_them(tmp_path):
         """
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.db import connection, connections, transaction
+from django.db import connection
 from django.test import Client
 from news.models import Article
 editor = get_user_model().objects.create_superuser("editor", password="x")
@@ -177,7 +177,6 @@ def test_an_item_unpublished_by_another_editor_during_the_logging_is_not_publish
     logged = set(LogEntry.objects.values_list("object_id", flat=True))
     other.refresh_from_db()
     assert other.status == "draft" or str(other.pk) in logged, "published by the action without a history entry"
-    assert f"{Article.objects.filter(status='published').exclude(pk=other.pk).count()} item" in html
     assert logged == {str(draft.pk)} and "1 item published." in html
 
 
