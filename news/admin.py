@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import ngettext
 
 from baltmet.admin_delete_limit import DeleteSelectedLimitMixin
+from baltmet.admin_delete_summary import LinksCountedOnDeleteMixin
 from baltmet.admin_log import log_rows
 from baltmet.admin_search import IndexedSearchAdminMixin
 from baltmet.publishing import Publishable
@@ -68,14 +69,16 @@ class PublishingActionsMixin:
 
 
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(LinksCountedOnDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "updated"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Article)
-class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, admin.ModelAdmin):
+class ArticleAdmin(
+    IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, LinksCountedOnDeleteMixin, admin.ModelAdmin
+):
     list_display = ["title", "status", "publish_at", "event", "updated"]
     list_filter = ["status", "topics", "regions", "publish_at"]
     list_select_related = ["event"]
@@ -96,7 +99,9 @@ class ArticleAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelect
 
 
 @admin.register(Event)
-class EventAdmin(IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, admin.ModelAdmin):
+class EventAdmin(
+    IndexedSearchAdminMixin, PublishingActionsMixin, DeleteSelectedLimitMixin, LinksCountedOnDeleteMixin, admin.ModelAdmin
+):
     list_display = ["title", "starts", "ends", "city", "status"]
     list_filter = ["status", "region", "starts"]
     list_select_related = ["region"]

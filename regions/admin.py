@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 
+from baltmet.admin_delete_summary import LinksCountedOnDeleteMixin
 from regions.models import Cluster, Figure, Institution, Metric, Organisation, Region
 
 
@@ -53,7 +54,7 @@ class ClusterInline(admin.StackedInline):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(LinksCountedOnDeleteMixin, admin.ModelAdmin):
     list_display = ["name", "country", "agency", "updated"]
     list_select_related = ["agency"]
     search_fields = ["name", "country", "designation", "lead"]
