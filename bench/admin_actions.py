@@ -11,7 +11,8 @@ in-process, as the admin answers them (its queries, the log rows, the redirect o
   rolled back afterwards; the page cache's version change waits for a commit, so it is not
   in this figure), for the drafts of the year that has the most of them within the admin's
   limit (baltmet.admin_delete_limit), for every draft and for every article: as the admin
-  does it (past the limit it refuses), then as Django's own action does it, without a limit;
+  does it (past the limit it refuses; the links to topics and regions counted on the page,
+  baltmet.admin_delete_summary), then as Django's own action does it, without a limit;
 - every draft published (the list filtered to drafts, all selected), then every article
   unpublished, and every article published again. Afterwards, untimed (also after a failure
   or Ctrl-C), the statuses are put back as the run found them and its history entries deleted.
@@ -160,14 +161,19 @@ def run(options):
 
 @contextmanager
 def djangos_own_delete():
-    """"Delete selected" as Django's admin has it, for any number of articles, for comparison."""
+    """"Delete selected" as Django's admin has it, for comparison: for any number of articles,
+    and its confirmation listing every row that goes with them."""
+    from django.contrib import admin
+
     from news.admin import ArticleAdmin
 
     ArticleAdmin.delete_selected_limit = sys.maxsize
+    ArticleAdmin.get_deleted_objects = admin.ModelAdmin.get_deleted_objects
     try:
         yield
     finally:
         del ArticleAdmin.delete_selected_limit
+        del ArticleAdmin.get_deleted_objects
 
 
 if __name__ == "__main__":
