@@ -28,13 +28,12 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import argparse
 import os
 import sys
 import time
 from contextlib import contextmanager
 
-from scratch_db import PROJECT, admin_client, in_process_on_demo_database, run_stopping_cleanly
+from scratch_db import PROJECT, admin_client, main_on_demo_database, run_stopping_cleanly
 
 sys.path.insert(0, str(PROJECT))
 
@@ -43,10 +42,7 @@ CHANGELIST = "/admin/news/article/"
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
-    in_process_on_demo_database(SCRATCH_DB, parser.parse_args(), run)
+    main_on_demo_database(__doc__, SCRATCH_DB, run)  # each request once: no --runs
 
 
 def run(options):
@@ -92,27 +88,31 @@ def run(options):
         act("unpublish", selected=few)
         act("delete_selected", selected=few)
 
-        rows = []
-
         def timed(label, count, action, filters=None, confirm=False):
+            """(label, count, queries, ms, response bytes, refused) of one request."""
             before = Article.objects.count()
             ms, queries, response = act(action, filters, confirm=confirm)
             # Refused: back to the list instead of the confirmation page, or nothing deleted.
             refused = action == "delete_selected" and (
                 Article.objects.count() == before if confirm else response.status_code == 302
             )
-            rows.append((label, count, queries, ms, len(response.content), "refused" if refused else "done"))
+            return label, count, queries, ms, len(response.content), refused
+
+        def rolled_back(*args, **kwargs):
+            with transaction.atomic():
+                row = timed(*args, **kwargs)
+                transaction.set_rollback(True)
+            return row
 
         def deletions():
-            timed(f"delete confirmation, the drafts of {year}", in_year, "delete_selected", drafts_of_year)
-            with transaction.atomic():
-                timed(f"delete the drafts of {year} (rolled back)", in_year, "delete_selected", drafts_of_year, confirm=True)
-                transaction.set_rollback(True)
-            timed("delete confirmation, every draft", len(draft_ids), "delete_selected", drafts)
-            timed("delete confirmation, every article", every, "delete_selected")
-            with transaction.atomic():
-                timed("delete every draft (rolled back)", len(draft_ids), "delete_selected", drafts, confirm=True)
-                transaction.set_rollback(True)
+            return [
+                timed(f"delete confirmation, the drafts of {year}", in_year, "delete_selected", drafts_of_year),
+                rolled_back(f"delete the drafts of {year} (rolled back)", in_year, "delete_selected", drafts_of_year,
+                            confirm=True),
+                timed("delete confirmation, every draft", len(draft_ids), "delete_selected", drafts),
+                timed("delete confirmation, every article", every, "delete_selected"),
+                rolled_back("delete every draft (rolled back)", len(draft_ids), "delete_selected", drafts, confirm=True),
+            ]
 
         every = Article.objects.count()
         # The year with the most drafts that "Delete selected" still takes at once.
@@ -121,12 +121,14 @@ def run(options):
         year, in_year = max(((y, n) for y, n in by_year if n <= limit), key=lambda pair: pair[1])
         drafts_of_year = {**drafts, "publish_at__year": year}
 
-        deletions()
+        ours = deletions()
         with djangos_own_delete():
-            deletions()
-        timed("publish every draft", len(draft_ids), "publish", drafts)
-        timed("unpublish every article", every, "unpublish")
-        timed("publish every article", every, "publish")
+            djangos = deletions()
+        status_changes = [
+            timed("publish every draft", len(draft_ids), "publish", drafts),
+            timed("unpublish every article", every, "unpublish"),
+            timed("publish every article", every, "publish"),
+        ]
     finally:
         # The database as the run found it, also after a failure or Ctrl-C (a --keep run reuses
         # it): the statuses it started from, and none of the history entries it wrote.
@@ -144,18 +146,15 @@ def run(options):
     print(f"{every} articles ({len(draft_ids)} drafts); PostgreSQL {version}; {os.cpu_count()} CPUs; "
           f"one request each (ms, in-process); delete_selected_limit {limit}")
     print()
-    half = 5  # the deletions, with the limit, then without
     print("| request | articles | with the limit: queries | ms | bytes | Django's own: queries | ms | bytes |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (label, count, queries, ms, size, outcome), (_, _, own_queries, own_ms, own_size, _) in zip(
-        rows[:half], rows[half : 2 * half]
-    ):
-        print(f"| {label} | {count} | {queries} | {ms:.0f}{' (refused)' if outcome == 'refused' else ''} | {size} "
+    for (label, count, queries, ms, size, refused), (_, _, own_queries, own_ms, own_size, _) in zip(ours, djangos):
+        print(f"| {label} | {count} | {queries} | {ms:.0f}{' (refused)' if refused else ''} | {size} "
               f"| {own_queries} | {own_ms:.0f} | {own_size} |")
     print()
     print("| request | articles | queries | ms |")
     print("|---|---:|---:|---:|")
-    for label, count, queries, ms, _, _ in rows[2 * half :]:
+    for label, count, queries, ms, _, _ in status_changes:
         print(f"| {label} | {count} | {queries} | {ms:.0f} |")
 
 

@@ -213,12 +213,14 @@ def run_django_on(url, name, run, *, keep=False, **environ):
             drop_database(url, name)
 
 
-def main_on_demo_database(description, name, run, *, runs, runs_help):
+def main_on_demo_database(description, name, run, *, runs=None, runs_help=None):
     """The main() of a benchmark run in-process on a demo database (deep_pages.py,
-    skewed_plans.py): its options (--articles, --runs, --keep), then run(options) on it."""
+    skewed_plans.py, admin_actions.py): its options (--articles, --runs unless `runs` is None,
+    --keep), then run(options) on it."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=runs, help=runs_help)
+    if runs is not None:
+        parser.add_argument("--runs", type=int, default=runs, help=runs_help)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
     in_process_on_demo_database(name, parser.parse_args(), run)
 
