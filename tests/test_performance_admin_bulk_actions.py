@@ -25,11 +25,13 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/news/article/"
 
 
-def _select_all(staff_client, action, filters="", follow=True):
-    """`action` on every item the list shows with `filters` (its query string)."""
+def _select_all(staff_client, action, filters="", follow=True, **data):
+    """`action` on every item the list shows with `filters` (its query string), with `data`
+    besides (`post="yes"`: a deletion confirmed)."""
     first = Article.objects.values_list("pk", flat=True).first() or 0
     return staff_client.post(
-        CHANGELIST + filters, {"action": action, "select_across": 1, "index": 0, "_selected_action": [first]},
+        CHANGELIST + filters,
+        {"action": action, "select_across": 1, "index": 0, "_selected_action": [first], **data},
         follow=follow,
     )
 
@@ -215,12 +217,7 @@ def test_deleting_more_than_the_limit_is_refused_and_deletes_nothing(staff_clien
     for n in range(4):
         make_article(f"Kept {n}")
     for confirmed in ({}, {"post": "yes"}):
-        first = Article.objects.values_list("pk", flat=True).first()
-        response = staff_client.post(
-            CHANGELIST, {"action": "delete_selected", "select_across": 1, "index": 0, "_selected_action": [first],
-                         **confirmed}, follow=True,
-        )
-        html = response.content.decode()
+        html = _select_all(staff_client, "delete_selected", **confirmed).content.decode()
         assert "4 articles are selected: delete at most 3 at a time." in html
         assert "Nothing was deleted." in html and "Are you sure" not in html
     assert Article.objects.count() == 4
@@ -230,10 +227,8 @@ def test_deleting_more_than_the_limit_is_refused_and_deletes_nothing(staff_clien
 def test_deleting_up_to_the_limit_asks_then_deletes(staff_client, delete_limit_of_3):
     for n in range(3):
         make_article(f"Gone {n}")
-    data = {"action": "delete_selected", "select_across": 1, "index": 0,
-            "_selected_action": [Article.objects.values_list("pk", flat=True).first()]}
-    assert "Are you sure" in staff_client.post(CHANGELIST, data).content.decode()
-    response = staff_client.post(CHANGELIST, {**data, "post": "yes"}, follow=True)
+    assert "Are you sure" in _select_all(staff_client, "delete_selected", follow=False).content.decode()
+    response = _select_all(staff_client, "delete_selected", post="yes")
     assert "Successfully deleted 3 articles." in response.content.decode()
     assert not Article.objects.exists()
     assert LogEntry.objects.count() == 3
