@@ -59,7 +59,16 @@ node_modules/.installed: package.json package-lock.json
 # A statement past two minutes fails its test (PostgreSQL cancels it, naming the query) rather
 # than holding the run: a plan misled by statistics from before a test's bulk load once ran
 # for over twelve minutes.
+#
+# The suite runs in one pytest-xdist worker per core, at most four (TEST_WORKERS=0 runs it in
+# this process), each with a test database of its own (test_baltmet_gw0, ...). xdist's default
+# distribution hands each worker its tests in pytest-django's order, the tests that empty the
+# database (transactional ones) after the others: `--dist loadfile` would not, and the data the
+# migrations made (the Editors group) would be gone for a worker's later files.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
+
 test: install-test node_modules/.installed
 	scripts/ensure-postgres.sh
 	DATABASE_STATEMENT_TIMEOUT=$${DATABASE_STATEMENT_TIMEOUT:-120000} \
-	  scripts/ensure-test-services.sh $$(command -v java >/dev/null || echo default-jre-headless) -- $(BIN)/python -m pytest
+	  scripts/ensure-test-services.sh $$(command -v java >/dev/null || echo default-jre-headless) -- \
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS)

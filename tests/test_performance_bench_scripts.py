@@ -4,7 +4,8 @@ database drops it, a kept database is reused only if made with the same sizes an
 second run does not take over a database a run still uses, a server that does not start (or is
 interrupted while starting) is stopped and never mistaken for another one on its port, and a
 Redis in the caller's environment is left alone. No benchmark is run: manage.py or the servers are replaced where they would take long.
-Databases made here are named baltmet_bench_test_scripts and dropped afterwards."""
+Databases made here are named baltmet_bench_test_scripts (with the pytest-xdist worker's name
+after it, as `make test` runs them) and dropped afterwards."""
 
 import ast
 import importlib
@@ -32,7 +33,13 @@ if str(PROJECT / "bench") not in sys.path:
 import scratch_db  # noqa: E402 (after the path)
 
 URL = os.environ.get("DATABASE_URL", scratch_db.DEFAULT_URL)
-REDIS_DB = 13
+# `make test` runs the suite in up to four pytest-xdist workers (gw0 to gw3), any of which may
+# run these tests at the same time as another: each has its own scratch database, and its own
+# Redis database (13 to 10; the other tests use 7 to 9), which some of these tests empty.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_DB = 13 - int(WORKER.removeprefix("gw") or 0)
+if REDIS_DB < 10:
+    raise RuntimeError(f"the bench scripts' tests have Redis databases for four workers at most, not {WORKER}")
 
 
 def _databases():
@@ -47,7 +54,7 @@ def _databases():
 
 @pytest.fixture
 def scratch():
-    name = "baltmet_bench_test_scripts"
+    name = "_".join(filter(None, ["baltmet_bench_test_scripts", WORKER]))
     scratch_db.drop_database(URL, name)
     yield name
     scratch_db.drop_database(URL, name)
