@@ -502,32 +502,39 @@ def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch
     assert work == []
 
 
-_ADMIN_ACTIONS_RUN = """
+_BENCH_RUN = """
 import sys
 sys.path.insert(0, "bench")
-import admin_actions
-admin_actions.SCRATCH_DB = {name!r}
-if {stop!r}:
-    from django.test import Client
-    post = Client.post
-    def stopping_post(self, path, data=None, **extra):
-        if data.get("action") == "unpublish" and data.get("select_across"):
-            raise RuntimeError("stopped midway")
-        return post(self, path, data, **extra)
-    Client.post = stopping_post
-sys.argv = ["admin_actions.py", "--articles", "120", "--keep"]
-admin_actions.main()
+import {script}
+{script}.SCRATCH_DB = {name!r}
+{prelude}
+sys.argv = [{script!r} + ".py", *{argv!r}]
+{script}.main()
 """
+
+# admin_actions.py failing midway, as if stopped there.
+_STOPPING_MIDWAY = """
+from django.test import Client
+post = Client.post
+def stopping_post(self, path, data=None, **extra):
+    if data.get("action") == "unpublish" and data.get("select_across"):
+        raise RuntimeError("stopped midway")
+    return post(self, path, data, **extra)
+Client.post = stopping_post
+"""
+
+
+def _bench(script, name, tmp_path, argv, prelude=""):
+    """bench/`script`.py run with `argv` in the scratch database `name`, after `prelude`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env.update(DATABASE_URL=URL, MEDIA_ROOT=str(tmp_path / "media"))
+    code = _BENCH_RUN.format(script=script, name=name, prelude=prelude, argv=argv)
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=600)
 
 
 def _admin_actions(name, tmp_path, stop=False):
     """bench/admin_actions.py with --keep on 120 articles in `name`; with `stop`, failing midway."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(DATABASE_URL=URL, MEDIA_ROOT=str(tmp_path / "media"))
-    return subprocess.run(
-        [sys.executable, "-c", _ADMIN_ACTIONS_RUN.format(name=name, stop=stop)], cwd=PROJECT, env=env,
-        capture_output=True, text=True, timeout=600,
-    )
+    return _bench("admin_actions", name, tmp_path, ["--articles", "120", "--keep"], _STOPPING_MIDWAY if stop else "")
 
 
 def _statuses_and_entries(name):
@@ -551,3 +558,10 @@ def test_admin_actions_leaves_its_kept_database_as_it_found_it_even_stopped_midw
     assert stopped.returncode != 0 and "stopped midway" in stopped.stderr
     assert "reusing" in stopped.stdout
     assert _statuses_and_entries(scratch) == (statuses, 0), "a run that failed midway left its changes"
+
+
+def test_admin_search_measures_a_database_of_fewer_than_501_articles(scratch, tmp_path):
+    # It searched for the 501st article's slug, which 300 articles do not have.
+    result = _bench("admin_search", scratch, tmp_path, ["--articles", "120", "--runs", "1"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| a slug | 1 | " in result.stdout, result.stdout
