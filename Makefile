@@ -64,11 +64,13 @@ node_modules/.installed: package.json package-lock.json
 # this process), each with a test database of its own (test_baltmet_gw0, ...). xdist's default
 # distribution hands each worker its tests in pytest-django's order, the tests that empty the
 # database (transactional ones) after the others: `--dist loadfile` would not, and the data the
-# migrations made (the Editors group) would be gone for a worker's later files.
+# migrations made (the Editors group) would be gone for a worker's later files. A worker that
+# crashes fails the test it ran and is not replaced (--max-worker-restart=0): a replacement
+# would have a worker number past those the tests provide for (gw0 to gw3).
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ "$$n" -gt 4 ] && n=4; echo $$n)
 
 test: install-test node_modules/.installed
 	scripts/ensure-postgres.sh
 	DATABASE_STATEMENT_TIMEOUT=$${DATABASE_STATEMENT_TIMEOUT:-120000} \
 	  scripts/ensure-test-services.sh $$(command -v java >/dev/null || echo default-jre-headless) -- \
-	  $(BIN)/python -m pytest -n $(TEST_WORKERS)
+	  $(BIN)/python -m pytest -n $(TEST_WORKERS) --max-worker-restart=0
