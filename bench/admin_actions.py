@@ -28,12 +28,11 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import os
 import sys
 import time
 from contextlib import contextmanager
 
-from scratch_db import PROJECT, admin_client, main_on_demo_database, run_stopping_cleanly
+from scratch_db import PROJECT, admin_client, main_on_demo_database, run_stopping_cleanly, server_and_cpus
 
 sys.path.insert(0, str(PROJECT))
 
@@ -140,10 +139,7 @@ def run(options):
         )
         LogEntry.objects.filter(user=editor).delete()
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version')")
-        (version,) = cursor.fetchone()
-    print(f"{every} articles ({len(draft_ids)} drafts); PostgreSQL {version}; {os.cpu_count()} CPUs; "
+    print(f"{every} articles ({len(draft_ids)} drafts); {server_and_cpus()}; "
           f"one request each (ms, in-process); delete_selected_limit {limit}")
     print()
     print("| request | articles | with the limit: queries | ms | bytes | Django's own: queries | ms | bytes |")

@@ -18,11 +18,10 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import os
 import sys
 from contextlib import contextmanager
 
-from scratch_db import PROJECT, admin_client, main_on_demo_database, median_ms, run_stopping_cleanly
+from scratch_db import PROJECT, admin_client, main_on_demo_database, median_ms, run_stopping_cleanly, server_and_cpus
 
 sys.path.insert(0, str(PROJECT))
 
@@ -103,10 +102,7 @@ def run(options):
     with djangos_own_search():
         own = measure()
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version')")
-        (version,) = cursor.fetchone()
-    print(f"{Article.objects.count()} articles; PostgreSQL {version}; {os.cpu_count()} CPUs; "
+    print(f"{Article.objects.count()} articles; {server_and_cpus()}; "
           f"median of {options.runs} requests (ms, in-process, the page rendered)")
     print()
     print("| request | found | queries | through the index | Django's own search |")

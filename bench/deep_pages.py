@@ -24,10 +24,9 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import os
 import sys
 
-from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly
+from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly, server_and_cpus
 
 sys.path.insert(0, str(PROJECT))
 
@@ -79,10 +78,7 @@ def run(options):
                 sys.exit(f"{label}, row {offset}: the ways read different articles: {as_site} {as_offset} {as_serial}")
             results.append((label, total, offset, site_ms, offset_ms, serial_ms))
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('server_version')")
-        (version,) = cursor.fetchone()
-    print(f"{Article.objects.count()} articles; PostgreSQL {version}; {os.cpu_count()} CPUs; DEEP_OFFSET "
+    print(f"{Article.objects.count()} articles; {server_and_cpus()}; DEEP_OFFSET "
           f"{site_deep_offset}; median of {options.runs} runs (ms, from Python, with the round trip)")
     print()
     print(

@@ -252,6 +252,17 @@ def admin_client(username):
     return user, client
 
 
+def server_and_cpus():
+    """"PostgreSQL 15.x; 2 CPUs": what an in-process benchmark's figures were measured on
+    (Django set up)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('server_version')")
+        (version,) = cursor.fetchone()
+    return f"PostgreSQL {version}; {os.cpu_count()} CPUs"
+
+
 def answers(process, url, tries):
     """Whether the server `process` started answers `url` with a 200 within `tries` tries a
     tenth of a second apart; False as soon as it has stopped (what answers then is not it)."""

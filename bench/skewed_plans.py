@@ -21,10 +21,9 @@ DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet, as for 
 names the server and a role that may create databases; run `scripts/ensure-postgres.sh` first.
 """
 
-import os
 import sys
 
-from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly
+from scratch_db import PROJECT, main_on_demo_database, median_ms, run_stopping_cleanly, server_and_cpus
 
 sys.path.insert(0, str(PROJECT))
 
@@ -111,9 +110,7 @@ def run(options):
 
     with connection.cursor() as cursor:
         cursor.execute("RESET plan_cache_mode")
-        cursor.execute("SELECT current_setting('server_version')")
-        (version,) = cursor.fetchone()
-    print(f"{Article.objects.count()} articles; PostgreSQL {version}; {os.cpu_count()} CPUs; "
+    print(f"{Article.objects.count()} articles; {server_and_cpus()}; "
           f"median of {options.runs} runs (ms, from Python, with the round trip)")
     print()
     print("| query | of a topic or region with | planned for its values | one plan for every value |")
