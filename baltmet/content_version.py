@@ -637,7 +637,10 @@ def _redis_full():
 
 
 def _is_content(model):
-    return model._meta.app_label in CONTENT_APPS
+    # A proxy's rows are its concrete model's, and a child's (multi-table inheritance) are
+    # partly its parents', wherever the proxy or the child is defined.
+    opts = model._meta
+    return any(each._meta.app_label in CONTENT_APPS for each in (opts.concrete_model, *opts.get_parent_list()))
 
 
 def _on_save_or_delete(sender, using=DEFAULT_DB_ALIAS, **kwargs):
@@ -669,8 +672,10 @@ def connect_signals():
 
 
 def _content_models():
-    """The content apps' models, proxies included, without the many-to-many tables Django makes."""
-    return [model for label in sorted(CONTENT_APPS) for model in apps.get_app_config(label).get_models()]
+    """The content apps' models, and proxies and children of them in any app, without the
+    many-to-many tables Django makes. A proxy is a sender of its own: without a receiver for
+    it, Django's collector would delete through it with one statement and no signal."""
+    return [model for model in apps.get_models() if _is_content(model)]
 
 
 class ContentQuerySet(models.QuerySet):
