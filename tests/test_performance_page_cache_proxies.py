@@ -4,6 +4,7 @@ through the model itself. Django sends the signals with the proxy or the child a
 and its collector deletes the rows of a sender that has no receiver for post_delete with one
 statement and no signal at all."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -26,10 +27,21 @@ def page_cache(settings):
     use_local_memory_page_cache(settings)
 
 
+@contextmanager
+def _receivers_connected(monkeypatch, registry, model):
+    """The page cache's receivers connected for the models of `registry` (`model`), as
+    BaltmetConfig.ready() connects them once every app is loaded; disconnected afterwards."""
+    monkeypatch.setattr(content_version, "apps", registry)
+    content_version.connect_signals()
+    try:
+        yield
+    finally:
+        post_delete.disconnect(sender=model, dispatch_uid=f"page_cache_post_delete:{model._meta.label_lower}")
+
+
 @pytest.fixture
 def notice_model(monkeypatch):
-    """A proxy of Article in the baltmet app, which is not a content app, with the page cache's
-    receivers connected as BaltmetConfig.ready() connects them once every app is loaded."""
+    """A proxy of Article in the baltmet app, which is not a content app."""
     with isolate_apps("baltmet") as registry:
 
         class Notice(Article):
@@ -37,12 +49,8 @@ def notice_model(monkeypatch):
                 proxy = True
                 app_label = "baltmet"
 
-        monkeypatch.setattr(content_version, "apps", registry)
-        content_version.connect_signals()
-        try:
+        with _receivers_connected(monkeypatch, registry, Notice):
             yield Notice
-        finally:
-            post_delete.disconnect(sender=Notice, dispatch_uid="page_cache_post_delete:baltmet.notice")
 
 
 def _cached(client, url):
@@ -77,8 +85,7 @@ def test_an_article_deleted_through_a_proxy_in_another_app_is_gone_at_once(clien
 @pytest.fixture
 def sponsored_model(monkeypatch):
     """A model of the baltmet app inheriting from Article (multi-table inheritance: its own
-    table, linked to the article's row), its table made for the test and its receivers
-    connected as BaltmetConfig.ready() connects them."""
+    table, linked to the article's row), its table made for the test."""
     with isolate_apps("baltmet") as registry:
 
         class Sponsored(Article):
@@ -89,12 +96,10 @@ def sponsored_model(monkeypatch):
 
         with connection.schema_editor() as editor:
             editor.create_model(Sponsored)
-        monkeypatch.setattr(content_version, "apps", registry)
-        content_version.connect_signals()
         try:
-            yield Sponsored
+            with _receivers_connected(monkeypatch, registry, Sponsored):
+                yield Sponsored
         finally:
-            post_delete.disconnect(sender=Sponsored, dispatch_uid="page_cache_post_delete:baltmet.sponsored")
             with connection.schema_editor() as editor:
                 editor.delete_model(Sponsored)
 
