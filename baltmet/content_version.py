@@ -6,9 +6,11 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
 (baltmet.conditional).
 
 - **Every change moves it.** Every save, delete and many-to-many change of a model of the
-  content apps (news, regions), on every path (admin, ORM, loaddata's raw saves, queryset
-  update()/bulk_create() through `ContentQuerySet`, also the content models' base manager)
-  moves it, once the change is committed (once per transaction). Raw SQL and direct writes
+  content apps (news, regions), or of a proxy of one or a model inheriting from one in any
+  app, on every path (admin, ORM, loaddata's raw saves, queryset update()/bulk_create()
+  through `ContentQuerySet`, also the content models' base manager; a proxy or child that
+  declares managers of its own must keep them `ContentQuerySet`s) moves it, once the change
+  is committed (once per transaction). Raw SQL and direct writes
   to a many-to-many's through table call `content_changed()` themselves.
 - **Where it is kept** (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
@@ -638,9 +640,12 @@ def _redis_full():
 
 def _is_content(model):
     # A proxy's rows are its concrete model's, and a child's (multi-table inheritance) are
-    # partly its parents', wherever the proxy or the child is defined.
+    # partly its parents', wherever the proxy or the child is defined; a many-to-many table
+    # Django made belongs to the model that declares the field.
     opts = model._meta
-    return any(each._meta.app_label in CONTENT_APPS for each in (opts.concrete_model, *opts.get_parent_list()))
+    if opts.auto_created:
+        return _is_content(opts.auto_created)
+    return any(each._meta.app_label in CONTENT_APPS for each in (opts.concrete_model, *opts.all_parents))
 
 
 def _on_save_or_delete(sender, using=DEFAULT_DB_ALIAS, **kwargs):
