@@ -14,8 +14,10 @@ from django.db.models import Count, F, Max, QuerySet
 from django.db.models.functions import Greatest
 from django.http import Http404
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from baltmet.conditional import Item, publications_of
+from baltmet.reversing import slug_urls
 from news.models import Article, Event
 from regions.models import Region
 
@@ -63,6 +65,15 @@ class PublishableSitemap(CountedSitemap):
 
     def items(self):
         return self.model.objects.published().only("slug", "updated", "publish_at").order_by("pk")
+
+    @cached_property
+    def _url_of(self):
+        # item.get_absolute_url(), with what reversing depends on read once for the page's
+        # addresses rather than for each of them (the view makes a sitemap for each request).
+        return slug_urls(self.model.URL_NAME)
+
+    def location(self, item):
+        return self._url_of(item.slug)
 
     def lastmod(self, item):
         return max(item.updated, item.publish_at)

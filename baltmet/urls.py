@@ -30,7 +30,8 @@ urlpatterns = [
     path(
         "sitemap-<section>.xml",
         conditional_sitemap(sitemap_views.sitemap),
-        {"sitemaps": SITEMAPS},
+        # Django's view, with the addresses written by {% sitemap_urls %} (baltmet.templatetags.sitemap_xml).
+        {"sitemaps": SITEMAPS, "template_name": "sitemap_section.xml"},
         name="sitemap-section",
     ),
     path("robots.txt", views.RobotsView.as_view(), name="robots"),

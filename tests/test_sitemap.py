@@ -1,13 +1,16 @@
 """/sitemap.xml and /robots.txt: what crawlers are told about the site."""
 
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.sitemaps import views as sitemap_views
+from django.template.loader import render_to_string
+from django.test import RequestFactory
 from django.utils import timezone
 
-from baltmet.sitemaps import ArticleSitemap
+from baltmet.sitemaps import SITEMAPS, ArticleSitemap
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
 from tests.regions_factories import make_region
 
@@ -124,3 +127,35 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_admin(cl
     assert "Disallow: /admin/" in lines and "Disallow: /ckeditor/" in lines
     assert "Sitemap: http://testserver/sitemap.xml" in lines
     assert "Disallow: /" not in lines, "the public site stays crawlable"
+
+
+def _djangos_sitemap(path, section):
+    """The page of `section` as Django's sitemap view writes it with its own template."""
+    response = sitemap_views.sitemap(RequestFactory().get(path, HTTP_HOST="testserver"), SITEMAPS, section=section)
+    return response.render().content.decode()
+
+
+@pytest.mark.parametrize("section", ["pages", "news", "events", "regions"])
+def test_each_section_is_written_as_djangos_own_sitemap_template_writes_it(client, content, section):
+    make_article("Harbour & rail: \"news\" <today>", publish_at=timezone.now() - timedelta(hours=1))
+    path = f"/sitemap-{section}.xml"
+    assert client.get(path).content.decode() == _djangos_sitemap(path, section)
+
+
+def test_what_no_section_of_the_site_has_yet_is_written_as_django_writes_it_too(settings):
+    # Times late in a UTC day (another day in the site's time zone), a date, a priority and
+    # alternate languages, characters to escape.
+    settings.TIME_ZONE = "Europe/Berlin"
+    urlset = [
+        {"item": None, "location": "https://example.org/a&b/?q='x'&r=\"y\"", "changefreq": None, "priority": "",
+         "lastmod": datetime(2026, 3, 1, 23, 30, tzinfo=UTC), "alternates": []},
+        {"item": None, "location": "https://example.org/c/", "changefreq": "weekly", "priority": "0.5",
+         "lastmod": date(987, 1, 2),
+         "alternates": [{"lang_code": "de", "location": "https://example.org/de/c/"},
+                        {"lang_code": "x-default", "location": "https://example.org/c/?a=1&b=2"}]},
+        {"item": None, "location": "https://example.org/d/", "changefreq": None, "priority": "", "lastmod": None,
+         "alternates": []},
+    ]
+    ours = render_to_string("sitemap_section.xml", {"urlset": urlset})
+    assert "<lastmod>2026-03-02</lastmod>" in ours
+    assert ours == render_to_string("sitemap.xml", {"urlset": urlset})
