@@ -60,7 +60,7 @@ def scratch():
     scratch_db.drop_database(URL, name)
 
 
-@pytest.mark.parametrize("script", ["admin_actions", "admin_search", "deep_pages", "skewed_plans", "throughput"])
+@pytest.mark.parametrize("script", ["admin_actions", "admin_search", "deep_pages", "sitemaps", "skewed_plans", "throughput"])
 def test_a_run_interrupted_while_filling_its_database_drops_it(script, scratch, monkeypatch):
     module = importlib.import_module(script)
     monkeypatch.setattr(module, "SCRATCH_DB", scratch)
@@ -565,3 +565,10 @@ def test_admin_search_measures_a_database_of_fewer_than_501_articles(scratch, tm
     result = _bench("admin_search", scratch, tmp_path, ["--articles", "120", "--runs", "1"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| a slug | 1 | " in result.stdout, result.stdout
+
+
+def test_sitemaps_bench_finds_the_same_pages_as_djangos_own_sitemap(scratch, tmp_path):
+    # It stops if the two ways write different bytes for a page of the demo content.
+    result = _bench("sitemaps", scratch, tmp_path, ["--articles", "120", "--runs", "1"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| /sitemap-news.xml?p=1 | " in result.stdout and "| /sitemap-events.xml?p=1 | " in result.stdout
