@@ -68,11 +68,14 @@ class PublishableSitemap(CountedSitemap):
 
     @cached_property
     def _url_of(self):
-        # item.get_absolute_url(), with what reversing depends on read once for the page's
-        # addresses rather than for each of them (the view makes a sitemap for each request).
+        # item.get_absolute_url(), with what reversing depends on (the script prefix, the
+        # language) read once for the page's addresses rather than for each: SITEMAPS holds
+        # classes, so Django's view makes a sitemap for each request.
         return slug_urls(self.model.URL_NAME)
 
     def location(self, item):
+        if self.i18n:  # Django switches the language for each item and language
+            return item.get_absolute_url()
         return self._url_of(item.slug)
 
     def lastmod(self, item):

@@ -50,8 +50,8 @@ def run(options):
 
     # Django's own: every address from get_absolute_url(), written by its template.
     djangos_sitemaps = {
-        section: type(f"Djangos{sitemap.__name__}", (sitemap,), {"location": Sitemap.location})
-        for section, sitemap in SITEMAPS.items()
+        section: type(f"Djangos{SITEMAPS[section].__name__}", (SITEMAPS[section],), {"location": Sitemap.location})
+        for section in SECTIONS
     }
 
     def page(section, number, sitemaps, template_name):

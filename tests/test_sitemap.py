@@ -5,12 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.sitemaps import Sitemap
 from django.contrib.sitemaps import views as sitemap_views
 from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
-from baltmet.sitemaps import SITEMAPS, ArticleSitemap
+from baltmet.sitemaps import SITEMAPS, ArticleSitemap, PublishableSitemap
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
 from tests.regions_factories import make_region
 
@@ -130,8 +133,13 @@ def test_robots_txt_points_to_the_sitemap_and_keeps_crawlers_out_of_the_admin(cl
 
 
 def _djangos_sitemap(path, section):
-    """The page of `section` as Django's sitemap view writes it with its own template."""
-    response = sitemap_views.sitemap(RequestFactory().get(path, HTTP_HOST="testserver"), SITEMAPS, section=section)
+    """The page of `section` as Django's own sitemap writes it: its template, and each address
+    from get_absolute_url()."""
+    sitemaps = {
+        name: type(sitemap.__name__, (sitemap,), {"location": Sitemap.location}) if issubclass(sitemap, PublishableSitemap) else sitemap
+        for name, sitemap in SITEMAPS.items()
+    }
+    response = sitemap_views.sitemap(RequestFactory().get(path, HTTP_HOST="testserver"), sitemaps, section=section)
     return response.render().content.decode()
 
 
@@ -144,7 +152,7 @@ def test_each_section_is_written_as_djangos_own_sitemap_template_writes_it(clien
 
 def test_what_no_section_of_the_site_has_yet_is_written_as_django_writes_it_too(settings):
     # Times late in a UTC day (another day in the site's time zone), a date, a priority and
-    # alternate languages, characters to escape.
+    # alternate languages, characters to escape, text already marked safe.
     settings.TIME_ZONE = "Europe/Berlin"
     urlset = [
         {"item": None, "location": "https://example.org/a&b/?q='x'&r=\"y\"", "changefreq": None, "priority": "",
@@ -155,6 +163,8 @@ def test_what_no_section_of_the_site_has_yet_is_written_as_django_writes_it_too(
                         {"lang_code": "x-default", "location": "https://example.org/c/?a=1&b=2"}]},
         {"item": None, "location": "https://example.org/d/", "changefreq": None, "priority": "", "lastmod": None,
          "alternates": []},
+        {"item": None, "location": mark_safe("https://example.org/e/?a=1&amp;b=2"), "changefreq": gettext_lazy("daily"),
+         "priority": "0.0", "lastmod": None, "alternates": []},
     ]
     ours = render_to_string("sitemap_section.xml", {"urlset": urlset})
     assert "<lastmod>2026-03-02</lastmod>" in ours
