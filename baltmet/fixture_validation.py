@@ -12,10 +12,8 @@ from django.db.models.signals import pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from baltmet.content_version import CONTENT_APPS  # the apps whose objects are content
 from baltmet.images import check_image
-
-# The apps whose objects are content, imported and exported by maintainers.
-CONTENT_APPS = {"news", "regions"}
 
 
 class InvalidFixtureObject(ValueError):
