@@ -58,8 +58,10 @@ SCRATCH_DB = "baltmet_bench_wrk"
 PORT = 8766  # the server of the mode being measured
 FLOOR_PORT = 8767  # the server of the floor, throughout
 FLOOR = "/bench/floor/"
-# Uncached only, beside the pages: the region profile's queries with nothing rendered.
+# Uncached only, beside the pages (bench/urls.py): the region profile's queries with nothing
+# rendered, and the least a page of the site can be (its layout around one query's rows).
 REGION_QUERIES = "region profile's queries alone", "/bench/region-queries/{slug}/"
+MINIMAL_PAGE = "minimal page (layout, one query)", "/bench/minimal-page/"
 SEED_FIXTURES = ["regions_seed", "news_seed"]  # as `make seed`
 UNCACHED, CACHED_LOCAL, CACHED_REDIS = "uncached", "cached (local)", "cached (Redis)"
 MODES = (UNCACHED, CACHED_LOCAL, CACHED_REDIS)
@@ -232,7 +234,7 @@ def main():
     try:
         paths = [("trivial view (floor)", FLOOR), *pages(scratch_url)]
         region_slug = dict(paths)["region"].strip("/").split("/")[-1]
-        queries_alone = (REGION_QUERIES[0], REGION_QUERIES[1].format(slug=region_slug))
+        uncached_only = [(REGION_QUERIES[0], REGION_QUERIES[1].format(slug=region_slug)), MINIMAL_PAGE]
         with tempfile.TemporaryDirectory() as static_root:
             key_chars = string.ascii_letters + string.digits + "!@#%^&*(-_=+)"
             serve_env = {
@@ -267,7 +269,7 @@ def main():
                             process, base = serve({**serve_env, **mode_env})
                         try:
                             floors[mode] = _measured(wrk, floor_base, FLOOR, UNCACHED, options, "floor")
-                            for _, path in _paths_of(mode, paths, queries_alone):
+                            for _, path in _paths_of(mode, paths, uncached_only):
                                 if (base, path) == (floor_base, FLOOR):
                                     results[(mode, path)] = floors[mode]
                                 else:
@@ -281,11 +283,11 @@ def main():
         if not options.keep:
             drop_database(url, SCRATCH_DB)
 
-    report(paths, queries_alone, results, floors, options, workers)
+    report(paths, uncached_only, results, floors, options, workers)
 
 
-def _paths_of(mode, paths, queries_alone):
-    return [*paths, queries_alone] if mode == UNCACHED else paths
+def _paths_of(mode, paths, uncached_only):
+    return [*paths, *uncached_only] if mode == UNCACHED else paths
 
 
 def _measured(wrk, base, path, mode, options, label=None):
@@ -295,7 +297,7 @@ def _measured(wrk, base, path, mode, options, label=None):
     return result
 
 
-def report(paths, queries_alone, results, floors, options, workers):
+def report(paths, uncached_only, results, floors, options, workers):
     floor = {mode: floors[mode][0] for mode in MODES}
     print(
         f"\n{options.articles} articles on PostgreSQL; scripts/serve.sh (gunicorn, {workers} sync workers, DEBUG off); "
@@ -310,10 +312,15 @@ def report(paths, queries_alone, results, floors, options, workers):
     print("| page | mode | req/s | p50 ms | p99 ms | % of floor |")
     print("|---|---|---:|---:|---:|---:|")
     for mode in MODES:
-        for label, path in _paths_of(mode, paths, queries_alone):
+        for label, path in _paths_of(mode, paths, uncached_only):
             rps, p50, p99 = results[(mode, path)]
             shown = path if len(path) <= 40 else path[:37] + "..."
             print(f"| {label} `{shown}` | {mode} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floor[mode]:.0f}% |")
+    minimal = results[(UNCACHED, MINIMAL_PAGE[1])][0]
+    print(
+        f"\nUncached, against the {MINIMAL_PAGE[0]} ({minimal:.0f} req/s): "
+        + ", ".join(f"{label} {100 * results[(UNCACHED, path)][0] / minimal:.0f}%" for label, path in paths[1:])
+    )
 
     print("\nTargets:")
     for mode, share in ((UNCACHED, UNCACHED_SHARE), (CACHED_LOCAL, CACHED_SHARE), (CACHED_REDIS, CACHED_SHARE)):
