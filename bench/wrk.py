@@ -9,7 +9,9 @@ holding pages and version (each worker also serving its own copies until a chang
 announced). Side by side: a trivial Django view through the same middleware,
 the framework's floor, on a server with the page cache off that runs throughout and is
 measured again right before each mode's pages, so that each mode is compared with the
-floor of the same minutes (the machine's speed drifts).
+floor of the same minutes (the machine's speed drifts). With the page cache off, two more are
+measured beside the pages: the region profile's queries with nothing rendered, and a minimal
+page (the site's layout around one query's rows), the least any page of the site costs.
 
     .venv/bin/python bench/wrk.py [--articles 10000] [--duration 10] [--connections 16]
         [--threads 2] [--keep]
