@@ -10,9 +10,13 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   and GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
-- Names are deterministic, next to the uploads in MEDIA_ROOT: news/2026/05/abc.jpg gets
-  renditions/news/2026/05/abc.jpg-320w.jpg, ... Upload names are random and never reused (and
-  an imported file's is unique), so a name always stands for the same picture.
+- Names are the upload's, its width and a fingerprint of the upload's bytes (the first 12 hex
+  digits of their SHA-256), under MEDIA_ROOT: news/2026/05/abc.jpg gets
+  renditions/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... An upload's name is random, but an
+  import may copy a corrected picture over the file of the one it replaces (docs/importing.md):
+  the new picture gets renditions of its own, at new addresses (which browsers that kept the
+  old ones fetch anew), on the next save of what shows it, or when the cache forgets the old
+  ones (within a day).
 - Made once: when an article or region with an image is saved (before the commit, so that the
   pages of the new content version find them), or else the first time a page shows it; an
   existing file is never made again, so each is put in place whole (written aside, then
@@ -27,6 +31,7 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 the same for a page's own image, loaded at once.
 """
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -84,10 +89,19 @@ class Rendition:
     height: int
 
 
-def rendition_name(original_name, width, extension):
+def rendition_name(original_name, fingerprint, width, extension):
     # The whole name, its extension too: imported files named harbour.jpg and harbour.jpeg are
     # two pictures.
-    return f"{FOLDER}/{original_name}-{width}w{extension}"
+    return f"{FOLDER}/{original_name}-{width}w.{fingerprint}{extension}"
+
+
+def fingerprint(file):
+    """The first 12 hex digits of the SHA-256 of an opened file's bytes (about 1 ms a
+    megabyte): what the picture is, whatever its name."""
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    return digest.hexdigest()[:12]
 
 
 def target_sizes(width, height, widths):
@@ -169,23 +183,26 @@ def make_renditions(fieldfile, widths=LEAD.widths):
     smallest first."""
     storage, name = fieldfile.storage, fieldfile.name
     renditions = []
-    with storage.open(name, "rb") as file, Image.open(file) as opened:
-        image_format = opened.format
-        if image_format not in _OUTPUT:
-            raise ValueError(f"{name}: {image_format} images have no renditions")
-        opened.seek(0)  # a GIF's first frame
-        extension = _OUTPUT[image_format][0]
-        orientation = _orientation(opened)
-        image = None
-        for width, height in target_sizes(*_upright_size(opened, orientation), widths):
-            target = rendition_name(name, width, extension)
-            if not storage.exists(target):
-                # Decoded only now: showing renditions that exist (as without the cache) reads
-                # the file's header alone.
-                image = image or _upright(opened, orientation)
-                _, data = _encode(image, image_format, (width, height))
-                put_whole(storage, target, data)
-            renditions.append(Rendition(target, storage.url(target), width, height))
+    with storage.open(name, "rb") as file:
+        picture = fingerprint(file)
+        file.seek(0)
+        with Image.open(file) as opened:
+            image_format = opened.format
+            if image_format not in _OUTPUT:
+                raise ValueError(f"{name}: {image_format} images have no renditions")
+            opened.seek(0)  # a GIF's first frame
+            extension = _OUTPUT[image_format][0]
+            orientation = _orientation(opened)
+            image = None
+            for width, height in target_sizes(*_upright_size(opened, orientation), widths):
+                target = rendition_name(name, picture, width, extension)
+                if not storage.exists(target):
+                    # Decoded only now: showing renditions that exist (as without the cache)
+                    # reads the file for its fingerprint, but never decodes it.
+                    image = image or _upright(opened, orientation)
+                    _, data = _encode(image, image_format, (width, height))
+                    put_whole(storage, target, data)
+                renditions.append(Rendition(target, storage.url(target), width, height))
     return renditions
 
 
@@ -239,16 +256,48 @@ class _Failed:
     until: datetime
 
 
+@dataclass(frozen=True)
+class _Remembered:
+    """What the cache remembers of an image's renditions, with the upload's file as it was when
+    they were looked up (`file_state()`)."""
+
+    renditions: list
+    file_state: tuple | None
+
+
+def file_state(fieldfile):
+    """What changes whenever the upload's file is written, on local storage: its inode, size and
+    modification and change times (one stat, a few microseconds; `rsync -a` keeps a copied
+    file's modification time, not its inode or change time). None where that cannot be told
+    (another storage, the file unreadable): what the cache remembers is then used for its day.
+
+    A process's local-memory cache learns of no other process's saves: this is how each process
+    sees that a picture was copied over its upload (an import, docs/importing.md) at the next
+    page that shows it."""
+    try:
+        path = fieldfile.storage.path(fieldfile.name)
+    except NotImplementedError:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
 def _remembered_or_made(fieldfile, widths, remembered):
     if isinstance(remembered, _Failed):
         failed = remembered
-    elif remembered:
-        return remembered
+    elif isinstance(remembered, _Remembered) and remembered.file_state in (None, file_state(fieldfile)):
+        return remembered.renditions
     elif remembered == []:
         # A failure remembered as it was before 26 November 2026, without its retry's moment:
         # tried again within five minutes.
         failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
     else:
+        # Nothing remembered, the upload's file written since, or renditions remembered by name
+        # alone (before 27 November 2026).
+        state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
         try:
             renditions = make_renditions(fieldfile, widths.widths)
         except Exception:
@@ -256,7 +305,8 @@ def _remembered_or_made(fieldfile, widths, remembered):
             failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
             _use_cache(cache.set, widths.key_for(fieldfile.name), failed, _FAILED_SECONDS)
         else:
-            _use_cache(cache.set, widths.key_for(fieldfile.name), renditions, _REMEMBERED_SECONDS)
+            remembered = _Remembered(renditions, state)
+            _use_cache(cache.set, widths.key_for(fieldfile.name), remembered, _REMEMBERED_SECONDS)
             return renditions
     # The page goes without the image until it is tried again (a file restored, a disk no
     # longer full), not until the next edit.

@@ -2,7 +2,9 @@
 width, height, srcset and loading="lazy", never the full upload; so do the pages of articles and
 regions, loading theirs at once."""
 
+import hashlib
 import io
+import os
 import re
 import time
 from pathlib import Path
@@ -25,6 +27,9 @@ from tests.upload_files import image_bytes, upload
 
 # As a site does: pages are cached and the version changed only once content is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
+
+# In a rendition's name, after its width: the first 12 hex digits of the upload's SHA-256.
+FP = r"\.[0-9a-f]{12}"
 
 
 @pytest.fixture(autouse=True)
@@ -50,10 +55,14 @@ def _img_tags(html):
     return re.findall(r"<img\b[^>]*>", html)
 
 
+def _fingerprint_of(settings, name):
+    return hashlib.sha256(_media(settings, name).read_bytes()).hexdigest()[:12]
+
+
 def test_saving_an_article_makes_its_renditions(settings):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
     for width in LEAD.widths:  # every width, the lead image's among them
-        path = _media(settings, f"renditions/{article.image.name}-{width}w.jpg")
+        path = _media(settings, f"renditions/{article.image.name}-{width}w.{_fingerprint_of(settings, article.image.name)}.jpg")
         assert path.exists(), path
         with Image.open(path) as rendition:
             assert rendition.format == "JPEG"
@@ -75,14 +84,14 @@ def test_lists_find_their_images_without_the_lead_images_width(monkeypatch, sett
     for number in range(3):
         article = make_article(f"Item {number}", image=_image(f"item{number}.png", "PNG", (2400, 1200)), image_alt="A picture")
         cache.delete(LEAD.key_for(article.image.name))
-    for path in _media(settings, "renditions").rglob("*-1600w.png"):
+    for path in _media(settings, "renditions").rglob("*-1600w.*.png"):
         path.unlink()
     decoded = count_decoded_uploads(monkeypatch)
     html = client_html("/news/")
-    assert html.count("-960w.png 960w") == 3 and "1600w" not in html
+    assert len(re.findall(rf"-960w{FP}\.png 960w", html)) == 3 and "1600w" not in html
     assert decoded == []
     # The article's own page makes its lead image's 1600 px copy, from the one upload it shows.
-    assert "-1600w.png 1600w" in client_html(article.get_absolute_url())
+    assert re.search(rf"-1600w{FP}\.png 1600w", client_html(article.get_absolute_url()))
     assert decoded == [(2400, 1200)]
 
 
@@ -94,7 +103,7 @@ def test_no_rendition_is_wider_than_the_upload_and_png_gif_keep_their_format(set
 
     small = make_article("Tiny", image=_image("tiny.gif", "GIF", (100, 50)), image_alt="A dot")
     (only,) = renditions_for(small.image)
-    assert (only.width, only.height) == (100, 50) and only.name.endswith("-100w.gif")
+    assert (only.width, only.height) == (100, 50) and re.search(rf"-100w{FP}\.gif$", only.name)
     with Image.open(_media(settings, only.name)) as gif:
         assert gif.format == "GIF"
 
@@ -127,14 +136,14 @@ def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(clien
     assert "sizes=" in img
     # Never the full upload.
     assert article.image.url not in html
-    assert re.search(r'src="/media/renditions/news/[^"]+-320w\.jpg"', img)
+    assert re.search(rf'src="/media/renditions/news/[^"]+-320w{FP}\.jpg"', img)
 
 
 def test_the_home_page_and_region_list_use_renditions_too(client):
     make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (1200, 800)), image_alt="The harbour")
     region = make_region("oslo", image=_image("oslo.jpg", "JPEG", (1600, 900)), image_alt="Oslo from the fjord")
     (home_img,) = _img_tags(client.get("/").content.decode())
-    assert "-320w.jpg" in home_img and 'loading="lazy"' in home_img
+    assert re.search(rf"-320w{FP}\.jpg", home_img) and 'loading="lazy"' in home_img
     regions_html = client.get("/regions/").content.decode()
     (card,) = _img_tags(regions_html)
     assert 'alt="Oslo from the fjord"' in card and 'width="320"' in card and 'height="180"' in card
@@ -145,7 +154,7 @@ def test_an_articles_page_shows_its_image_as_renditions_loaded_at_once(client):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2400, 1200)), image_alt="The harbour")
     html = client.get(article.get_absolute_url()).content.decode()
     (img,) = _img_tags(html)
-    assert re.search(r'src="/media/renditions/news/[^"]+-1600w\.jpg"', img)
+    assert re.search(rf'src="/media/renditions/news/[^"]+-1600w{FP}\.jpg"', img)
     srcset = re.search(r'srcset="([^"]+)"', img).group(1)
     assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
     # As wide as its largest rendition, which the column then bounds: not the 320 of a teaser.
@@ -161,7 +170,8 @@ def test_a_regions_page_shows_its_image_as_renditions_never_wider_than_the_uploa
     html = client.get(region.get_absolute_url()).content.decode()
     (img,) = _img_tags(html)
     assert 'class="lead-image"' in img and 'alt="Map of Riga"' in img
-    assert 'width="500" height="300"' in img and "-500w.png" in img and "-320w.png 320w" in img
+    assert 'width="500" height="300"' in img
+    assert re.search(rf"-500w{FP}\.png", img) and re.search(rf"-320w{FP}\.png 320w", img)
     assert region.image.url not in img
 
 
@@ -211,7 +221,7 @@ def test_with_the_cache_failing_images_are_saved_and_pages_show_their_renditions
     response = client.get("/news/")
     assert response.status_code == 200
     (img,) = _img_tags(response.content.decode())
-    assert "-320w.jpg" in img and 'width="320"' in img
+    assert re.search(rf"-320w{FP}\.jpg", img) and 'width="320"' in img
 
 
 def test_after_the_cache_failed_renditions_do_not_ask_it_for_a_moment(monkeypatch):
@@ -428,3 +438,64 @@ def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
     monkeypatch.setattr(renditions, "cache", Garbled())
     assert renditions_for(article.image)
     assert not cache_failures.resting("default")
+
+
+def _replace_picture(settings, name, colour, size):
+    Image.new("RGB", size, colour).save(_media(settings, name), "JPEG")
+
+
+def _is_blue(path):
+    with Image.open(path) as file:
+        red, _, blue = file.convert("RGB").getpixel((5, 5))
+    return blue > 200 and red < 50
+
+
+def test_a_picture_copied_over_its_upload_gets_renditions_of_its_own_on_the_next_save(settings):
+    # An import ships a corrected picture under the name of the one it replaces and loads the
+    # fixture again (docs/importing.md: rsync, then loaddata), which saves the article again.
+    _media(settings, "news/2020/01").mkdir(parents=True)
+    _replace_picture(settings, "news/2020/01/harbour.jpg", "red", (2000, 1000))
+    article = make_article("Harbour", image="news/2020/01/harbour.jpg", image_alt="The harbour")
+    old = {widths: renditions_for(article.image, widths) for widths in (renditions.CARDS, LEAD)}
+
+    _replace_picture(settings, "news/2020/01/harbour.jpg", "blue", (1000, 2000))
+    article.save()
+
+    for widths, sizes in ((renditions.CARDS, [(320, 640), (640, 1280), (960, 1920)]), (LEAD, [(320, 640), (640, 1280), (960, 1920), (1000, 2000)])):
+        new = renditions_for(article.image, widths)
+        assert [(r.width, r.height) for r in new] == sizes
+        # New addresses: a browser or proxy that kept the old picture's files fetches these.
+        assert {r.url for r in new}.isdisjoint(r.url for r in old[widths])
+        for rendition in new:
+            with Image.open(_media(settings, rendition.name)) as file:
+                assert file.size == (rendition.width, rendition.height)
+            assert _is_blue(_media(settings, rendition.name)), rendition.name
+    (img,) = _img_tags(client_html("/news/"))
+    assert f'src="{renditions_for(article.image)[0].url}"' in img and 'width="320" height="640"' in img
+
+
+def test_a_picture_copied_over_its_upload_shows_at_the_next_page_whatever_the_cache_remembers(settings):
+    # The cache keeps the old picture's renditions, as a process's local memory does when
+    # another process (loaddata, another worker) saved: the upload's file is looked at.
+    _media(settings, "news/2020/01").mkdir(parents=True)
+    _replace_picture(settings, "news/2020/01/quay.jpg", "red", (2000, 1000))
+    article = make_article("Quay", image="news/2020/01/quay.jpg", image_alt="The quay")
+    old = _media(settings, "news/2020/01/quay.jpg").stat()
+    assert renditions_for(article.image)[0].width == 320
+    copy = _media(settings, "news/2020/01/quay-new.jpg")
+    Image.new("RGB", (1000, 2000), "blue").save(copy, "JPEG")
+    os.utime(copy, ns=(old.st_atime_ns, old.st_mtime_ns))  # as `rsync -a` keeps the source's time
+    copy.replace(_media(settings, "news/2020/01/quay.jpg"))  # and renames its copy into place
+    new = renditions_for(article.image)
+    assert [(r.width, r.height) for r in new] == [(320, 640), (640, 1280), (960, 1920)]
+    assert all(_is_blue(_media(settings, rendition.name)) for rendition in new)
+
+
+def test_renditions_remembered_by_name_alone_are_looked_up_again():
+    # As the cache remembered them before 27 November 2026: a list, named without the
+    # fingerprint, and nothing to tell whether the upload changed since.
+    article = make_article("Older", image=_image("older.jpg", "JPEG", (1000, 500)), image_alt="Older")
+    made = renditions_for(article.image)
+    name = f"renditions/{article.image.name}-320w.jpg"
+    cache.set(renditions.CARDS.key_for(article.image.name), [renditions.Rendition(name, f"/media/{name}", 320, 160)])
+    assert renditions_for(article.image) == made
