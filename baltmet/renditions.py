@@ -20,11 +20,12 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 - Made once: when an article or region with an image is saved (before the commit, so that the
   pages of the new content version find them), or else the first time a page shows it; an
   existing file is never made again, so each is put in place whole (written aside, then
-  renamed), never seen half-written. What the renditions are (URLs and sizes) is remembered in the cache for a
-  day, so showing them costs no file access, and pages heal within a day should the files go
-  (a media folder restored without them). An image that has none (a broken file) is tried
-  again after five minutes, not on every page, and the page cache keeps the pages shown
-  without it no longer than that.
+  renamed), never seen half-written. What the renditions are (URLs and sizes) is remembered in
+  the cache for a day, with the upload's file state (`file_state()`), so showing them costs one
+  stat of the upload and no reading, and pages heal within a day should the renditions go (a
+  media folder restored without them); `manage.py make_renditions` makes every missing one.
+  An image that has none (a broken file) is tried again after five minutes, not on every page,
+  and the page cache keeps the pages shown without it no longer than that.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -340,9 +341,10 @@ def make_renditions_on_save(sender, instance, raw=False, **kwargs):
 
 def make_every_width(image):
     """Make the renditions of `image` (an image field's file) in every set of widths, those
-    missing on disk, whatever the cache remembers, and remember them."""
-    for widths in (LEAD, CARDS):  # the cards' are among the lead image's: made once, remembered twice
-        _remembered_or_made(image, widths, remembered=None)
+    missing on disk, whatever the cache remembers, and remember them. False if it has none
+    (a missing or broken file, logged)."""
+    # The cards' are among the lead image's: made once, remembered twice.
+    return all([_remembered_or_made(image, widths, remembered=None) for widths in (LEAD, CARDS)])
 
 
 def connect_signals():

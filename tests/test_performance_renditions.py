@@ -6,12 +6,14 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.cache.backends import locmem as locmem_backend
+from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.core.files.storage import default_storage
@@ -19,6 +21,7 @@ from PIL import Image, ImageCms, ImageFile
 
 from baltmet import cache_failures, renditions
 from baltmet.renditions import LEAD, renditions_for
+from news.models import Article
 from tests.news_factories import make_article
 from tests.decoded_uploads import count_decoded_uploads, visitor_at_each_version_change
 from tests.redis_for_tests import UnreachableCache
@@ -499,3 +502,34 @@ def test_renditions_remembered_by_name_alone_are_looked_up_again():
     name = f"renditions/{article.image.name}-320w.jpg"
     cache.set(renditions.CARDS.key_for(article.image.name), [renditions.Rendition(name, f"/media/{name}", 320, 160)])
     assert renditions_for(article.image) == made
+
+
+def test_make_renditions_makes_the_missing_ones_before_a_visitor_needs_them(monkeypatch, settings):
+    article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
+    region = make_region("oslo", image=_image("oslo.png", "PNG", (1200, 600)), image_alt="Oslo")
+    shutil.rmtree(_media(settings, "renditions"))  # as after an upgrade that names them anew
+    cache.clear()
+    out = io.StringIO()
+    call_command("make_renditions", stdout=out)
+    assert out.getvalue() == "Renditions of 2 of 2 images are in place.\n"
+
+    decoded = count_decoded_uploads(monkeypatch)
+    for url in ("/news/", article.get_absolute_url(), "/regions/", region.get_absolute_url()):
+        assert _img_tags(client_html(url)), url
+    assert decoded == [], "a visitor's request made renditions"
+    call_command("make_renditions", stdout=io.StringIO())
+    assert decoded == [], "renditions on disk were made again"
+
+
+def test_make_renditions_names_the_images_it_cannot_make_and_makes_the_others(settings):
+    make_article("Broken", image=_image("broken.jpg", "JPEG", (800, 400)), image_alt="Broken")
+    fine = make_article("Fine", image=_image("fine.jpg", "JPEG", (800, 400)), image_alt="Fine")
+    broken = Article.objects.get(title="Broken").image.name
+    _media(settings, broken).write_bytes(b"not a picture any more")
+    shutil.rmtree(_media(settings, "renditions"))
+    cache.clear()
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 2 images have no renditions"):
+        call_command("make_renditions", stdout=io.StringIO(), stderr=err)
+    assert broken in err.getvalue() and fine.image.name not in err.getvalue()
+    assert [_media(settings, r.name).is_file() for r in renditions_for(fine.image)] == [True, True, True]
