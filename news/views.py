@@ -8,6 +8,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.generic import DetailView, ListView
+from django.views.decorators.vary import vary_on_cookie
 from django.views.generic.detail import BaseDetailView
 
 from baltmet.conditional import Item, conditional_on_content
@@ -153,6 +154,9 @@ def _calendar_moments(request):
     return [Event.objects.latest_publication(), Event.objects.last_end_before(now), local_midnight(now)]
 
 
+# Outermost: what a signed-in editor may see (a draft) depends on the session, and a 304, made
+# without the view, must say so as its 200 does (RFC 9110, 15.4.5).
+@method_decorator(vary_on_cookie, name="get")
 @method_decorator(conditional_on_content(_event_file_moments), name="get")
 class EventICalendarView(BaseDetailView):
     """One event as an .ics file; a draft is as invisible here as on its page."""

@@ -67,6 +67,17 @@ def test_answers_304_to_if_none_match_and_if_modified_since(client, content, url
 
 
 @pytest.mark.parametrize("url", URLS)
+def test_a_304_carries_the_headers_its_200_has_that_a_304_must_repeat(client, content, url):
+    # RFC 9110, 15.4.5: Cache-Control, Content-Location, Date, ETag, Expires and Vary. A cache
+    # that refreshes its copy with the 304 keeps what the 304 says.
+    must_repeat = ("Cache-Control", "Content-Location", "ETag", "Expires", "Vary")
+    first = client.get(url)
+    not_modified = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert not_modified.status_code == 304
+    assert {name: not_modified.get(name) for name in must_repeat} == {name: first.get(name) for name in must_repeat}
+
+
+@pytest.mark.parametrize("url", URLS)
 def test_an_edit_makes_the_old_validators_stale(client, content, url, monkeypatch):
     first = client.get(url)
     article, event = content
