@@ -10,7 +10,8 @@ view's arguments returning the latest such moments that have passed (datetimes, 
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
 the last change (left out until its second is over, and the page cache keeps no copy without
 it past that second), and the ETag names the content version, that moment and the release.
-A resource about one item names its moment with `Item`.
+A resource about one item names its moment with `Item`; a moment that is the midnight after a
+time read (an all-day event ends with its last day) is `MidnightAfter`.
 `Cache-Control: no-cache` makes clients ask each time (cheap: mostly a 304) instead of
 guessing from Last-Modified how long to keep a copy.
 """
@@ -25,7 +26,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
 from baltmet import release
-from baltmet.content_version import read_version
+from baltmet.content_version import local_midnight, read_version
 
 
 class Item:
@@ -37,18 +38,30 @@ class Item:
         self.queryset = queryset
 
 
+class MidnightAfter:
+    """The midnight, in the site's time zone, after the time a one-value queryset reads (None if
+    it reads none): worked out in Python, which knows the zone's changes of clocks."""
+
+    def __init__(self, queryset):
+        self.queryset = queryset
+
+
 def content_validators(moments):
     """(etag, last_modified timestamp, None) for a resource whose latest passed moments are
     `moments`, or (etag, None, the moment Last-Modified may be sent) until the second of the
     last moment is over; None where an `Item` among them has no moment."""
     now = timezone.now()
-    read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, (QuerySet, Item))}
+    queried = (QuerySet, Item, MidnightAfter)
+    read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, queried)}
     version, changed, values = read_version(
         **{name: getattr(moment, "queryset", moment) for name, moment in read.items()}
     )
     if any(isinstance(read[name], Item) and value is None for name, value in values.items()):
         return None
-    fixed = [moment for moment in moments if not isinstance(moment, (QuerySet, Item))]
+    for name, value in values.items():
+        if isinstance(read[name], MidnightAfter) and value is not None:
+            values[name] = local_midnight(value, days_later=1)
+    fixed = [moment for moment in moments if not isinstance(moment, queried)]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
     # To the microsecond, and the release too: a deploy may change what the file says.
     etag = f'"{version}-{round(last_modified.timestamp() * 1_000_000)}-{release.current()}"'

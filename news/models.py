@@ -126,6 +126,11 @@ class EventQuerySet(NewsItemQuerySet):
         """When the last timed event that has ended did, as a one-value queryset."""
         return self.published().filter(all_day=False, ends__lt=now).order_by("-ends").values("ends")[:1]
 
+    def last_all_day_end_before(self, now):
+        """The end of the last all-day event that has ended (at the midnight after it, in the
+        site's time zone), as a one-value queryset."""
+        return self.published().filter(all_day=True, ends__lt=local_midnight(now)).order_by("-ends").values("ends")[:1]
+
     def next_end_after(self, now):
         """When the next timed event ends (and moves to the past), as a one-value queryset.
         All-day events end at midnight, which pages expect anyway."""

@@ -11,8 +11,7 @@ from django.views.generic import DetailView, ListView
 from django.views.decorators.vary import vary_on_cookie
 from django.views.generic.detail import BaseDetailView
 
-from baltmet.conditional import Item, conditional_on_content
-from baltmet.content_version import local_midnight
+from baltmet.conditional import Item, MidnightAfter, conditional_on_content
 from news.calendar import calendar_response
 from news.event_listing import UpcomingThenPast
 from news.models import Article, Event, Topic
@@ -149,9 +148,14 @@ def _event_file_moments(request, slug):
 
 def _calendar_moments(request):
     """The calendar also changes when an event comes out, and when one ends (the oldest past
-    events drop out): a timed event at its end, an all-day event at midnight."""
+    events drop out): a timed event at its end, an all-day event at the midnight after its last
+    day. A midnight at which no event ended changes nothing: subscribers' copies stay current."""
     now = timezone.now()
-    return [Event.objects.latest_publication(), Event.objects.last_end_before(now), local_midnight(now)]
+    return [
+        Event.objects.latest_publication(),
+        Event.objects.last_end_before(now),
+        MidnightAfter(Event.objects.last_all_day_end_before(now)),
+    ]
 
 
 # Outermost: what a signed-in editor may see (a draft) depends on the session, and a 304, made

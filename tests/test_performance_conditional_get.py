@@ -12,7 +12,9 @@ from datetime import timezone as dt_timezone
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.http import http_date
 
+from baltmet.content_version import local_midnight
 from tests.news_factories import make_article, make_event
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,6 +115,46 @@ def test_an_event_ending_makes_the_calendar_stale(client, monkeypatch):
     first = client.get("/events/calendar.ics")
     _at(monkeypatch, start + timedelta(minutes=11))
     assert client.get("/events/calendar.ics", headers={"If-None-Match": first["ETag"]}).status_code == 200
+
+
+def test_the_calendar_stays_current_over_a_midnight_at_which_no_event_ends(client, monkeypatch):
+    # Else every subscriber's calendar app would download the whole file again each day.
+    midnight = local_midnight(timezone.now(), days_later=1)
+    make_event("Far ahead", starts=midnight + timedelta(days=60))
+    make_event("Last year's", starts=midnight - timedelta(days=365), all_day=True)
+    _at(monkeypatch, midnight - timedelta(minutes=1))
+    first = client.get("/events/calendar.ics")
+    _at(monkeypatch, midnight + timedelta(minutes=1))
+    for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
+        assert client.get("/events/calendar.ics", headers=headers).status_code == 304
+
+
+def _days_ahead_when_clocks_change():
+    """How many days from today the site's time zone next moves its clocks, forward and back."""
+    days, day, before = [], local_midnight(timezone.now()), None
+    while len(days) < 2:
+        offset = timezone.localtime(day + timedelta(hours=12)).utcoffset()
+        if before is not None and offset != before:
+            days.append((day - local_midnight(timezone.now())).days)
+        before, day = offset, local_midnight(day, days_later=1)
+    return days
+
+
+@pytest.mark.parametrize("days_later", [1, *_days_ahead_when_clocks_change()])
+def test_an_all_day_event_makes_the_calendar_stale_at_the_midnight_after_its_last_day(client, monkeypatch, days_later):
+    # Its last day an ordinary one, or one on which the clocks change (23 or 25 hours long).
+    last_day = local_midnight(timezone.now(), days_later=days_later)
+    make_event("Workshop days", starts=last_day - timedelta(days=1), ends=last_day + timedelta(hours=12), all_day=True)
+    make_event("Timed, long before", starts=last_day - timedelta(days=30))
+    after = local_midnight(last_day, days_later=1)
+    _at(monkeypatch, after - timedelta(minutes=1))
+    first = client.get("/events/calendar.ics")
+    _at(monkeypatch, after + timedelta(seconds=1))
+    for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
+        assert client.get("/events/calendar.ics", headers=headers).status_code == 200
+    _at(monkeypatch, after + timedelta(hours=1))
+    second = client.get("/events/calendar.ics")
+    assert second["Last-Modified"] == http_date(after.timestamp())
 
 
 def test_hidden_events_stay_404_and_staff_previews_stay_private(client, staff_user):
