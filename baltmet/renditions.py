@@ -269,8 +269,9 @@ class _Remembered:
 def file_state(fieldfile):
     """What changes whenever the upload's file is written, on local storage: its inode, size and
     modification and change times (one stat, a few microseconds; `rsync -a` keeps a copied
-    file's modification time, not its inode or change time). None where that cannot be told
-    (another storage, the file unreadable): what the cache remembers is then used for its day.
+    file's modification time, not its inode or change time). None on another storage, where
+    what the cache remembers is trusted for its day, and for a file that cannot be read, whose
+    renditions are then looked up again (a missing upload shows no image).
 
     A process's local-memory cache learns of no other process's saves: this is how each process
     sees that a picture was copied over its upload (an import, docs/importing.md) at the next

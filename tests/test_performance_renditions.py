@@ -533,3 +533,10 @@ def test_make_renditions_names_the_images_it_cannot_make_and_makes_the_others(se
         call_command("make_renditions", stdout=io.StringIO(), stderr=err)
     assert broken in err.getvalue() and fine.image.name not in err.getvalue()
     assert [_media(settings, r.name).is_file() for r in renditions_for(fine.image)] == [True, True, True]
+
+
+def test_an_upload_gone_while_its_renditions_are_remembered_shows_no_image(settings):
+    article = make_article("Removed", image=_image("removed.jpg", "JPEG", (1000, 500)), image_alt="Removed")
+    assert renditions_for(article.image)
+    _media(settings, article.image.name).unlink()
+    assert renditions_for(article.image) == []
