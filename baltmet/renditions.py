@@ -15,8 +15,9 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   renditions/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... An upload's name is random, but an
   import may copy a corrected picture over the file of the one it replaces (docs/importing.md):
   the new picture gets renditions of its own, at new addresses (which browsers that kept the
-  old ones fetch anew), on the next save of what shows it, or when the cache forgets the old
-  ones (within a day).
+  old ones fetch anew), at the next page that shows it, in every process, where MEDIA_ROOT is
+  a local or mounted folder (`file_state()`); on another storage, at the next save of what
+  shows it or when the cache forgets the old ones (within a day).
 - Made once: when an article or region with an image is saved (before the commit, so that the
   pages of the new content version find them), or else the first time a page shows it; an
   existing file is never made again, so each is put in place whole (written aside, then
@@ -61,8 +62,10 @@ class Widths:
         return self.key.format(name=name)
 
 
-CARDS = Widths((320, 640, 960), "renditions:v2:{name}")  # v2: names with the upload's extension
-LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v1:{name}")
+# v3 and lead-v2: names with the fingerprint, remembered with the upload's file state. Keys of
+# their own: during a deploy the older processes keep reading and writing theirs.
+CARDS = Widths((320, 640, 960), "renditions:v3:{name}")
+LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v2:{name}")
 # Resizing by a large factor first shrinks by a whole factor with a box filter, to no less than
 # this many times the target, then applies the Lanczos filter (Pillow's reducing_gap): a
 # 320-pixel copy of a 4000-pixel photo takes 16 ms instead of 83 (bench/renditions.py), and
@@ -96,13 +99,10 @@ def rendition_name(original_name, fingerprint, width, extension):
     return f"{FOLDER}/{original_name}-{width}w.{fingerprint}{extension}"
 
 
-def fingerprint(file):
-    """The first 12 hex digits of the SHA-256 of an opened file's bytes (about 1 ms a
-    megabyte): what the picture is, whatever its name."""
-    digest = hashlib.sha256()
-    for chunk in file.chunks():
-        digest.update(chunk)
-    return digest.hexdigest()[:12]
+def fingerprint(data):
+    """The first 12 hex digits of the SHA-256 of an upload's bytes (about 1 ms a megabyte):
+    what the picture is, whatever its name."""
+    return hashlib.sha256(data).hexdigest()[:12]
 
 
 def target_sizes(width, height, widths):
@@ -183,27 +183,29 @@ def make_renditions(fieldfile, widths=LEAD.widths):
     """Make the renditions of `fieldfile` in `widths` that do not exist yet; return them all,
     smallest first."""
     storage, name = fieldfile.storage, fieldfile.name
-    renditions = []
     with storage.open(name, "rb") as file:
-        picture = fingerprint(file)
-        file.seek(0)
-        with Image.open(file) as opened:
-            image_format = opened.format
-            if image_format not in _OUTPUT:
-                raise ValueError(f"{name}: {image_format} images have no renditions")
-            opened.seek(0)  # a GIF's first frame
-            extension = _OUTPUT[image_format][0]
-            orientation = _orientation(opened)
-            image = None
-            for width, height in target_sizes(*_upright_size(opened, orientation), widths):
-                target = rendition_name(name, picture, width, extension)
-                if not storage.exists(target):
-                    # Decoded only now: showing renditions that exist (as without the cache)
-                    # reads the file for its fingerprint, but never decodes it.
-                    image = image or _upright(opened, orientation)
-                    _, data = _encode(image, image_format, (width, height))
-                    put_whole(storage, target, data)
-                renditions.append(Rendition(target, storage.url(target), width, height))
+        # Read once, for the fingerprint and the picture alike: a file written over in place
+        # between two reads would put the new picture under the old one's name.
+        data = file.read()
+    picture = fingerprint(data)
+    renditions = []
+    with Image.open(BytesIO(data)) as opened:
+        image_format = opened.format
+        if image_format not in _OUTPUT:
+            raise ValueError(f"{name}: {image_format} images have no renditions")
+        opened.seek(0)  # a GIF's first frame
+        extension = _OUTPUT[image_format][0]
+        orientation = _orientation(opened)
+        image = None
+        for width, height in target_sizes(*_upright_size(opened, orientation), widths):
+            target = rendition_name(name, picture, width, extension)
+            if not storage.exists(target):
+                # Decoded only now: showing renditions that exist (as without the cache) reads
+                # the file for its fingerprint, but never decodes it.
+                image = image or _upright(opened, orientation)
+                _, encoded = _encode(image, image_format, (width, height))
+                put_whole(storage, target, encoded)
+            renditions.append(Rendition(target, storage.url(target), width, height))
     return renditions
 
 
@@ -252,9 +254,11 @@ def renditions_for_many(fieldfiles):
 
 @dataclass(frozen=True)
 class _Failed:
-    """What the cache remembers of an image without renditions: when to try it again."""
+    """What the cache remembers of an image without renditions: when to try it again, unless its
+    upload's file changes first (`file_state()`: a good picture copied over a broken one)."""
 
     until: datetime
+    file_state: object
 
 
 @dataclass(frozen=True)
@@ -263,15 +267,18 @@ class _Remembered:
     they were looked up (`file_state()`)."""
 
     renditions: list
-    file_state: tuple | None
+    file_state: object
+
+
+MISSING = "missing"
 
 
 def file_state(fieldfile):
     """What changes whenever the upload's file is written, on local storage: its inode, size and
     modification and change times (one stat, a few microseconds; `rsync -a` keeps a copied
-    file's modification time, not its inode or change time). None on another storage, where
-    what the cache remembers is trusted for its day, and for a file that cannot be read, whose
-    renditions are then looked up again (a missing upload shows no image).
+    file's modification time, not its inode or change time); MISSING where there is no file.
+    None where that cannot be told (another storage; the stat failing otherwise, as on a mount
+    in trouble): what the cache remembers is then trusted for its day.
 
     A process's local-memory cache learns of no other process's saves: this is how each process
     sees that a picture was copied over its upload (an import, docs/importing.md) at the next
@@ -282,33 +289,36 @@ def file_state(fieldfile):
         return None
     try:
         stat = os.stat(path)
+    except FileNotFoundError:
+        return MISSING
     except OSError:
         return None
     return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
+def _unchanged(remembered_state, fieldfile):
+    if remembered_state is None:
+        return True
+    state = file_state(fieldfile)
+    return state is None or state == remembered_state
+
+
 def _remembered_or_made(fieldfile, widths, remembered):
-    if isinstance(remembered, _Failed):
-        failed = remembered
-    elif isinstance(remembered, _Remembered) and remembered.file_state in (None, file_state(fieldfile)):
+    if isinstance(remembered, _Remembered) and _unchanged(remembered.file_state, fieldfile):
         return remembered.renditions
-    elif remembered == []:
-        # A failure remembered as it was before 26 November 2026, without its retry's moment:
-        # tried again within five minutes.
-        failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
+    if isinstance(remembered, _Failed) and _unchanged(remembered.file_state, fieldfile):
+        failed = remembered
     else:
-        # Nothing remembered, the upload's file written since, or renditions remembered by name
-        # alone (before 27 November 2026).
+        # Nothing remembered, or the upload's file written since.
         state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
         try:
             renditions = make_renditions(fieldfile, widths.widths)
         except Exception:
             logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
-            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS))
+            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
             _use_cache(cache.set, widths.key_for(fieldfile.name), failed, _FAILED_SECONDS)
         else:
-            remembered = _Remembered(renditions, state)
-            _use_cache(cache.set, widths.key_for(fieldfile.name), remembered, _REMEMBERED_SECONDS)
+            _use_cache(cache.set, widths.key_for(fieldfile.name), _Remembered(renditions, state), _REMEMBERED_SECONDS)
             return renditions
     # The page goes without the image until it is tried again (a file restored, a disk no
     # longer full), not until the next edit.

@@ -130,13 +130,15 @@ def test_the_calendar_stays_current_over_a_midnight_at_which_no_event_ends(clien
 
 
 def _days_ahead_when_clocks_change():
-    """How many days from today the site's time zone next moves its clocks, forward and back."""
-    days, day, before = [], local_midnight(timezone.now()), None
-    while len(days) < 2:
-        offset = timezone.localtime(day + timedelta(hours=12)).utcoffset()
-        if before is not None and offset != before:
-            days.append((day - local_midnight(timezone.now())).days)
-        before, day = offset, local_midnight(day, days_later=1)
+    """How many days from today the site's time zone next moves its clocks, forward and back,
+    within a year and a half (none in a zone without summer time)."""
+    today = local_midnight(timezone.now())
+    days, before = [], None
+    for days_later in range(550):
+        offset = timezone.localtime(local_midnight(today, days_later) + timedelta(hours=12)).utcoffset()
+        if before is not None and offset != before and len(days) < 2:
+            days.append(days_later)
+        before = offset
     return days
 
 

@@ -494,14 +494,46 @@ def test_a_picture_copied_over_its_upload_shows_at_the_next_page_whatever_the_ca
     assert all(_is_blue(_media(settings, rendition.name)) for rendition in new)
 
 
-def test_renditions_remembered_by_name_alone_are_looked_up_again():
-    # As the cache remembered them before 27 November 2026: a list, named without the
-    # fingerprint, and nothing to tell whether the upload changed since.
+def test_what_older_processes_remember_is_neither_read_nor_written(settings):
+    # During a deploy, processes of the release before (renditions named by the upload alone,
+    # remembered as lists under keys of their own) share the cache with the new ones.
     article = make_article("Older", image=_image("older.jpg", "JPEG", (1000, 500)), image_alt="Older")
-    made = renditions_for(article.image)
     name = f"renditions/{article.image.name}-320w.jpg"
-    cache.set(renditions.CARDS.key_for(article.image.name), [renditions.Rendition(name, f"/media/{name}", 320, 160)])
-    assert renditions_for(article.image) == made
+    theirs = [renditions.Rendition(name, f"/media/{name}", 320, 160)]
+    old_key = f"renditions:v2:{article.image.name}"
+    cache.set(old_key, theirs)
+    made = renditions_for(article.image)
+    assert made and made != theirs
+    assert cache.get(old_key) == theirs
+
+
+def test_the_picture_drawn_is_the_one_whose_fingerprint_names_it(monkeypatch, settings):
+    # A picture written over the upload in place (cp, rsync --inplace) while its renditions
+    # are made: the files named after the old bytes must not hold the new picture.
+    _media(settings, "news/2020/01").mkdir(parents=True)
+    _replace_picture(settings, "news/2020/01/pier.jpg", "red", (2000, 1000))
+    article = make_article("Pier", image="news/2020/01/pier.jpg", image_alt="The pier")
+    shutil.rmtree(_media(settings, "renditions"))
+    cache.clear()
+    real = renditions.fingerprint
+
+    def then_written_over(data):
+        _replace_picture(settings, "news/2020/01/pier.jpg", "blue", (1000, 2000))
+        return real(data)
+
+    monkeypatch.setattr(renditions, "fingerprint", then_written_over)
+    made = renditions_for(article.image)
+    assert [(r.width, r.height) for r in made] == [(320, 160), (640, 320), (960, 480)]
+    assert not any(_is_blue(_media(settings, r.name)) for r in made)
+
+
+def test_a_good_picture_copied_over_a_broken_one_shows_without_waiting_for_the_retry(settings):
+    _media(settings, "news/2020/01").mkdir(parents=True)
+    _media(settings, "news/2020/01/broken.jpg").write_bytes(b"not a picture")
+    article = Article(title="Broken", image="news/2020/01/broken.jpg")
+    assert renditions_for(article.image) == []  # remembered for five minutes
+    _replace_picture(settings, "news/2020/01/broken.jpg", "blue", (800, 400))
+    assert [r.width for r in renditions_for(article.image)] == [320, 640, 800]
 
 
 def test_make_renditions_makes_the_missing_ones_before_a_visitor_needs_them(monkeypatch, settings):

@@ -17,15 +17,15 @@ class Command(BaseCommand):
     help = __doc__.splitlines()[0]
 
     def handle(self, *args, **options):
-        images = failed = 0
+        field = Article._meta.get_field("image")  # a region's image is stored alike
+        names = set()
         for model in (Article, Region):
-            field = model._meta.get_field("image")
-            names = model._base_manager.exclude(image="").order_by("image").values_list("image", flat=True).distinct()
-            for name in names.iterator():
-                images += 1
-                if not make_every_width(field.attr_class(None, field, name)):
-                    failed += 1
-                    self.stderr.write(f"No renditions for {name}: the file is missing or not an image (see the log).")
+            names.update(model._base_manager.exclude(image="").values_list("image", flat=True).distinct().order_by())
+        images, failed = len(names), 0
+        for name in sorted(names):
+            if not make_every_width(field.attr_class(None, field, name)):
+                failed += 1
+                self.stderr.write(f"No renditions for {name}: the file is missing or not an image (see the log).")
         if options["verbosity"]:
             self.stdout.write(f"Renditions of {images - failed} of {images} images are in place.")
         if failed:
