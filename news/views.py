@@ -7,8 +7,8 @@ from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.generic import DetailView, ListView
 from django.views.decorators.vary import vary_on_cookie
+from django.views.generic import DetailView, ListView
 from django.views.generic.detail import BaseDetailView
 
 from baltmet.conditional import Item, MidnightAfter, conditional_on_content
