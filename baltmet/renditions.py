@@ -10,9 +10,11 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   and GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
-- Names are the upload's, its width and a fingerprint of the upload's bytes (the first 12 hex
-  digits of their SHA-256), under MEDIA_ROOT: news/2026/05/abc.jpg gets
-  renditions/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... An upload's name is random, but an
+- Names are the upload's, its width and a fingerprint of the upload's bytes and of how
+  renditions are encoded (`fingerprint()`), under MEDIA_ROOT: news/2026/05/abc.jpg gets
+  renditions/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... A release that encodes them
+  otherwise (a new QUALITY) makes every picture's anew rather than showing the old files, whose
+  names it no longer uses. An upload's name is random, but an
   import may copy a corrected picture over the file of the one it replaces (docs/importing.md):
   the new picture gets renditions of its own, at new addresses (which browsers that kept the
   old ones fetch anew), at the next page that shows it, in every process, where MEDIA_ROOT is
@@ -21,8 +23,10 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 - Made once: when an article or region with an image is saved (before the commit, so that the
   pages of the new content version find them), or else the first time a page shows it; an
   existing file is never made again, so each is put in place whole (written aside, then
-  renamed), never seen half-written. What the renditions are (URLs and sizes) is remembered in
-  the cache for a day, with the upload's file state (`file_state()`), so showing them costs one
+  renamed), never seen half-written; a save makes every set of widths from one read of the
+  upload. What the renditions are (URLs and sizes) is remembered in the cache for a day, under
+  a key that names the encoding and MEDIA_URL too (a move of the media to another address
+  shows at once), with the upload's file state (`file_state()`), so showing them costs one
   stat of the upload and no reading, and pages heal within a day should the renditions go (a
   media folder restored without them); `manage.py make_renditions` makes every missing one.
   An image that has none (a broken file) is tried again after five minutes, not on every page,
@@ -41,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
 
+from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -59,13 +64,14 @@ class Widths:
     key: str
 
     def key_for(self, name):
-        return self.key.format(name=name)
+        # The URLs remembered are MEDIA_URL's, and the names ENCODING's.
+        return self.key.format(name=name, encoding=ENCODING, media_url=settings.MEDIA_URL)
 
 
-# v3 and lead-v2: names with the fingerprint, remembered with the upload's file state. Keys of
-# their own: during a deploy the older processes keep reading and writing theirs.
-CARDS = Widths((320, 640, 960), "renditions:v3:{name}")
-LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v2:{name}")
+# v4 and lead-v3: the encoding and MEDIA_URL in the key. Keys of their own: during a deploy
+# the older processes keep reading and writing theirs.
+CARDS = Widths((320, 640, 960), "renditions:v4:{encoding}:{media_url}:{name}")
+LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v3:{encoding}:{media_url}:{name}")
 # Resizing by a large factor first shrinks by a whole factor with a box filter, to no less than
 # this many times the target, then applies the Lanczos filter (Pillow's reducing_gap): a
 # 320-pixel copy of a 4000-pixel photo takes 16 ms instead of 83 (bench/renditions.py), and
@@ -81,6 +87,18 @@ _OUTPUT = {
     "PNG": (".png", {"optimize": True}),
     "GIF": (".gif", {}),
 }
+# Raised when _encode() writes other bytes from the same options (another filter, another
+# colour handling): with the options themselves it is in every rendition's name (ENCODING).
+ENCODER_REVISION = 1
+
+
+def encoding():
+    """A digest of how renditions are encoded: _OUTPUT's formats and options, REDUCING_GAP and
+    ENCODER_REVISION."""
+    return hashlib.sha256(repr((ENCODER_REVISION, REDUCING_GAP, _OUTPUT)).encode()).hexdigest()[:8]
+
+
+ENCODING = encoding()
 _REMEMBERED_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
 
@@ -100,9 +118,11 @@ def rendition_name(original_name, fingerprint, width, extension):
 
 
 def fingerprint(data):
-    """The first 12 hex digits of the SHA-256 of an upload's bytes (about 1 ms a megabyte):
-    what the picture is, whatever its name."""
-    return hashlib.sha256(data).hexdigest()[:12]
+    """The first 12 hex digits of the SHA-256 of ENCODING and an upload's bytes (about 1 ms a
+    megabyte): what the renditions show, and how they are encoded, whatever the upload's name."""
+    digest = hashlib.sha256(ENCODING.encode())
+    digest.update(data)
+    return digest.hexdigest()[:12]
 
 
 def target_sizes(width, height, widths):
@@ -182,13 +202,18 @@ def _upright(opened, orientation):
 def make_renditions(fieldfile, widths=LEAD.widths):
     """Make the renditions of `fieldfile` in `widths` that do not exist yet; return them all,
     smallest first."""
+    return make_renditions_in_sets(fieldfile, [widths])[0]
+
+
+def make_renditions_in_sets(fieldfile, width_sets):
+    """make_renditions() for each of `width_sets` (tuples of widths), from one read of the
+    upload: [the renditions of each set]. A width in several sets is made once."""
     storage, name = fieldfile.storage, fieldfile.name
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
         data = file.read()
     picture = fingerprint(data)
-    renditions = []
     with Image.open(BytesIO(data)) as opened:
         image_format = opened.format
         if image_format not in _OUTPUT:
@@ -196,8 +221,11 @@ def make_renditions(fieldfile, widths=LEAD.widths):
         opened.seek(0)  # a GIF's first frame
         extension = _OUTPUT[image_format][0]
         orientation = _orientation(opened)
+        size = _upright_size(opened, orientation)
+        sizes_of_each_set = [target_sizes(*size, widths) for widths in width_sets]
+        made = {}
         image = None
-        for width, height in target_sizes(*_upright_size(opened, orientation), widths):
+        for width, height in dict.fromkeys(sum(sizes_of_each_set, [])):
             target = rendition_name(name, picture, width, extension)
             if not storage.exists(target):
                 # Decoded only now: showing renditions that exist (as without the cache) reads
@@ -205,8 +233,8 @@ def make_renditions(fieldfile, widths=LEAD.widths):
                 image = image or _upright(opened, orientation)
                 _, encoded = _encode(image, image_format, (width, height))
                 put_whole(storage, target, encoded)
-            renditions.append(Rendition(target, storage.url(target), width, height))
-    return renditions
+            made[width, height] = Rendition(target, storage.url(target), width, height)
+    return [[made[size] for size in sizes] for sizes in sizes_of_each_set]
 
 
 def put_whole(storage, name, data):
@@ -310,20 +338,34 @@ def _remembered_or_made(fieldfile, widths, remembered):
         failed = remembered
     else:
         # Nothing remembered, or the upload's file written since.
-        state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
-        try:
-            renditions = make_renditions(fieldfile, widths.widths)
-        except Exception:
-            logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
-            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
-            _use_cache(cache.set, widths.key_for(fieldfile.name), failed, _FAILED_SECONDS)
-        else:
-            _use_cache(cache.set, widths.key_for(fieldfile.name), _Remembered(renditions, state), _REMEMBERED_SECONDS)
-            return renditions
+        made = _made_and_remembered(fieldfile, [widths])
+        if not isinstance(made, _Failed):
+            return made[0]
+        failed = made
     # The page goes without the image until it is tried again (a file restored, a disk no
     # longer full), not until the next edit.
     page_cache.keep_page_no_longer_than(failed.until)
     return []
+
+
+def _made_and_remembered(fieldfile, width_sets):
+    """[The renditions of `fieldfile` in each of `width_sets` (Widths)], those missing made, and
+    remembered under each set's key; where they cannot be made (logged), the _Failed that is
+    remembered instead."""
+    state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
+    try:
+        made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
+    except Exception:
+        logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
+        failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
+        keys = [widths.key_for(fieldfile.name) for widths in width_sets]
+        _use_cache(cache.set_many, dict.fromkeys(keys, failed), _FAILED_SECONDS)
+        return failed
+    remembered = {
+        widths.key_for(fieldfile.name): _Remembered(renditions, state) for widths, renditions in zip(width_sets, made)
+    }
+    _use_cache(cache.set_many, remembered, _REMEMBERED_SECONDS)
+    return made
 
 
 def _use_cache(operation, *args):
@@ -355,7 +397,7 @@ def make_every_width(image):
     missing on disk, whatever the cache remembers, and remember them. False if it has none
     (a missing or broken file, logged)."""
     # The cards' are among the lead image's: made once, remembered twice.
-    return all([_remembered_or_made(image, widths, remembered=None) for widths in (LEAD, CARDS)])
+    return not isinstance(_made_and_remembered(image, [LEAD, CARDS]), _Failed)
 
 
 def connect_signals():

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from PIL import Image
 
+from baltmet import renditions
 from baltmet.management.commands.generate_demo_content import PICTURES, picture
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
@@ -30,8 +31,9 @@ def _generate(**options):
 
 
 def _rendition(media, name, width):
-    # Named after the picture's bytes (baltmet.renditions).
-    return f"renditions/{name}-{width}w.{hashlib.sha256((media / name).read_bytes()).hexdigest()[:12]}.jpg"
+    # Named after the encoding and the picture's bytes (baltmet.renditions).
+    fingerprint = hashlib.sha256(renditions.ENCODING.encode() + (media / name).read_bytes()).hexdigest()[:12]
+    return f"renditions/{name}-{width}w.{fingerprint}.jpg"
 
 
 def test_makes_the_numbers_asked_for_with_a_realistic_mix():

@@ -315,14 +315,14 @@ def _saved_while_the_media_fail(monkeypatch):
     """(an article with an image saved while its renditions cannot be made, the moment, a
     function that brings the media back). The failure is remembered for five minutes."""
 
-    def unreadable(fieldfile, widths):
+    def unreadable(fieldfile, width_sets):
         raise OSError("the media volume is not mounted")
 
-    working = renditions.make_renditions
-    monkeypatch.setattr(renditions, "make_renditions", unreadable)
+    working = renditions.make_renditions_in_sets
+    monkeypatch.setattr(renditions, "make_renditions_in_sets", unreadable)
     start = timezone.now()
     article = make_article("Harbour news", image=upload("harbour.png", image_bytes("PNG", (800, 400)), "image/png"), image_alt="The harbour")
-    return article, start, lambda: monkeypatch.setattr(renditions, "make_renditions", working)
+    return article, start, lambda: monkeypatch.setattr(renditions, "make_renditions_in_sets", working)
 
 
 def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are_tried_again(client, monkeypatch):

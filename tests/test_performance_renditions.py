@@ -31,7 +31,8 @@ from tests.upload_files import image_bytes, upload
 # As a site does: pages are cached and the version changed only once content is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# In a rendition's name, after its width: the first 12 hex digits of the upload's SHA-256.
+# In a rendition's name, after its width: the first 12 hex digits of the SHA-256 of the
+# encoding and the upload's bytes.
 FP = r"\.[0-9a-f]{12}"
 
 
@@ -59,7 +60,7 @@ def _img_tags(html):
 
 
 def _fingerprint_of(settings, name):
-    return hashlib.sha256(_media(settings, name).read_bytes()).hexdigest()[:12]
+    return hashlib.sha256(renditions.ENCODING.encode() + _media(settings, name).read_bytes()).hexdigest()[:12]
 
 
 def test_saving_an_article_makes_its_renditions(settings):
@@ -313,8 +314,10 @@ def test_an_image_without_renditions_is_not_tried_again_on_every_page(monkeypatc
     for path in Path(settings.MEDIA_ROOT, "renditions").rglob("*.jpg"):
         path.unlink()
     attempts = []
-    real = renditions.make_renditions
-    monkeypatch.setattr(renditions, "make_renditions", lambda fieldfile, widths: attempts.append(fieldfile.name) or real(fieldfile, widths))
+    real = renditions.make_renditions_in_sets
+    monkeypatch.setattr(
+        renditions, "make_renditions_in_sets", lambda fieldfile, sets: attempts.append(fieldfile.name) or real(fieldfile, sets)
+    )
     for _ in range(3):
         assert renditions_for(article.image) == []
     assert len(attempts) == 1
@@ -435,8 +438,8 @@ def test_an_unreadable_cache_entry_does_not_make_the_cache_rest(monkeypatch):
         def get(self, *args, **kwargs):
             raise ValueError("cannot unpickle")
 
-        def set(self, *args, **kwargs):
-            pass
+        def set_many(self, *args, **kwargs):
+            return []
 
     monkeypatch.setattr(renditions, "cache", Garbled())
     assert renditions_for(article.image)
@@ -500,7 +503,7 @@ def test_what_older_processes_remember_is_neither_read_nor_written(settings):
     article = make_article("Older", image=_image("older.jpg", "JPEG", (1000, 500)), image_alt="Older")
     name = f"renditions/{article.image.name}-320w.jpg"
     theirs = [renditions.Rendition(name, f"/media/{name}", 320, 160)]
-    old_key = f"renditions:v2:{article.image.name}"
+    old_key = f"renditions:v3:{article.image.name}"
     cache.set(old_key, theirs)
     made = renditions_for(article.image)
     assert made and made != theirs
@@ -572,3 +575,56 @@ def test_an_upload_gone_while_its_renditions_are_remembered_shows_no_image(setti
     assert renditions_for(article.image)
     _media(settings, article.image.name).unlink()
     assert renditions_for(article.image) == []
+
+
+def test_a_release_that_encodes_renditions_otherwise_shows_new_ones_at_once(monkeypatch, settings):
+    # A new QUALITY (or filter) must not leave every picture's old files in place, remembered
+    # for a day and then found on disk for good.
+    article = make_article("Quality", image=_image("quality.jpg", "JPEG", (1000, 500)), image_alt="Quality")
+    old = renditions_for(article.image)
+    before = renditions.encoding()
+    monkeypatch.setitem(renditions._OUTPUT, "JPEG", (".jpg", {**renditions._OUTPUT["JPEG"][1], "quality": 20}))
+    assert renditions.encoding() != before
+    monkeypatch.setattr(renditions, "ENCODING", renditions.encoding())  # as at the new release's start
+
+    new = renditions_for(article.image)
+
+    assert [(r.width, r.height) for r in new] == [(r.width, r.height) for r in old]
+    assert not {r.name for r in new} & {r.name for r in old}
+    for made_before, made_now in zip(old, new):
+        assert _quantization(settings, made_now) > _quantization(settings, made_before)  # coarser: quality 20
+
+
+def _quantization(settings, rendition):
+    with Image.open(_media(settings, rendition.name)) as file:
+        return sum(file.quantization[0])
+
+
+def test_the_encoders_revision_is_part_of_the_encoding(monkeypatch):
+    before = renditions.encoding()
+    monkeypatch.setattr(renditions, "ENCODER_REVISION", renditions.ENCODER_REVISION + 1)
+    assert renditions.encoding() != before
+
+
+def test_media_moved_to_another_address_shows_in_the_renditions_at_once(settings):
+    article = make_article("Moved", image=_image("moved.jpg", "JPEG", (1000, 500)), image_alt="Moved")
+    assert all(r.url.startswith("/media/renditions/") for r in renditions_for(article.image))
+    settings.MEDIA_URL = "https://media.example.org/"
+    for widths in (renditions.CARDS, LEAD):
+        assert all(r.url.startswith("https://media.example.org/renditions/") for r in renditions_for(article.image, widths))
+
+
+@pytest.mark.parametrize("how", ["save", "command"])
+def test_every_width_is_made_from_one_read_of_the_upload(monkeypatch, settings, how):
+    reads = []
+    real = renditions.fingerprint
+    monkeypatch.setattr(renditions, "fingerprint", lambda data: reads.append(len(data)) or real(data))
+    article = make_article("Read", image=_image("read.jpg", "JPEG", (2000, 1000)), image_alt="Read")
+    if how == "command":
+        reads.clear()
+        cache.clear()
+        call_command("make_renditions", stdout=io.StringIO())
+    assert len(reads) == 1
+    monkeypatch.setattr(renditions, "fingerprint", lambda data: pytest.fail("read again"))
+    assert [r.width for r in renditions_for(article.image, LEAD)] == [320, 640, 960, 1600]
+    assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]

@@ -3,8 +3,9 @@
 Saves make an image's renditions themselves (baltmet.renditions); a page that finds none makes
 them in a visitor's request, a few hundred milliseconds a photo. Run this after pictures were
 copied into MEDIA_ROOT without a save, after an upgrade that names renditions anew (27 November
-2026: named after the upload's bytes), or after emptying MEDIA_ROOT/renditions/, so that no
-visitor waits for them. Renditions already on disk are not made again."""
+2026: named after the upload's bytes, then after how they are encoded too; any release that
+changes renditions.ENCODING), or after emptying MEDIA_ROOT/renditions/, so that no visitor
+waits for them. Renditions already on disk are not made again."""
 
 from django.core.management.base import BaseCommand, CommandError
 
