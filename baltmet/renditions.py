@@ -10,11 +10,13 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   and GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
   but for the colour profile.
-- Names are the upload's, its width and a fingerprint of the upload's bytes and of how
-  renditions are encoded (`fingerprint()`), under MEDIA_ROOT: news/2026/05/abc.jpg gets
-  renditions/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... A release that encodes them
-  otherwise (a new QUALITY) makes every picture's anew rather than showing the old files, whose
-  names it no longer uses. An upload's name is random, but an
+- Names are the upload's, its width and a fingerprint of the upload's bytes (the first 12 hex
+  digits of their SHA-256), in a folder named after how renditions are encoded (ENCODING)
+  under MEDIA_ROOT: news/2026/05/abc.jpg gets
+  renditions/0f1e2d3c/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... A release that encodes
+  them otherwise (a new QUALITY) makes every picture's anew in a folder of its own, rather
+  than showing the files it finds on disk; `manage.py make_renditions
+  --delete-other-encodings` deletes the other folders. An upload's name is random, but an
   import may copy a corrected picture over the file of the one it replaces (docs/importing.md):
   the new picture gets renditions of its own, at new addresses (which browsers that kept the
   old ones fetch anew), at the next page that shows it, in every process, where MEDIA_ROOT is
@@ -88,13 +90,14 @@ _OUTPUT = {
     "GIF": (".gif", {}),
 }
 # Raised when _encode() writes other bytes from the same options (another filter, another
-# colour handling): with the options themselves it is in every rendition's name (ENCODING).
+# colour handling): with the options themselves it names the renditions' folder (ENCODING).
 ENCODER_REVISION = 1
 
 
 def encoding():
     """A digest of how renditions are encoded: _OUTPUT's formats and options, REDUCING_GAP and
-    ENCODER_REVISION."""
+    ENCODER_REVISION. It names the folder of the renditions (under FOLDER) and is part of the
+    cache's keys."""
     return hashlib.sha256(repr((ENCODER_REVISION, REDUCING_GAP, _OUTPUT)).encode()).hexdigest()[:8]
 
 
@@ -114,15 +117,13 @@ class Rendition:
 def rendition_name(original_name, fingerprint, width, extension):
     # The whole name, its extension too: imported files named harbour.jpg and harbour.jpeg are
     # two pictures.
-    return f"{FOLDER}/{original_name}-{width}w.{fingerprint}{extension}"
+    return f"{FOLDER}/{ENCODING}/{original_name}-{width}w.{fingerprint}{extension}"
 
 
 def fingerprint(data):
-    """The first 12 hex digits of the SHA-256 of ENCODING and an upload's bytes (about 1 ms a
-    megabyte): what the renditions show, and how they are encoded, whatever the upload's name."""
-    digest = hashlib.sha256(ENCODING.encode())
-    digest.update(data)
-    return digest.hexdigest()[:12]
+    """The first 12 hex digits of the SHA-256 of an upload's bytes (about 1 ms a megabyte):
+    what the picture is, whatever its name."""
+    return hashlib.sha256(data).hexdigest()[:12]
 
 
 def target_sizes(width, height, widths):
@@ -338,9 +339,9 @@ def _remembered_or_made(fieldfile, widths, remembered):
         failed = remembered
     else:
         # Nothing remembered, or the upload's file written since.
-        made = _made_and_remembered(fieldfile, [widths])
+        [made] = _made_and_remembered(fieldfile, [widths])
         if not isinstance(made, _Failed):
-            return made[0]
+            return made
         failed = made
     # The page goes without the image until it is tried again (a file restored, a disk no
     # longer full), not until the next edit.
@@ -349,18 +350,20 @@ def _remembered_or_made(fieldfile, widths, remembered):
 
 
 def _made_and_remembered(fieldfile, width_sets):
-    """[The renditions of `fieldfile` in each of `width_sets` (Widths)], those missing made, and
-    remembered under each set's key; where they cannot be made (logged), the _Failed that is
-    remembered instead."""
+    """For each of `width_sets` (Widths), remembered under its key: its renditions of
+    `fieldfile`, those missing made, or where they cannot be made (logged), a _Failed."""
     state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
     try:
         made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
     except Exception:
+        if len(width_sets) > 1:
+            # One set failing (a disk full by the lead image's 1600 pixels) must not cost the
+            # others theirs: each is tried alone.
+            return [each for widths in width_sets for each in _made_and_remembered(fieldfile, [widths])]
         logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
         failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
-        keys = [widths.key_for(fieldfile.name) for widths in width_sets]
-        _use_cache(cache.set_many, dict.fromkeys(keys, failed), _FAILED_SECONDS)
-        return failed
+        _use_cache(cache.set, width_sets[0].key_for(fieldfile.name), failed, _FAILED_SECONDS)
+        return [failed]
     remembered = {
         widths.key_for(fieldfile.name): _Remembered(renditions, state) for widths, renditions in zip(width_sets, made)
     }
@@ -397,7 +400,7 @@ def make_every_width(image):
     missing on disk, whatever the cache remembers, and remember them. False if it has none
     (a missing or broken file, logged)."""
     # The cards' are among the lead image's: made once, remembered twice.
-    return not isinstance(_made_and_remembered(image, [LEAD, CARDS]), _Failed)
+    return not any(isinstance(made, _Failed) for made in _made_and_remembered(image, [LEAD, CARDS]))
 
 
 def connect_signals():

@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from baltmet import renditions
 from regions.models import Region
 from tests.html_inspect import elements
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
@@ -155,7 +156,7 @@ def test_article_lead_image_is_shown_with_its_alt_text(client):
     tags = elements(_html(client, article.get_absolute_url()))
     [image] = [attrs for tag, attrs in tags if tag == "img"]
     # Its renditions (tests/test_performance_renditions.py), the upload being no wider than 400.
-    assert re.fullmatch(rf"/media/renditions/{re.escape(article.image.name)}-400w\.[0-9a-f]{{12}}\.png", image["src"])
+    assert re.fullmatch(rf"/media/renditions/{renditions.ENCODING}/{re.escape(article.image.name)}-400w\.[0-9a-f]{{12}}\.png", image["src"])
     assert image["alt"] == "Conference hall in Berlin"
 
 
@@ -267,6 +268,7 @@ MORE_NEWS = """
 from datetime import timedelta
 from django.utils import timezone
 from news.models import Article, Topic
+from baltmet import renditions
 from regions.models import Region
 topic = Topic.objects.create(name="Smart city", slug="smart-city")
 oslo = Region.objects.get(slug="oslo")

@@ -31,9 +31,9 @@ def _generate(**options):
 
 
 def _rendition(media, name, width):
-    # Named after the encoding and the picture's bytes (baltmet.renditions).
-    fingerprint = hashlib.sha256(renditions.ENCODING.encode() + (media / name).read_bytes()).hexdigest()[:12]
-    return f"renditions/{name}-{width}w.{fingerprint}.jpg"
+    # Named after the picture's bytes, in the folder of how renditions are encoded (baltmet.renditions).
+    fingerprint = hashlib.sha256((media / name).read_bytes()).hexdigest()[:12]
+    return f"renditions/{renditions.ENCODING}/{name}-{width}w.{fingerprint}.jpg"
 
 
 def test_makes_the_numbers_asked_for_with_a_realistic_mix():

@@ -31,8 +31,7 @@ from tests.upload_files import image_bytes, upload
 # As a site does: pages are cached and the version changed only once content is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# In a rendition's name, after its width: the first 12 hex digits of the SHA-256 of the
-# encoding and the upload's bytes.
+# In a rendition's name, after its width: the first 12 hex digits of the upload's SHA-256.
 FP = r"\.[0-9a-f]{12}"
 
 
@@ -60,13 +59,13 @@ def _img_tags(html):
 
 
 def _fingerprint_of(settings, name):
-    return hashlib.sha256(renditions.ENCODING.encode() + _media(settings, name).read_bytes()).hexdigest()[:12]
+    return hashlib.sha256(_media(settings, name).read_bytes()).hexdigest()[:12]
 
 
 def test_saving_an_article_makes_its_renditions(settings):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="The harbour")
     for width in LEAD.widths:  # every width, the lead image's among them
-        path = _media(settings, f"renditions/{article.image.name}-{width}w.{_fingerprint_of(settings, article.image.name)}.jpg")
+        path = _media(settings, f"renditions/{renditions.ENCODING}/{article.image.name}-{width}w.{_fingerprint_of(settings, article.image.name)}.jpg")
         assert path.exists(), path
         with Image.open(path) as rendition:
             assert rendition.format == "JPEG"
@@ -140,7 +139,7 @@ def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(clien
     assert "sizes=" in img
     # Never the full upload.
     assert article.image.url not in html
-    assert re.search(rf'src="/media/renditions/news/[^"]+-320w{FP}\.jpg"', img)
+    assert re.search(rf'src="/media/renditions/{renditions.ENCODING}/news/[^"]+-320w{FP}\.jpg"', img)
 
 
 def test_the_home_page_and_region_list_use_renditions_too(client):
@@ -158,7 +157,7 @@ def test_an_articles_page_shows_its_image_as_renditions_loaded_at_once(client):
     article = make_article("Harbour news", image=_image("harbour.jpg", "JPEG", (2400, 1200)), image_alt="The harbour")
     html = client.get(article.get_absolute_url()).content.decode()
     (img,) = _img_tags(html)
-    assert re.search(rf'src="/media/renditions/news/[^"]+-1600w{FP}\.jpg"', img)
+    assert re.search(rf'src="/media/renditions/{renditions.ENCODING}/news/[^"]+-1600w{FP}\.jpg"', img)
     srcset = re.search(r'srcset="([^"]+)"', img).group(1)
     assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
     # As wide as its largest rendition, which the column then bounds: not the 320 of a teaser.
@@ -546,7 +545,7 @@ def test_make_renditions_makes_the_missing_ones_before_a_visitor_needs_them(monk
     cache.clear()
     out = io.StringIO()
     call_command("make_renditions", stdout=out)
-    assert out.getvalue() == "Renditions of 2 of 2 images are in place.\n"
+    assert out.getvalue() == f"Renditions of 2 of 2 images are in place, in renditions/{renditions.ENCODING}/.\n"
 
     decoded = count_decoded_uploads(monkeypatch)
     for url in ("/news/", article.get_absolute_url(), "/regions/", region.get_absolute_url()):
@@ -600,10 +599,71 @@ def _quantization(settings, rendition):
         return sum(file.quantization[0])
 
 
-def test_the_encoders_revision_is_part_of_the_encoding(monkeypatch):
+@pytest.mark.parametrize("setting, value", [("ENCODER_REVISION", 2), ("REDUCING_GAP", 2.0), ("REDUCING_GAP", None)])
+def test_the_encoders_revision_and_reducing_gap_are_part_of_the_encoding(monkeypatch, setting, value):
     before = renditions.encoding()
-    monkeypatch.setattr(renditions, "ENCODER_REVISION", renditions.ENCODER_REVISION + 1)
+    assert getattr(renditions, setting) != value
+    monkeypatch.setattr(renditions, setting, value)
     assert renditions.encoding() != before
+
+
+def _old_renditions(settings):
+    """Files as releases before left them: by the upload's name alone, and of another encoding."""
+    old = [_media(settings, "renditions/news/2020/01/old.jpg-320w.jpg"), _media(settings, "renditions/0badc0de/news/2020/01/old.jpg-320w.1a2b3c4d5e6f.jpg")]
+    for path in old:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"old")
+    return old
+
+
+def test_make_renditions_deletes_other_encodings_only_when_asked(settings):
+    article = make_article("Kept", image=_image("kept.jpg", "JPEG", (1000, 500)), image_alt="Kept")
+    old = _old_renditions(settings)
+    call_command("make_renditions", stdout=io.StringIO())
+    assert all(path.exists() for path in old)
+
+    out = io.StringIO()
+    call_command("make_renditions", "--delete-other-encodings", stdout=out)
+
+    assert not any(path.exists() for path in old)
+    assert [path.name for path in _media(settings, "renditions").iterdir()] == [renditions.ENCODING]
+    assert "0badc0de, news" in out.getvalue()
+    cache.clear()
+    assert all(_media(settings, r.name).is_file() for r in renditions_for(article.image, LEAD))
+
+
+def test_make_renditions_deletes_nothing_while_an_image_has_none(settings):
+    make_article("Broken", image=_image("broken.jpg", "JPEG", (800, 600)), image_alt="Broken")
+    _media(settings, Article.objects.get().image.name).write_bytes(b"not a picture")
+    old = _old_renditions(settings)
+    with pytest.raises(CommandError, match="Nothing was deleted"):
+        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=io.StringIO())
+    assert all(path.exists() for path in old)
+
+
+def test_a_save_whose_lead_width_fails_keeps_the_cards_renditions(monkeypatch, settings):
+    # A disk full by the 1600-pixel copy: the cards' three are on disk, and lists show them.
+    real = renditions.put_whole
+
+    def full_at_1600(storage, name, data):
+        if "-1600w." in name:
+            raise OSError(28, "No space left on device")
+        real(storage, name, data)
+
+    monkeypatch.setattr(renditions, "put_whole", full_at_1600)
+    article = make_article("Full", image=_image("full.jpg", "JPEG", (2000, 1000)), image_alt="Full")
+    monkeypatch.setattr(renditions, "make_renditions_in_sets", lambda *args: pytest.fail("made again"))
+    assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]
+    assert renditions_for(article.image, LEAD) == []  # until it is tried again
+
+
+def test_a_save_whose_upload_is_broken_remembers_the_failure_for_every_set(monkeypatch, settings):
+    article = make_article("Bad", image=_image("bad.jpg", "JPEG", (800, 600)), image_alt="Bad")
+    _media(settings, article.image.name).write_bytes(b"not a picture")
+    cache.clear()
+    article.save()
+    for widths in (renditions.CARDS, LEAD):
+        assert isinstance(cache.get(widths.key_for(article.image.name)), renditions._Failed), widths
 
 
 def test_media_moved_to_another_address_shows_in_the_renditions_at_once(settings):

@@ -3,19 +3,35 @@
 Saves make an image's renditions themselves (baltmet.renditions); a page that finds none makes
 them in a visitor's request, a few hundred milliseconds a photo. Run this after pictures were
 copied into MEDIA_ROOT without a save, after an upgrade that names renditions anew (27 November
-2026: named after the upload's bytes, then after how they are encoded too; any release that
-changes renditions.ENCODING), or after emptying MEDIA_ROOT/renditions/, so that no visitor
-waits for them. Renditions already on disk are not made again."""
+2026: named after the upload's bytes, in a folder named after how they are encoded; and any
+release that changes renditions.ENCODING), or after emptying MEDIA_ROOT/renditions/, so that no
+visitor waits for them. Renditions already on disk are not made again.
 
+With --delete-other-encodings, once every image has its renditions, everything else in
+MEDIA_ROOT/renditions/ is deleted: the folders of other encodings, and the renditions from
+before the folders. Only once no app server runs a release that shows them."""
+
+import os
+import shutil
+
+from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from baltmet.renditions import make_every_width
+from baltmet.renditions import ENCODING, FOLDER, make_every_width
 from news.models import Article
 from regions.models import Region
 
 
 class Command(BaseCommand):
     help = __doc__.splitlines()[0]
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--delete-other-encodings",
+            action="store_true",
+            help=f"then delete everything in MEDIA_ROOT/{FOLDER}/ but this release's {ENCODING}/ "
+            "(once no app server runs an older release)",
+        )
 
     def handle(self, *args, **options):
         field = Article._meta.get_field("image")  # a region's image is stored alike
@@ -28,6 +44,31 @@ class Command(BaseCommand):
                 failed += 1
                 self.stderr.write(f"No renditions for {name}: the file is missing or not an image (see the log).")
         if options["verbosity"]:
-            self.stdout.write(f"Renditions of {images - failed} of {images} images are in place.")
+            self.stdout.write(f"Renditions of {images - failed} of {images} images are in place, in {FOLDER}/{ENCODING}/.")
         if failed:
-            raise CommandError(f"{failed} of {images} images have no renditions.")
+            more = " Nothing was deleted." if options["delete_other_encodings"] else ""
+            raise CommandError(f"{failed} of {images} images have no renditions.{more}")
+        if options["delete_other_encodings"]:
+            deleted = _delete_other_encodings()
+            if options["verbosity"]:
+                self.stdout.write(f"Deleted from {FOLDER}/: {', '.join(deleted) or 'nothing'}.")
+
+
+def _delete_other_encodings():
+    """Delete every entry of MEDIA_ROOT/renditions/ but ENCODING's folder; their names."""
+    try:
+        root = default_storage.path(FOLDER)
+    except NotImplementedError:
+        raise CommandError("--delete-other-encodings needs MEDIA_ROOT on a local or mounted disk")
+    if not os.path.isdir(root):
+        return []
+    deleted = []
+    for entry in sorted(os.scandir(root), key=lambda entry: entry.name):
+        if entry.name == ENCODING:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path)
+        else:
+            os.unlink(entry.path)
+        deleted.append(entry.name)
+    return deleted
