@@ -203,12 +203,17 @@ def _upright(opened, orientation):
 def make_renditions(fieldfile, widths=LEAD.widths):
     """Make the renditions of `fieldfile` in `widths` that do not exist yet; return them all,
     smallest first."""
-    return make_renditions_in_sets(fieldfile, [widths])[0]
+    [made] = make_renditions_in_sets(fieldfile, [widths])
+    if isinstance(made, Exception):
+        raise made
+    return made
 
 
 def make_renditions_in_sets(fieldfile, width_sets):
     """make_renditions() for each of `width_sets` (tuples of widths), from one read of the
-    upload: [the renditions of each set]. A width in several sets is made once."""
+    upload, each width made once: for each set, its renditions, or the error that kept one of
+    them from being made (a disk full by the 1600 px copy leaves the cards' set its
+    renditions). An upload that cannot be read or decoded raises."""
     storage, name = fieldfile.storage, fieldfile.name
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
@@ -222,20 +227,27 @@ def make_renditions_in_sets(fieldfile, width_sets):
         opened.seek(0)  # a GIF's first frame
         extension = _OUTPUT[image_format][0]
         orientation = _orientation(opened)
-        size = _upright_size(opened, orientation)
-        sizes_of_each_set = [target_sizes(*size, widths) for widths in width_sets]
+        sizes_of_each_set = [target_sizes(*_upright_size(opened, orientation), widths) for widths in width_sets]
+        targets = {size: rendition_name(name, picture, size[0], extension) for size in sum(sizes_of_each_set, [])}
+        missing = [size for size, target in targets.items() if not storage.exists(target)]
+        # Decoded only where one is missing: showing renditions that exist (as without the
+        # cache) reads the file for its fingerprint, but never decodes it.
+        image = _upright(opened, orientation) if missing else None
         made = {}
-        image = None
-        for width, height in dict.fromkeys(sum(sizes_of_each_set, [])):
-            target = rendition_name(name, picture, width, extension)
-            if not storage.exists(target):
-                # Decoded only now: showing renditions that exist (as without the cache) reads
-                # the file for its fingerprint, but never decodes it.
-                image = image or _upright(opened, orientation)
-                _, encoded = _encode(image, image_format, (width, height))
-                put_whole(storage, target, encoded)
-            made[width, height] = Rendition(target, storage.url(target), width, height)
-    return [[made[size] for size in sizes] for sizes in sizes_of_each_set]
+        for size, target in targets.items():
+            if size in missing:
+                try:
+                    _, encoded = _encode(image, image_format, size)
+                    put_whole(storage, target, encoded)
+                except Exception as error:
+                    made[size] = error
+                    continue
+            made[size] = Rendition(target, storage.url(target), *size)
+    return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
+
+
+def _all_or_an_error(made):
+    return next((each for each in made if isinstance(each, Exception)), made)
 
 
 def put_whole(storage, name, data):
@@ -355,20 +367,24 @@ def _made_and_remembered(fieldfile, width_sets):
     state = file_state(fieldfile)  # before reading it: a file written meanwhile is read again
     try:
         made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
-    except Exception:
-        if len(width_sets) > 1:
-            # One set failing (a disk full by the lead image's 1600 pixels) must not cost the
-            # others theirs: each is tried alone.
-            return [each for widths in width_sets for each in _made_and_remembered(fieldfile, [widths])]
-        logger.warning("no renditions for %s", fieldfile.name, exc_info=True)
-        failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
-        _use_cache(cache.set, width_sets[0].key_for(fieldfile.name), failed, _FAILED_SECONDS)
-        return [failed]
-    remembered = {
-        widths.key_for(fieldfile.name): _Remembered(renditions, state) for widths, renditions in zip(width_sets, made)
-    }
-    _use_cache(cache.set_many, remembered, _REMEMBERED_SECONDS)
-    return made
+    except Exception as error:  # the upload missing, unreadable or not a picture
+        made = [error] * len(width_sets)
+    results, remembered, logged = [], {}, []
+    for widths, each in zip(width_sets, made):
+        key = widths.key_for(fieldfile.name)
+        if isinstance(each, Exception):
+            if each not in logged:
+                logged.append(each)
+                logger.warning("no renditions for %s", fieldfile.name, exc_info=each)
+            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
+            _use_cache(cache.set, key, failed, _FAILED_SECONDS)
+            results.append(failed)
+        else:
+            remembered[key] = _Remembered(each, state)
+            results.append(each)
+    if remembered:
+        _use_cache(cache.set_many, remembered, _REMEMBERED_SECONDS)
+    return results
 
 
 def _use_cache(operation, *args):

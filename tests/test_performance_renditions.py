@@ -641,8 +641,44 @@ def test_make_renditions_deletes_nothing_while_an_image_has_none(settings):
     assert all(path.exists() for path in old)
 
 
-def test_a_save_whose_lead_width_fails_keeps_the_cards_renditions(monkeypatch, settings):
-    # A disk full by the 1600-pixel copy: the cards' three are on disk, and lists show them.
+def test_make_renditions_deletes_nothing_while_an_image_lacks_one_rendition(monkeypatch, settings):
+    make_article("Full", image=_image("full.jpg", "JPEG", (2000, 1000)), image_alt="Full")
+    shutil.rmtree(_media(settings, "renditions"))
+    old = _old_renditions(settings)
+    _full_at_1600(monkeypatch)
+    with pytest.raises(CommandError, match="Nothing was deleted"):
+        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=io.StringIO())
+    assert all(path.exists() for path in old)
+
+
+def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings):
+    # An import may name any file of MEDIA_ROOT (docs/importing.md).
+    stored = _media(settings, "renditions/imported/quay.jpg")
+    stored.parent.mkdir(parents=True)
+    _replace_picture(settings, "renditions/imported/quay.jpg", "blue", (800, 400))
+    make_article("Quay", image="renditions/imported/quay.jpg", image_alt="The quay")
+    with pytest.raises(CommandError, match="renditions/imported/quay.jpg"):
+        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO())
+    assert stored.is_file()
+
+
+def test_a_broken_upload_is_read_and_logged_once_a_save(monkeypatch, settings, caplog):
+    article = make_article("Cut", image=_image("cut.jpg", "JPEG", (2000, 1000)), image_alt="Cut")
+    upload_path = _media(settings, article.image.name)
+    data = upload_path.read_bytes()
+    upload_path.write_bytes(data[: len(data) // 2])  # cut short: opens, does not decode
+    shutil.rmtree(_media(settings, "renditions"))
+    decoded = count_decoded_uploads(monkeypatch)
+    caplog.clear()
+    article.save()
+    assert len(decoded) == 1
+    assert [record.getMessage() for record in caplog.records if record.name == "baltmet.renditions"] == [
+        f"no renditions for {article.image.name}"
+    ]
+
+
+def _full_at_1600(monkeypatch):
+    """A disk that fills up as the 1600-pixel copy is written."""
     real = renditions.put_whole
 
     def full_at_1600(storage, name, data):
@@ -651,6 +687,11 @@ def test_a_save_whose_lead_width_fails_keeps_the_cards_renditions(monkeypatch, s
         real(storage, name, data)
 
     monkeypatch.setattr(renditions, "put_whole", full_at_1600)
+
+
+def test_a_save_whose_lead_width_fails_keeps_the_cards_renditions(monkeypatch, settings):
+    # A disk full by the 1600-pixel copy: the cards' three are on disk, and lists show them.
+    _full_at_1600(monkeypatch)
     article = make_article("Full", image=_image("full.jpg", "JPEG", (2000, 1000)), image_alt="Full")
     monkeypatch.setattr(renditions, "make_renditions_in_sets", lambda *args: pytest.fail("made again"))
     assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]

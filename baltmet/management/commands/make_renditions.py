@@ -9,7 +9,8 @@ visitor waits for them. Renditions already on disk are not made again.
 
 With --delete-other-encodings, once every image has its renditions, everything else in
 MEDIA_ROOT/renditions/ is deleted: the folders of other encodings, and the renditions from
-before the folders. Only once no app server runs a release that shows them."""
+before the folders. Only once no app server runs a release that shows them: a release rolled
+back to after its folder went has its own make_renditions run again before it takes traffic."""
 
 import os
 import shutil
@@ -38,11 +39,16 @@ class Command(BaseCommand):
         names = set()
         for model in (Article, Region):
             names.update(model._base_manager.exclude(image="").values_list("image", flat=True).distinct().order_by())
+        if options["delete_other_encodings"]:
+            _check_nothing_else_is_deleted(names)
         images, failed = len(names), 0
         for name in sorted(names):
             if not make_every_width(field.attr_class(None, field, name)):
                 failed += 1
-                self.stderr.write(f"No renditions for {name}: the file is missing or not an image (see the log).")
+                self.stderr.write(
+                    f"Renditions missing for {name}: the file is missing or not an image, or one could not be "
+                    "written (see the log)."
+                )
         if options["verbosity"]:
             self.stdout.write(f"Renditions of {images - failed} of {images} images are in place, in {FOLDER}/{ENCODING}/.")
         if failed:
@@ -54,12 +60,28 @@ class Command(BaseCommand):
                 self.stdout.write(f"Deleted from {FOLDER}/: {', '.join(deleted) or 'nothing'}.")
 
 
-def _delete_other_encodings():
-    """Delete every entry of MEDIA_ROOT/renditions/ but ENCODING's folder; their names."""
+def _check_nothing_else_is_deleted(names):
+    """Before any work: the renditions' folder is on a disk this command can empty, and holds
+    no image itself (an import may name any file of MEDIA_ROOT)."""
+    _renditions_folder()
+    inside = sorted(name for name in names if name.startswith(f"{FOLDER}/"))
+    if inside:
+        raise CommandError(
+            f"Nothing was deleted: these images are stored in {FOLDER}/, which "
+            f"--delete-other-encodings empties: {', '.join(inside)}. Move them elsewhere in MEDIA_ROOT first."
+        )
+
+
+def _renditions_folder():
     try:
-        root = default_storage.path(FOLDER)
+        return default_storage.path(FOLDER)
     except NotImplementedError:
         raise CommandError("--delete-other-encodings needs MEDIA_ROOT on a local or mounted disk")
+
+
+def _delete_other_encodings():
+    """Delete every entry of MEDIA_ROOT/renditions/ but ENCODING's folder; their names."""
+    root = _renditions_folder()
     if not os.path.isdir(root):
         return []
     deleted = []
