@@ -43,6 +43,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from io import BytesIO
@@ -211,9 +212,10 @@ def make_renditions(fieldfile, widths=LEAD.widths):
 
 def make_renditions_in_sets(fieldfile, width_sets):
     """make_renditions() for each of `width_sets` (tuples of widths), from one read of the
-    upload, each width made once: for each set, its renditions, or the error that kept one of
-    them from being made (a disk full by the 1600 px copy leaves the cards' set its
-    renditions). An upload that cannot be read or decoded raises."""
+    upload, each width made once: for each set, its renditions, or the error (logged) that
+    kept one of them from being made. A width that cannot be written (a disk full by the
+    1600 px copy) fails only the sets it is in, and an upload that cannot be decoded only the
+    sets with a width missing on disk. An upload that cannot be read or opened raises."""
     storage, name = fieldfile.storage, fieldfile.name
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
@@ -232,18 +234,37 @@ def make_renditions_in_sets(fieldfile, width_sets):
         missing = [size for size, target in targets.items() if not storage.exists(target)]
         # Decoded only where one is missing: showing renditions that exist (as without the
         # cache) reads the file for its fingerprint, but never decodes it.
-        image = _upright(opened, orientation) if missing else None
+        image = undecodable = None
+        if missing:
+            try:
+                image = _upright(opened, orientation)
+            except Exception as error:
+                undecodable = _logged(error, "no renditions for %s: it cannot be decoded", name)
         made = {}
         for size, target in targets.items():
             if size in missing:
+                if undecodable:
+                    made[size] = undecodable
+                    continue
                 try:
                     _, encoded = _encode(image, image_format, size)
                     put_whole(storage, target, encoded)
                 except Exception as error:
-                    made[size] = error
+                    made[size] = _logged(error, "no %sw rendition for %s", size[0], name)
                     continue
             made[size] = Rendition(target, storage.url(target), *size)
+        # A failure's traceback keeps this frame, and with it its locals: not the picture.
+        image = data = None
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
+
+
+def _logged(error, message, *args):
+    """`error`, being handled, logged, and returned with the locals of the frames it came
+    through cleared: kept in the results, it would keep a decoded picture in memory (through
+    a disk-full hour, one per image a page shows)."""
+    logger.warning(message, *args, exc_info=True)
+    traceback.clear_frames(error.__traceback__)
+    return error
 
 
 def _all_or_an_error(made):
@@ -368,14 +389,11 @@ def _made_and_remembered(fieldfile, width_sets):
     try:
         made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
     except Exception as error:  # the upload missing, unreadable or not a picture
-        made = [error] * len(width_sets)
-    results, remembered, logged = [], {}, []
+        made = [_logged(error, "no renditions for %s", fieldfile.name)] * len(width_sets)
+    results, remembered = [], {}
     for widths, each in zip(width_sets, made):
         key = widths.key_for(fieldfile.name)
-        if isinstance(each, Exception):
-            if each not in logged:
-                logged.append(each)
-                logger.warning("no renditions for %s", fieldfile.name, exc_info=each)
+        if isinstance(each, Exception):  # logged where it was caught
             failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
             _use_cache(cache.set, key, failed, _FAILED_SECONDS)
             results.append(failed)
@@ -413,8 +431,8 @@ def make_renditions_on_save(sender, instance, raw=False, **kwargs):
 
 def make_every_width(image):
     """Make the renditions of `image` (an image field's file) in every set of widths, those
-    missing on disk, whatever the cache remembers, and remember them. False if it has none
-    (a missing or broken file, logged)."""
+    missing on disk, whatever the cache remembers, and remember them. False if a set has none
+    (a missing or broken file, a rendition that could not be written; logged)."""
     # The cards' are among the lead image's: made once, remembered twice.
     return not any(isinstance(made, _Failed) for made in _made_and_remembered(image, [LEAD, CARDS]))
 

@@ -2,12 +2,14 @@
 width, height, srcset and loading="lazy", never the full upload; so do the pages of articles and
 regions, loading theirs at once."""
 
+import gc
 import hashlib
 import io
 import os
 import re
 import shutil
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -651,15 +653,30 @@ def test_make_renditions_deletes_nothing_while_an_image_lacks_one_rendition(monk
     assert all(path.exists() for path in old)
 
 
-def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings):
-    # An import may name any file of MEDIA_ROOT (docs/importing.md).
+@pytest.mark.parametrize("name", ["renditions/imported/quay.jpg", "./renditions/imported/quay.jpg", "news/../renditions/imported/quay.jpg", "news/linked/quay.jpg"])
+def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, name):
+    # An import may name any file of MEDIA_ROOT (docs/importing.md), in any spelling.
     stored = _media(settings, "renditions/imported/quay.jpg")
     stored.parent.mkdir(parents=True)
     _replace_picture(settings, "renditions/imported/quay.jpg", "blue", (800, 400))
-    make_article("Quay", image="renditions/imported/quay.jpg", image_alt="The quay")
-    with pytest.raises(CommandError, match="renditions/imported/quay.jpg"):
+    _media(settings, "news").mkdir(exist_ok=True)
+    _media(settings, "news/linked").symlink_to(stored.parent)
+    make_article("Quay", image=name, image_alt="The quay")
+    with pytest.raises(CommandError, match=re.escape(name)):
         call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO())
     assert stored.is_file()
+
+
+def test_make_renditions_says_at_once_that_it_cannot_delete_without_local_paths(monkeypatch):
+    make_article("Remote", image=_image("remote.jpg", "JPEG", (800, 400)), image_alt="Remote")
+
+    def no_path(name):
+        raise NotImplementedError("This backend doesn't support absolute paths.")
+
+    monkeypatch.setattr(default_storage, "path", no_path)
+    monkeypatch.setattr(renditions, "make_every_width", lambda image: pytest.fail("worked first"))
+    with pytest.raises(CommandError, match="local or mounted disk"):
+        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO())
 
 
 def test_a_broken_upload_is_read_and_logged_once_a_save(monkeypatch, settings, caplog):
@@ -672,9 +689,78 @@ def test_a_broken_upload_is_read_and_logged_once_a_save(monkeypatch, settings, c
     caplog.clear()
     article.save()
     assert len(decoded) == 1
-    assert [record.getMessage() for record in caplog.records if record.name == "baltmet.renditions"] == [
-        f"no renditions for {article.image.name}"
+    [logged] = [record for record in caplog.records if record.name == "baltmet.renditions"]
+    assert logged.getMessage() == f"no renditions for {article.image.name}: it cannot be decoded"
+    assert isinstance(logged.exc_info[1], OSError)  # with its traceback
+
+
+def _disk_full(storage, name, data):
+    raise OSError(28, "No space left on device")
+
+
+def _out_of_memory(image, image_format, size):
+    raise MemoryError
+
+
+@pytest.mark.parametrize("step, failing", [("put_whole", _disk_full), ("_encode", _out_of_memory)])
+def test_a_failed_rendition_does_not_keep_the_decoded_picture_in_memory(monkeypatch, settings, step, failing):
+    # Through a disk-full hour every image a page shows fails: none may stay decoded.
+    article = make_article("Big", image=_image("big.jpg", "JPEG", (3000, 2000)), image_alt="Big")
+    shutil.rmtree(_media(settings, "renditions"))
+    decoded = []
+    upright = renditions._upright
+    monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: _kept(decoded, upright(opened, orientation)))
+    monkeypatch.setattr(renditions, step, failing)
+    gc.disable()  # freed at once, not by a later collection
+    try:
+        cache.clear()
+        assert renditions_for(article.image) == []
+        assert [reference() for reference in decoded] == [None]
+    finally:
+        gc.enable()
+
+
+def _kept(references, image):
+    references.append(weakref.ref(image))
+    return image
+
+
+def test_each_width_that_cannot_be_written_is_logged_with_its_error(monkeypatch, settings, caplog):
+    article = make_article("Two", image=_image("two.jpg", "JPEG", (2000, 1000)), image_alt="Two")
+    shutil.rmtree(_media(settings, "renditions"))
+    real = renditions.put_whole
+
+    def failing(storage, name, data):
+        if "-640w." in name:
+            raise OSError(28, "No space left on device")
+        if "-1600w." in name:
+            raise MemoryError
+        real(storage, name, data)
+
+    monkeypatch.setattr(renditions, "put_whole", failing)
+    caplog.clear()
+    article.save()
+    logged = [(record.getMessage(), type(record.exc_info[1])) for record in caplog.records if record.name == "baltmet.renditions"]
+    assert logged == [
+        (f"no 640w rendition for {article.image.name}", OSError),
+        (f"no 1600w rendition for {article.image.name}", MemoryError),
     ]
+
+
+def test_an_undecodable_upload_fails_only_the_sets_with_a_width_missing(monkeypatch, settings):
+    # The cards' files are on disk; the lead image's 1600 px copy went: lists keep their images.
+    article = make_article("Gone", image=_image("gone.jpg", "JPEG", (2000, 1000)), image_alt="Gone")
+    [lead] = [r for r in renditions_for(article.image, LEAD) if r.width == 1600]
+    _media(settings, lead.name).unlink()
+    cache.clear()
+
+    def cannot_decode(opened, orientation):
+        raise MemoryError
+
+    monkeypatch.setattr(renditions, "_upright", cannot_decode)
+    assert renditions.make_every_width(article.image) is False
+    assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]
+    assert renditions_for(article.image, LEAD) == []
 
 
 def _full_at_1600(monkeypatch):

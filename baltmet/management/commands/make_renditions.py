@@ -62,9 +62,10 @@ class Command(BaseCommand):
 
 def _check_nothing_else_is_deleted(names):
     """Before any work: the renditions' folder is on a disk this command can empty, and holds
-    no image itself (an import may name any file of MEDIA_ROOT)."""
-    _renditions_folder()
-    inside = sorted(name for name in names if name.startswith(f"{FOLDER}/"))
+    no image itself (an import may name any file of MEDIA_ROOT, also as "./renditions/..." or
+    through a link)."""
+    root = os.path.join(os.path.realpath(_renditions_folder()), "")
+    inside = sorted(name for name in names if os.path.realpath(default_storage.path(name)).startswith(root))
     if inside:
         raise CommandError(
             f"Nothing was deleted: these images are stored in {FOLDER}/, which "
