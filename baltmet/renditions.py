@@ -243,7 +243,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
         made = {}
         for size, target in targets.items():
             if size in missing:
-                if undecodable:
+                if undecodable is not None:
                     made[size] = undecodable
                     continue
                 try:
@@ -253,8 +253,10 @@ def make_renditions_in_sets(fieldfile, width_sets):
                     made[size] = _logged(error, "no %sw rendition for %s", size[0], name)
                     continue
             made[size] = Rendition(target, storage.url(target), *size)
-        # A failure's traceback keeps this frame, and with it its locals: not the picture.
+        # A failure's traceback keeps this frame, and with it its locals: not the picture,
+        # whose pixels decoding left in `opened` too (Pillow's `with` does not free them).
         image = data = None
+        opened.close()
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
 
 

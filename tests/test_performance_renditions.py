@@ -653,7 +653,16 @@ def test_make_renditions_deletes_nothing_while_an_image_lacks_one_rendition(monk
     assert all(path.exists() for path in old)
 
 
-@pytest.mark.parametrize("name", ["renditions/imported/quay.jpg", "./renditions/imported/quay.jpg", "news/../renditions/imported/quay.jpg", "news/linked/quay.jpg"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "renditions/imported/quay.jpg",
+        "./renditions/imported/quay.jpg",
+        "news/../renditions/imported/quay.jpg",
+        "news/linked/quay.jpg",  # a link elsewhere into renditions/
+        "renditions/linked-out/quay.jpg",  # a link in renditions/ to a folder elsewhere
+    ],
+)
 def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, name):
     # An import may name any file of MEDIA_ROOT (docs/importing.md), in any spelling.
     stored = _media(settings, "renditions/imported/quay.jpg")
@@ -661,10 +670,13 @@ def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, 
     _replace_picture(settings, "renditions/imported/quay.jpg", "blue", (800, 400))
     _media(settings, "news").mkdir(exist_ok=True)
     _media(settings, "news/linked").symlink_to(stored.parent)
+    _media(settings, "elsewhere").mkdir()
+    _replace_picture(settings, "elsewhere/quay.jpg", "blue", (800, 400))
+    _media(settings, "renditions/linked-out").symlink_to(_media(settings, "elsewhere"))
     make_article("Quay", image=name, image_alt="The quay")
     with pytest.raises(CommandError, match=re.escape(name)):
         call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO())
-    assert stored.is_file()
+    assert stored.is_file() and _media(settings, name).is_file()
 
 
 def test_make_renditions_says_at_once_that_it_cannot_delete_without_local_paths(monkeypatch):
@@ -702,20 +714,33 @@ def _out_of_memory(image, image_format, size):
     raise MemoryError
 
 
-@pytest.mark.parametrize("step, failing", [("put_whole", _disk_full), ("_encode", _out_of_memory)])
+def _cut_short(settings, article):
+    path = _media(settings, article.image.name)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # opens, does not decode
+
+
+@pytest.mark.parametrize("step, failing", [("put_whole", _disk_full), ("_encode", _out_of_memory), ("upload", _cut_short)])
 def test_a_failed_rendition_does_not_keep_the_decoded_picture_in_memory(monkeypatch, settings, step, failing):
     # Through a disk-full hour every image a page shows fails: none may stay decoded.
     article = make_article("Big", image=_image("big.jpg", "JPEG", (3000, 2000)), image_alt="Big")
     shutil.rmtree(_media(settings, "renditions"))
-    decoded = []
-    upright = renditions._upright
+    decoded, opened_uploads = [], []
+    upright, orientation_of = renditions._upright, renditions._orientation
     monkeypatch.setattr(renditions, "_upright", lambda opened, orientation: _kept(decoded, upright(opened, orientation)))
-    monkeypatch.setattr(renditions, step, failing)
+    monkeypatch.setattr(renditions, "_orientation", lambda opened: opened_uploads.append(opened) or orientation_of(opened))
+    if step == "upload":
+        failing(settings, article)
+    else:
+        monkeypatch.setattr(renditions, step, failing)
     gc.disable()  # freed at once, not by a later collection
     try:
         cache.clear()
         assert renditions_for(article.image) == []
-        assert [reference() for reference in decoded] == [None]
+        assert [reference() for reference in decoded] == ([] if step == "upload" else [None])
+        [opened] = opened_uploads  # the test keeps it; its pixels must be gone
+        with pytest.raises(ValueError, match="closed image"):
+            opened.im
     finally:
         gc.enable()
 

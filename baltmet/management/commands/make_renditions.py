@@ -64,8 +64,16 @@ def _check_nothing_else_is_deleted(names):
     """Before any work: the renditions' folder is on a disk this command can empty, and holds
     no image itself (an import may name any file of MEDIA_ROOT, also as "./renditions/..." or
     through a link)."""
-    root = os.path.join(os.path.realpath(_renditions_folder()), "")
-    inside = sorted(name for name in names if os.path.realpath(default_storage.path(name)).startswith(root))
+    root = _renditions_folder()
+    roots = {os.path.join(os.path.abspath(root), ""), os.path.join(os.path.realpath(root), "")}
+
+    def stored_inside(name):
+        # As named (a link in renditions/ to a folder elsewhere is deleted with it), and where
+        # it leads (a link elsewhere into renditions/).
+        path = default_storage.path(name)
+        return any(each.startswith(tuple(roots)) for each in (os.path.abspath(path), os.path.realpath(path)))
+
+    inside = sorted(name for name in names if stored_inside(name))
     if inside:
         raise CommandError(
             f"Nothing was deleted: these images are stored in {FOLDER}/, which "
