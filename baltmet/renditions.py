@@ -392,18 +392,15 @@ def _made_and_remembered(fieldfile, width_sets):
         made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
     except Exception as error:  # the upload missing, unreadable or not a picture
         made = [_logged(error, "no renditions for %s", fieldfile.name)] * len(width_sets)
-    results, remembered = [], {}
-    for widths, each in zip(width_sets, made):
-        key = widths.key_for(fieldfile.name)
-        if isinstance(each, Exception):  # logged where it was caught
-            failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
-            _use_cache(cache.set, key, failed, _FAILED_SECONDS)
-            results.append(failed)
-        else:
-            remembered[key] = _Remembered(each, state)
-            results.append(each)
+    failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
+    results = [failed if isinstance(each, Exception) else each for each in made]  # errors: logged where caught
+    keys = [widths.key_for(fieldfile.name) for widths in width_sets]
+    remembered = {key: _Remembered(result, state) for key, result in zip(keys, results) if result is not failed}
+    failures = {key: failed for key, result in zip(keys, results) if result is failed}
     if remembered:
         _use_cache(cache.set_many, remembered, _REMEMBERED_SECONDS)
+    if failures:
+        _use_cache(cache.set_many, failures, _FAILED_SECONDS)
     return results
 
 

@@ -693,9 +693,7 @@ def test_make_renditions_says_at_once_that_it_cannot_delete_without_local_paths(
 
 def test_a_broken_upload_is_read_and_logged_once_a_save(monkeypatch, settings, caplog):
     article = make_article("Cut", image=_image("cut.jpg", "JPEG", (2000, 1000)), image_alt="Cut")
-    upload_path = _media(settings, article.image.name)
-    data = upload_path.read_bytes()
-    upload_path.write_bytes(data[: len(data) // 2])  # cut short: opens, does not decode
+    _cut_short(settings, article)
     shutil.rmtree(_media(settings, "renditions"))
     decoded = count_decoded_uploads(monkeypatch)
     caplog.clear()
