@@ -10,6 +10,7 @@ class BaltmetConfig(AppConfig):
         from baltmet import sanitize  # noqa: F401,I001
         from baltmet import fixture_validation  # noqa: F401
         from baltmet import content_version, release, renditions
+        from baltmet import release_since  # noqa: F401  (notes when this process started)
 
         content_version.connect_signals()
         renditions.connect_signals()

@@ -8,8 +8,9 @@ baltmet.content_version, which also records when) or when time reveals something
 coming out, an event ending. `@conditional_on_content(moments)` takes a function of the
 view's arguments returning the latest such moments that have passed (datetimes, or querysets
 of one datetime each, read in the same query); Last-Modified is the latest of those and of
-the last change (left out until its second is over, and the page cache keeps no copy without
-it past that second), and the ETag names the content version, that moment and the release.
+the last change and of when the running release started serving (baltmet.release_since; left
+out until its second is over, and the page cache keeps no copy without it past that second),
+and the ETag names the content version, that moment and the release.
 A resource about one item names its moment with `Item`; a moment that is the midnight after a
 time read (an all-day event ends with its last day) is `MidnightAfter`.
 `Cache-Control: no-cache` makes clients ask each time (cheap: mostly a 304) instead of
@@ -25,7 +26,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-from baltmet import release
+from baltmet import release, release_since
 from baltmet.content_version import local_midnight, read_version
 
 
@@ -53,6 +54,7 @@ def content_validators(moments):
     now = timezone.now()
     queried = (QuerySet, Item, MidnightAfter)
     read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, queried)}
+    read["release"] = release_since.queryset()
     version, changed, values = read_version(
         **{name: getattr(moment, "queryset", moment) for name, moment in read.items()}
     )
@@ -61,6 +63,8 @@ def content_validators(moments):
     for name, value in values.items():
         if isinstance(read[name], MidnightAfter) and value is not None:
             values[name] = local_midnight(value, days_later=1)
+    # A client asking only If-Modified-Since gets what a new release writes (see the module).
+    values["release"] = release_since.serving_since(values["release"])
     fixed = [moment for moment in moments if not isinstance(moment, queried)]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
     # To the microsecond, and the release too: a deploy may change what the file says.

@@ -31,3 +31,19 @@ class ContentVersionWatch(models.Model):
 
     class Meta:
         verbose_name = "content version watch"
+
+
+class Release(models.Model):
+    """When each release of the site's code (baltmet.release) started serving it: feeds',
+    calendars' and sitemaps' Last-Modified is never earlier (baltmet.release_since)."""
+
+    digest = models.CharField(max_length=64, primary_key=True)
+    serving_since = models.DateTimeField(
+        help_text="When a process of this release started while another release was the latest to start."
+    )
+
+    class Meta:
+        verbose_name = "release"
+
+    def __str__(self):
+        return f"release {self.digest} (serving since {self.serving_since:%Y-%m-%d %H:%M:%S})"
