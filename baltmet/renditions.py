@@ -50,6 +50,7 @@ from io import BytesIO
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import ExifTags, Image
@@ -349,7 +350,7 @@ def file_state(fieldfile):
     page that shows it."""
     try:
         path = fieldfile.storage.path(fieldfile.name)
-    except NotImplementedError:
+    except (NotImplementedError, SuspiciousFileOperation):  # a name outside MEDIA_ROOT: never read
         return None
     try:
         stat = os.stat(path)

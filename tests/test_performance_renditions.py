@@ -838,3 +838,21 @@ def test_every_width_is_made_from_one_read_of_the_upload(monkeypatch, settings, 
     monkeypatch.setattr(renditions, "fingerprint", lambda data: pytest.fail("read again"))
     assert [r.width for r in renditions_for(article.image, LEAD)] == [320, 640, 960, 1600]
     assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]
+
+
+@pytest.mark.parametrize("name", ["../outside.jpg", "news/../../outside.jpg"])
+def test_an_image_named_outside_media_root_is_never_read_and_its_pages_still_show(client, settings, name):
+    # Only code can save such a name (an import refuses it, and uploads are named by Django).
+    _media(settings, "").mkdir(parents=True, exist_ok=True)
+    _replace_picture(settings, "../outside.jpg", "blue", (800, 400))
+    article = make_article("Outside", image=name, image_alt="Outside")
+    for url in ("/news/", article.get_absolute_url(), "/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert article.title in response.content.decode()
+        assert not [tag for tag in _img_tags(response.content.decode()) if "outside" in tag]
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 images have no renditions. Nothing was deleted"):
+        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=err)
+    assert name in err.getvalue()
+    assert not list(Path(settings.MEDIA_ROOT).rglob("outside*"))

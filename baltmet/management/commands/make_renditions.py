@@ -15,6 +15,7 @@ back to after its folder went has its own make_renditions run again before it ta
 import os
 import shutil
 
+from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
@@ -46,8 +47,8 @@ class Command(BaseCommand):
             if not make_every_width(field.attr_class(None, field, name)):
                 failed += 1
                 self.stderr.write(
-                    f"Renditions missing for {name}: the file is missing or not an image, or one could not be "
-                    "written (see the log)."
+                    f"Renditions missing for {name}: the file is missing, outside MEDIA_ROOT or not an image, "
+                    "or one could not be written (see the log)."
                 )
         if options["verbosity"]:
             self.stdout.write(f"Renditions of {images - failed} of {images} images are in place, in {FOLDER}/{ENCODING}/.")
@@ -70,7 +71,10 @@ def _check_nothing_else_is_deleted(names):
     def stored_inside(name):
         # As named (a link in renditions/ to a folder elsewhere is deleted with it), and where
         # it leads (a link elsewhere into renditions/).
-        path = default_storage.path(name)
+        try:
+            path = default_storage.path(name)
+        except SuspiciousFileOperation:  # outside MEDIA_ROOT: it gets no renditions, and stops the deletion
+            return False
         return any(each.startswith(tuple(roots)) for each in (os.path.abspath(path), os.path.realpath(path)))
 
     inside = sorted(name for name in names if stored_inside(name))
