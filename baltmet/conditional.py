@@ -54,7 +54,6 @@ def content_validators(moments):
     now = timezone.now()
     queried = (QuerySet, Item, MidnightAfter)
     read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, queried)}
-    read["release"] = release_since.queryset()
     version, changed, values = read_version(
         **{name: getattr(moment, "queryset", moment) for name, moment in read.items()}
     )
@@ -63,9 +62,8 @@ def content_validators(moments):
     for name, value in values.items():
         if isinstance(read[name], MidnightAfter) and value is not None:
             values[name] = local_midnight(value, days_later=1)
-    # A client asking only If-Modified-Since gets what a new release writes (see the module).
-    values["release"] = release_since.serving_since(values["release"])
-    fixed = [moment for moment in moments if not isinstance(moment, queried)]
+    # A client asking only If-Modified-Since gets what a new release writes.
+    fixed = [release_since.serving_since(), *(moment for moment in moments if not isinstance(moment, queried))]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
     # To the microsecond, and the release too: a deploy may change what the file says.
     etag = f'"{version}-{round(last_modified.timestamp() * 1_000_000)}-{release.current()}"'

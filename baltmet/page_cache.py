@@ -16,7 +16,9 @@ How it stays correct:
   announced (baltmet.redis_watch).
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
   templates, static files, requirements and the settings that change pages): with Redis, a
-  deploy does not serve what the code before it made.
+  deploy does not serve what the code before it made. And per the time the release started
+  serving (baltmet.release_since): after a rollback, not what it made before the release it
+  rolled back.
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
   staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
   and the health check are never answered from the cache; their responses are marked
@@ -55,7 +57,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.http import parse_http_date_safe
 
-from baltmet import cache_failures, content_version, postgres_watch, release
+from baltmet import cache_failures, content_version, postgres_watch, release, release_since
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +104,11 @@ def _seconds_to_keep(valid_until, now):
 def _key(request):
     # One entry per address: a page made again after a change replaces the old one, rather
     # than leaving it in the cache until it expires. And per release: a deploy's pages are
-    # its own (baltmet.release).
+    # its own (baltmet.release), and so are a rollback's (baltmet.release_since), which must
+    # not answer If-Modified-Since from the release it rolled back with pages from before it.
     url = request.build_absolute_uri()
-    return f"{_KEY_PREFIX}:{release.current()}:{hashlib.sha256(url.encode()).hexdigest()}"
+    since = release_since.serving_since().timestamp()
+    return f"{_KEY_PREFIX}:{release.current()}:{since:.6f}:{hashlib.sha256(url.encode()).hexdigest()}"
 
 
 def _excluded(request):

@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 _REQUIREMENTS = "requirements.txt"
 _PAGE_SETTINGS = ("DEBUG", "TIME_ZONE", "LANGUAGE_CODE", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL")
 _SKIPPED_FOLDERS = frozenset({"__pycache__"})
+_OF_ONE_PROCESS = "process-"
 
 
 def digest(files, root, settings_text=""):
@@ -87,4 +88,9 @@ def current():
         logger.error(
             "page cache: the release cannot be worked out; this process keeps its pages to itself", exc_info=True
         )
-        return f"process-{uuid.uuid4().hex}"
+        return f"{_OF_ONE_PROCESS}{uuid.uuid4().hex}"
+
+
+def of_this_process_alone(name):
+    """Whether `name` is a release of one process's own (see current())."""
+    return name.startswith(_OF_ONE_PROCESS)

@@ -1,5 +1,6 @@
 """When the running release started serving: the Last-Modified of feeds, calendars and
-sitemaps (baltmet.conditional) is never earlier.
+sitemaps (baltmet.conditional) is never earlier, and stored pages are kept per release and per
+that time (baltmet.page_cache).
 
 Their ETag names the release, so a client that sends If-None-Match gets what a new release
 writes (a feed with a mistake mended, a calendar with a new field) at once. A client that sends
@@ -7,62 +8,94 @@ only If-Modified-Since, as some feed readers and calendar apps do, would be told
 content next changed.
 
 The time is kept in the database (baltmet.models.Release, one row per release), so that every
-process of a release sends the same one and a restart of the same release (a reboot, a worker
-recycled) sends no client the whole file again. A process records its release the first time
-it needs the time: it makes the release's row, or moves the row's time to when the process
-started where another release has started since (a rollback to this one, whose files the later
-release's clients must fetch again). The time a process started, not the time of the request:
-a time in the current second would keep Last-Modified out of the answer until it is over. A worker of the old release that restarts while a rolling deploy is under
-way counts as a rollback too: until the content next changes, a client that got the old
-release's file from it may keep that file.
+process of a release uses the same one, and a restart of the same release (a reboot, a worker
+recycled) sends no client the whole file again. A process records its release once, when it
+starts (baltmet.wsgi; else when first asked): it makes the release's row with the time it
+started, or moves the row's time to that where another release has started since: a rollback
+to this release, whose files the later release's clients must fetch again, and whose pages
+stored before that release (with Redis, they outlive the processes) must not answer them.
+
+Not told apart from a rollback: a worker of the old release restarting (a crash, a timeout)
+while a rolling deploy is under way. Until a process of the new release starts after it, or the
+content changes, a client given the old release's file by that worker may keep it (its ETag
+is not affected).
 """
 
-from django.db import DEFAULT_DB_ALIAS, connections
+import logging
+import time
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
 from baltmet import release
 from baltmet.models import Release
 
-# Taken when the application loads (BaltmetConfig.ready() imports this module).
+logger = logging.getLogger(__name__)
+
+# When this module is loaded, as the application loads (BaltmetConfig.ready() imports it).
 started = timezone.now()
-_recorded = None  # the release this process has recorded
+_recorded = None  # (release, time) as this process recorded it
+# After a failure, how long requests go without trying again: with the database down, a page
+# the cache holds is still served, without waiting for a connection first.
+RETRY_SECONDS = 10.0
+_failed_at = None  # time.monotonic() of the last failure
 
 
-def queryset():
-    """The running release's time, as a one-value queryset to read with others (None where the
-    release has no row yet)."""
-    return Release.objects.filter(digest=release.current()).values("serving_since")
-
-
-def serving_since(read, using=DEFAULT_DB_ALIAS):
-    """When the running release started serving, `read` being what `queryset()` gave: recorded
-    first where this process has not done so yet, or its row has gone (a flushed database)."""
-    global _recorded
+def serving_since(using=DEFAULT_DB_ALIAS):
+    """When the running release started serving, as this process recorded it."""
+    global _recorded, _failed_at
     digest = release.current()
-    if _recorded == digest and read is not None:
-        return read
-    if _record(digest, started, using):
-        read = started
-    elif read is None:
-        # Made by another process since it was read.
-        read = queryset().using(using).values_list("serving_since", flat=True).get()
-    _recorded = digest
-    return read
+    if _recorded is not None and _recorded[0] == digest:
+        return _recorded[1]
+    if _failed_at is not None and time.monotonic() - _failed_at < RETRY_SECONDS:
+        return started
+    if release.of_this_process_alone(digest):
+        since = started  # no other process serves it
+    else:
+        connection = connections[using]
+        try:
+            with transaction.atomic(using=using):  # inside a transaction, a savepoint
+                since = _record(digest, started, connection)
+        except DatabaseError:
+            _failed_at = time.monotonic()
+            logger.error(
+                "the release's start could not be recorded; its pages and files go by this process's start "
+                "until it is, tried again in %s s",
+                RETRY_SECONDS,
+                exc_info=True,
+            )
+            return started
+        _failed_at = None
+        if connection.in_atomic_block:
+            return since  # not kept: the transaction around it may yet be rolled back
+    _recorded = (digest, since)
+    return since
 
 
-def _record(digest, since, using):
-    """Make the release's row, or move its time to `since` where another release started later;
-    whether it did. One statement, so that two processes starting at once agree."""
-    connection = connections[using]
+def _record(digest, since, connection):
+    """The release's time, after making its row with `since`, or moving it to `since` where
+    another release started at or after its time. One statement: two processes of a release
+    starting at once get the same time (the second waits for the first's row, and its
+    condition reads that row)."""
     quote = connection.ops.quote_name
     table = quote(Release._meta.db_table)
-    digest_column, since_column = (quote(Release._meta.get_field(name).column) for name in ("digest", "serving_since"))
-    latest = f"SELECT {digest_column} FROM {table} ORDER BY {since_column} DESC, {digest_column} LIMIT 1"
+    field = Release._meta.get_field("serving_since")
+    digest_column, since_column = quote(Release._meta.get_field("digest").column), quote(field.column)
+    another_started_since = (
+        f"EXISTS (SELECT 1 FROM {table} AS other WHERE other.{digest_column} <> {table}.{digest_column} "
+        f"AND other.{since_column} >= {table}.{since_column})"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({digest_column}, {since_column}) VALUES (%s, %s) "
-            f"ON CONFLICT ({digest_column}) DO UPDATE SET {since_column} = excluded.{since_column} "
-            f"WHERE {table}.{digest_column} <> ({latest})",
+            f"ON CONFLICT ({digest_column}) DO UPDATE SET {since_column} = CASE "
+            f"WHEN {another_started_since} AND excluded.{since_column} > {table}.{since_column} "
+            f"THEN excluded.{since_column} ELSE {table}.{since_column} END "
+            f"RETURNING {since_column}",
             [digest, connection.ops.adapt_datetimefield_value(since)],
         )
-        return cursor.rowcount == 1
+        [value] = cursor.fetchone()
+    column = field.get_col(Release._meta.db_table)
+    for converter in connection.ops.get_db_converters(column):
+        value = converter(value, column, connection)
+    return value

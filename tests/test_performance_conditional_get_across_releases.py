@@ -4,17 +4,25 @@ the release): their Last-Modified is never earlier than when the running release
 serving (baltmet.release_since).
 
 Each process is played here by the release it runs (`release.current()`), the time it started
-and whether it has recorded its release yet.
+and whether it has recorded its release yet; with Redis, also by its own copies of pages.
 """
 
-from datetime import timedelta
+import json
+import threading
+import time
+from datetime import datetime, timedelta
 
 import pytest
+from django.core.cache import caches
+from django.db import connection, connections, transaction
 from django.utils import timezone
+from django.utils.http import parse_http_date
 
 from baltmet import release, release_since
 from baltmet.models import Release
 from tests.news_factories import make_article, make_event
+from tests.redis_for_tests import use_redis_page_cache
+from tests.subprocess_env import env_on_the_test_database, run_django_json, run_python, sqlite_site_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +35,14 @@ def _no_page_cache(settings):
 
 
 @pytest.fixture
-def processes(monkeypatch):
+def redis_page_cache(settings):
+    cache = use_redis_page_cache(settings, 9)
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def processes(monkeypatch, settings):
     """`start(name)`: from now on requests are answered by a new process of release `name`,
     started at the current time; the clock then moves on a few seconds."""
     clock = {"now": timezone.now()}
@@ -37,6 +52,9 @@ def processes(monkeypatch):
         monkeypatch.setattr(release, "current", lambda: name)
         monkeypatch.setattr(release_since, "started", clock["now"])
         monkeypatch.setattr(release_since, "_recorded", None)
+        monkeypatch.setattr(release_since, "_failed_at", None)
+        if "pages-local" in settings.CACHES:
+            caches["pages-local"].clear()  # a process's own copies of Redis's pages
         clock["now"] += timedelta(seconds=5)
 
     def later(**duration):
@@ -97,21 +115,101 @@ def test_a_rollback_answers_if_modified_since_from_the_later_release_in_full(cli
     assert _modified_since(client, "/news/feed/", from_two) == 200
 
 
-def test_a_release_whose_row_has_gone_is_recorded_again(client, content, processes):
+@pytest.mark.parametrize("url", ["/news/feed/", "/sitemap.xml"])
+def test_a_rollback_never_answers_with_pages_stored_before_the_release_it_rolled_back(
+    redis_page_cache, client, content, processes, url
+):
+    # Redis keeps pages past the processes that made them.
     processes("release-one")
+    stored = client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    processes("release-two")
+    from_two = client.get(url)["Last-Modified"]
+    processes.later(minutes=10)
+    processes("release-one")
+    response = client.get(url, headers={"If-Modified-Since": from_two})
+    assert response.status_code == 200
+    assert response["Last-Modified"] != stored["Last-Modified"]
+
+
+def test_two_processes_of_a_release_recording_it_at_once_agree_on_its_time(content, processes):
+    processes("release-one")
+    release_since.serving_since()
+    first_start, second_start = timezone.now(), timezone.now() + timedelta(seconds=1)
+    inserted, commit, found = threading.Event(), threading.Event(), {}
+
+    def first():
+        with transaction.atomic():
+            found["first"] = release_since._record("release-two", first_start, connections["default"])
+            inserted.set()
+            commit.wait(10)
+        connections.close_all()
+
+    def second():
+        inserted.wait(10)
+        found["second"] = release_since._record("release-two", second_start, connections["default"])
+        connections.close_all()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    # The second waits for the first's row, which it reads once the first commits.
+    deadline = time.monotonic() + 10
+    while not _sessions_waiting_for_a_lock() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _sessions_waiting_for_a_lock() == 1
+    commit.set()
+    for thread in threads:
+        thread.join(10)
+    assert found == {"first": first_start, "second": first_start}
+    assert Release.objects.get(digest="release-two").serving_since == first_start
+
+
+def _sessions_waiting_for_a_lock():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_release_recorded_inside_a_transaction_rolled_back_is_recorded_again(content, processes):
+    processes("release-one")
+    release_since.serving_since()
+    processes("release-two")
+    release_since.serving_since()
+    processes("release-one")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        moved = release_since.serving_since()
+        raise RuntimeError("rolled back")
+    assert release_since.serving_since() == moved
+    assert Release.objects.get(digest="release-one").serving_since == moved
+
+
+def test_where_the_release_cannot_be_recorded_the_file_is_still_served_and_it_is_tried_again_later(
+    client, content, processes, caplog, monkeypatch, django_assert_num_queries
+):
+    processes("release-one")
+    monkeypatch.setattr(release_since, "_failed_at", None)
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE baltmet_release RENAME TO baltmet_release_away")
+    try:
+        assert client.get("/news/feed/").status_code == 200
+        assert "could not be recorded" in caplog.text
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE baltmet_release_away RENAME TO baltmet_release")
+    with django_assert_num_queries(0):
+        assert release_since.serving_since() == release_since.started  # not at every request
+    monkeypatch.setattr(release_since, "RETRY_SECONDS", 0)
     client.get("/news/feed/")
-    Release.objects.all().delete()
-    processes.later(seconds=5)
-    assert client.get("/news/feed/").status_code == 200
     assert Release.objects.filter(digest="release-one").exists()
 
 
-def test_a_release_recorded_by_another_process_since_the_read_is_taken_as_it_is(content, processes):
-    processes("release-one")
-    earlier = timezone.now() - timedelta(minutes=3)
-    Release.objects.create(digest="release-one", serving_since=earlier)
-    # As if read just before the other process made the row.
-    assert release_since.serving_since(None) == earlier
+def test_a_release_of_one_process_alone_is_not_recorded(content, processes):
+    processes(f"process-{'0' * 32}")
+    assert release_since.serving_since() == release_since.started
+    assert not Release.objects.exists()
 
 
 def test_a_304_still_runs_one_query_once_the_release_is_recorded(client, content, processes, django_assert_num_queries):
@@ -119,3 +217,35 @@ def test_a_304_still_runs_one_query_once_the_release_is_recorded(client, content
     first = client.get("/news/feed/")
     with django_assert_num_queries(1):
         assert _modified_since(client, "/news/feed/", first["Last-Modified"]) == 304
+
+
+def test_a_server_process_records_its_release_as_it_starts(tmp_path):
+    code = (
+        "import json, baltmet.wsgi\n"
+        "from baltmet import release, release_since\n"
+        "print(json.dumps([release.current(), release_since.started.isoformat()]))"
+    )
+    child = run_python(code, env_on_the_test_database(MEDIA_ROOT=str(tmp_path)))
+    assert child.returncode == 0, child.stderr
+    digest, started = json.loads(child.stdout.splitlines()[-1])
+    assert Release.objects.get(digest=digest).serving_since == datetime.fromisoformat(started)
+
+
+def test_on_sqlite_too_a_new_release_answers_if_modified_since_in_full(tmp_path):
+    # As `make run` serves by default: the recording statement is written for both databases.
+    body = """
+import time
+from django.test import Client
+from django.utils import timezone
+from baltmet import release, release_since
+time.sleep(1.1)  # the seed's second over: its Last-Modified is sent
+first = Client().get('/news/feed/')
+release.current = lambda: 'release-two'
+release_since.started = timezone.now()
+time.sleep(1.1)
+again = Client().get('/news/feed/', headers={'If-Modified-Since': first['Last-Modified']})
+print(json.dumps([first.status_code, again.status_code, first['Last-Modified'], again.get('Last-Modified')]))
+"""
+    first, again, before, after = run_django_json(body, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
+    assert (first, again) == (200, 200)
+    assert parse_http_date(after) > parse_http_date(before)
