@@ -431,10 +431,14 @@ def make_renditions_on_save(sender, instance, raw=False, **kwargs):
 
 def make_every_width(image):
     """Make the renditions of `image` (an image field's file) in every set of widths, those
-    missing on disk, whatever the cache remembers, and remember them. False if a set has none
-    (a missing or broken file, a rendition that could not be written; logged)."""
+    missing on disk, whatever the cache remembers, and remember them: the names of its
+    renditions, or None if a set has none (a missing or broken file, a rendition that could not
+    be written; logged)."""
     # The cards' are among the lead image's: made once, remembered twice.
-    return not any(isinstance(made, _Failed) for made in _made_and_remembered(image, [LEAD, CARDS]))
+    made = _made_and_remembered(image, [LEAD, CARDS])
+    if any(isinstance(each, _Failed) for each in made):
+        return None
+    return frozenset(rendition.name for renditions in made for rendition in renditions)
 
 
 def connect_signals():

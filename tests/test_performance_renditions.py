@@ -634,13 +634,18 @@ def test_make_renditions_deletes_other_encodings_only_when_asked(settings):
     assert all(_media(settings, r.name).is_file() for r in renditions_for(article.image, LEAD))
 
 
-def test_make_renditions_deletes_nothing_while_an_image_has_none(settings):
+@pytest.mark.parametrize("option", ["--delete-other-encodings", "--delete-unused"])
+def test_make_renditions_deletes_nothing_while_an_image_has_none(settings, option):
+    replaced = make_article("Replaced", image=_image("replaced.jpg", "JPEG", (800, 600)), image_alt="Replaced")
+    unused = [_media(settings, r.name) for r in renditions_for(replaced.image, LEAD)]
+    replaced.image = _image("replacement.jpg", "JPEG", (800, 600))
+    replaced.save()
     make_article("Broken", image=_image("broken.jpg", "JPEG", (800, 600)), image_alt="Broken")
-    _media(settings, Article.objects.get().image.name).write_bytes(b"not a picture")
+    _media(settings, Article.objects.get(title="Broken").image.name).write_bytes(b"not a picture")
     old = _old_renditions(settings)
     with pytest.raises(CommandError, match="Nothing was deleted"):
-        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=io.StringIO())
-    assert all(path.exists() for path in old)
+        call_command("make_renditions", option, stdout=io.StringIO(), stderr=io.StringIO())
+    assert all(path.exists() for path in old + unused)
 
 
 def test_make_renditions_deletes_nothing_while_an_image_lacks_one_rendition(monkeypatch, settings):
@@ -663,7 +668,8 @@ def test_make_renditions_deletes_nothing_while_an_image_lacks_one_rendition(monk
         "renditions/linked-out/quay.jpg",  # a link in renditions/ to a folder elsewhere
     ],
 )
-def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, name):
+@pytest.mark.parametrize("option", ["--delete-other-encodings", "--delete-unused"])
+def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, name, option):
     # An import may name any file of MEDIA_ROOT (docs/importing.md), in any spelling.
     stored = _media(settings, "renditions/imported/quay.jpg")
     stored.parent.mkdir(parents=True)
@@ -675,7 +681,7 @@ def test_make_renditions_deletes_no_image_stored_among_the_renditions(settings, 
     _media(settings, "renditions/linked-out").symlink_to(_media(settings, "elsewhere"))
     make_article("Quay", image=name, image_alt="The quay")
     with pytest.raises(CommandError, match=re.escape(name)):
-        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO())
+        call_command("make_renditions", option, stdout=io.StringIO())
     assert stored.is_file() and _media(settings, name).is_file()
 
 
@@ -781,7 +787,7 @@ def test_an_undecodable_upload_fails_only_the_sets_with_a_width_missing(monkeypa
         raise MemoryError
 
     monkeypatch.setattr(renditions, "_upright", cannot_decode)
-    assert renditions.make_every_width(article.image) is False
+    assert renditions.make_every_width(article.image) is None
     assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]
     assert renditions_for(article.image, LEAD) == []
 
@@ -856,3 +862,75 @@ def test_an_image_named_outside_media_root_is_never_read_and_its_pages_still_sho
         call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=err)
     assert name in err.getvalue()
     assert not list(Path(settings.MEDIA_ROOT).rglob("outside*"))
+
+
+def _on_disk(settings, *fieldfiles):
+    return [_media(settings, r.name) for fieldfile in fieldfiles for r in renditions_for(fieldfile, LEAD)]
+
+
+def test_make_renditions_deletes_the_renditions_no_image_uses_only_when_asked(settings):
+    replaced = make_article("Replaced", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="Harbour")
+    before = _on_disk(settings, replaced.image)
+    replaced.image = _image("harbour-corrected.jpg", "JPEG", (2000, 1000))
+    replaced.save()
+    gone = make_article("Deleted", image=_image("gone.jpg", "JPEG", (800, 400)), image_alt="Gone")
+    gone_renditions = _on_disk(settings, gone.image)
+    gone.delete()
+    region = make_region("tartu", name="Tartu", image=_image("tartu.jpg", "PNG", (700, 300)), image_alt="Tartu")
+    piece = _media(settings, f"renditions/{renditions.ENCODING}/news/.abc123.part")
+    piece.write_bytes(b"cut short")
+    other_encoding = _old_renditions(settings)
+    call_command("make_renditions", stdout=io.StringIO())
+    assert all(path.exists() for path in before + gone_renditions + [piece])
+
+    out = io.StringIO()
+    call_command("make_renditions", "--delete-unused", stdout=out)
+
+    assert not any(path.exists() for path in before + gone_renditions + [piece])
+    assert f"Deleted {len(before + gone_renditions) + 1} files" in out.getvalue()
+    assert all(path.exists() for path in other_encoding)
+    cache.clear()
+    kept = _on_disk(settings, Article.objects.get(pk=replaced.pk).image, region.image)
+    assert len(kept) == 7 and all(path.is_file() for path in kept)
+    # The folders left empty go; the folder of the encoding stays.
+    assert not [folder for folder in _media(settings, f"renditions/{renditions.ENCODING}").rglob("*")
+                if folder.is_dir() and not any(folder.iterdir())]
+
+
+def test_make_renditions_keeps_files_written_after_it_started(settings):
+    make_article("Kept", image=_image("kept.jpg", "JPEG", (800, 400)), image_alt="Kept")
+    newer = _media(settings, f"renditions/{renditions.ENCODING}/news/being-made.jpg-320w.1a2b3c4d5e6f.jpg")
+    newer.write_bytes(b"made by a save while the command ran")
+    os.utime(newer, (time.time() + 60, time.time() + 60))
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert newer.exists()
+
+
+def test_make_renditions_keeps_the_renditions_of_an_image_saved_while_it_ran(monkeypatch, settings):
+    # An import names a picture whose renditions were made before the command started.
+    earlier = make_article("Earlier", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    name, kept = earlier.image.name, _on_disk(settings, earlier.image)
+    earlier.delete()
+    make_article("Other", image=_image("other.jpg", "JPEG", (800, 400)), image_alt="Other")
+    make_every_width = renditions.make_every_width
+    imported = []
+
+    def import_meanwhile(image):
+        if not imported:
+            imported.append(make_article("Imported", image=name, image_alt="Quay again"))
+        return make_every_width(image)
+
+    monkeypatch.setattr("baltmet.management.commands.make_renditions.make_every_width", import_meanwhile)
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert all(path.is_file() for path in kept)
+
+
+def test_make_renditions_keeps_the_renditions_of_an_image_named_with_dot_folders(settings):
+    make_article("Plain", image=_image("dots.jpg", "JPEG", (800, 400)), image_alt="Dots")
+    name = Article.objects.get().image.name
+    folder, file = name.rsplit("/", 1)
+    dotted = make_article("Dotted", image=f"{folder}/./{file}", image_alt="Dots")
+    Article.objects.filter(title="Plain").delete()
+    kept = _on_disk(settings, dotted.image)
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert kept and all(path.is_file() for path in kept)

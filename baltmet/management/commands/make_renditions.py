@@ -10,10 +10,17 @@ visitor waits for them. Renditions already on disk are not made again.
 With --delete-other-encodings, once every image has its renditions, everything else in
 MEDIA_ROOT/renditions/ is deleted: the folders of other encodings, and the renditions from
 before the folders. Only once no app server runs a release that shows them: a release rolled
-back to after its folder went has its own make_renditions run again before it takes traffic."""
+back to after its folder went has its own make_renditions run again before it takes traffic.
+
+With --delete-unused, once every image has its renditions, the files in this encoding's folder
+that are no image's are deleted: those of pictures replaced or deleted, and pieces of writes cut
+short. Only files last written before the command started: what a save or a page makes
+meanwhile stays. A page or feed fetched before a picture was replaced, and kept by a browser or
+a feed reader, loses that picture."""
 
 import os
 import shutil
+import time
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
@@ -34,31 +41,65 @@ class Command(BaseCommand):
             help=f"then delete everything in MEDIA_ROOT/{FOLDER}/ but this release's {ENCODING}/ "
             "(once no app server runs an older release)",
         )
+        parser.add_argument(
+            "--delete-unused",
+            action="store_true",
+            help=f"then delete the files in MEDIA_ROOT/{FOLDER}/{ENCODING}/ that are no image's renditions "
+            "(of pictures replaced or deleted), older than the command's start",
+        )
 
     def handle(self, *args, **options):
-        field = Article._meta.get_field("image")  # a region's image is stored alike
-        names = set()
-        for model in (Article, Region):
-            names.update(model._base_manager.exclude(image="").values_list("image", flat=True).distinct().order_by())
-        if options["delete_other_encodings"]:
+        deleting = options["delete_other_encodings"] or options["delete_unused"]
+        started = time.time()
+        names = _image_names()
+        if deleting:
             _check_nothing_else_is_deleted(names)
-        images, failed = len(names), 0
-        for name in sorted(names):
-            if not make_every_width(field.attr_class(None, field, name)):
-                failed += 1
-                self.stderr.write(
-                    f"Renditions missing for {name}: the file is missing, outside MEDIA_ROOT or not an image, "
-                    "or one could not be written (see the log)."
-                )
+        used, failed, done = set(), [], set()
+        while names:
+            for name in sorted(names):
+                made = make_every_width(_image(name))
+                if made is None:
+                    failed.append(name)
+                    self.stderr.write(
+                        f"Renditions missing for {name}: the file is missing, outside MEDIA_ROOT or not an image, "
+                        "or one could not be written (see the log)."
+                    )
+                else:
+                    used.update(made)
+            done |= names
+            # Before deleting what no image uses: images saved meanwhile (an import) may use
+            # renditions made before the start.
+            names = _image_names() - done if options["delete_unused"] else set()
+            if names:
+                _check_nothing_else_is_deleted(names)
+        images = len(done)
         if options["verbosity"]:
-            self.stdout.write(f"Renditions of {images - failed} of {images} images are in place, in {FOLDER}/{ENCODING}/.")
+            self.stdout.write(
+                f"Renditions of {images - len(failed)} of {images} images are in place, in {FOLDER}/{ENCODING}/."
+            )
         if failed:
-            more = " Nothing was deleted." if options["delete_other_encodings"] else ""
-            raise CommandError(f"{failed} of {images} images have no renditions.{more}")
+            more = " Nothing was deleted." if deleting else ""
+            raise CommandError(f"{len(failed)} of {images} images have no renditions.{more}")
+        if options["delete_unused"]:
+            deleted = _delete_unused(used, started)
+            if options["verbosity"]:
+                self.stdout.write(f"Deleted {deleted} files from {FOLDER}/{ENCODING}/ that no image uses.")
         if options["delete_other_encodings"]:
             deleted = _delete_other_encodings()
             if options["verbosity"]:
                 self.stdout.write(f"Deleted from {FOLDER}/: {', '.join(deleted) or 'nothing'}.")
+
+
+def _image_names():
+    names = set()
+    for model in (Article, Region):
+        names.update(model._base_manager.exclude(image="").values_list("image", flat=True).distinct().order_by())
+    return names
+
+
+def _image(name):
+    field = Article._meta.get_field("image")  # a region's image is stored alike
+    return field.attr_class(None, field, name)
 
 
 def _check_nothing_else_is_deleted(names):
@@ -80,8 +121,8 @@ def _check_nothing_else_is_deleted(names):
     inside = sorted(name for name in names if stored_inside(name))
     if inside:
         raise CommandError(
-            f"Nothing was deleted: these images are stored in {FOLDER}/, which "
-            f"--delete-other-encodings empties: {', '.join(inside)}. Move them elsewhere in MEDIA_ROOT first."
+            f"Nothing was deleted: these images are stored in {FOLDER}/, where this command deletes "
+            f"files: {', '.join(inside)}. Move them elsewhere in MEDIA_ROOT first."
         )
 
 
@@ -89,7 +130,7 @@ def _renditions_folder():
     try:
         return default_storage.path(FOLDER)
     except NotImplementedError:
-        raise CommandError("--delete-other-encodings needs MEDIA_ROOT on a local or mounted disk")
+        raise CommandError("deleting renditions needs MEDIA_ROOT on a local or mounted disk")
 
 
 def _delete_other_encodings():
@@ -106,4 +147,22 @@ def _delete_other_encodings():
         else:
             os.unlink(entry.path)
         deleted.append(entry.name)
+    return deleted
+
+
+def _delete_unused(used, started):
+    """Delete the files in ENCODING's folder that are not in `used` (rendition names) and were
+    last written before `started` (a time.time()), then the folders left empty; how many files."""
+    root = os.path.join(_renditions_folder(), ENCODING)
+    # Compared as paths: an upload named "news/./a.jpg" has renditions named alike.
+    kept = {os.path.abspath(default_storage.path(name)) for name in used}
+    deleted = 0
+    for folder, _, files in os.walk(root, topdown=False):
+        for file in files:
+            path = os.path.abspath(os.path.join(folder, file))
+            if path not in kept and os.lstat(path).st_mtime < started:
+                os.unlink(path)
+                deleted += 1
+        if folder != root and not os.listdir(folder):
+            os.rmdir(folder)
     return deleted
