@@ -54,6 +54,7 @@ def content_validators(moments):
     now = timezone.now()
     queried = (QuerySet, Item, MidnightAfter)
     read = {f"moment_{n}": moment for n, moment in enumerate(moments) if isinstance(moment, queried)}
+    read["release"] = release_since.queryset()
     version, changed, values = read_version(
         **{name: getattr(moment, "queryset", moment) for name, moment in read.items()}
     )
@@ -63,7 +64,8 @@ def content_validators(moments):
         if isinstance(read[name], MidnightAfter) and value is not None:
             values[name] = local_midnight(value, days_later=1)
     # A client asking only If-Modified-Since gets what a new release writes.
-    fixed = [release_since.serving_since(), *(moment for moment in moments if not isinstance(moment, queried))]
+    values["release"] = release_since.latest(values["release"])
+    fixed = [moment for moment in moments if not isinstance(moment, queried)]
     last_modified = max([changed, *fixed, *(value for value in values.values() if value is not None)])
     # To the microsecond, and the release too: a deploy may change what the file says.
     etag = f'"{version}-{round(last_modified.timestamp() * 1_000_000)}-{release.current()}"'

@@ -16,9 +16,9 @@ How it stays correct:
   announced (baltmet.redis_watch).
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
   templates, static files, requirements and the settings that change pages): with Redis, a
-  deploy does not serve what the code before it made. And per the time the release started
-  serving (baltmet.release_since): after a rollback, not what it made before the release it
-  rolled back.
+  deploy does not serve what the code before it made. Nor, after a rollback, what the release
+  made before the release it rolled back: a page is served only if made since the release
+  started serving (baltmet.release_since).
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
   staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
   and the health check are never answered from the cache; their responses are marked
@@ -104,11 +104,19 @@ def _seconds_to_keep(valid_until, now):
 def _key(request):
     # One entry per address: a page made again after a change replaces the old one, rather
     # than leaving it in the cache until it expires. And per release: a deploy's pages are
-    # its own (baltmet.release), and so are a rollback's (baltmet.release_since), which must
-    # not answer If-Modified-Since from the release it rolled back with pages from before it.
+    # its own (baltmet.release).
     url = request.build_absolute_uri()
-    since = release_since.serving_since().timestamp()
-    return f"{_KEY_PREFIX}:{release.current()}:{since:.6f}:{hashlib.sha256(url.encode()).hexdigest()}"
+    return f"{_KEY_PREFIX}:{release.current()}:{hashlib.sha256(url.encode()).hexdigest()}"
+
+
+def _made_since_the_release_started(entry):
+    """Whether a stored page was made since the running release started serving
+    (baltmet.release_since), as far as this process knows: after a rollback, the release's
+    pages from before the release it rolled back (with Redis, they outlive the processes) would
+    answer If-Modified-Since from that release's clients with 304. A process that could not
+    record the time (the database down as it started) serves what is stored."""
+    since = release_since.known()
+    return since is None or (entry.get("since") is not None and entry["since"] >= since)
 
 
 def _excluded(request):
@@ -190,7 +198,12 @@ class PageCacheMiddleware:
                 # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
                 _cache_failed("page cache unavailable, serving uncached", error)
                 cache = None
-        if entry is not None and entry["version"] == version and now < entry["valid_until"]:
+        if (
+            entry is not None
+            and entry["version"] == version
+            and now < entry["valid_until"]
+            and _made_since_the_release_started(entry)
+        ):
             return _from_entry(request, entry)
 
         # Both read before the view runs, so that the page is stored under a version no newer
@@ -224,6 +237,7 @@ class PageCacheMiddleware:
                     "headers": headers,
                     "version": version,
                     "valid_until": valid_until,
+                    "since": release_since.serving_since(),
                 }
                 try:
                     cache.set(key, entry, seconds)

@@ -1,30 +1,33 @@
 """When the running release started serving: the Last-Modified of feeds, calendars and
-sitemaps (baltmet.conditional) is never earlier, and stored pages are kept per release and per
-that time (baltmet.page_cache).
+sitemaps (baltmet.conditional) is never earlier, and the page cache serves no page made before
+it (baltmet.page_cache).
 
 Their ETag names the release, so a client that sends If-None-Match gets what a new release
 writes (a feed with a mistake mended, a calendar with a new field) at once. A client that sends
 only If-Modified-Since, as some feed readers and calendar apps do, would be told 304 until the
 content next changed.
 
-The time is kept in the database (baltmet.models.Release, one row per release), so that every
-process of a release uses the same one, and a restart of the same release (a reboot, a worker
-recycled) sends no client the whole file again. A process records its release once, when it
-starts (baltmet.wsgi; else when first asked): it makes the release's row with the time it
-started, or moves the row's time to that where another release has started since: a rollback
-to this release, whose files the later release's clients must fetch again, and whose pages
-stored before that release (with Redis, they outlive the processes) must not answer them.
+The time is kept in the database (baltmet.models.Release, one row per release), so that the
+processes of a release agree, and a restart of the same release (a reboot, a worker recycled)
+sends no client the whole file again. A process records its release once, as it starts
+(baltmet.wsgi; else when first asked): it makes the release's row with the time it started, or
+moves the row's time on to that where another release has started since: a rollback to this
+release, whose files the later release's clients must fetch again, and whose pages stored
+before that release (with Redis, they outlive the processes) must not answer them. Feeds read
+the row with the rest of what their validators need, so a process that recorded an earlier
+time follows a later one.
 
 Not told apart from a rollback: a worker of the old release restarting (a crash, a timeout)
-while a rolling deploy is under way. Until a process of the new release starts after it, or the
-content changes, a client given the old release's file by that worker may keep it (its ETag
-is not affected).
+while a rolling deploy is under way. Its release's time then moves past the new release's,
+and a process of the new release starting after it moves that one again: until then, a client
+given the old release's file by that worker may keep it (its ETag is not affected), and stored
+pages of the new release are made once more.
 """
 
 import logging
 import time
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, connections, transaction
 from django.utils import timezone
 
 from baltmet import release
@@ -35,20 +38,29 @@ logger = logging.getLogger(__name__)
 # When this module is loaded, as the application loads (BaltmetConfig.ready() imports it).
 started = timezone.now()
 _recorded = None  # (release, time) as this process recorded it
-# After a failure, how long requests go without trying again: with the database down, a page
-# the cache holds is still served, without waiting for a connection first.
+# After a failure, how long before it is tried again: requests do not each wait for a
+# database that is down (pages the cache holds are served meanwhile).
 RETRY_SECONDS = 10.0
 _failed_at = None  # time.monotonic() of the last failure
 
 
+def known():
+    """When the running release started serving, as this process recorded it; None where it
+    has not (yet). Never asks the database."""
+    if _recorded is not None and _recorded[0] == release.current():
+        return _recorded[1]
+    return None
+
+
 def serving_since(using=DEFAULT_DB_ALIAS):
-    """When the running release started serving, as this process recorded it."""
+    """known(), recorded first where it is not yet (tried again RETRY_SECONDS after a failure,
+    which is logged): None where it cannot be."""
     global _recorded, _failed_at
     digest = release.current()
     if _recorded is not None and _recorded[0] == digest:
         return _recorded[1]
     if _failed_at is not None and time.monotonic() - _failed_at < RETRY_SECONDS:
-        return started
+        return None
     if release.of_this_process_alone(digest):
         since = started  # no other process serves it
     else:
@@ -56,15 +68,12 @@ def serving_since(using=DEFAULT_DB_ALIAS):
         try:
             with transaction.atomic(using=using):  # inside a transaction, a savepoint
                 since = _record(digest, started, connection)
-        except DatabaseError:
+        except Error:
             _failed_at = time.monotonic()
             logger.error(
-                "the release's start could not be recorded; its pages and files go by this process's start "
-                "until it is, tried again in %s s",
-                RETRY_SECONDS,
-                exc_info=True,
+                "the release's start could not be recorded; tried again in %s s", RETRY_SECONDS, exc_info=True
             )
-            return started
+            return None
         _failed_at = None
         if connection.in_atomic_block:
             return since  # not kept: the transaction around it may yet be rolled back
@@ -72,8 +81,21 @@ def serving_since(using=DEFAULT_DB_ALIAS):
     return since
 
 
+def queryset():
+    """The running release's time, as a one-value queryset to read with others (None where the
+    release has no row)."""
+    return Release.objects.filter(digest=release.current()).values("serving_since")
+
+
+def latest(read):
+    """When the running release started serving, `read` being what queryset() gave: the row's
+    time, which only moves on, or this process's where it is later or the row is missing."""
+    own = serving_since() or started
+    return own if read is None else max(read, own)
+
+
 def _record(digest, since, connection):
-    """The release's time, after making its row with `since`, or moving it to `since` where
+    """The release's time, after making its row with `since`, or moving it on to `since` where
     another release started at or after its time. One statement: two processes of a release
     starting at once get the same time (the second waits for the first's row, and its
     condition reads that row)."""

@@ -48,13 +48,15 @@ def processes(monkeypatch, settings):
     clock = {"now": timezone.now()}
     monkeypatch.setattr(timezone, "now", lambda: clock["now"])
 
-    def start(name):
+    def start(name, record=True):
         monkeypatch.setattr(release, "current", lambda: name)
         monkeypatch.setattr(release_since, "started", clock["now"])
         monkeypatch.setattr(release_since, "_recorded", None)
         monkeypatch.setattr(release_since, "_failed_at", None)
         if "pages-local" in settings.CACHES:
             caches["pages-local"].clear()  # a process's own copies of Redis's pages
+        if record:
+            release_since.serving_since()  # as baltmet.wsgi does
         clock["now"] += timedelta(seconds=5)
 
     def later(**duration):
@@ -132,6 +134,34 @@ def test_a_rollback_never_answers_with_pages_stored_before_the_release_it_rolled
     assert response["Last-Modified"] != stored["Last-Modified"]
 
 
+def test_a_process_that_could_not_record_its_release_serves_the_pages_stored(
+    redis_page_cache, client, content, processes, monkeypatch, django_assert_num_queries
+):
+    processes("release-one")
+    client.get("/news/")
+    # Another process, started while the database was down.
+    processes("release-one", record=False)
+    monkeypatch.setattr(release_since, "_failed_at", time.monotonic())
+    with django_assert_num_queries(0):
+        response = client.get("/news/")
+    assert response["X-Page-Cache"] == "hit"
+
+
+def test_a_process_that_recorded_an_earlier_time_follows_the_later_one_of_its_release(
+    client, content, processes, monkeypatch
+):
+    processes("release-one")
+    processes("release-two")
+    first_of_two = release_since.known()
+    # A worker of release one restarts during the deploy; then another process of release two.
+    processes("release-one")
+    processes("release-two")
+    later_of_two = release_since.known()
+    assert later_of_two > first_of_two
+    monkeypatch.setattr(release_since, "_recorded", ("release-two", first_of_two))  # the first one again
+    assert parse_http_date(client.get("/news/feed/")["Last-Modified"]) == int(later_of_two.timestamp())
+
+
 def test_two_processes_of_a_release_recording_it_at_once_agree_on_its_time(content, processes):
     processes("release-one")
     release_since.serving_since()
@@ -189,21 +219,45 @@ def test_a_release_recorded_inside_a_transaction_rolled_back_is_recorded_again(c
 def test_where_the_release_cannot_be_recorded_the_file_is_still_served_and_it_is_tried_again_later(
     client, content, processes, caplog, monkeypatch, django_assert_num_queries
 ):
-    processes("release-one")
-    monkeypatch.setattr(release_since, "_failed_at", None)
+    # As with a database that refuses writes.
     with connection.cursor() as cursor:
-        cursor.execute("ALTER TABLE baltmet_release RENAME TO baltmet_release_away")
+        cursor.execute("ALTER TABLE baltmet_release ADD CONSTRAINT refused CHECK (false) NOT VALID")
     try:
-        assert client.get("/news/feed/").status_code == 200
+        processes("release-one", record=False)
+        response = client.get("/news/feed/")
+        assert response.status_code == 200
         assert "could not be recorded" in caplog.text
+        with django_assert_num_queries(0):
+            assert release_since.serving_since() is None  # not at every request
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE baltmet_release_away RENAME TO baltmet_release")
-    with django_assert_num_queries(0):
-        assert release_since.serving_since() == release_since.started  # not at every request
+            cursor.execute("ALTER TABLE baltmet_release DROP CONSTRAINT refused")
     monkeypatch.setattr(release_since, "RETRY_SECONDS", 0)
     client.get("/news/feed/")
     assert Release.objects.filter(digest="release-one").exists()
+
+
+def test_a_failure_to_record_inside_a_transaction_leaves_the_transaction_usable(content, processes):
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE baltmet_release ADD CONSTRAINT refused CHECK (false) NOT VALID")
+    try:
+        with transaction.atomic():
+            processes("release-one", record=False)
+            assert release_since.serving_since() is None
+            assert Release.objects.count() == 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE baltmet_release DROP CONSTRAINT refused")
+
+
+def test_a_release_never_moves_back_in_time(content, processes, monkeypatch):
+    processes("release-one")
+    one = release_since.known()
+    processes("release-two")
+    # A process of release one that started before the one that recorded it.
+    processes("release-one", record=False)
+    monkeypatch.setattr(release_since, "started", one - timedelta(minutes=1))
+    assert release_since.serving_since() == one
 
 
 def test_a_release_of_one_process_alone_is_not_recorded(content, processes):
@@ -222,13 +276,15 @@ def test_a_304_still_runs_one_query_once_the_release_is_recorded(client, content
 def test_a_server_process_records_its_release_as_it_starts(tmp_path):
     code = (
         "import json, baltmet.wsgi\n"
+        "from django.db import connection\n"
         "from baltmet import release, release_since\n"
-        "print(json.dumps([release.current(), release_since.started.isoformat()]))"
+        "print(json.dumps([release.current(), release_since.started.isoformat(), connection.connection is not None]))"
     )
     child = run_python(code, env_on_the_test_database(MEDIA_ROOT=str(tmp_path)))
     assert child.returncode == 0, child.stderr
-    digest, started = json.loads(child.stdout.splitlines()[-1])
+    digest, started, connected = json.loads(child.stdout.splitlines()[-1])
     assert Release.objects.get(digest=digest).serving_since == datetime.fromisoformat(started)
+    assert not connected, "a server forking after loading (gunicorn --preload) would share the connection"
 
 
 def test_on_sqlite_too_a_new_release_answers_if_modified_since_in_full(tmp_path):
