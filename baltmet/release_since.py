@@ -87,11 +87,18 @@ def queryset():
     return Release.objects.filter(digest=release.current()).values("serving_since")
 
 
-def latest(read):
+def latest(read, using=DEFAULT_DB_ALIAS):
     """When the running release started serving, `read` being what queryset() gave: the row's
-    time, which only moves on, or this process's where it is later or the row is missing."""
-    own = serving_since() or started
-    return own if read is None else max(read, own)
+    time, which only moves on, or this process's where it is later or the row is missing. A
+    later time (another process of the release recorded it after a rollback) becomes this
+    process's too, so that the pages it serves are as recent (see known())."""
+    global _recorded
+    own = serving_since(using) or started
+    if read is None or read <= own:
+        return own
+    if _recorded is not None and _recorded[0] == release.current() and not connections[using].in_atomic_block:
+        _recorded = (_recorded[0], read)
+    return read
 
 
 def _record(digest, since, connection):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.cache import caches
-from django.db import connection, connections, transaction
+from django.db import InterfaceError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.http import parse_http_date
 
@@ -160,6 +160,17 @@ def test_a_process_that_recorded_an_earlier_time_follows_the_later_one_of_its_re
     assert later_of_two > first_of_two
     monkeypatch.setattr(release_since, "_recorded", ("release-two", first_of_two))  # the first one again
     assert parse_http_date(client.get("/news/feed/")["Last-Modified"]) == int(later_of_two.timestamp())
+    assert release_since.known() == later_of_two, "its pages are to be as recent"
+
+
+def test_any_database_error_recording_the_release_is_logged_not_raised(content, processes, monkeypatch, caplog):
+    def lost(*args):
+        raise InterfaceError("connection already closed")
+
+    processes("release-one", record=False)
+    monkeypatch.setattr(release_since, "_record", lost)
+    assert release_since.serving_since() is None
+    assert "could not be recorded" in caplog.text
 
 
 def test_two_processes_of_a_release_recording_it_at_once_agree_on_its_time(content, processes):
@@ -208,7 +219,7 @@ def test_a_release_recorded_inside_a_transaction_rolled_back_is_recorded_again(c
     release_since.serving_since()
     processes("release-two")
     release_since.serving_since()
-    processes("release-one")
+    processes("release-one", record=False)
     with pytest.raises(RuntimeError), transaction.atomic():
         moved = release_since.serving_since()
         raise RuntimeError("rolled back")
@@ -273,9 +284,10 @@ def test_a_304_still_runs_one_query_once_the_release_is_recorded(client, content
         assert _modified_since(client, "/news/feed/", first["Last-Modified"]) == 304
 
 
-def test_a_server_process_records_its_release_as_it_starts(tmp_path):
+@pytest.mark.parametrize("server", ["wsgi", "asgi"])
+def test_a_server_process_records_its_release_as_it_starts(tmp_path, server):
     code = (
-        "import json, baltmet.wsgi\n"
+        f"import json, baltmet.{server}\n"
         "from django.db import connection\n"
         "from baltmet import release, release_since\n"
         "print(json.dumps([release.current(), release_since.started.isoformat(), connection.connection is not None]))"
