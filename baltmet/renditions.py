@@ -232,7 +232,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
         orientation = _orientation(opened)
         sizes_of_each_set = [target_sizes(*_upright_size(opened, orientation), widths) for widths in width_sets]
         targets = {size: rendition_name(name, picture, size[0], extension) for size in sum(sizes_of_each_set, [])}
-        missing = [size for size, target in targets.items() if not storage.exists(target)]
+        missing = [size for size, target in targets.items() if not _exists_touched(storage, target)]
         # Decoded only where one is missing: showing renditions that exist (as without the
         # cache) reads the file for its fingerprint, but never decodes it.
         image = undecodable = None
@@ -261,6 +261,23 @@ def make_renditions_in_sets(fieldfile, width_sets):
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
 
 
+def _exists_touched(storage, name):
+    """Whether rendition `name` exists; one that does is marked as in use now, on local disk
+    (`make_renditions --delete-unused` keeps what was in use since it started, such as the
+    renditions a save finds in a transaction the command cannot see)."""
+    try:
+        path = storage.path(name)
+    except NotImplementedError:
+        return storage.exists(name)
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except OSError:  # read-only media: it exists, and nothing deletes it there either
+        return os.path.exists(path)
+    return True
+
+
 def _logged(error, message, *args):
     """`error`, being handled, logged, and returned with the locals of the frames it came
     through cleared: kept in the results, it would keep a decoded picture in memory (through
@@ -287,8 +304,14 @@ def put_whole(storage, name, data):
             storage.delete(saved)
         return
     folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    handle, aside = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+    for last_try in (False, True):
+        os.makedirs(folder, exist_ok=True)
+        try:
+            handle, aside = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
+            break
+        except FileNotFoundError:  # an empty folder removed meanwhile (make_renditions --delete-unused)
+            if last_try:
+                raise
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)

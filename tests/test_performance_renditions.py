@@ -858,9 +858,12 @@ def test_an_image_named_outside_media_root_is_never_read_and_its_pages_still_sho
         assert article.title in response.content.decode()
         assert not [tag for tag in _img_tags(response.content.decode()) if "outside" in tag]
     err = io.StringIO()
-    with pytest.raises(CommandError, match="1 of 1 images have no renditions. Nothing was deleted"):
-        call_command("make_renditions", "--delete-other-encodings", stdout=io.StringIO(), stderr=err)
+    with pytest.raises(CommandError, match="1 of 1 images have no renditions"):
+        call_command("make_renditions", stdout=io.StringIO(), stderr=err)
     assert name in err.getvalue()
+    for option in ("--delete-other-encodings", "--delete-unused"):
+        with pytest.raises(CommandError, match=f"Nothing was deleted.*{re.escape(name)}"):
+            call_command("make_renditions", option, stdout=io.StringIO(), stderr=io.StringIO())
     assert not list(Path(settings.MEDIA_ROOT).rglob("outside*"))
 
 
@@ -934,3 +937,77 @@ def test_make_renditions_keeps_the_renditions_of_an_image_named_with_dot_folders
     kept = _on_disk(settings, dotted.image)
     call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
     assert kept and all(path.is_file() for path in kept)
+
+
+@pytest.mark.parametrize("option", ["--delete-other-encodings", "--delete-unused"])
+def test_make_renditions_deletes_nothing_while_an_images_renditions_would_be_elsewhere(settings, option):
+    # "../media/quay.jpg" is in MEDIA_ROOT, and its renditions would be in renditions/media/.
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    media_folder = Path(settings.MEDIA_ROOT).name
+    Article.objects.filter(pk=article.pk).update(image=f"../{media_folder}/{article.image.name}")
+    old = _old_renditions(settings)
+    with pytest.raises(CommandError, match="would be outside"):
+        call_command("make_renditions", option, stdout=io.StringIO())
+    assert all(path.exists() for path in old)
+
+
+def test_make_renditions_deleting_unused_ones_makes_stored_pages_again(client, settings):
+    # A corrected picture copied over its upload without a save (docs/importing.md): the page
+    # cache kept the page with the old renditions, which the command deletes.
+    from tests.page_cache_settings import use_local_memory_page_cache
+
+    use_local_memory_page_cache(settings)
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (2000, 1000)), image_alt="Quay")
+    url = article.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    _replace_picture(settings, article.image.name, "blue", (2000, 1000))
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    response = client.get(url)
+    assert response["X-Page-Cache"] == "miss"
+    sources = re.findall(r'src="/media/([^"]+)"', response.content.decode())
+    assert sources and all(_media(settings, source).is_file() for source in sources)
+
+
+def test_make_renditions_keeps_renditions_a_save_it_cannot_see_found_in_place(monkeypatch, settings):
+    # A save in a transaction not committed yet (an import) finds renditions made long ago.
+    earlier = make_article("Earlier", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    name, kept = earlier.image.name, _on_disk(settings, earlier.image)
+    earlier.delete()
+    for path in kept:
+        os.utime(path, (time.time() - 86_400, time.time() - 86_400))
+    make_article("Other", image=_image("other.jpg", "JPEG", (800, 400)), image_alt="Other")
+    make_every_width = renditions.make_every_width
+
+    def a_save_meanwhile(image):
+        renditions.make_every_width(Article(image=name).image)  # as the unseen save's post_save
+        return make_every_width(image)
+
+    monkeypatch.setattr("baltmet.management.commands.make_renditions.make_every_width", a_save_meanwhile)
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert all(path.is_file() for path in kept)
+
+
+def test_make_renditions_keeps_an_unused_file_written_while_it_ran(monkeypatch, settings):
+    make_article("Kept", image=_image("kept.jpg", "JPEG", (800, 400)), image_alt="Kept")
+    written = _media(settings, f"renditions/{renditions.ENCODING}/news/meanwhile.jpg-320w.1a2b3c4d5e6f.jpg")
+    make_every_width = renditions.make_every_width
+
+    def write_meanwhile(image):
+        time.sleep(0.05)
+        written.write_bytes(b"a page's rendition, made while the command ran")
+        return make_every_width(image)
+
+    monkeypatch.setattr("baltmet.management.commands.make_renditions.make_every_width", write_meanwhile)
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert written.exists()
+
+
+def test_make_renditions_removes_the_folders_it_empties(settings):
+    region = make_region("tartu", name="Tartu", image=_image("tartu.jpg", "PNG", (700, 300)), image_alt="Tartu")
+    folder = _on_disk(settings, region.image)[0].parent
+    region.delete()
+    make_article("Kept", image=_image("kept.jpg", "JPEG", (800, 400)), image_alt="Kept")
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert not folder.exists()
+    assert _media(settings, f"renditions/{renditions.ENCODING}").is_dir()

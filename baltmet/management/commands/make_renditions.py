@@ -14,18 +14,22 @@ back to after its folder went has its own make_renditions run again before it ta
 
 With --delete-unused, once every image has its renditions, the files in this encoding's folder
 that are no image's are deleted: those of pictures replaced or deleted, and pieces of writes cut
-short. Only files last written before the command started: what a save or a page makes
-meanwhile stays. A page or feed fetched before a picture was replaced, and kept by a browser or
-a feed reader, loses that picture."""
+short; then the page cache's pages are made again. Only files last used before the command
+started: what a save or a page makes or finds meanwhile stays. Not while an import runs (its
+transaction may use renditions the command cannot see), and only once no app server runs an
+older release (another release's widths name other files). A page or feed fetched before a
+picture was replaced, and kept by a browser or a feed reader, loses that picture."""
 
+import contextlib
 import os
 import shutil
-import time
+import tempfile
 
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
+from baltmet.content_version import content_changed
 from baltmet.renditions import ENCODING, FOLDER, make_every_width
 from news.models import Article
 from regions.models import Region
@@ -50,7 +54,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         deleting = options["delete_other_encodings"] or options["delete_unused"]
-        started = time.time()
+        started = _now_on_the_media_disk() if options["delete_unused"] else None
         names = _image_names()
         if deleting:
             _check_nothing_else_is_deleted(names)
@@ -82,6 +86,10 @@ class Command(BaseCommand):
             raise CommandError(f"{len(failed)} of {images} images have no renditions.{more}")
         if options["delete_unused"]:
             deleted = _delete_unused(used, started)
+            if deleted:
+                # Pages kept by the page cache may show renditions of a picture copied over its
+                # upload without a save (docs/importing.md): made again, with the new ones.
+                content_changed()
             if options["verbosity"]:
                 self.stdout.write(f"Deleted {deleted} files from {FOLDER}/{ENCODING}/ that no image uses.")
         if options["delete_other_encodings"]:
@@ -124,6 +132,16 @@ def _check_nothing_else_is_deleted(names):
             f"Nothing was deleted: these images are stored in {FOLDER}/, where this command deletes "
             f"files: {', '.join(inside)}. Move them elsewhere in MEDIA_ROOT first."
         )
+    # An image named "../media/x.jpg" has its renditions named "renditions/<ENCODING>/../media/...".
+    own = os.path.join(os.path.abspath(root), ENCODING, "")
+    astray = sorted(
+        name for name in names if not os.path.abspath(os.path.join(root, ENCODING, name)).startswith(own)
+    )
+    if astray:
+        raise CommandError(
+            f"Nothing was deleted: the renditions of these images would be outside {FOLDER}/{ENCODING}/: "
+            f"{', '.join(astray)}. Rename them first."
+        )
 
 
 def _renditions_folder():
@@ -150,19 +168,39 @@ def _delete_other_encodings():
     return deleted
 
 
+def _now_on_the_media_disk():
+    """The time by the clock that stamps files on the media disk (a file server's, for a mounted
+    one), which the files' times are compared with."""
+    folder = os.path.join(_renditions_folder(), ENCODING)
+    os.makedirs(folder, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".", suffix=".start") as marker:
+        return os.fstat(marker.fileno()).st_mtime
+
+
 def _delete_unused(used, started):
     """Delete the files in ENCODING's folder that are not in `used` (rendition names) and were
-    last written before `started` (a time.time()), then the folders left empty; how many files."""
+    last written before `started`, then the folders left empty; how many files. Files are
+    compared as files, not names: an upload named "news/./a.jpg" has renditions named alike, and
+    a disk that ignores case or Unicode forms (macOS) has one file for names spelt otherwise."""
     root = os.path.join(_renditions_folder(), ENCODING)
-    # Compared as paths: an upload named "news/./a.jpg" has renditions named alike.
-    kept = {os.path.abspath(default_storage.path(name)) for name in used}
+    kept = set()
+    for name in used:
+        try:
+            stat = os.stat(default_storage.path(name))
+        except FileNotFoundError:
+            continue
+        kept.add((stat.st_dev, stat.st_ino))
     deleted = 0
     for folder, _, files in os.walk(root, topdown=False):
         for file in files:
-            path = os.path.abspath(os.path.join(folder, file))
-            if path not in kept and os.lstat(path).st_mtime < started:
-                os.unlink(path)
-                deleted += 1
-        if folder != root and not os.listdir(folder):
-            os.rmdir(folder)
+            path = os.path.join(folder, file)
+            # Gone meanwhile: renamed into place by a page making its rendition, or another run.
+            with contextlib.suppress(FileNotFoundError):
+                stat = os.lstat(path)
+                if (stat.st_dev, stat.st_ino) not in kept and stat.st_mtime < started:
+                    os.unlink(path)
+                    deleted += 1
+        if folder != root:
+            with contextlib.suppress(OSError):  # not empty (any more): kept
+                os.rmdir(folder)
     return deleted
