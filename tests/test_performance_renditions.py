@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shutil
+import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -868,7 +869,10 @@ def test_an_image_named_outside_media_root_is_never_read_and_its_pages_still_sho
 
 
 def _on_disk(settings, *fieldfiles):
-    return [_media(settings, r.name) for fieldfile in fieldfiles for r in renditions_for(fieldfile, LEAD)]
+    """The files of the renditions of `fieldfiles`, which must have some."""
+    found = [[_media(settings, r.name) for r in renditions_for(fieldfile, LEAD)] for fieldfile in fieldfiles]
+    assert all(found), "an image without renditions"
+    return sum(found, [])
 
 
 def test_make_renditions_deletes_the_renditions_no_image_uses_only_when_asked(settings):
@@ -1011,3 +1015,31 @@ def test_make_renditions_removes_the_folders_it_empties(settings):
     call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
     assert not folder.exists()
     assert _media(settings, f"renditions/{renditions.ENCODING}").is_dir()
+
+
+def test_a_rendition_is_written_when_its_folder_is_removed_just_before(monkeypatch, settings):
+    # make_renditions --delete-unused removes a folder it empties, maybe as a page writes in it.
+    mkstemp, removed = tempfile.mkstemp, []
+
+    def folder_removed_once(*args, **kwargs):
+        if not removed:
+            removed.append(kwargs["dir"])
+            raise FileNotFoundError(kwargs["dir"])
+        return mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", folder_removed_once)
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    made = _on_disk(settings, article.image)
+    assert removed and len(made) == 3 and all(path.is_file() for path in made)
+
+
+def test_make_renditions_goes_on_when_a_file_goes_while_it_deletes(monkeypatch, settings):
+    make_article("Kept", image=_image("kept.jpg", "JPEG", (800, 400)), image_alt="Kept")
+    walk = os.walk
+
+    def with_a_file_gone(top, **kwargs):
+        for folder, subfolders, files in walk(top, **kwargs):
+            yield folder, subfolders, [*files, ".renamed-meanwhile.part"]
+
+    monkeypatch.setattr("baltmet.management.commands.make_renditions.os.walk", with_a_file_gone)
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
