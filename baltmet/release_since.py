@@ -25,6 +25,7 @@ pages of the new release are made once more.
 """
 
 import logging
+import threading
 import time
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections, transaction
@@ -42,6 +43,7 @@ _recorded = None  # (release, time) as this process recorded it
 # database that is down (pages the cache holds are served meanwhile).
 RETRY_SECONDS = 10.0
 _failed_at = None  # time.monotonic() of the last failure
+_moving_on = threading.Lock()
 
 
 def known():
@@ -96,8 +98,10 @@ def latest(read, using=DEFAULT_DB_ALIAS):
     own = serving_since(using) or started
     if read is None or read <= own:
         return own
-    if _recorded is not None and _recorded[0] == release.current() and not connections[using].in_atomic_block:
-        _recorded = (_recorded[0], read)
+    if not connections[using].in_atomic_block:
+        with _moving_on:  # threads: never back to an earlier time another one took
+            if _recorded is not None and _recorded[0] == release.current() and read > _recorded[1]:
+                _recorded = (_recorded[0], read)
     return read
 
 

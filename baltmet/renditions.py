@@ -43,6 +43,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -105,6 +106,8 @@ def encoding():
 
 ENCODING = encoding()
 _REMEMBERED_SECONDS = 24 * 3600
+# How old a rendition's time may grow while it is in use (_exists_touched).
+USED_MARK_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
 
 
@@ -262,18 +265,21 @@ def make_renditions_in_sets(fieldfile, width_sets):
 
 
 def _exists_touched(storage, name):
-    """Whether rendition `name` exists; one that does is marked as in use now, on local disk
-    (`make_renditions --delete-unused` keeps what was in use since it started, such as the
-    renditions a save finds in a transaction the command cannot see)."""
+    """Whether rendition `name` exists; one that does is marked as in use (its time set to now)
+    where that is older than USED_MARK_SECONDS, on local disk: `make_renditions
+    --delete-unused` keeps what was in use since then, such as the renditions a save finds in a
+    transaction the command cannot see. Not at every look: a file's time is its validator for
+    browsers and CDNs, and a write to a file server."""
     try:
         path = storage.path(name)
     except NotImplementedError:
         return storage.exists(name)
     try:
-        os.utime(path)
+        if time.time() - os.stat(path).st_mtime > USED_MARK_SECONDS:
+            os.utime(path)
     except FileNotFoundError:
         return False
-    except OSError:  # read-only media: it exists, and nothing deletes it there either
+    except OSError:  # read-only media, or another user's file: it exists
         return os.path.exists(path)
     return True
 

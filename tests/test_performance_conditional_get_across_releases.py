@@ -317,3 +317,16 @@ print(json.dumps([first.status_code, again.status_code, first['Last-Modified'], 
     first, again, before, after = run_django_json(body, sqlite_site_env(tmp_path, "regions_seed", "news_seed"))
     assert (first, again) == (200, 200)
     assert parse_http_date(after) > parse_http_date(before)
+
+
+def test_a_feed_made_inside_a_transaction_leaves_what_the_process_remembers(client, content, processes):
+    processes("release-one")
+    processes("release-two")
+    first_of_two = release_since.known()
+    processes("release-one")
+    processes("release-two")
+    later_of_two = release_since.known()
+    release_since._recorded = ("release-two", first_of_two)
+    with transaction.atomic():
+        assert release_since.latest(later_of_two) == later_of_two
+    assert release_since.known() == first_of_two, "the row read may yet be rolled back"

@@ -868,6 +868,13 @@ def test_an_image_named_outside_media_root_is_never_read_and_its_pages_still_sho
     assert not list(Path(settings.MEDIA_ROOT).rglob("outside*"))
 
 
+def _unused_for_days(*paths):
+    """As files no page has looked for since the day before yesterday (renditions.USED_MARK_SECONDS)."""
+    then = time.time() - 3 * 86_400
+    for path in paths:
+        os.utime(path, (then, then))
+
+
 def _on_disk(settings, *fieldfiles):
     """The files of the renditions of `fieldfiles`, which must have some."""
     found = [[_media(settings, r.name) for r in renditions_for(fieldfile, LEAD)] for fieldfile in fieldfiles]
@@ -887,6 +894,7 @@ def test_make_renditions_deletes_the_renditions_no_image_uses_only_when_asked(se
     piece = _media(settings, f"renditions/{renditions.ENCODING}/news/.abc123.part")
     piece.write_bytes(b"cut short")
     other_encoding = _old_renditions(settings)
+    _unused_for_days(*before, *gone_renditions, piece)
     call_command("make_renditions", stdout=io.StringIO())
     assert all(path.exists() for path in before + gone_renditions + [piece])
 
@@ -894,7 +902,7 @@ def test_make_renditions_deletes_the_renditions_no_image_uses_only_when_asked(se
     call_command("make_renditions", "--delete-unused", stdout=out)
 
     assert not any(path.exists() for path in before + gone_renditions + [piece])
-    assert f"Deleted {len(before + gone_renditions) + 1} files" in out.getvalue()
+    assert f"Deleted {len(before + gone_renditions)} files" in out.getvalue()
     assert all(path.exists() for path in other_encoding)
     cache.clear()
     kept = _on_disk(settings, Article.objects.get(pk=replaced.pk).image, region.image)
@@ -965,6 +973,7 @@ def test_make_renditions_deleting_unused_ones_makes_stored_pages_again(client, s
     url = article.get_absolute_url()
     client.get(url)
     assert client.get(url)["X-Page-Cache"] == "hit"
+    _unused_for_days(*_on_disk(settings, article.image))
     _replace_picture(settings, article.image.name, "blue", (2000, 1000))
     call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
     response = client.get(url)
@@ -973,13 +982,15 @@ def test_make_renditions_deleting_unused_ones_makes_stored_pages_again(client, s
     assert sources and all(_media(settings, source).is_file() for source in sources)
 
 
-def test_make_renditions_keeps_renditions_a_save_it_cannot_see_found_in_place(monkeypatch, settings):
-    # A save in a transaction not committed yet (an import) finds renditions made long ago.
+@pytest.mark.parametrize("hours", [72, 2])
+def test_make_renditions_keeps_renditions_a_save_it_cannot_see_found_in_place(monkeypatch, settings, hours):
+    # A save in a transaction not committed yet (an import) finds renditions made a while ago:
+    # marked as used then (three days), or already within the day (two hours).
     earlier = make_article("Earlier", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
     name, kept = earlier.image.name, _on_disk(settings, earlier.image)
     earlier.delete()
     for path in kept:
-        os.utime(path, (time.time() - 86_400, time.time() - 86_400))
+        os.utime(path, (time.time() - hours * 3600, time.time() - hours * 3600))
     make_article("Other", image=_image("other.jpg", "JPEG", (800, 400)), image_alt="Other")
     make_every_width = renditions.make_every_width
 
@@ -1009,7 +1020,9 @@ def test_make_renditions_keeps_an_unused_file_written_while_it_ran(monkeypatch, 
 
 def test_make_renditions_removes_the_folders_it_empties(settings):
     region = make_region("tartu", name="Tartu", image=_image("tartu.jpg", "PNG", (700, 300)), image_alt="Tartu")
-    folder = _on_disk(settings, region.image)[0].parent
+    made = _on_disk(settings, region.image)
+    _unused_for_days(*made)
+    folder = made[0].parent
     region.delete()
     make_article("Kept", image=_image("kept.jpg", "JPEG", (800, 400)), image_alt="Kept")
     call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
@@ -1042,4 +1055,34 @@ def test_make_renditions_goes_on_when_a_file_goes_while_it_deletes(monkeypatch, 
             yield folder, subfolders, [*files, ".renamed-meanwhile.part"]
 
     monkeypatch.setattr("baltmet.management.commands.make_renditions.os.walk", with_a_file_gone)
+    out = io.StringIO()
+    call_command("make_renditions", "--delete-unused", stdout=out)
+    assert "Deleted 0 files" in out.getvalue()
+
+
+def test_a_rendition_in_use_is_marked_so_at_most_once_a_day(settings):
+    # Its time is what browsers and CDNs revalidate against, and each mark a write to the disk.
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    files = _on_disk(settings, article.image)
+    times = [path.stat().st_mtime_ns for path in files]
+    cache.clear()
+    renditions_for(article.image, LEAD)
+    assert [path.stat().st_mtime_ns for path in files] == times
+    _unused_for_days(*files)
+    cache.clear()
+    renditions_for(article.image, LEAD)
+    assert all(time.time() - path.stat().st_mtime < 60 for path in files)
+
+
+def test_make_renditions_keeps_what_images_use_where_their_times_cannot_be_set(monkeypatch, settings):
+    # Files of another user (the app servers'), or read-only media: compared as files then.
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (800, 400)), image_alt="Quay")
+    kept = _on_disk(settings, article.image)
+    _unused_for_days(*kept)
+
+    def refused(*args, **kwargs):
+        raise PermissionError("not the owner")
+
+    monkeypatch.setattr(os, "utime", refused)
     call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert all(path.is_file() for path in kept)

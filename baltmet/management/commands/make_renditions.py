@@ -14,8 +14,9 @@ back to after its folder went has its own make_renditions run again before it ta
 
 With --delete-unused, once every image has its renditions, the files in this encoding's folder
 that are no image's are deleted: those of pictures replaced or deleted, and pieces of writes cut
-short; then the page cache's pages are made again. Only files last used before the command
-started: what a save or a page makes or finds meanwhile stays. Not while an import runs (its
+short; the page cache's pages are made again first. Only files not used for a day before the
+command started (renditions.USED_MARK_SECONDS): what a save or a page makes or finds meanwhile
+stays. Not while an import runs (its
 transaction may use renditions the command cannot see), and only once no app server runs an
 older release (another release's widths name other files). A page or feed fetched before a
 picture was replaced, and kept by a browser or a feed reader, loses that picture."""
@@ -30,7 +31,7 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
 from baltmet.content_version import content_changed
-from baltmet.renditions import ENCODING, FOLDER, make_every_width
+from baltmet.renditions import ENCODING, FOLDER, USED_MARK_SECONDS, make_every_width
 from news.models import Article
 from regions.models import Region
 
@@ -85,11 +86,8 @@ class Command(BaseCommand):
             more = " Nothing was deleted." if deleting else ""
             raise CommandError(f"{len(failed)} of {images} images have no renditions.{more}")
         if options["delete_unused"]:
-            deleted = _delete_unused(used, started)
-            if deleted:
-                # Pages kept by the page cache may show renditions of a picture copied over its
-                # upload without a save (docs/importing.md): made again, with the new ones.
-                content_changed()
+            # What was in use since then has a later time (renditions.USED_MARK_SECONDS).
+            deleted = _delete_unused(used, started - USED_MARK_SECONDS)
             if options["verbosity"]:
                 self.stdout.write(f"Deleted {deleted} files from {FOLDER}/{ENCODING}/ that no image uses.")
         if options["delete_other_encodings"]:
@@ -134,9 +132,14 @@ def _check_nothing_else_is_deleted(names):
         )
     # An image named "../media/x.jpg" has its renditions named "renditions/<ENCODING>/../media/...".
     own = os.path.join(os.path.abspath(root), ENCODING, "")
-    astray = sorted(
-        name for name in names if not os.path.abspath(os.path.join(root, ENCODING, name)).startswith(own)
-    )
+
+    def renditions_astray(name):
+        try:
+            return not os.path.abspath(default_storage.path(f"{FOLDER}/{ENCODING}/{name}")).startswith(own)
+        except SuspiciousFileOperation:
+            return True
+
+    astray = sorted(name for name in names if renditions_astray(name))
     if astray:
         raise CommandError(
             f"Nothing was deleted: the renditions of these images would be outside {FOLDER}/{ENCODING}/: "
@@ -177,30 +180,39 @@ def _now_on_the_media_disk():
         return os.fstat(marker.fileno()).st_mtime
 
 
-def _delete_unused(used, started):
+def _delete_unused(used, before):
     """Delete the files in ENCODING's folder that are not in `used` (rendition names) and were
-    last written before `started`, then the folders left empty; how many files. Files are
+    last written before `before`, then the folders left empty; how many renditions. Files are
     compared as files, not names: an upload named "news/./a.jpg" has renditions named alike, and
     a disk that ignores case or Unicode forms (macOS) has one file for names spelt otherwise."""
     root = os.path.join(_renditions_folder(), ENCODING)
     kept = set()
     for name in used:
         try:
-            stat = os.stat(default_storage.path(name))
+            stat = os.lstat(default_storage.path(name))
         except FileNotFoundError:
             continue
         kept.add((stat.st_dev, stat.st_ino))
-    deleted = 0
+    unused, folders = [], []
     for folder, _, files in os.walk(root, topdown=False):
         for file in files:
             path = os.path.join(folder, file)
             # Gone meanwhile: renamed into place by a page making its rendition, or another run.
             with contextlib.suppress(FileNotFoundError):
                 stat = os.lstat(path)
-                if (stat.st_dev, stat.st_ino) not in kept and stat.st_mtime < started:
-                    os.unlink(path)
-                    deleted += 1
+                if (stat.st_dev, stat.st_ino) not in kept and stat.st_mtime < before:
+                    unused.append(path)
         if folder != root:
-            with contextlib.suppress(OSError):  # not empty (any more): kept
-                os.rmdir(folder)
-    return deleted
+            folders.append(folder)
+    renditions = [path for path in unused if not os.path.basename(path).startswith(".")]
+    if renditions:
+        # Before the files go: pages the page cache kept may show them (a picture copied over
+        # its upload without a save, docs/importing.md), and are made again with the new ones.
+        content_changed()
+    for path in unused:  # and the pieces of writes cut short, or of a run stopped (".part", ".start")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    for folder in folders:  # deepest first
+        with contextlib.suppress(OSError):  # not empty (any more): kept
+            os.rmdir(folder)
+    return len(renditions)
