@@ -147,17 +147,23 @@ def test_a_process_that_could_not_record_its_release_serves_the_pages_stored(
     assert response["X-Page-Cache"] == "hit"
 
 
-def test_a_process_that_recorded_an_earlier_time_follows_the_later_one_of_its_release(
-    client, content, processes, monkeypatch
-):
+def _two_times_of_release_two(processes):
+    """The times two processes of release two record, when a worker of release one restarts
+    between them during the deploy."""
     processes("release-one")
     processes("release-two")
     first_of_two = release_since.known()
-    # A worker of release one restarts during the deploy; then another process of release two.
     processes("release-one")
     processes("release-two")
     later_of_two = release_since.known()
     assert later_of_two > first_of_two
+    return first_of_two, later_of_two
+
+
+def test_a_process_that_recorded_an_earlier_time_follows_the_later_one_of_its_release(
+    client, content, processes, monkeypatch
+):
+    first_of_two, later_of_two = _two_times_of_release_two(processes)
     monkeypatch.setattr(release_since, "_recorded", ("release-two", first_of_two))  # the first one again
     assert parse_http_date(client.get("/news/feed/")["Last-Modified"]) == int(later_of_two.timestamp())
     assert release_since.known() == later_of_two, "its pages are to be as recent"
@@ -319,14 +325,9 @@ print(json.dumps([first.status_code, again.status_code, first['Last-Modified'], 
     assert parse_http_date(after) > parse_http_date(before)
 
 
-def test_a_feed_made_inside_a_transaction_leaves_what_the_process_remembers(client, content, processes):
-    processes("release-one")
-    processes("release-two")
-    first_of_two = release_since.known()
-    processes("release-one")
-    processes("release-two")
-    later_of_two = release_since.known()
-    release_since._recorded = ("release-two", first_of_two)
+def test_a_feed_made_inside_a_transaction_leaves_what_the_process_remembers(content, processes, monkeypatch):
+    first_of_two, later_of_two = _two_times_of_release_two(processes)
+    monkeypatch.setattr(release_since, "_recorded", ("release-two", first_of_two))
     with transaction.atomic():
         assert release_since.latest(later_of_two) == later_of_two
     assert release_since.known() == first_of_two, "the row read may yet be rolled back"
