@@ -1,7 +1,6 @@
 import os
 
 from django.core.asgi import get_asgi_application
-from django.db import connections
 
 from baltmet.env import use_the_web_statement_timeout
 
@@ -9,8 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 use_the_web_statement_timeout()
 application = get_asgi_application()
 
-# As baltmet.wsgi does.
+# Recorded as the process starts, not at its first request.
 from baltmet import release_since  # noqa: E402  (once the application is loaded)
 
-release_since.serving_since()
-connections.close_all()
+release_since.record_as_the_process_starts()

@@ -58,9 +58,10 @@ def serving_since(using=DEFAULT_DB_ALIAS):
     """known(), recorded first where it is not yet (tried again RETRY_SECONDS after a failure,
     which is logged): None where it cannot be."""
     global _recorded, _failed_at
+    recorded = known()
+    if recorded is not None:
+        return recorded
     digest = release.current()
-    if _recorded is not None and _recorded[0] == digest:
-        return _recorded[1]
     if _failed_at is not None and time.monotonic() - _failed_at < RETRY_SECONDS:
         return None
     if release.of_this_process_alone(digest):
@@ -83,6 +84,14 @@ def serving_since(using=DEFAULT_DB_ALIAS):
     return since
 
 
+def record_as_the_process_starts():
+    """serving_since(), from a server's entry point (baltmet.wsgi, baltmet.asgi) once the
+    application is loaded; then the connection is closed, which a server forking after this
+    (gunicorn --preload) would share between its workers."""
+    serving_since()
+    connections.close_all()
+
+
 def queryset():
     """The running release's time, as a one-value queryset to read with others (None where the
     release has no row)."""
@@ -100,8 +109,9 @@ def latest(read, using=DEFAULT_DB_ALIAS):
         return own
     if not connections[using].in_atomic_block:
         with _moving_on:  # threads: never back to an earlier time another one took
-            if _recorded is not None and _recorded[0] == release.current() and read > _recorded[1]:
-                _recorded = (_recorded[0], read)
+            recorded = known()
+            if recorded is not None and read > recorded:
+                _recorded = (release.current(), read)
     return read
 
 

@@ -2,7 +2,6 @@ import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
-from django.db import connections
 
 from baltmet.env import use_the_web_statement_timeout
 
@@ -10,12 +9,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 use_the_web_statement_timeout()
 application = get_wsgi_application()
 
-# Recorded as the process starts, not at its first request (baltmet.release_since); and the
-# connection closed, which a server forking after this (gunicorn --preload) would share.
+# Recorded as the process starts, not at its first request.
 from baltmet import release_since  # noqa: E402  (once the application is loaded)
 
-release_since.serving_since()
-connections.close_all()
+release_since.record_as_the_process_starts()
 
 # What loading the site made (modules, models, settings: ~80 000 objects) lives as long as the
 # process. Frozen, the collector stops walking it in every full collection, which stalled a
