@@ -16,10 +16,10 @@ With --delete-unused, once every image has its renditions, the files in this enc
 that are no image's are deleted: those of pictures replaced or deleted, and pieces of writes cut
 short; the page cache's pages are made again first. Only files not used for a day before the
 command started (renditions.USED_MARK_SECONDS): what a save or a page makes or finds meanwhile
-stays. Not while an import runs (its
-transaction may use renditions the command cannot see), and only once no app server runs an
-older release (another release's widths name other files). A page or feed fetched before a
-picture was replaced, and kept by a browser or a feed reader, loses that picture."""
+stays. Not while an import runs (its transaction may use renditions the command cannot see),
+and only once no app server runs an older release (another release's widths name other files).
+A page or feed fetched before a picture was replaced, and kept by a browser or a feed reader,
+loses that picture."""
 
 import contextlib
 import os
@@ -50,7 +50,8 @@ class Command(BaseCommand):
             "--delete-unused",
             action="store_true",
             help=f"then delete the files in MEDIA_ROOT/{FOLDER}/{ENCODING}/ that are no image's renditions "
-            "(of pictures replaced or deleted), older than the command's start",
+            "(of pictures replaced or deleted), not used for a day before the command started "
+            "(not while an import runs, nor while an app server runs an older release)",
         )
 
     def handle(self, *args, **options):
