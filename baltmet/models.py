@@ -39,7 +39,7 @@ class Release(models.Model):
 
     digest = models.CharField(max_length=64, primary_key=True)
     serving_since = models.DateTimeField(
-        help_text="When a process of this release started while another release was the latest to start."
+        help_text="When the first process of this release started, or of a rollback to it."
     )
 
     class Meta:

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
             name='Release',
             fields=[
                 ('digest', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('serving_since', models.DateTimeField(help_text='When a process of this release started while another release was the latest to start.')),
+                ('serving_since', models.DateTimeField(help_text='When the first process of this release started, or of a rollback to it.')),
             ],
             options={
                 'verbose_name': 'release',
