@@ -13,7 +13,9 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
 - Names are the upload's, its width and a fingerprint of the upload's bytes (the first 12 hex
   digits of their SHA-256), in a folder named after how renditions are encoded (ENCODING)
   under MEDIA_ROOT: news/2026/05/abc.jpg gets
-  renditions/0f1e2d3c/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... A release that encodes
+  renditions/0f1e2d3c/news/2026/05/abc.jpg-320w.1a2b3c4d5e6f.jpg, ... (an imported name too
+  long for the disk's limit, NAME_MAX bytes, with that added is cut and given a digest of
+  itself). A release that encodes
   them otherwise (a new QUALITY) makes every picture's anew in a folder of its own, rather
   than showing the files it finds on disk; `manage.py make_renditions
   --delete-other-encodings` deletes the other folders. An upload's name is random, but an
@@ -85,6 +87,8 @@ LEAD = Widths((*CARDS.widths, 1600), "renditions:lead-v3:{encoding}:{media_url}:
 REDUCING_GAP = 3.0
 QUALITY = 80
 FOLDER = "renditions"
+# The longest name of a file (its path aside) that ext4, XFS, btrfs and tmpfs take, in bytes.
+NAME_MAX = 255
 # Pillow format -> (extension, save options) of the rendition.
 _OUTPUT = {
     "JPEG": (".jpg", {"quality": QUALITY, "optimize": True, "progressive": True}),
@@ -122,7 +126,16 @@ class Rendition:
 def rendition_name(original_name, fingerprint, width, extension):
     # The whole name, its extension too: imported files named harbour.jpg and harbour.jpeg are
     # two pictures.
-    return f"{FOLDER}/{ENCODING}/{original_name}-{width}w.{fingerprint}{extension}"
+    folder, slash, base = original_name.rpartition("/")
+    ending = f"-{width}w.{fingerprint}{extension}"
+    if len(f"{base}{ending}".encode()) > NAME_MAX:
+        # An imported name near the limit (80 CJK characters are 240 bytes in UTF-8) would leave
+        # the image without renditions (ENAMETOOLONG): it is cut, at a character, and a digest
+        # of it whole keeps apart the names that differ after the cut.
+        digest = "~" + hashlib.sha256(base.encode()).hexdigest()[:12]
+        room = NAME_MAX - len(f"{digest}{ending}".encode())
+        base = base.encode()[:room].decode(errors="ignore") + digest
+    return f"{FOLDER}/{ENCODING}/{folder}{slash}{base}{ending}"
 
 
 def fingerprint(data):

@@ -389,6 +389,30 @@ def test_imported_images_named_alike_never_share_renditions(settings):
             assert file.convert("RGB").getpixel((5, 5))[2] > 200  # blue, not the red picture
 
 
+def test_an_imported_image_whose_name_is_near_the_disks_limit_gets_renditions(client, settings):
+    folder = _media(settings, "news/2020/01")
+    folder.mkdir(parents=True)
+    stem = "港口" * 40  # 80 characters, 240 bytes in UTF-8: with "-1600w.<fingerprint>.jpg", 265
+    picture = image_bytes("JPEG", (2000, 1000))
+    names = [f"{stem}.jpg", f"{stem}.jpeg"]  # alike up to where they are cut
+    for name in names:
+        (folder / name).write_bytes(picture)
+    articles = [make_article(f"Harbour {n}", image=f"news/2020/01/{name}", image_alt="The harbour")
+                for n, name in enumerate(names)]
+
+    made = [renditions.make_every_width(article.image) for article in articles]
+
+    assert None not in made and made[0].isdisjoint(made[1])
+    for name in made[0] | made[1]:
+        assert len(os.path.basename(name).encode()) <= renditions.NAME_MAX
+        assert _media(settings, name).is_file()
+    (img,) = _img_tags(client.get(articles[0].get_absolute_url()).content.decode())
+    srcset = re.search(r'srcset="([^"]+)"', img).group(1)
+    assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w", "1600w"]
+    # Every image has its renditions: deleting the unused ones is not refused.
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+
+
 class _CountingCache:
     def __init__(self, requests):
         self.requests = requests
