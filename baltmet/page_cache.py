@@ -55,6 +55,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.encoding import escape_uri_path
 from django.utils.http import parse_http_date_safe
 
 from baltmet import cache_failures, content_version, postgres_watch, release, release_since
@@ -104,8 +105,11 @@ def _seconds_to_keep(valid_until, now):
 def _key(request):
     # One entry per address: a page made again after a change replaces the old one, rather
     # than leaving it in the cache until it expires. And per release: a deploy's pages are
-    # its own (baltmet.release).
-    url = request.build_absolute_uri()
+    # its own (baltmet.release). The query string as sent: build_absolute_uri() would
+    # percent-encode raw UTF-8 (`?q=é` from curl) into what `?q=%C3%83%C2%A9` is, a query
+    # Django reads otherwise, and the page of one would answer the other.
+    query = request.META.get("QUERY_STRING", "")
+    url = f"{request.scheme}://{request.get_host()}{escape_uri_path(request.path)}{'?' if query else ''}{query}"
     return f"{_KEY_PREFIX}:{release.current()}:{hashlib.sha256(url.encode()).hexdigest()}"
 
 
@@ -153,6 +157,15 @@ def _revalidated_each_time(response):
         patch_cache_control(response, no_cache=True)
 
 
+def _without_a_length_if_not_modified(response):
+    # CommonMiddleware gives every response the length of its content, a 304 made by a view
+    # (baltmet.conditional) too: 0, where RFC 9110 (8.6) allows none or the 200's, and a cache
+    # refreshing its copy from the 304 could cut it short.
+    if response.status_code == 304:
+        response.headers.pop("Content-Length", None)
+    return response
+
+
 def _from_entry(request, entry):
     content, status, headers = entry["content"], entry["status"], entry["headers"]
     response = HttpResponse(content, status=status)
@@ -183,7 +196,7 @@ class PageCacheMiddleware:
             elif not _excluded(request):
                 _revalidated_each_time(response)
             response.setdefault(HEADER, "bypass")
-            return response
+            return _without_a_length_if_not_modified(response)
 
         now = timezone.now()
         cache = content_version.shared_cache()
@@ -246,7 +259,7 @@ class PageCacheMiddleware:
                 else:
                     self._keep_locally(key, entry, seconds)
         response[HEADER] = "miss"
-        return response
+        return _without_a_length_if_not_modified(response)
 
     @staticmethod
     def _keep_locally(key, entry, seconds):

@@ -80,6 +80,15 @@ def test_a_304_carries_the_headers_its_200_has_that_a_304_must_repeat(client, co
 
 
 @pytest.mark.parametrize("url", URLS)
+def test_a_304_does_not_say_its_content_is_empty(client, content, url):
+    # RFC 9110, 8.6: a 304 sends no Content-Length, or the 200's.
+    first = client.get(url)
+    not_modified = client.get(url, headers={"If-None-Match": first["ETag"]})
+    assert not_modified.status_code == 304
+    assert not_modified.get("Content-Length") in (None, first["Content-Length"])
+
+
+@pytest.mark.parametrize("url", URLS)
 def test_an_edit_makes_the_old_validators_stale(client, content, url, monkeypatch):
     first = client.get(url)
     article, event = content

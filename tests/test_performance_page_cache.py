@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import psycopg2
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, transaction
 from django.test import Client
@@ -97,6 +97,31 @@ def test_pages_are_kept_per_address_including_the_query_string(client):
     _, page_two = _get(client, "/news/?page=2")
     assert "Item 0" in page_one and "Item 0" not in page_two
     assert "Item 11" in page_two and "Item 11" not in page_one
+
+
+def test_a_query_string_sent_as_raw_utf8_is_not_answered_with_the_page_of_another_query(client):
+    # `?q=é` as curl sends it, and the query that percent-encoding those bytes as text gives.
+    garbled = client.get("/search/", QUERY_STRING="q=%C3%83%C2%A9")
+    assert garbled[HEADER] == "miss" and "“Ã©”" in garbled.content.decode()
+    raw_utf8 = "q=é".encode().decode("iso-8859-1")  # as a WSGI server passes the bytes on
+
+    response = client.get("/search/", QUERY_STRING=raw_utf8)
+
+    assert "“é”" in response.content.decode() and response[HEADER] == "miss"
+
+
+def test_a_304_made_while_the_page_is_made_does_not_say_its_content_is_empty(client, monkeypatch):
+    make_article("Feed news")
+    later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    first = client.get("/news/feed/")
+    for each in caches.all():  # the next one is made (a miss), as for the first reader after a change
+        each.clear()
+
+    response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
+
+    assert response.status_code == 304 and response[HEADER] == "miss"
+    assert response.get("Content-Length") in (None, first["Content-Length"])
 
 
 def test_an_edit_through_the_orm_shows_at_once(client):
