@@ -98,7 +98,7 @@ _OUTPUT = {
 }
 # Raised when _encode() writes other bytes from the same options (another filter, another
 # colour handling): with the options themselves it names the renditions' folder (ENCODING).
-ENCODER_REVISION = 1
+ENCODER_REVISION = 2  # 2: transparent colours of full-colour and grey PNGs (27 November)
 
 
 def encoding():
@@ -158,11 +158,15 @@ def _encode(image, image_format, size):
     # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
     profile = image.info.get("icc_profile")
     palette = image.mode in ("P", "1")
-    transparent = palette and "transparency" in image.info
-    if palette:
+    transparent = "transparency" in image.info
+    if palette or transparent:
         # Pillow resizes palette and 1-bit images by nearest neighbour whatever it is asked:
         # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a
         # palette, unless transparent: quantizing would make their opaque parts 254/255 opaque.
+        # A full-colour or grey PNG with a transparent colour (tRNS, as PNG optimisers store a
+        # logo whose alpha is all or nothing) is filtered with its alpha too: else the filter
+        # blends that colour into the edges, where it is no longer the transparent one, and
+        # rings the logo with it.
         image = image.convert("RGBA" if transparent else "RGB")
     if size != image.size:
         # Pillow's reduce(), which reducing_gap uses, refuses 16-bit greyscale (I;16: scans, maps).
@@ -215,7 +219,11 @@ def _upright_size(opened, orientation):
 def _upright(opened, orientation):
     """`opened` decoded and turned upright: the orientation that sized the renditions turns them."""
     turn = _UPRIGHT.get(orientation)
-    return opened.transpose(turn) if turn is not None else opened.copy()
+    if turn is not None:
+        return opened.transpose(turn)
+    # Not a copy: a 40-megapixel photo's decoded pixels are 160 MB.
+    opened.load()
+    return opened
 
 
 def make_renditions(fieldfile, widths=LEAD.widths):
@@ -240,7 +248,9 @@ def make_renditions_in_sets(fieldfile, width_sets):
         data = file.read()
     picture = fingerprint(data)
     with Image.open(BytesIO(data)) as opened:
-        image_format = opened.format
+        # A JPEG carrying a second picture (a camera's preview, a phone's HDR gain map) is what
+        # Pillow calls MPO; browsers show its first, as a JPEG.
+        image_format = "JPEG" if opened.format == "MPO" else opened.format
         if image_format not in _OUTPUT:
             raise ValueError(f"{name}: {image_format} images have no renditions")
         opened.seek(0)  # a GIF's first frame
