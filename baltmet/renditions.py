@@ -9,7 +9,7 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   decoding its uploads in a visitor's request. JPEG and WebP are re-encoded at quality 80, PNG
   and GIF keep their format (a GIF or an animated WebP its first frame), all resized with a
   Lanczos filter (palette images too). EXIF orientation is applied and metadata left out,
-  but for the colour profile.
+  but for the colour profile and a PNG's gamma, chromaticities and sRGB intent.
 - Names are the upload's, its width and a fingerprint of the upload's bytes (the first 12 hex
   digits of their SHA-256), in a folder named after how renditions are encoded (ENCODING)
   under MEDIA_ROOT: news/2026/05/abc.jpg gets
@@ -44,6 +44,7 @@ the same for a page's own image, loaded at once.
 import hashlib
 import logging
 import os
+import struct
 import tempfile
 import time
 import traceback
@@ -56,7 +57,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, cache
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, PngImagePlugin
 
 from baltmet import cache_failures, page_cache
 
@@ -98,7 +99,7 @@ _OUTPUT = {
 }
 # Raised when _encode() writes other bytes from the same options (another filter, another
 # colour handling): with the options themselves it names the renditions' folder (ENCODING).
-ENCODER_REVISION = 2  # 2: transparent colours of full-colour and grey PNGs (27 November)
+ENCODER_REVISION = 2  # 2: PNGs' transparent colours in full colour or grey, and gamma (27 November)
 
 
 def encoding():
@@ -157,6 +158,7 @@ def _encode(image, image_format, size):
     # The colour profile goes with the pixels (a phone's Display P3 photo shown as sRGB has its
     # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
     profile = image.info.get("icc_profile")
+    colours = _colour_chunks(image.info)
     palette = image.mode in ("P", "1")
     transparent = "transparency" in image.info
     if palette or transparent:
@@ -182,9 +184,25 @@ def _encode(image, image_format, size):
         resized = resized.quantize(256, method=Image.Quantize.FASTOCTREE)
     if profile:
         options = {**options, "icc_profile": profile}
+    if image_format == "PNG" and colours.chunks:
+        options = {**options, "pnginfo": colours}
     buffer = BytesIO()
     resized.save(buffer, format=image_format, **options)
     return extension, buffer.getvalue()
+
+
+def _colour_chunks(info):
+    """A PNG's other statements of its colours, which Pillow reads but does not write: its
+    gamma, chromaticities and sRGB intent. A browser draws a PNG with a gamma and no profile by
+    that gamma: without it, a rendition shows other tones than the upload."""
+    chunks = PngImagePlugin.PngInfo()
+    if "gamma" in info:
+        chunks.add(b"gAMA", struct.pack(">I", round(info["gamma"] * 100_000)))
+    if "chromaticity" in info:
+        chunks.add(b"cHRM", struct.pack(">8I", *(round(value * 100_000) for value in info["chromaticity"])))
+    if "srgb" in info:
+        chunks.add(b"sRGB", bytes([info["srgb"]]))
+    return chunks
 
 
 # How to turn an image stored with each EXIF orientation upright (as ImageOps.exif_transpose()

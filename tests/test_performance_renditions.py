@@ -8,6 +8,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.core.files.storage import default_storage
-from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, PngImagePlugin
 
 from baltmet import cache_failures, renditions
 from baltmet.renditions import LEAD, renditions_for
@@ -140,6 +141,25 @@ def test_a_png_with_a_transparent_colour_gets_no_ring_of_it(settings, mode, tran
         dark = seen.getchannel("R").point(lambda red: 255 if red < 128 else 0)
         dark_shown = ImageChops.multiply(shown, dark).histogram()[255]
         assert not dark_shown, f"{rendition}: {dark_shown} dark pixels shown"
+
+
+def test_a_png_keeps_its_gamma_chromaticities_and_srgb_intent_as_it_keeps_its_colour_profile(settings):
+    # A PNG with a gamma and no profile is drawn by that gamma (1.0 here: its greys lighter
+    # than as sRGB); a rendition without it would be drawn as sRGB.
+    stated = PngImagePlugin.PngInfo()
+    stated.add(b"gAMA", struct.pack(">I", 100_000))
+    stated.add(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000))
+    stated.add(b"sRGB", bytes([1]))  # relative colorimetric
+    name = "news/2020/01/chart.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(_png(Image.new("RGB", (800, 400), (128, 128, 128)), pnginfo=stated))
+    article = make_article("Chart", image=name, image_alt="A chart")
+
+    for rendition in renditions.make_every_width(article.image):
+        with Image.open(_media(settings, rendition)) as file:
+            assert file.info.get("gamma") == 1.0, rendition
+            assert file.info.get("chromaticity") == (0.3127, 0.329, 0.64, 0.33, 0.3, 0.6, 0.15, 0.06), rendition
+            assert file.info.get("srgb") == 1, rendition
 
 
 def test_a_jpeg_carrying_a_second_picture_gets_jpeg_renditions(settings):
