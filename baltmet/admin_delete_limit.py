@@ -7,8 +7,14 @@ again before deleting. On the demo archive (bench/admin_actions.py, docs/perform
 for the deletion; for 100 000 articles 44-50 s for the page alone (43 MB), past gunicorn's
 30 s, which ends the worker. Above the limit nothing is deleted and the editor is told to
 narrow the list.
+
+The confirmation page's form sends back each item's key with three fields of its own (the
+CSRF token, the action, "post"): past DATA_UPLOAD_MAX_NUMBER_FIELDS, Django's 1000 by
+default, it answers the confirmation with a bare 400 and deletes nothing. So the limit is
+the lower of the model admin's and what that form can send back: 997.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import model_ngettext
@@ -17,9 +23,21 @@ from django.utils.formats import number_format
 DELETE_SELECTED_LIMIT = 1000
 
 
+_CONFIRMATION_FORMS_OWN_FIELDS = 3
+
+
+def delete_selected_limit(modeladmin):
+    """How many items `modeladmin` deletes at a time: its limit, or what the confirmation page's
+    form can send back."""
+    most_fields = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    if most_fields is None:
+        return modeladmin.delete_selected_limit
+    return min(modeladmin.delete_selected_limit, most_fields - _CONFIRMATION_FORMS_OWN_FIELDS)
+
+
 def delete_selected_within_the_limit(modeladmin, request, queryset):
     selected = queryset.count()
-    limit = modeladmin.delete_selected_limit
+    limit = delete_selected_limit(modeladmin)
     if selected <= limit:
         return delete_selected(modeladmin, request, queryset)
     modeladmin.message_user(
