@@ -217,6 +217,32 @@ def test_clear_refuses_to_unlink_an_article_it_did_not_make_from_an_event_it_mad
     assert ours.event_id == event.pk
 
 
+def test_clear_refuses_to_delete_an_editors_article_or_event_whose_slug_looks_generated(staff_client):
+    # An editor's "Generated demo 2024: what we learned", saved in the admin.
+    make_article("Generated demo 2024: what we learned", slug="generated-demo-2024-what-we-learned")
+    article = Article.objects.get()
+    assert staff_client.post(f"/admin/news/article/{article.pk}/change/", {
+        "title": article.title, "slug": article.slug, "lead": "Edited.", "body": "<p>Text</p>",
+        "status": "published", "publish_at_0": "2024-01-01", "publish_at_1": "00:00:00", "event": "",
+    }).status_code == 302
+
+    with pytest.raises(CommandError, match="edited in the admin.*generated-demo-2024-what-we-learned"):
+        _generate(articles=30, events=5, clear=True)
+
+    assert Article.objects.filter(pk=article.pk).exists()
+
+
+def test_a_run_clashing_with_a_generated_region_given_another_slug_is_refused_and_adds_nothing():
+    _generate(articles=30, events=5, regions=1)
+    Region.objects.filter(slug="berlin").update(slug="berlin-brandenburg")  # its institutions keep theirs
+    before = Article.objects.count(), Event.objects.count(), Region.objects.count()
+
+    with pytest.raises(CommandError, match="Nothing was generated: a row it would add clashes.*institution"):
+        _generate(articles=30, events=5, regions=1, clear=True)
+
+    assert (Article.objects.count(), Event.objects.count(), Region.objects.count()) == before
+
+
 def test_clear_loads_the_keys_of_what_it_deletes_not_the_rows():
     # Every row loaded at once: 100 000 articles took ~800 MB.
     _generate()

@@ -23,10 +23,12 @@ same picture, as an upload's does, and its renditions (baltmet.renditions) are m
 commit, so that no page of the new content makes them in a visitor's request.
 
 Generated articles, events, institutions and clusters have slugs starting with
-"generated-demo-" and a number (or a region's slug), which no editor writes: --clear deletes
+"generated-demo-" and a number (or a region's slug), which editors rarely write: --clear deletes
 the generated articles and events, and nothing else, in batches (the page cache's receivers
 would otherwise have every row loaded at once); it refuses while an article it did not make is
-about an event it made. Regions, topics and metrics are shared with real content: existing
+about an event it made, and while an article or event with such a slug has an entry in the
+admin's history (an editor's "Generated demo 2024: ..."), which what it makes never has. One
+with such a slug that came in otherwise (loaddata, a script) is taken for its own. Regions, topics and metrics are shared with real content: existing
 ones (same slug or code) are used, missing ones added with their figures, institutions and
 clusters, and --clear leaves them.
 """
@@ -40,9 +42,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, reset_queries, transaction
+from django.db import IntegrityError, connection, reset_queries, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.text import slugify
@@ -166,6 +172,23 @@ class Command(BaseCommand):
         self.verbosity = options["verbosity"]
         self.now = timezone.now()
         started = time.perf_counter()
+        try:
+            self.generate(options)
+        except IntegrityError as error:
+            # Rows of a run before, changed since (a generated region given another slug, its
+            # institutions left under the old one): nothing is committed.
+            raise CommandError(
+                f"Nothing was generated: a row it would add clashes with one the database has. {error}".strip()
+            ) from error
+        self.step("vacuum and planner statistics", analyze)
+        if self.verbosity >= 1:
+            self.stdout.write(
+                f"Generated {self.articles} articles and {len(self.events)} events, with {len(self.regions)} regions "
+                f"({self.new_regions} new) and {len(self.topics)} topics ({self.new_topics} new), in "
+                f"{time.perf_counter() - started:.1f} s."
+            )
+
+    def generate(self, options):
         with transaction.atomic(), dates_as_given(Article, Event):
             if options["clear"]:
                 self.clear()
@@ -176,18 +199,13 @@ class Command(BaseCommand):
             # version shows them: no page makes them in a visitor's request.
             pictures = self.step("pictures", self.make_pictures)
             self.step("renditions of the pictures", make_picture_renditions, pictures)
-            regions = self.step("regions", self.make_regions, options["regions"], pictures)
-            topics = self.step("topics", self.make_topics, options["topics"])
-            events = self.step("events", self.make_events, options["events"], regions)
-            articles = self.step("articles", self.make_articles, options["articles"], topics, regions, events, pictures)
-            self.step("search vectors", self.finish, regions)
-        self.step("vacuum and planner statistics", analyze)
-        if self.verbosity >= 1:
-            self.stdout.write(
-                f"Generated {articles} articles and {len(events)} events, with {len(regions)} regions "
-                f"({self.new_regions} new) and {len(topics)} topics ({self.new_topics} new), in "
-                f"{time.perf_counter() - started:.1f} s."
+            self.regions = self.step("regions", self.make_regions, options["regions"], pictures)
+            self.topics = self.step("topics", self.make_topics, options["topics"])
+            self.events = self.step("events", self.make_events, options["events"], self.regions)
+            self.articles = self.step(
+                "articles", self.make_articles, options["articles"], self.topics, self.regions, self.events, pictures
             )
+            self.step("search vectors", self.finish, self.regions)
 
     def step(self, name, function, *args):
         # Each step draws from its own sequence, so that what one makes does not depend on
@@ -458,6 +476,12 @@ class Command(BaseCommand):
     # --- Cleaning up and finishing -----------------------------------------------------
 
     def clear(self):
+        if slugs := edited_in_the_admin(generated(Article)) + edited_in_the_admin(generated(Event)):
+            raise CommandError(
+                "--clear would delete articles or events that were edited in the admin, which this "
+                f"command never does, though their slugs look like the ones it makes ({', '.join(slugs)}): "
+                f"give them other slugs first, or delete them yourself."
+            )
         about_ours = Article.objects.filter(event__in=generated(Event)).exclude(pk__in=generated(Article).values("pk"))
         if slugs := list(about_ours.values_list("slug", flat=True)[:5]):
             raise CommandError(
@@ -523,6 +547,15 @@ def make_picture_renditions(pictures):
 def generated(model):
     """The articles or events this command made: PREFIX, a number, a hyphen."""
     return model.objects.filter(slug__startswith=PREFIX, slug__regex=rf"^{PREFIX}[0-9]+-")
+
+
+def edited_in_the_admin(queryset, most=5):
+    """The slugs of up to `most` items of `queryset` with an entry in the admin's history: an
+    editor's, whatever the slug says (an article "Generated demo 2024: ..."). What this command
+    makes is bulk inserted, and has none."""
+    history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(queryset.model))
+    keyed = queryset.annotate(key=Cast("pk", output_field=TextField()))
+    return list(keyed.filter(key__in=history.values("object_id")).values_list("slug", flat=True)[:most])
 
 
 def analyze():
