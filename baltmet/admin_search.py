@@ -140,16 +140,17 @@ def words_query(term, using="default"):
     return query
 
 
-def slug_in(term):
-    """The slug `term` names, as typed or at the end of an address ("/news/some-slug/?x=1"),
-    or None where it cannot name one. Slugs are written in lower case."""
+def slugs_in(term):
+    """The slugs `term` may name, as typed or at the end of an address ("/news/some-slug/?x=1"):
+    as typed and in lower case, which the admin writes them in where it fills them in (an
+    editor may type capitals, "BSR-Day"); empty where it cannot name one."""
     try:
         path = urlsplit(term.strip()).path
     except ValueError:  # not an address after all ("http://[oslo")
-        return None
-    slug = path.rstrip("/").rsplit("/", 1)[-1].lower()
+        return set()
+    slug = path.rstrip("/").rsplit("/", 1)[-1]
     # What SlugField(allow_unicode=True) accepts; nothing else is looked up as a slug.
-    return slug if slug_unicode_re.match(slug) else None
+    return {slug, slug.lower()} if slug_unicode_re.match(slug) else set()
 
 
 class IndexedSearchAdminMixin:
@@ -172,9 +173,9 @@ class IndexedSearchAdminMixin:
         query = words_query(term, queryset.db)
         matches = Q(search_vector=query) if query is not None else Q(pk__in=[])
         # From the term as typed: the cut to twelve words would cut a long slug.
-        slug = slug_in(search_term)
-        if slug:
-            matches |= Q(slug=slug)
+        slugs = slugs_in(search_term)
+        if slugs:
+            matches |= Q(slug__in=slugs)
         # As a semi-join (`id IN (SELECT id ... WHERE search_vector @@ ...)`), not the match in
         # the outer WHERE: there PostgreSQL answered the date hierarchy's MIN/MAX by walking the
         # newest-first index and testing each article, expecting a few hundred matches from

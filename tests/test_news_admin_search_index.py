@@ -130,6 +130,12 @@ def test_a_slug_or_an_address_of_the_public_site_finds_its_article(staff_client,
     assert _found(staff_client, ARTICLES, term) == ["Riga start-up week"]
 
 
+def test_a_slug_an_editor_typed_in_capitals_is_found_by_it(staff_client):
+    make_article("Baltic Sea Region day", slug="BSR-Day", lead="Nothing else here.")
+    for term in ("BSR-Day", "https://example.org/news/BSR-Day/"):
+        assert _found(staff_client, ARTICLES, term) == ["Baltic Sea Region day"], term
+
+
 def test_a_long_slug_is_found_whole(staff_client):
     title = "One two three four five six seven eight nine ten eleven twelve thirteen fourteen"
     make_article(title, slug="one-two-three-four-five-six-seven-eight-nine-ten-eleven-twelve-thirteen-fourteen")
