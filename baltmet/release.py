@@ -8,7 +8,8 @@ old and new processes would serve each other's pages.
 
 It is made from the contents, not the dates, of the project's own apps (code, templates,
 static files) and template folders and of the pinned requirements, and from the settings that
-change what pages say (time zone, language, DEBUG's static file names, the URLs): servers with
+change what pages say (time zone, language, DEBUG's static file names, the URLs, the proxy's
+scheme header): servers with
 the same files and environment agree, and a fresh clone of the same commit changes nothing. It
 is worked out when the application loads (BaltmetConfig.ready()), from the files the process
 starts with; a deploy restarts the processes (templates, for one, are read at first use).
@@ -26,7 +27,12 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 _REQUIREMENTS = "requirements.txt"
-_PAGE_SETTINGS = ("DEBUG", "TIME_ZONE", "LANGUAGE_CODE", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL")
+# SECURE_PROXY_SSL_HEADER decides the scheme of the absolute addresses feeds, calendars and
+# sitemaps write: a site that set DJANGO_BEHIND_PROXY late answered If-None-Match from
+# clients holding their http:// copy with 304 (review r24e).
+_PAGE_SETTINGS = (
+    "DEBUG", "TIME_ZONE", "LANGUAGE_CODE", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL", "SECURE_PROXY_SSL_HEADER",
+)
 _SKIPPED_FOLDERS = frozenset({"__pycache__"})
 _OF_ONE_PROCESS = "process-"
 

@@ -163,9 +163,14 @@ def test_the_release_is_worked_out_when_the_application_loads():
     assert child.returncode == 0, child.stderr
 
 
-def test_the_release_changes_with_the_settings_that_change_pages(settings, worked_out_again):
+@pytest.mark.parametrize("name, values", [
+    ("TIME_ZONE", ("Europe/Helsinki", "Europe/Oslo")),
+    # The scheme of every absolute address feeds, calendars and sitemaps write.
+    ("SECURE_PROXY_SSL_HEADER", (("HTTP_X_FORWARDED_PROTO", "https"), None)),
+])
+def test_the_release_changes_with_the_settings_that_change_pages(settings, worked_out_again, name, values):
     ours = release.current()
-    settings.TIME_ZONE = "Europe/Helsinki" if settings.TIME_ZONE != "Europe/Helsinki" else "Europe/Oslo"
+    setattr(settings, name, values[0] if getattr(settings, name) != values[0] else values[1])
     release.current.cache_clear()
     assert release.current() != ours
 
