@@ -5,11 +5,22 @@ from baltmet import cache_failures, content_version, postgres_watch, redis_watch
 from baltmet.models import Release
 
 
+def _a_test_uses_the_database(items):
+    # As pytest-django decides whether to make the test database: where none of the tests run
+    # does, the connection still names the project's own database, which no test may write to.
+    return any(
+        item.get_closest_marker("django_db") or {"db", "transactional_db", "live_server"} & set(item.fixturenames)
+        for item in items
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _release_recorded_as_the_process_starts(django_db_setup, django_db_blocker):
+def _release_recorded_as_the_process_starts(request, django_db_setup, django_db_blocker):
     """As a server process does when it starts (baltmet.wsgi): else the first page of each test
     process would run one query more than the same page does on a server. The row goes again,
     as transactional tests' flushes take it anyway: each test starts without one."""
+    if not _a_test_uses_the_database(request.session.items):
+        return
     with django_db_blocker.unblock():
         assert release_since.serving_since() is not None
         Release.objects.all().delete()
