@@ -167,6 +167,10 @@ REDIS_OPTIONS = {
         if hasattr(socket, name)
     },
 }
+if REDIS_URL.startswith("unix:"):
+    # A Unix socket has no TCP to keep alive, and redis-py refuses the options for it: every
+    # cache call failed, and every content change waited for Redis (review r24i).
+    del REDIS_OPTIONS["socket_keepalive"], REDIS_OPTIONS["socket_keepalive_options"]
 if REDIS_URL:
     CACHES = {
         "default": {

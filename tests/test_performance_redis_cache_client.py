@@ -1,6 +1,8 @@
 """baltmet.cache.RedisCache: Django's RedisCache, but one redis.Redis client per connection
 pool instead of a new one for every cache operation. Needs the tests' Redis."""
 
+import subprocess
+import time
 import urllib.parse
 import uuid
 
@@ -8,8 +10,12 @@ import pytest
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
+from baltmet import content_version
 from baltmet.cache import RedisCache
-from tests.redis_for_tests import redis_url, unique_key_prefix
+from baltmet.page_cache import HEADER
+from tests.news_factories import make_article
+from tests.redis_for_tests import redis_url, unique_key_prefix, use_redis_page_cache
+from tests.settings_loader import load_settings
 
 REDIS_DB = 9
 
@@ -104,3 +110,39 @@ def test_server_run_id_is_the_servers_own(redis_cache):
     run_id = redis_cache.server_run_id()
     assert run_id == redis.Redis.from_url(redis_url(REDIS_DB)).info("server")["run_id"]
     assert len(run_id) == 40
+
+
+@pytest.fixture
+def redis_on_a_unix_socket(tmp_path):
+    socket_path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if socket_path.exists():
+                break
+            time.sleep(0.05)
+        yield f"unix://{socket_path}"
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_url_on_a_unix_socket_stores_pages_and_takes_changes_at_once(
+    client, settings, monkeypatch, redis_on_a_unix_socket
+):
+    # The settings as REDIS_URL=unix://... makes them: without TCP keepalives, which redis-py
+    # refuses for a Unix socket (every cache call failed, every change waited for Redis).
+    settings.REDIS_OPTIONS = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL=redis_on_a_unix_socket).REDIS_OPTIONS
+    use_redis_page_cache(settings, REDIS_DB, location=redis_on_a_unix_socket)
+    make_article("Over a socket")
+    assert client.get("/news/")[HEADER] == "miss"
+    assert client.get("/news/")[HEADER] == "hit"
+
+    started = time.monotonic()
+    make_article("Changed")
+    assert time.monotonic() - started < content_version.VERSION_WRITE_SECONDS
+    assert "Changed" in client.get("/news/").content.decode()
