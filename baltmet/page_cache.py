@@ -45,6 +45,7 @@ How it stays correct:
 The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 """
 
+import codecs
 import hashlib
 import logging
 from contextvars import ContextVar
@@ -131,10 +132,17 @@ def _has_session(request):
     return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
+def _decoded_as_everyone_is(request):
+    # A charset in a GET's Content-Type makes Django read its query string with it: the page of
+    # `?q=%C3%A9` read as Latin-1, stored under that address, would have answered everyone.
+    return request.encoding is None or codecs.lookup(request.encoding) == codecs.lookup(settings.DEFAULT_CHARSET)
+
+
 def _may_use_cache(request):
     return (
         settings.PAGE_CACHE_SECONDS > 0
         and request.method in ("GET", "HEAD")
+        and _decoded_as_everyone_is(request)
         and not _has_session(request)
         and "HTTP_AUTHORIZATION" not in request.META
         and not _excluded(request)

@@ -100,6 +100,7 @@ def test_pages_are_kept_per_address_including_the_query_string(client):
 
 
 def test_a_query_string_sent_as_raw_utf8_is_not_answered_with_the_page_of_another_query(client):
+    make_article("Cluster news")  # a content version to store pages under, also in Redis
     # `?q=é` as curl sends it, and the query that percent-encoding those bytes as text gives.
     garbled = client.get("/search/", QUERY_STRING="q=%C3%83%C2%A9")
     assert garbled[HEADER] == "miss" and "“Ã©”" in garbled.content.decode()
@@ -108,6 +109,19 @@ def test_a_query_string_sent_as_raw_utf8_is_not_answered_with_the_page_of_anothe
     response = client.get("/search/", QUERY_STRING=raw_utf8)
 
     assert "“é”" in response.content.decode() and response[HEADER] == "miss"
+
+
+def test_a_get_naming_another_charset_does_not_answer_others_with_its_page(client):
+    make_article("Cluster news")
+    # Django reads a query string with the charset of the request's Content-Type, a GET's too.
+    latin1 = client.get("/search/", QUERY_STRING="q=%C3%A9", CONTENT_TYPE="text/plain; charset=latin-1")
+    assert "“Ã©”" in latin1.content.decode() and latin1[HEADER] == "bypass"
+
+    response = client.get("/search/", QUERY_STRING="q=%C3%A9")
+
+    assert "“é”" in response.content.decode() and response[HEADER] == "miss"
+    utf8 = client.get("/search/", QUERY_STRING="q=%C3%A9", CONTENT_TYPE="application/json; charset=UTF-8")
+    assert utf8[HEADER] == "hit"
 
 
 def test_a_304_made_while_the_page_is_made_does_not_say_its_content_is_empty(client, monkeypatch):
