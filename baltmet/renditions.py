@@ -160,7 +160,8 @@ def _encode(image, image_format, size):
     profile = image.info.get("icc_profile")
     colours = _colour_chunks(image.info)
     palette = image.mode in ("P", "1")
-    transparent = "transparency" in image.info
+    # Not a 16-bit grey one: converted to RGBA, its tones would be clipped to white.
+    transparent = "transparency" in image.info and (palette or image.mode in ("RGB", "L"))
     if palette or transparent:
         # Pillow resizes palette and 1-bit images by nearest neighbour whatever it is asked:
         # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a
@@ -169,7 +170,9 @@ def _encode(image, image_format, size):
         # logo whose alpha is all or nothing) is filtered with its alpha too: else the filter
         # blends that colour into the edges, where it is no longer the transparent one, and
         # rings the logo with it.
-        image = image.convert("RGBA" if transparent else "RGB")
+        # A grey PNG stays grey (LA), its colour profile (a grey one) with it; GIF's writer keeps
+        # no LA alpha.
+        image = image.convert(("LA" if image.mode == "L" and image_format == "PNG" else "RGBA") if transparent else "RGB")
     if size != image.size:
         # Pillow's reduce(), which reducing_gap uses, refuses 16-bit greyscale (I;16: scans, maps).
         gap = None if image.mode.startswith("I;16") else REDUCING_GAP

@@ -233,6 +233,45 @@ def test_a_16_bit_greyscale_png_has_renditions():
     assert [rendition.width for rendition in renditions_for(article.image, LEAD)] == [320, 640, 960, 1600]
 
 
+def test_a_16_bit_greyscale_png_with_a_transparent_grey_keeps_its_tones(settings):
+    # Converted to RGBA to be filtered with its alpha, as 8-bit ones are, its tones would be
+    # clipped to 8 bits: a mid grey (30000 of 65535) white.
+    scan = Image.new("I", (800, 40), 0)
+    scan.paste(30000, (200, 0, 600, 40))  # pasted into I;16, a value keeps its low byte alone
+    scan = scan.convert("I;16")
+    buffer = io.BytesIO()
+    scan.save(buffer, "PNG", transparency=0)
+    article = make_article("Scan", image=upload("scan.png", buffer.getvalue(), "image/png"), image_alt="A scan")
+
+    for rendition in renditions_for(article.image, LEAD):
+        with Image.open(_media(settings, rendition.name)) as file:
+            grey = file.convert("I").getpixel((file.width // 2, file.height // 2))
+            assert 100 < (grey if file.mode in ("L", "LA", "RGB", "RGBA") else grey * 255 / 65535) < 135, rendition.name
+
+
+def _grey_colour_profile():
+    """The least ICC profile of a grey display: a header saying so, and no tags."""
+    header = bytearray(128)
+    struct.pack_into(">I", header, 0, 132)
+    header[12:16], header[16:20], header[20:24], header[36:40] = b"mntr", b"GRAY", b"XYZ ", b"acsp"
+    return bytes(header) + struct.pack(">I", 0)
+
+
+def test_a_grey_png_with_a_transparent_grey_and_a_grey_profile_stays_grey(settings):
+    # The PNG spec allows a grey profile on a grey PNG alone; on RGBA, browsers drop it.
+    logo = Image.new("L", (800, 400), 0)
+    ImageDraw.Draw(logo).ellipse((100, 50, 700, 350), fill=200)
+    name = "news/2020/01/grey.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(_png(logo, transparency=0, icc_profile=_grey_colour_profile()))
+    article = make_article("Grey", image=name, image_alt="Grey")
+
+    for rendition in renditions.make_every_width(article.image):
+        with Image.open(_media(settings, rendition)) as file:
+            assert file.mode in ("L", "LA") and file.info.get("icc_profile") == _grey_colour_profile(), rendition
+            assert file.getchannel("A" if file.mode == "LA" else "L").getextrema()[0] == 0  # still see-through
+
+
 def test_webp_stays_webp():
     article = make_article("Web", image=_image("web.webp", "WEBP", (800, 400)), image_alt="Web")
     renditions = renditions_for(article.image)
