@@ -14,6 +14,11 @@ from baltmet.publishing import Publishable
 from news.models import Article, Event, Topic
 
 
+# Ends the history entry of each item a bulk action changed: what one editor did to many items
+# at once, not to this one in its form (generate_demo_content tells them apart).
+BULK_ACTION_NOTE = " (admin action)."
+
+
 class PublishingActionsMixin:
     """Admin actions that publish or unpublish the selected items, for editors who may change them.
 
@@ -41,7 +46,7 @@ class PublishingActionsMixin:
                 changing,
                 user_id=request.user.pk,
                 action_flag=CHANGE,
-                change_message=f"Set status to {Publishable.Status(status).label.lower()} (admin action).",
+                change_message=f"Set status to {Publishable.Status(status).label.lower()}{BULK_ACTION_NOTE}",
                 action_time=now,
                 repr_field="title",  # what Article's and Event's str() give
             )

@@ -226,10 +226,21 @@ def test_clear_refuses_to_delete_an_editors_article_or_event_whose_slug_looks_ge
         "status": "published", "publish_at_0": "2024-01-01", "publish_at_1": "00:00:00", "event": "",
     }).status_code == 302
 
-    with pytest.raises(CommandError, match="edited in the admin.*generated-demo-2024-what-we-learned"):
+    with pytest.raises(CommandError, match="edited in the admin's forms.*generated-demo-2024-what-we-learned"):
         _generate(articles=30, events=5, clear=True)
 
     assert Article.objects.filter(pk=article.pk).exists()
+
+
+def test_clear_replaces_generated_drafts_published_with_the_admins_bulk_action(staff_client):
+    _generate(articles=30, events=5)
+    drafts = list(Article.objects.filter(status=Article.Status.DRAFT).values_list("pk", flat=True))
+    response = staff_client.post("/admin/news/article/", {"action": "publish", "index": 0, "_selected_action": drafts})
+    assert response.status_code == 302 and not Article.objects.filter(status=Article.Status.DRAFT).exists()
+
+    _generate(articles=30, events=5, clear=True)
+
+    assert not Article.objects.filter(pk__in=drafts).exists() and Article.objects.count() == 30
 
 
 def test_a_run_clashing_with_a_generated_region_given_another_slug_is_refused_and_adds_nothing():

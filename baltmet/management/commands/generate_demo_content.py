@@ -26,9 +26,10 @@ Generated articles, events, institutions and clusters have slugs starting with
 "generated-demo-" and a number (or a region's slug), which editors rarely write: --clear deletes
 the generated articles and events, and nothing else, in batches (the page cache's receivers
 would otherwise have every row loaded at once); it refuses while an article it did not make is
-about an event it made, and while an article or event with such a slug has an entry in the
-admin's history (an editor's "Generated demo 2024: ..."), which what it makes never has. One
-with such a slug that came in otherwise (loaddata, a script) is taken for its own. Regions, topics and metrics are shared with real content: existing
+about an event it made, and while an article or event with such a slug was added or edited in
+the admin's forms (an editor's "Generated demo 2024: ..."; the publish and unpublish actions
+on many items do not count). One with such a slug that came in otherwise (loaddata, a script)
+is taken for its own. Regions, topics and metrics are shared with real content: existing
 ones (same slug or code) are used, missing ones added with their figures, institutions and
 clusters, and --clear leaves them.
 """
@@ -478,9 +479,9 @@ class Command(BaseCommand):
     def clear(self):
         if slugs := edited_in_the_admin(generated(Article)) + edited_in_the_admin(generated(Event)):
             raise CommandError(
-                "--clear would delete articles or events that were edited in the admin, which this "
-                f"command never does, though their slugs look like the ones it makes ({', '.join(slugs)}): "
-                f"give them other slugs first, or delete them yourself."
+                "--clear would delete articles or events that were added or edited in the admin's forms, "
+                f"though their slugs look like the ones it makes ({', '.join(slugs)}): give them other "
+                f"slugs first, or delete them yourself."
             )
         about_ours = Article.objects.filter(event__in=generated(Event)).exclude(pk__in=generated(Article).values("pk"))
         if slugs := list(about_ours.values_list("slug", flat=True)[:5]):
@@ -550,10 +551,15 @@ def generated(model):
 
 
 def edited_in_the_admin(queryset, most=5):
-    """The slugs of up to `most` items of `queryset` with an entry in the admin's history: an
-    editor's, whatever the slug says (an article "Generated demo 2024: ..."). What this command
-    makes is bulk inserted, and has none."""
-    history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(queryset.model))
+    """The slugs of up to `most` items of `queryset` with an entry in the admin's history other
+    than a bulk action's: an editor's, added or edited in its form, whatever the slug says (an
+    article "Generated demo 2024: ..."). What this command makes is bulk inserted, and gets
+    such entries only where someone tried the admin's publish or unpublish on it."""
+    from news.admin import BULK_ACTION_NOTE
+
+    history = LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(queryset.model)).exclude(
+        change_message__endswith=BULK_ACTION_NOTE
+    )
     keyed = queryset.annotate(key=Cast("pk", output_field=TextField()))
     return list(keyed.filter(key__in=history.values("object_id")).values_list("slug", flat=True)[:most])
 
