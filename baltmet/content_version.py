@@ -10,8 +10,9 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
   app, on every path (admin, ORM, loaddata's raw saves, queryset update()/bulk_create()
   through `ContentQuerySet`, also the content models' base manager; a proxy or child that
   declares managers of its own must keep them `ContentQuerySet`s) moves it, once the change
-  is committed (once per transaction). Raw SQL and direct writes
-  to a many-to-many's through table call `content_changed()` themselves.
+  is committed (once per transaction). Raw SQL, direct writes to a many-to-many's through
+  table and data migrations (whose historical models have plain managers and no receivers:
+  their update() and delete() count for nothing) call `content_changed()` themselves.
 - **Where it is kept** (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
     process has its own cache, and the database is the one place every process sees, also
@@ -130,6 +131,9 @@ def content_changed(using=DEFAULT_DB_ALIAS):
         # Queued once per transaction; a rollback (of it, or of the savepoint that queued
         # this) drops it, and the next change queues it again.
         transaction.on_commit(_BumpAfterCommit(using), using=using, robust=True)
+        # First of the hooks: Django drops the hooks after one that raises (not robust), and a
+        # notification queued before the change, failing, would leave the change unshown.
+        connection.run_on_commit.insert(0, connection.run_on_commit.pop())
 
 
 def _bump_on_a_connection_of_its_own(using):

@@ -497,6 +497,26 @@ def test_a_changed_page_is_stored_anew_under_the_new_version(client):
     assert _get(client, "/news/")[0][HEADER] == "hit"
 
 
+def test_a_change_shows_though_a_commit_hook_queued_before_it_fails(client):
+    article = make_article("Old title")
+    assert "Old title" in client.get("/news/").content.decode()
+    assert client.get("/news/")[HEADER] == "hit"
+
+    def notify_subscribers():
+        raise ConnectionError("mail server down")
+
+    with pytest.raises(ConnectionError):
+        with transaction.atomic():
+            # Queued before the change; Django drops the hooks after one that raises.
+            transaction.on_commit(notify_subscribers)
+            article.title = "New title"
+            article.save()
+
+    assert Article.objects.get(pk=article.pk).title == "New title"
+    response = client.get("/news/")
+    assert "New title" in response.content.decode(), response[HEADER]
+
+
 def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_all():
     make_article("Seed")
     before = _version()
@@ -727,10 +747,11 @@ def test_a_connection_dropped_right_after_the_commit_still_changes_the_version(c
             other.close()
 
     with transaction.atomic():
-        # Runs after the commit, just before the page cache's hook (queued by the save).
-        transaction.on_commit(drop_the_connection)
         article.title = "New title"
         article.save()
+        # Runs after the commit, just before the page cache's hook (queued by the save, first).
+        transaction.on_commit(drop_the_connection)
+        connection.run_on_commit.insert(0, connection.run_on_commit.pop())
     response = client.get(url)
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
     assert "Error calling" not in caplog.text
