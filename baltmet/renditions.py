@@ -99,7 +99,7 @@ _OUTPUT = {
 }
 # Raised when _encode() writes other bytes from the same options (another filter, another
 # colour handling): with the options themselves it names the renditions' folder (ENCODING).
-ENCODER_REVISION = 2  # 2: PNGs' transparent colours in full colour or grey, and gamma (27 November)
+ENCODER_REVISION = 2  # 2: PNGs' transparent colours, 1-bit grey, gamma (27 November)
 
 
 def encoding():
@@ -159,13 +159,17 @@ def _encode(image, image_format, size):
     # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
     profile = image.info.get("icc_profile")
     colours = _colour_chunks(image.info)
-    palette = image.mode in ("P", "1")
-    # Not a 16-bit grey one: converted to RGBA, its tones would be clipped to white.
-    transparent = "transparency" in image.info and (palette or image.mode in ("RGB", "L"))
+    if image.mode == "1":
+        # Grey, filtered and kept grey: as a palette, quantizing made its white 254, and a grey
+        # colour profile is not valid on one.
+        image = image.convert("L")
+    palette = image.mode == "P"
+    # 16-bit grey comes here without one (_transparent_colour_as_alpha()).
+    transparent = "transparency" in image.info and image.mode in ("P", "RGB", "L")
     if palette or transparent:
-        # Pillow resizes palette and 1-bit images by nearest neighbour whatever it is asked:
-        # jagged maps and logos. In full colour they are filtered, then (PNG) put back on a
-        # palette, unless transparent: quantizing would make their opaque parts 254/255 opaque.
+        # Pillow resizes palette images by nearest neighbour whatever it is asked: jagged maps
+        # and logos. In full colour they are filtered, then (PNG) put back on a palette, unless
+        # transparent: quantizing would make their opaque parts 254/255 opaque.
         # A full-colour or grey PNG with a transparent colour (tRNS, as PNG optimisers store a
         # logo whose alpha is all or nothing) is filtered with its alpha too: else the filter
         # blends that colour into the edges, where it is no longer the transparent one, and
@@ -192,6 +196,31 @@ def _encode(image, image_format, size):
     buffer = BytesIO()
     resized.save(buffer, format=image_format, **options)
     return extension, buffer.getvalue()
+
+
+# Samples of 16-bit grey, 0 to 65535, as 8-bit ones.
+_SIXTEEN_TO_EIGHT_BITS = [value // 257 for value in range(65536)]
+
+
+def _transparent_colour_as_alpha(image, image_format, data):
+    """`image`, a decoded PNG in grey or full colour with a transparent colour (tRNS), with that
+    colour on the scale of its decoded pixels, or as an alpha channel. Pillow 13 gives the colour
+    as the file stores it but decodes the pixels to 8 bits: the white of 2- and 4-bit grey is 3
+    or 15 against pixels of 255, a 16-bit colour's samples are 16-bit; and converting 16-bit
+    grey to 8 bits clips its tones, so its alpha channel is made from its own 16-bit values."""
+    # IHDR, first in every PNG: the bit depth, then the colour type (0 grey, 2 full colour).
+    if image_format != "PNG" or "transparency" not in image.info or data[25] not in (0, 2):
+        return image
+    depth, colour = data[24], image.info["transparency"]
+    if image.mode.startswith("I"):
+        levels = image.convert("I")
+        alpha = levels.point([0 if value == colour else 255 for value in range(65536)], "L")
+        return Image.merge("LA", (levels.point(_SIXTEEN_TO_EIGHT_BITS, "L"), alpha))
+    if depth < 8 and colour < 2**depth:  # Pillow scales 1-bit grey's itself (0 or 255)
+        image.info["transparency"] = colour * 255 // (2**depth - 1)
+    elif depth == 16:
+        image.info["transparency"] = tuple(value >> 8 for value in colour)
+    return image
 
 
 def _colour_chunks(info):
@@ -285,7 +314,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
         image = undecodable = None
         if missing:
             try:
-                image = _upright(opened, orientation)
+                image = _transparent_colour_as_alpha(_upright(opened, orientation), image_format, data)
             except Exception as error:
                 undecodable = _logged(error, "no renditions for %s: it cannot be decoded", name)
         made = {}

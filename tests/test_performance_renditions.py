@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import weakref
+import zlib
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,84 @@ def test_a_grey_png_with_a_transparent_grey_and_a_grey_profile_stays_grey(settin
         with Image.open(_media(settings, rendition)) as file:
             assert file.mode in ("L", "LA") and file.info.get("icc_profile") == _grey_colour_profile(), rendition
             assert file.getchannel("A" if file.mode == "LA" else "L").getextrema()[0] == 0  # still see-through
+
+
+def _png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _raw_png(width, height, depth, colour_type, row, *chunks):
+    """A PNG written byte by byte: bit depths and colour types Pillow does not write."""
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    pixels = zlib.compress(b"".join(b"\x00" + row for _ in range(height)))
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + b"".join(_png_chunk(*chunk) for chunk in chunks)
+            + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b""))
+
+
+def _packed(values, depth):
+    bits = "".join(format(value, f"0{depth}b") for value in values)
+    bits += "0" * (-len(bits) % 8)
+    return bytes(int(bits[start : start + 8], 2) for start in range(0, len(bits), 8))
+
+
+def _renditions_of_png(settings, data):
+    name = "news/2020/01/upload.png"
+    _media(settings, name).parent.mkdir(parents=True, exist_ok=True)
+    _media(settings, name).write_bytes(data)
+    made = renditions.make_every_width(make_article("Upload", image=name, image_alt="Upload").image)
+    assert made
+    for rendition in sorted(made):
+        with Image.open(_media(settings, rendition)) as file:
+            file.load()
+            yield rendition, file
+
+
+def _alpha_at(file, x, y):
+    return file.convert("RGBA").getpixel((x, y))[3]
+
+
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_a_grey_png_of_fewer_bits_keeps_its_transparent_white_see_through(settings, depth):
+    # Pillow gives the transparent grey as stored (1, 3, 15) and the pixels as 8-bit (255).
+    white = 2**depth - 1
+    row = _packed([0] * 400 + [white] * 400, depth)
+    data = _raw_png(800, 40, depth, 0, row, (b"tRNS", struct.pack(">H", white)))
+    for rendition, file in _renditions_of_png(settings, data):
+        assert _alpha_at(file, file.width // 4, file.height // 2) == 255, rendition  # black: opaque
+        assert _alpha_at(file, 3 * file.width // 4, file.height // 2) == 0, rendition  # white: see-through
+
+
+def test_a_16_bit_full_colour_png_keeps_its_transparent_colour_see_through(settings):
+    orange = (65535, 32767, 0)  # its bytes unalike: the 8-bit pixels are not it
+    row = struct.pack(">HHH", 0, 0, 0) * 400 + struct.pack(">HHH", *orange) * 400
+    data = _raw_png(800, 40, 16, 2, row, (b"tRNS", struct.pack(">HHH", *orange)))
+    for rendition, file in _renditions_of_png(settings, data):
+        assert _alpha_at(file, file.width // 4, file.height // 2) == 255, rendition
+        assert _alpha_at(file, 3 * file.width // 4, file.height // 2) == 0, rendition
+
+
+def test_an_opaque_16_bit_grey_scan_with_a_transparent_black_gets_no_holes(settings):
+    # Next to dark strokes the filter undershoots to 0, the transparent grey, unless the alpha
+    # is made from the upload's own pixels first.
+    scan = Image.new("I", (1600, 400), 65535)
+    draw = ImageDraw.Draw(scan)
+    for x in range(100, 1500, 40):
+        draw.rectangle((x, 100, x + 6, 300), fill=800)
+    data = _png(scan.convert("I;16"), transparency=0)
+    for rendition, file in _renditions_of_png(settings, data):
+        assert file.convert("RGBA").getchannel("A").getextrema()[0] == 255, rendition
+
+
+@pytest.mark.parametrize("transparency", [0, None], ids=["black see-through", "opaque"])
+def test_a_1_bit_png_stays_grey_with_its_grey_profile_and_its_white(settings, transparency):
+    logo = Image.new("1", (800, 400), 1)
+    ImageDraw.Draw(logo).ellipse((100, 50, 700, 350), fill=0)
+    options = {"icc_profile": _grey_colour_profile()}
+    if transparency is not None:
+        options["transparency"] = transparency
+    for rendition, file in _renditions_of_png(settings, _png(logo, **options)):
+        assert file.mode in ("L", "LA") and file.info.get("icc_profile") == _grey_colour_profile(), rendition
+        assert file.convert("L").getpixel((2, 2)) == 255, rendition  # a palette made it 254
 
 
 def test_webp_stays_webp():
