@@ -20,8 +20,9 @@ How it stays correct:
   made before the release it rolled back: a page is served only if made since the release
   started serving (baltmet.release_since).
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
-  staff, and anyone else with a session), other methods than GET/HEAD, the admin, the editor
-  and the health check are never answered from the cache; their responses are marked
+  staff, and anyone else with a session), other methods than GET/HEAD, a GET naming another
+  charset (with which Django reads its query string), the admin, the editor and the health
+  check are never answered from the cache; their responses are marked
   `Cache-Control: private, max-age=0` when a session cookie was sent. A response is stored
   only if it is a 200, sets no cookie, varies on nothing but Cookie and is not private or
   no-store (previews are both). Pages rendered inside a transaction are neither served nor
