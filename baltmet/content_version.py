@@ -130,10 +130,22 @@ def content_changed(using=DEFAULT_DB_ALIAS):
     elif not any(isinstance(entry[1], _BumpAfterCommit) for entry in connection.run_on_commit):
         # Queued once per transaction; a rollback (of it, or of the savepoint that queued
         # this) drops it, and the next change queues it again.
-        transaction.on_commit(_BumpAfterCommit(using), using=using, robust=True)
-        # First of the hooks: Django drops the hooks after one that raises (not robust), and a
-        # notification queued before the change, failing, would leave the change unshown.
-        connection.run_on_commit.insert(0, connection.run_on_commit.pop())
+        hook = _BumpAfterCommit(using)
+        transaction.on_commit(hook, using=using, robust=True)
+        _put_first(connection, hook)
+
+
+def _put_first(connection, hook):
+    """`hook` first of the transaction's commit hooks: Django drops the hooks after one that
+    raises (not robust), and a notification queued before the change, failing, would leave the
+    change unshown. Not in a test case's transaction, which never commits: its hooks run only
+    through captureOnCommitCallbacks, which runs those queued since it started."""
+    if connection.atomic_blocks and getattr(connection.atomic_blocks[0], "_from_testcase", False):
+        return
+    for position, (_, queued, _) in enumerate(connection.run_on_commit):
+        if queued is hook:  # not there where on_commit ran it at once (a test's stand-in)
+            connection.run_on_commit.insert(0, connection.run_on_commit.pop(position))
+            return
 
 
 def _bump_on_a_connection_of_its_own(using):

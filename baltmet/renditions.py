@@ -208,8 +208,9 @@ def _transparent_colour_as_alpha(image, image_format, data):
     as the file stores it but decodes the pixels to 8 bits: the white of 2- and 4-bit grey is 3
     or 15 against pixels of 255, a 16-bit colour's samples are 16-bit; and converting 16-bit
     grey to 8 bits clips its tones, so its alpha channel is made from its own 16-bit values."""
-    # IHDR, first in every PNG: the bit depth, then the colour type (0 grey, 2 full colour).
-    if image_format != "PNG" or "transparency" not in image.info or data[25] not in (0, 2):
+    # IHDR, first in a PNG (Pillow reads one where another chunk comes first, browsers do
+    # not): the bit depth, then the colour type (0 grey, 2 full colour).
+    if image_format != "PNG" or "transparency" not in image.info or data[12:16] != b"IHDR" or data[25] not in (0, 2):
         return image
     depth, colour = data[24], image.info["transparency"]
     if image.mode.startswith("I"):

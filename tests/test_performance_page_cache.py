@@ -517,6 +517,31 @@ def test_a_change_shows_though_a_commit_hook_queued_before_it_fails(client):
     assert "New title" in response.content.decode(), response[HEADER]
 
 
+@pytest.mark.django_db  # in a test case's transaction, which never commits
+def test_a_change_in_a_test_case_is_captured_with_the_commit_hooks_queued_since(django_capture_on_commit_callbacks):
+    article = make_article("Old title")
+    connection.run_on_commit[:] = []  # the hook the save above queued: not this test's business
+    earlier = []
+    transaction.on_commit(lambda: earlier.append("ran"))  # before the capture starts
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        article.title = "New title"
+        article.save()
+
+    assert [type(callback) for callback in callbacks] == [content_version._BumpAfterCommit]
+    assert earlier == [], "a hook queued before the capture was run by it"
+
+
+def test_a_save_goes_through_where_on_commit_runs_hooks_at_once(monkeypatch):
+    # A test's stand-in for on_commit, as some write: nothing is queued to be put first.
+    article = make_article("Old title")
+    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
+    with transaction.atomic():
+        article.title = "New title"
+        article.save()
+    assert Article.objects.get(pk=article.pk).title == "New title"
+
+
 def test_a_transaction_changes_the_version_once_at_commit_and_a_rollback_not_at_all():
     make_article("Seed")
     before = _version()

@@ -339,6 +339,17 @@ def test_an_opaque_16_bit_grey_scan_with_a_transparent_black_gets_no_holes(setti
         assert file.convert("RGBA").getchannel("A").getextrema()[0] == 255, rendition
 
 
+def test_a_png_with_a_chunk_before_its_header_keeps_its_transparent_colour(settings):
+    # Pillow reads it, the bytes where IHDR's bit depth and colour type would be are another
+    # chunk's: here they would say 16-bit full colour, and the transparent white became black.
+    row = bytes([0, 0, 0]) * 400 + bytes([255, 255, 255]) * 400
+    good = _raw_png(800, 40, 8, 2, row, (b"tRNS", struct.pack(">HHH", 255, 255, 255)))
+    data = good[:8] + _png_chunk(b"prVt", bytes(8) + b"\x10\x02") + good[8:]
+    for rendition, file in _renditions_of_png(settings, data):
+        assert _alpha_at(file, file.width // 4, file.height // 2) == 255, rendition  # black: opaque
+        assert _alpha_at(file, 3 * file.width // 4, file.height // 2) == 0, rendition  # white: see-through
+
+
 @pytest.mark.parametrize("transparency", [0, None], ids=["black see-through", "opaque"])
 def test_a_1_bit_png_stays_grey_with_its_grey_profile_and_its_white(settings, transparency):
     logo = Image.new("1", (800, 400), 1)
