@@ -131,6 +131,14 @@ class EventQuerySet(NewsItemQuerySet):
         site's time zone), as a one-value queryset."""
         return self.published().filter(all_day=True, ends__lt=local_midnight(now)).order_by("-ends").values("ends")[:1]
 
+    def once_the_calendar_is_full(self):
+        """These events, or none of them while the calendar (for_calendar()) holds every published
+        event, as it does up to the fewer of the past and upcoming events it keeps: an event
+        ending then moves none of the calendar's bytes, and its subscribers need not download
+        it again."""
+        fewest = min(CALENDAR_PAST_EVENTS, CALENDAR_UPCOMING_EVENTS)
+        return self.filter(models.Exists(self.model.objects.published().order_by().values("pk")[fewest : fewest + 1]))
+
     def next_end_after(self, now):
         """When the next timed event ends (and moves to the past), as a one-value queryset.
         All-day events end at midnight, which pages expect anyway."""

@@ -147,14 +147,15 @@ def _event_file_moments(request, slug):
 
 
 def _calendar_moments(request):
-    """The calendar also changes when an event comes out, and when one ends (the oldest past
-    events drop out): a timed event at its end, an all-day event at the midnight after its last
-    day. A midnight at which no event ended changes nothing: subscribers' copies stay current."""
+    """The calendar also changes when an event comes out, and, once it is full, when one ends
+    (the oldest past events drop out): a timed event at its end, an all-day event at the
+    midnight after its last day. A midnight at which no event ended changes nothing: subscribers'
+    copies stay current."""
     now = timezone.now()
     return [
         Event.objects.latest_publication(),
-        Event.objects.last_end_before(now),
-        MidnightAfter(Event.objects.last_all_day_end_before(now)),
+        Event.objects.once_the_calendar_is_full().last_end_before(now),
+        MidnightAfter(Event.objects.once_the_calendar_is_full().last_all_day_end_before(now)),
     ]
 
 

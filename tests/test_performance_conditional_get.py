@@ -14,6 +14,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
 
+import news.models
 from baltmet.content_version import local_midnight
 from tests.news_factories import make_article, make_event
 
@@ -118,12 +119,35 @@ def test_a_scheduled_article_coming_out_makes_the_feed_stale_without_any_save(cl
         assert "Scheduled news" in response.content.decode()
 
 
-def test_an_event_ending_makes_the_calendar_stale(client, monkeypatch):
+@pytest.fixture
+def full_calendar(monkeypatch):
+    """The calendar keeps no past event: it is full, and an event ending drops one from it."""
+    monkeypatch.setattr(news.models, "CALENDAR_PAST_EVENTS", 0)
+
+
+def test_an_event_ending_makes_a_full_calendar_stale(client, monkeypatch, full_calendar):
     start = timezone.now()
     make_event("Morning session", starts=start - timedelta(hours=1), ends=start + timedelta(minutes=10))
     first = client.get("/events/calendar.ics")
     _at(monkeypatch, start + timedelta(minutes=11))
-    assert client.get("/events/calendar.ics", headers={"If-None-Match": first["ETag"]}).status_code == 200
+    response = client.get("/events/calendar.ics", headers={"If-None-Match": first["ETag"]})
+    assert response.status_code == 200 and "Morning session" not in response.content.decode()
+
+
+@pytest.mark.parametrize("all_day", [False, True], ids=["timed", "all day"])
+def test_a_calendar_holding_every_event_stays_current_when_one_ends(client, monkeypatch, all_day):
+    # Its bytes are the same: subscribers' calendar apps need not download it again.
+    start = timezone.now()
+    ends = local_midnight(start, days_later=1) - timedelta(hours=1) if all_day else start + timedelta(minutes=10)
+    make_event("Morning session", starts=start - timedelta(hours=1), ends=ends, all_day=all_day)
+    make_event("Next month", starts=start + timedelta(days=30))
+    first = client.get("/events/calendar.ics")
+    _at(monkeypatch, local_midnight(start, days_later=1) + timedelta(minutes=1) if all_day else start + timedelta(minutes=11))
+
+    response = client.get("/events/calendar.ics", headers={"If-None-Match": first["ETag"]})
+
+    assert response.status_code == 304
+    assert client.get("/events/calendar.ics").content == first.content
 
 
 def test_the_calendar_stays_current_over_a_midnight_at_which_no_event_ends(client, monkeypatch):
@@ -152,7 +176,9 @@ def _days_ahead_when_clocks_change():
 
 
 @pytest.mark.parametrize("days_later", [1, *_days_ahead_when_clocks_change()])
-def test_an_all_day_event_makes_the_calendar_stale_at_the_midnight_after_its_last_day(client, monkeypatch, days_later):
+def test_an_all_day_event_makes_a_full_calendar_stale_at_the_midnight_after_its_last_day(
+    client, monkeypatch, days_later, full_calendar
+):
     # Its last day an ordinary one, or one on which the clocks change (23 or 25 hours long).
     last_day = local_midnight(timezone.now(), days_later=days_later)
     make_event("Workshop days", starts=last_day - timedelta(days=1), ends=last_day + timedelta(hours=12), all_day=True)
