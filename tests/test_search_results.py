@@ -136,6 +136,33 @@ def test_excerpt_marks_stemmed_forms(client):
     assert "<mark>clusters</mark>" in page
 
 
+def test_matches_are_ranked_and_marked_by_their_words_joined_by_or(client):
+    # With a phrase or "and", ts_rank scores every pair of positions of every two words (the
+    # square of how often they occur: seconds a page on news-length articles) and ts_headline
+    # tries every stretch of text that holds a phrase, keeping its memory (a 1 MB article
+    # exhausted the database server's memory). The match itself still needs the phrase.
+    make_article("Pilot project report", lead="", body="<p>The pilot project met its partners.</p>")
+    make_article("Project pilots", lead="", body="<p>A project about a pilot.</p>")
+    with CaptureQueriesContext(connection) as queries:
+        page = main_of(client.get("/search/", {"q": '"pilot project" -budget partners'}).content.decode())
+    ranked_and_marked = [
+        call for sql in (query["sql"] for query in queries) for call in re.findall(r"ts_(?:rank|headline)\(.*", sql)
+    ]
+
+    assert titles(client, '"pilot project" -budget partners') == ["Pilot project report"]
+    excerpt = re.search(r'<p class="excerpt">(.*?)</p>', page, re.S).group(1)
+    assert "<mark>pilot</mark> <mark>project</mark>" in excerpt and "<mark>partners</mark>" in excerpt
+    assert len(ranked_and_marked) == 2
+    # Each given the query's indexable part with its phrases and "and"s made "or"s.
+    assert all("regexp_replace(querytree(websearch_to_tsquery(" in call for call in ranked_and_marked)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT regexp_replace(querytree(websearch_to_tsquery('english', %s)), '<[0-9]*-?>|&', '|', 'g')::tsquery",
+            ['"pilot project" -budget partners'],
+        )
+        assert cursor.fetchone()[0] == "'pilot' | 'project' | 'partner'"
+
+
 def test_results_are_paged_ten_at_a_time_with_links_that_keep_the_query(client):
     now = timezone.now()
     for n in range(23):
