@@ -33,7 +33,7 @@ from tests.news_factories import make_article
 from tests.decoded_uploads import count_decoded_uploads, visitor_at_each_version_change
 from tests.redis_for_tests import UnreachableCache
 from tests.regions_factories import make_region
-from tests.upload_files import image_bytes, upload
+from tests.upload_files import image_bytes, png_chunk, raw_png, upload
 
 # As a site does: pages are cached and the version changed only once content is committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -273,16 +273,9 @@ def test_a_grey_png_with_a_transparent_grey_and_a_grey_profile_stays_grey(settin
             assert file.getchannel("A" if file.mode == "LA" else "L").getextrema()[0] == 0  # still see-through
 
 
-def _png_chunk(kind, data):
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
 def _raw_png(width, height, depth, colour_type, row, *chunks):
-    """A PNG written byte by byte: bit depths and colour types Pillow does not write."""
-    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    pixels = zlib.compress(b"".join(b"\x00" + row for _ in range(height)))
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + b"".join(_png_chunk(*chunk) for chunk in chunks)
-            + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b""))
+    """A PNG of `height` copies of `row`, written byte by byte (raw_png())."""
+    return raw_png(width, height, depth, colour_type, zlib.compress((b"\x00" + row) * height), *chunks)
 
 
 def _packed(values, depth):
@@ -344,7 +337,7 @@ def test_a_png_with_a_chunk_before_its_header_keeps_its_transparent_colour(setti
     # chunk's: here they would say 16-bit full colour, and the transparent white became black.
     row = bytes([0, 0, 0]) * 400 + bytes([255, 255, 255]) * 400
     good = _raw_png(800, 40, 8, 2, row, (b"tRNS", struct.pack(">HHH", 255, 255, 255)))
-    data = good[:8] + _png_chunk(b"prVt", bytes(8) + b"\x10\x02") + good[8:]
+    data = good[:8] + png_chunk(b"prVt", bytes(8) + b"\x10\x02") + good[8:]
     for rendition, file in _renditions_of_png(settings, data):
         assert _alpha_at(file, file.width // 4, file.height // 2) == 255, rendition  # black: opaque
         assert _alpha_at(file, 3 * file.width // 4, file.height // 2) == 0, rendition  # white: see-through

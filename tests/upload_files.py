@@ -22,19 +22,27 @@ def png(name="harbour.png", size=(16, 12)):
     return upload(name, image_bytes("PNG", size), "image/png")
 
 
-def _png_chunk(kind, data):
+def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def raw_png(width, height, depth, colour_type, pixels, *chunks):
+    """A PNG written byte by byte, for what Pillow does not write (other bit depths and colour
+    types, a header that lies): its IHDR, `chunks` ((kind, data) pairs), then `pixels` (the
+    compressed rows) as its IDAT."""
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + b"".join(png_chunk(*chunk) for chunk in chunks)
+        + png_chunk(b"IDAT", pixels)
+        + png_chunk(b"IEND", b"")
+    )
 
 
 def decompression_bomb_png(width=100_000, height=100_000):
     """A tiny PNG whose header claims ten billion pixels."""
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", header)
-        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
-        + _png_chunk(b"IEND", b"")
-    )
+    return raw_png(width, height, 1, 0, zlib.compress(b"\x00" * 64))
 
 
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
