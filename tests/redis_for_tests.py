@@ -2,7 +2,10 @@
 REDIS_TEST_URL. Tests that need it fail without it, saying how to get one; they are never
 skipped."""
 
+import contextlib
 import os
+import subprocess
+import time
 import urllib.parse
 import uuid
 
@@ -25,6 +28,28 @@ def redis_url(db):
             "installs and starts redis-server (scripts/ensure-test-services.sh), or set REDIS_TEST_URL."
         )
     return url
+
+
+@contextlib.contextmanager
+def redis_server_of_its_own(*options, **connection):
+    """A redis-server of a test's own, started with `options` and nothing kept on disk, once it
+    answers through `connection` (redis.Redis's: port=..., or unix_socket_path=...); a client
+    of it, and the server stopped afterwards."""
+    server = subprocess.Popen(
+        ["redis-server", "--save", "", "--appendonly", "no", *options], stdout=subprocess.DEVNULL
+    )
+    client = redis.Redis(**connection)
+    try:
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                client.ping()
+                break
+            time.sleep(0.05)
+        yield client
+    finally:
+        client.close()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def unique_key_prefix():

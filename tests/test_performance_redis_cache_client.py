@@ -1,7 +1,6 @@
 """baltmet.cache.RedisCache: Django's RedisCache, but one redis.Redis client per connection
 pool instead of a new one for every cache operation. Needs the tests' Redis."""
 
-import subprocess
 import time
 import urllib.parse
 import uuid
@@ -14,7 +13,7 @@ from baltmet import content_version
 from baltmet.cache import RedisCache
 from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
-from tests.redis_for_tests import redis_url, unique_key_prefix, use_redis_page_cache
+from tests.redis_for_tests import redis_server_of_its_own, redis_url, unique_key_prefix, use_redis_page_cache
 from tests.settings_loader import load_settings
 
 REDIS_DB = 9
@@ -114,20 +113,9 @@ def test_server_run_id_is_the_servers_own(redis_cache):
 
 @pytest.fixture
 def redis_on_a_unix_socket(tmp_path):
-    socket_path = tmp_path / "redis.sock"
-    server = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(socket_path), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            if socket_path.exists():
-                break
-            time.sleep(0.05)
+    socket_path = str(tmp_path / "redis.sock")
+    with redis_server_of_its_own("--port", "0", "--unixsocket", socket_path, unix_socket_path=socket_path):
         yield f"unix://{socket_path}"
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,6 @@ import contextlib
 import re
 import signal
 import socket
-import subprocess
 import threading
 import time
 import urllib.parse
@@ -22,7 +21,7 @@ import redis
 from baltmet import cache_failures, content_version, page_cache, renditions
 from news.models import Article
 from tests.news_factories import make_article
-from tests.redis_for_tests import UnreachableCache, redis_url, use_redis_page_cache
+from tests.redis_for_tests import UnreachableCache, redis_server_of_its_own, redis_url, use_redis_page_cache
 from tests.subprocess_env import free_port
 from tests.tcp_proxy import Proxy
 from tests.upload_files import image_bytes, upload
@@ -199,23 +198,9 @@ def small_redis(tmp_path):
     """A redis-server of its own with Redis's default policy when full (noeviction: writes
     that need memory are refused), as a Redis given maxmemory and nothing else is."""
     port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(tmp_path), "--maxmemory-policy", "noeviction"],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    try:
-        for _ in range(100):
-            with contextlib.suppress(redis.ConnectionError):
-                client.ping()
-                break
-            time.sleep(0.05)
+    options = ("--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp_path), "--maxmemory-policy", "noeviction")
+    with redis_server_of_its_own(*options, port=port) as client:
         yield f"redis://127.0.0.1:{port}/0", client
-    finally:
-        client.close()
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog, monkeypatch):
