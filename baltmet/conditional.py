@@ -24,7 +24,7 @@ from functools import wraps
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_etags
 
 from baltmet import release, release_since
 from baltmet.content_version import local_midnight, read_version
@@ -77,6 +77,19 @@ def content_validators(moments):
     return etag, None, datetime.fromtimestamp(timestamp + 1, tz=dt_timezone.utc)
 
 
+def conditional_response(request, *, etag=None, last_modified=None, response=None):
+    """Django's `get_conditional_response()`, but If-Modified-Since is not looked at where an
+    If-None-Match is sent that names no entity tag Django can read: RFC 9110 (13.1.3) has a
+    client's If-None-Match decide alone, and such a one matches nothing (Django goes by the
+    date then, the last step, which only ever answers 304)."""
+    answer = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+    if answer is not response and answer.status_code == 304:
+        if_none_match = request.headers.get("If-None-Match", "").strip()
+        if if_none_match and not parse_etags(if_none_match):
+            return response
+    return answer
+
+
 def conditional_on_content(moments):
     """Decorate a view: `moments(request, *args, **kwargs)` gives the moments (see the module
     docstring)."""
@@ -92,11 +105,11 @@ def conditional_on_content(moments):
             etag, last_modified, last_modified_from = validators
             # "If-None-Match: *" asks whether the file exists at all, which only the view knows.
             any_copy = request.headers.get("If-None-Match", "").strip() == "*"
-            response = None if any_copy else get_conditional_response(request, etag=etag, last_modified=last_modified)
+            response = None if any_copy else conditional_response(request, etag=etag, last_modified=last_modified)
             if response is None:
                 response = view(request, *args, **kwargs)
                 if any_copy:
-                    response = get_conditional_response(request, etag=etag, response=response)
+                    response = conditional_response(request, etag=etag, response=response)
             if response.status_code in (200, 304):
                 response["ETag"] = etag
                 # Ours, not the view's own (a syndication feed sets its newest item's date).

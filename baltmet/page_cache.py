@@ -56,11 +56,12 @@ from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import patch_cache_control
 from django.utils.encoding import escape_uri_path
 from django.utils.http import parse_http_date_safe
 
 from baltmet import cache_failures, content_version, postgres_watch, release, release_since
+from baltmet.conditional import conditional_response
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ def _from_entry(request, entry):
     # without any came from a view that answers none (If-Match: * would fail against nothing).
     etag, last_modified = response.get("ETag"), parse_http_date_safe(response.get("Last-Modified", ""))
     if etag or last_modified:
-        response = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+        response = conditional_response(request, etag=etag, last_modified=last_modified, response=response)
     response[HEADER] = "hit"
     return response
 

@@ -70,6 +70,17 @@ def test_answers_304_to_if_none_match_and_if_modified_since(client, content, url
 
 
 @pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("if_none_match", ["not-a-tag", '"unclosed'])
+def test_an_if_none_match_naming_no_tag_is_not_overruled_by_if_modified_since(client, content, url, if_none_match):
+    # RFC 9110, 13.1.3: with If-None-Match sent, If-Modified-Since is ignored; one that names
+    # no entity tag matches none, so the file is sent.
+    last_modified = client.get(url)["Last-Modified"]
+    response = client.get(url, headers={"If-None-Match": if_none_match, "If-Modified-Since": last_modified})
+    assert response.status_code == 200
+    assert response.content
+
+
+@pytest.mark.parametrize("url", URLS)
 def test_a_304_carries_the_headers_its_200_has_that_a_304_must_repeat(client, content, url):
     # RFC 9110, 15.4.5: Cache-Control, Content-Location, Date, ETag, Expires and Vary. A cache
     # that refreshes its copy with the 304 keeps what the 304 says.

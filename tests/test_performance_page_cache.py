@@ -90,6 +90,17 @@ def test_a_stored_feed_answers_conditional_requests_with_304(
     assert response.status_code == 304
 
 
+def test_a_stored_feed_sends_itself_where_if_none_match_names_no_tag(client, monkeypatch):
+    # RFC 9110, 13.1.3: If-Modified-Since is ignored where If-None-Match is sent.
+    make_article("Feed news")
+    later = timezone.now() + timedelta(seconds=2)  # a Last-Modified is sent once its second is over
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    last_modified = client.get("/news/feed/")["Last-Modified"]
+    response = client.get("/news/feed/", headers={"If-None-Match": "not-a-tag", "If-Modified-Since": last_modified})
+    assert (response.status_code, response[HEADER]) == (200, "hit")
+    assert b"Feed news" in response.content
+
+
 def test_pages_are_kept_per_address_including_the_query_string(client):
     for number in range(12):
         make_article(f"Item {number}", publish_at=timezone.now() - timedelta(hours=number + 1))
