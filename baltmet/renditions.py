@@ -153,12 +153,9 @@ def target_sizes(width, height, widths):
     return [(target, max(1, round(height * target / width))) for target in targets]
 
 
-def _encode(image, image_format, size):
-    extension, options = _OUTPUT[image_format]
-    # The colour profile goes with the pixels (a phone's Display P3 photo shown as sRGB has its
-    # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
-    profile = image.info.get("icc_profile")
-    colours = _colour_chunks(image.info)
+def _for_encoding(image, image_format):
+    """`image` in the mode its renditions are filtered in, converted once for all their widths,
+    and whether they go back on a palette."""
     if image.mode == "1":
         # Grey, filtered and kept grey: as a palette, quantizing made its white 254, and a grey
         # colour profile is not valid on one.
@@ -175,8 +172,18 @@ def _encode(image, image_format, size):
         # blends that colour into the edges, where it is no longer the transparent one, and
         # rings the logo with it.
         # A grey PNG stays grey (LA), its colour profile (a grey one) with it; GIF's writer keeps
-        # no LA alpha.
+        # no LA alpha. (Pillow's convert() keeps the profile and the PNG's colour statements.)
         image = image.convert(("LA" if image.mode == "L" and image_format == "PNG" else "RGBA") if transparent else "RGB")
+    return image, palette and not transparent and image_format == "PNG"
+
+
+def _encode(image, image_format, size, back_on_palette=False):
+    """The bytes of a `size` rendition of `image`, as _for_encoding() gave it."""
+    extension, options = _OUTPUT[image_format]
+    # The colour profile goes with the pixels (a phone's Display P3 photo shown as sRGB has its
+    # colours shifted); Pillow writes a JPEG's or WebP's only when told to.
+    profile = image.info.get("icc_profile")
+    colours = _colour_chunks(image.info)
     if size != image.size:
         # Pillow's reduce(), which reducing_gap uses, refuses 16-bit greyscale (I;16: scans, maps).
         gap = None if image.mode.startswith("I;16") else REDUCING_GAP
@@ -187,7 +194,7 @@ def _encode(image, image_format, size):
         if resized.mode == "CMYK":
             profile = None  # a CMYK profile does not describe the RGB it is converted to
         resized = resized.convert("RGB")
-    if palette and not transparent and image_format == "PNG":
+    if back_on_palette:
         resized = resized.quantize(256, method=Image.Quantize.FASTOCTREE)
     if profile:
         options = {**options, "icc_profile": profile}
@@ -313,9 +320,11 @@ def make_renditions_in_sets(fieldfile, width_sets):
         # Decoded only where one is missing: showing renditions that exist (as without the
         # cache) reads the file for its fingerprint, but never decodes it.
         image = undecodable = None
+        back_on_palette = False
         if missing:
             try:
                 image = _transparent_colour_as_alpha(_upright(opened, orientation), image_format, data)
+                image, back_on_palette = _for_encoding(image, image_format)
             except Exception as error:
                 undecodable = _logged(error, "no renditions for %s: it cannot be decoded", name)
         made = {}
@@ -325,7 +334,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
                     made[size] = undecodable
                     continue
                 try:
-                    _, encoded = _encode(image, image_format, size)
+                    _, encoded = _encode(image, image_format, size, back_on_palette)
                     put_whole(storage, target, encoded)
                 except Exception as error:
                     made[size] = _logged(error, "no %sw rendition for %s", size[0], name)
