@@ -64,7 +64,11 @@ class PublishableSitemap(CountedSitemap):
     latest = Greatest("updated", "publish_at")
 
     def items(self):
-        return self.model.objects.published().only("slug", "updated", "publish_at").order_by("pk")
+        # In the order of publication, so that an item coming out goes to the last page, not
+        # into an early one moving every later item on by one under a crawler reading the pages
+        # (a scheduled item made long before has a low pk). An index gives articles in this
+        # order with these columns (news.models, article_sitemap_idx): no sort, no table read.
+        return self.model.objects.published().only("slug", "updated", "publish_at").order_by("publish_at", "pk")
 
     @cached_property
     def _url_of(self):

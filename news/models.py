@@ -474,6 +474,12 @@ class Article(SavedWithSearchIndex, Publishable):
             # Every article, newest first, drafts and scheduled ones too: the admin's list (its
             # first page read from the index, not 100 000 rows sorted) and date hierarchy.
             models.Index(fields=["-publish_at", "-id"], name="article_newest_first_idx"),
+            # Published news in the order of publication with what a sitemap page shows: its
+            # pages read from the index alone, not 80 000 rows sorted for the last one
+            # (baltmet.sitemaps; docs/performance.md).
+            models.Index(
+                fields=["status", "publish_at", "id"], include=["updated", "slug"], name="article_sitemap_idx"
+            ),
         ]
         # Images in rich text belong to no article; the permission lives here with the content.
         permissions = [("upload_image", "Can upload images in the rich-text editor")]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
-from baltmet.sitemaps import SITEMAPS, ArticleSitemap, PublishableSitemap
+from baltmet.sitemaps import SITEMAPS, ArticleSitemap, EventSitemap, PublishableSitemap
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
 from tests.regions_factories import make_region
 
@@ -113,6 +113,26 @@ def test_a_large_section_is_split_into_pages_the_index_names(client, monkeypatch
     paths = {urlsplit(loc).path for loc in sitemap_entries(client)}
     assert {article.get_absolute_url() for article in articles} <= paths
     assert "/news/paged-draft/" not in paths
+
+
+def _page_paths(client, url):
+    return {urlsplit(loc.text).path for loc in _xml(client, url).findall("sm:url/sm:loc", NS)}
+
+
+@pytest.mark.parametrize("section, sitemap, make", [("news", ArticleSitemap, make_article), ("events", EventSitemap, make_event)])
+def test_an_item_coming_out_goes_to_the_last_page_and_moves_none_between_pages(client, monkeypatch, section, sitemap, make):
+    # A crawler reads page 1, then page 2 after a scheduled item made long before (the lowest
+    # pk) came out: every item it could have seen is on one of the two, the new one on the last.
+    monkeypatch.setattr(sitemap, "limit", 2)
+    start = timezone.now()
+    scheduled = make("Made long before", publish_at=start + timedelta(hours=1))
+    published = [make(f"Out already {n}", publish_at=start - timedelta(days=10 - n)) for n in range(4)]
+    first = _page_paths(client, f"/sitemap-{section}.xml")
+
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(hours=1, seconds=1))
+    second = _page_paths(client, f"/sitemap-{section}.xml?p=2")
+    assert {item.get_absolute_url() for item in published} <= first | second
+    assert _page_paths(client, f"/sitemap-{section}.xml?p=3") == {scheduled.get_absolute_url()}
 
 
 def test_sitemap_uses_the_host_it_was_asked_on(client, settings, content):
