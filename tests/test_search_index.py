@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from baltmet import search_index
 from baltmet.search_index import update_vectors
@@ -179,6 +180,46 @@ def test_loaddata_fills_the_vectors_of_the_objects_it_loads(tmp_path):
     assert lexemes(Event, Event.objects.get(slug="laser-summit").pk)["laser"] == {"A"}
     article_words = lexemes(Article, Article.objects.get(slug="photonics").pk)
     assert article_words["photon"] == {"A"} and article_words["laser"] == {"B"} and article_words["optic"] == {"C"}
+
+
+def test_loaddata_writes_the_vectors_once_per_model_not_once_per_object(tmp_path):
+    # One UPDATE a loaded row made a large load about a third slower (bench/load_fixture.py).
+    fixture = tmp_path / "many.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {"model": "news.article", "fields": {"title": f"Hydrogen valley {n}", "slug": f"hydrogen-{n}",
+                                                     "status": "published", "publish_at": "2020-01-01T12:00:00Z",
+                                                     "lead": "Electrolysers in the harbour"}}
+                for n in range(5)
+            ]
+        )
+    )
+    with CaptureQueriesContext(connection) as queries:
+        call_command("loaddata", str(fixture), verbosity=0)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "news_article" SET')]
+    assert len(updates) == 1, updates
+    for article in Article.objects.filter(slug__startswith="hydrogen-"):
+        words = lexemes(Article, article.pk)
+        assert words["hydrogen"] == {"A"} and words["electrolys"] == {"B"}
+
+
+def test_a_load_that_fails_writes_no_vectors_and_defers_nothing_afterwards(tmp_path):
+    fixture = tmp_path / "bad.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {"model": "news.article", "fields": {"title": "Good", "slug": "good", "status": "published",
+                                                     "publish_at": "2020-01-01T12:00:00Z"}},
+                {"model": "news.article", "fields": {"title": "", "slug": "bad", "status": "published"}},
+            ]
+        )
+    )
+    with pytest.raises(CommandError):
+        call_command("loaddata", str(fixture), verbosity=0)
+    assert not Article.objects.filter(slug__in=["good", "bad"]).exists()
+    article = make_article("Saved after the failed load", lead="Graphene")
+    assert lexemes(Article, article.pk)["graphen"] == {"B"}
 
 
 def test_bulk_paths_index_with_update_vectors():

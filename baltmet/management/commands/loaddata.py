@@ -3,16 +3,18 @@ Django's loaddata, with errors a maintainer can act on.
 
 The loading itself is Django's: the same transaction, the same deserialisers (explaining
 ones, see baltmet.serializers), objects validated by baltmet.fixture_validation. This
-command adds three things: a failure ends with one clear message and exit status 1 instead
+command adds four things: a failure ends with one clear message and exit status 1 instead
 of a traceback; errors found after the files were read (references to objects that do not
-exist) name the fixture files; and an object that appears twice in one load is an error
-rather than a silent overwrite.
+exist) name the fixture files; an object that appears twice in one load is an error
+rather than a silent overwrite; and the search vectors of the objects loaded are written at
+the end of the load, in its transaction, one UPDATE per model (search_index.vectors_deferred).
 """
 
 from django.core.management.base import CommandError
 from django.core.management.commands import loaddata
 
 from baltmet.fixture_validation import InvalidFixtureObject, describe
+from baltmet.search_index import vectors_deferred
 
 
 class Command(loaddata.Command):
@@ -34,6 +36,11 @@ class Command(loaddata.Command):
             if not any(path in message for path in self._fixture_files):
                 message = f"Problem installing fixture(s) {', '.join(self._fixture_files)}: {message}"
             raise CommandError(f"{message}\nNothing was loaded: the whole load was rolled back.") from exc
+
+    def loaddata(self, fixture_labels):
+        # Inside Django's transaction: the loaded rows' search vectors, one UPDATE per model.
+        with vectors_deferred(self.using):
+            super().loaddata(fixture_labels)
 
     def load_label(self, fixture_label):
         self._current_files = [path for path, _, _ in self.find_fixtures(fixture_label)]
