@@ -75,6 +75,22 @@ def test_a_topics_article_rows_are_deleted_without_being_loaded_and_its_articles
     assert "Offshore wind" not in client.get(article.get_absolute_url()).content.decode()
 
 
+def test_a_regions_article_rows_in_the_news_app_are_deleted_without_being_loaded_and_its_articles_drop_it(client):
+    # The many-to-many rows live in the other app (news_article_regions): the region's delete
+    # reaches them through the reverse relation.
+    region = make_region("tartu", name="Tartu")
+    article = make_article("Science park news", regions=[region])
+    assert "Tartu" in _cached(client, article.get_absolute_url()).content.decode()
+
+    with CaptureQueriesContext(connection) as queries:
+        region.delete()
+
+    assert not _statements(queries, "SELECT", "news_article_regions")
+    assert _statements(queries, "DELETE", "news_article_regions")
+    assert not Article.regions.through.objects.exists()
+    assert "Tartu" not in client.get(article.get_absolute_url()).content.decode()
+
+
 def test_expired_sessions_are_cleared_with_one_statement():
     for _ in range(3):
         session = SessionStore()
