@@ -204,22 +204,49 @@ def test_loaddata_writes_the_vectors_once_per_model_not_once_per_object(tmp_path
         assert words["hydrogen"] == {"A"} and words["electrolys"] == {"B"}
 
 
-def test_a_load_that_fails_writes_no_vectors_and_defers_nothing_afterwards(tmp_path):
-    fixture = tmp_path / "bad.json"
-    fixture.write_text(
-        json.dumps(
-            [
-                {"model": "news.article", "fields": {"title": "Good", "slug": "good", "status": "published",
-                                                     "publish_at": "2020-01-01T12:00:00Z"}},
-                {"model": "news.article", "fields": {"title": "", "slug": "bad", "status": "published"}},
-            ]
-        )
-    )
+def _loaded_article(slug, title):
+    return {"model": "news.article", "fields": {"title": title, "slug": slug, "status": "published",
+                                                "publish_at": "2020-01-01T12:00:00Z"}}
+
+
+@pytest.mark.parametrize("fault", ["invalid", "missing reference", "duplicate"])
+def test_the_load_after_a_failed_one_is_indexed(tmp_path, fault):
+    # A failed load must leave no load running behind it: the next would be taken for one
+    # within it, and index nothing.
+    make_article("Taken", slug="taken")
+    bad = {
+        "invalid": {"model": "news.article", "fields": {"title": "", "slug": "bad", "status": "published"}},
+        "missing reference": {"model": "news.article", "fields": {**_loaded_article("bad", "Bad")["fields"], "event": 999999}},
+        "duplicate": {"model": "news.article", "pk": 999999, "fields": _loaded_article("taken", "Twice")["fields"]},
+    }[fault]
+    failing, loading = tmp_path / "failing.json", tmp_path / "loading.json"
+    failing.write_text(json.dumps([_loaded_article("good", "Good"), bad]))
+    loading.write_text(json.dumps([_loaded_article("after", "Quartz mine")]))
     with pytest.raises(CommandError):
-        call_command("loaddata", str(fixture), verbosity=0)
-    assert not Article.objects.filter(slug__in=["good", "bad"]).exists()
-    article = make_article("Saved after the failed load", lead="Graphene")
-    assert lexemes(Article, article.pk)["graphen"] == {"B"}
+        call_command("loaddata", str(failing), verbosity=0)
+    assert not Article.objects.filter(slug="good").exists()
+    call_command("loaddata", str(loading), verbosity=0)
+    assert "quartz" in lexemes(Article, Article.objects.get(slug="after").pk)
+
+
+def test_loading_a_region_with_its_agency_clusters_and_institutions_indexes_it_once():
+    with CaptureQueriesContext(connection) as queries:
+        call_command("loaddata", "regions_seed", verbosity=0)
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('UPDATE "regions_region" SET "search_vector"')]
+    assert len(updates) == 1, updates
+    words = lexemes(Region, Region.objects.get(slug="oslo").pk)
+    assert {"teknopol", "maritim", "univers"} <= set(words)
+
+
+def test_an_agency_renamed_by_a_load_is_in_its_regions_vectors(tmp_path):
+    agency = make_organisation("vidzeme", name="Vidzeme Agency")
+    region = make_region("riga", agency=agency)
+    fixture = tmp_path / "renamed.json"
+    fixture.write_text(json.dumps([{"model": "regions.organisation", "pk": agency.pk,
+                                    "fields": {"name": "Kurzeme Agency", "slug": "vidzeme", "kind": "agency"}}]))
+    call_command("loaddata", str(fixture), verbosity=0)
+    words = lexemes(Region, region.pk)
+    assert "kurzem" in words and "vidzem" not in words
 
 
 def test_bulk_paths_index_with_update_vectors():
