@@ -79,13 +79,13 @@ def content_validators(moments):
 
 def conditional_response(request, *, etag=None, last_modified=None, response=None):
     """Django's `get_conditional_response()`, but If-Modified-Since is not looked at where an
-    If-None-Match is sent that names no entity tag Django can read: RFC 9110 (13.1.3) has a
-    client's If-None-Match decide alone, and such a one matches nothing (Django goes by the
-    date then, the last step, which only ever answers 304)."""
+    If-None-Match is sent that names no entity tag Django can read, a blank one too: RFC 9110
+    (13.1.3) has a client's If-None-Match decide alone, and such a one matches nothing (Django
+    goes by the date then, the last step, which only ever answers 304)."""
     answer = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
     if answer is not response and answer.status_code == 304:
-        if_none_match = request.headers.get("If-None-Match", "").strip()
-        if if_none_match and not parse_etags(if_none_match):
+        if_none_match = request.META.get("HTTP_IF_NONE_MATCH")
+        if if_none_match is not None and not parse_etags(if_none_match):
             return response
     return answer
 
@@ -109,7 +109,8 @@ def conditional_on_content(moments):
             if response is None:
                 response = view(request, *args, **kwargs)
                 if any_copy:
-                    response = conditional_response(request, etag=etag, response=response)
+                    # If-Unmodified-Since is weighed too, as on a stored page (page_cache).
+                    response = conditional_response(request, etag=etag, last_modified=last_modified, response=response)
             if response.status_code in (200, 304):
                 response["ETag"] = etag
                 # Ours, not the view's own (a syndication feed sets its newest item's date).

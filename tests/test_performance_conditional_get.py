@@ -70,7 +70,7 @@ def test_answers_304_to_if_none_match_and_if_modified_since(client, content, url
 
 
 @pytest.mark.parametrize("url", URLS)
-@pytest.mark.parametrize("if_none_match", ["not-a-tag", '"unclosed'])
+@pytest.mark.parametrize("if_none_match", ["not-a-tag", '"unclosed', "", "   "])
 def test_an_if_none_match_naming_no_tag_is_not_overruled_by_if_modified_since(client, content, url, if_none_match):
     # RFC 9110, 13.1.3: with If-None-Match sent, If-Modified-Since is ignored; one that names
     # no entity tag matches none, so the file is sent.
@@ -78,6 +78,14 @@ def test_an_if_none_match_naming_no_tag_is_not_overruled_by_if_modified_since(cl
     response = client.get(url, headers={"If-None-Match": if_none_match, "If-Modified-Since": last_modified})
     assert response.status_code == 200
     assert response.content
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_if_none_match_any_with_a_current_if_unmodified_since_is_304_as_on_a_stored_page(client, content, url):
+    # RFC 9110, 13.2.2: If-Unmodified-Since holds (the file is no newer), then "*" matches.
+    last_modified = client.get(url)["Last-Modified"]
+    response = client.get(url, headers={"If-None-Match": "*", "If-Unmodified-Since": last_modified})
+    assert response.status_code == 304
 
 
 @pytest.mark.parametrize("url", URLS)
