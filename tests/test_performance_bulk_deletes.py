@@ -62,33 +62,29 @@ def test_an_articles_topic_and_region_rows_are_deleted_without_being_loaded(clie
     assert "Gone with its links" not in client.get("/news/").content.decode()
 
 
-def test_a_topics_article_rows_are_deleted_without_being_loaded_and_its_articles_drop_it(client):
-    topic = make_topic("Offshore wind")
-    article = make_article("Turbines in the bay", topics=[topic])
+@pytest.mark.parametrize(
+    "make_parent, relation, table",
+    [
+        (lambda: make_topic("Offshore wind"), "topics", "news_article_topics"),
+        # A parent in another app: the rows live in news, reached through the reverse relation.
+        (lambda: make_region("tartu", name="Offshore wind"), "regions", "news_article_regions"),
+    ],
+    ids=["topic", "region"],
+)
+def test_a_parents_article_rows_are_deleted_without_being_loaded_and_its_articles_drop_it(
+    client, make_parent, relation, table
+):
+    parent = make_parent()
+    article = make_article("Turbines in the bay", **{relation: [parent]})
     assert "Offshore wind" in _cached(client, article.get_absolute_url()).content.decode()
 
     with CaptureQueriesContext(connection) as queries:
-        topic.delete()
+        parent.delete()
 
-    assert not _statements(queries, "SELECT", "news_article_topics")
-    assert _statements(queries, "DELETE", "news_article_topics")
+    assert not _statements(queries, "SELECT", table)
+    assert _statements(queries, "DELETE", table)
+    assert not getattr(Article, relation).through.objects.exists()
     assert "Offshore wind" not in client.get(article.get_absolute_url()).content.decode()
-
-
-def test_a_regions_article_rows_in_the_news_app_are_deleted_without_being_loaded_and_its_articles_drop_it(client):
-    # The many-to-many rows live in the other app (news_article_regions): the region's delete
-    # reaches them through the reverse relation.
-    region = make_region("tartu", name="Tartu")
-    article = make_article("Science park news", regions=[region])
-    assert "Tartu" in _cached(client, article.get_absolute_url()).content.decode()
-
-    with CaptureQueriesContext(connection) as queries:
-        region.delete()
-
-    assert not _statements(queries, "SELECT", "news_article_regions")
-    assert _statements(queries, "DELETE", "news_article_regions")
-    assert not Article.regions.through.objects.exists()
-    assert "Tartu" not in client.get(article.get_absolute_url()).content.decode()
 
 
 def test_expired_sessions_are_cleared_with_one_statement():
