@@ -617,7 +617,8 @@ def watched_version(cache, watch):
     for _ in range(3):
         version, token = watch.get()
         if not watch.subscribed:
-            raise ConnectionError("no subscription to the page cache's version in Redis")
+            # With why, where Redis said (the log's traceback names it).
+            raise ConnectionError("no subscription to the page cache's version in Redis") from watch.subscribe_error
         due = watch.unchecked()
         if due is None:
             return version, token

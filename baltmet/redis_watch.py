@@ -54,6 +54,8 @@ class Watch:
         self._value = None
         self._token = 0
         self._retry_at = 0.0
+        # Why the last try to subscribe failed (a Redis 7 user without channel access: NOPERM).
+        self.subscribe_error = None
         self._trusted_until = 0.0
         self._subscription = 0  # counts the subscriptions made
         self._checked = 0  # the last one whose server was checked (see unchecked())
@@ -126,10 +128,12 @@ class Watch:
             reply = connection.read_response(push_request=True)
             if not (isinstance(reply, list) and reply and reply[0] in (b"subscribe", "subscribe")):
                 raise ValueError(f"unexpected reply to SUBSCRIBE: {reply!r}")
-        except Exception:
+        except Exception as error:
             connection.disconnect()
+            self.subscribe_error = error
             self._retry_at = time.monotonic() + RETRY_SECONDS
             return
+        self.subscribe_error = None
         # From here on, no change is missed: what the caller reads next is current.
         self._connection = connection
         self._subscription += 1

@@ -7,6 +7,7 @@ except that DEBUG is off unless asked for.
 """
 
 import math
+import re
 import socket
 from pathlib import Path
 
@@ -147,6 +148,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL")
+if len(re.split("[;,]", REDIS_URL)) > 1:
+    # Django's RedisCache writes to the first server and reads from any of the others, its
+    # replicas: one lagging behind a change (or cut off from its primary, which it then goes on
+    # serving by default) gives the page and the content version from before it, which match,
+    # so the old page is served as current (review r25e).
+    raise ImproperlyConfigured(
+        # Not the URL itself, which may hold a password.
+        "REDIS_URL names several servers (separated by ',' or ';'): give one, the primary. The page "
+        "cache must read what was written last, which a replica may not have yet."
+    )
 # A Redis that stops answering (a host gone, a network dropping packets) costs a request this
 # long at most, and then pages are served uncached; without a timeout it would wait forever.
 REDIS_TIMEOUT_SECONDS = env_float("DJANGO_REDIS_TIMEOUT", 0.5)

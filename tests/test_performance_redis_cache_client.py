@@ -8,6 +8,7 @@ import uuid
 import pytest
 import redis
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.exceptions import ImproperlyConfigured
 
 from baltmet import content_version
 from baltmet.cache import RedisCache
@@ -134,3 +135,38 @@ def test_a_redis_url_on_a_unix_socket_stores_pages_and_takes_changes_at_once(
     make_article("Changed")
     assert time.monotonic() - started < content_version.VERSION_WRITE_SECONDS
     assert "Changed" in client.get("/news/").content.decode()
+
+
+@pytest.fixture
+def redis_user_without_channels():
+    """The URL of the tests' Redis as a user of its own who may use every key and command but
+    no channel (a Redis 7 user made without `&*`: `acl-pubsub-default` is resetchannels)."""
+    url = urllib.parse.urlsplit(redis_url(REDIS_DB))
+    admin = redis.Redis.from_url(url.geturl())
+    user, password = f"test-{uuid.uuid4().hex}", uuid.uuid4().hex
+    admin.acl_setuser(user, enabled=True, passwords=[f"+{password}"], keys=["*"], commands=["+@all"], reset_channels=True)
+    try:
+        yield url._replace(netloc=f"{user}:{password}@{url.hostname}:{url.port}").geturl()
+    finally:
+        admin.acl_deluser(user)
+        admin.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_user_refused_the_channel_is_logged_with_redis_s_reason(client, settings, caplog, redis_user_without_channels):
+    # Every page goes uncached then; the warning said only that there was no subscription.
+    make_article("Unannounced")
+    use_redis_page_cache(settings, REDIS_DB, location=redis_user_without_channels)
+    assert client.get("/news/")[HEADER] == "miss"
+    [failure] = [record for record in caplog.records if record.exc_info]
+    assert isinstance(failure.exc_info[1].__cause__, redis.exceptions.NoPermissionError)
+
+
+def test_a_redis_url_naming_several_servers_is_refused(monkeypatch):
+    # Django's RedisCache reads from the servers after the first, replicas that may lag: the
+    # page and the content version from before a change would be served as current.
+    for separator in ",;":
+        several = f"redis://:s3cret@cache-a:6379/0{separator}redis://:s3cret@cache-b:6379/0"
+        with pytest.raises(ImproperlyConfigured, match="REDIS_URL names several servers") as refused:
+            load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL=several)
+        assert "s3cret" not in str(refused.value)
