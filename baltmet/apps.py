@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils import autoreload
 
 
 class BaltmetConfig(AppConfig):
@@ -15,3 +16,4 @@ class BaltmetConfig(AppConfig):
         content_version.connect_signals()
         renditions.connect_signals()
         release.current()  # from the files this process starts with (see baltmet.release)
+        autoreload.file_changed.connect(release.anew_on_a_file_changed, dispatch_uid="release_anew_on_a_file_changed")

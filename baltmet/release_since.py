@@ -84,6 +84,13 @@ def serving_since(using=DEFAULT_DB_ALIAS):
     return since
 
 
+def start_anew():
+    """The running release changed within this process (baltmet.release.anew_on_a_file_changed):
+    it starts serving now, and is recorded at the next request."""
+    global started
+    started = timezone.now()
+
+
 def record_as_the_process_starts():
     """serving_since(), from a server's entry point (baltmet.wsgi, baltmet.asgi) once the
     application is loaded; then the connection is closed, which a server forking after this

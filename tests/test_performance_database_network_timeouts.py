@@ -102,6 +102,23 @@ def test_web_processes_cancel_a_statement_past_the_limit_and_commands_have_none_
     assert result.stdout.split() == expected
 
 
+@pytest.mark.parametrize(
+    ("entry", "env", "expected"),
+    [
+        ("import baltmet.wsgi", {}, "60"),
+        # Under ASGI Django opens a connection per request whatever the setting, and a kept
+        # one lingers until the garbage collector closes it: none kept, unless one is asked for.
+        ("import baltmet.asgi", {}, "0"),
+        ("import baltmet.asgi", {"DATABASE_CONN_MAX_AGE": "30"}, "30"),
+    ],
+)
+def test_asgi_keeps_no_database_connection_between_requests_unless_asked(db, entry, env, expected):
+    script = f"{entry}\nfrom django.conf import settings\nprint(settings.DATABASES['default']['CONN_MAX_AGE'])"
+    result = run_python(script, env_on_the_test_database(**env))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [expected]
+
+
 _CANCELLED_THEN_AGAIN = """
 import os
 import psycopg2

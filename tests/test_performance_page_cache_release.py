@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
+from django.utils import autoreload
 
-from baltmet import release
+from baltmet import release, release_since
 from tests.news_factories import make_article
+from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import use_redis_page_cache
 from tests.subprocess_env import run_python
 
@@ -151,6 +153,25 @@ def test_files_that_cannot_be_read_give_the_process_a_release_of_its_own(monkeyp
     release.current.cache_clear()
     assert release.current() != own, "no other process has it"
     assert any(record.levelname == "ERROR" and "release cannot be worked out" in record.getMessage() for record in caplog.records)
+
+
+def test_a_template_edited_under_runserver_is_a_new_release_at_once(
+    transactional_db, client, settings, monkeypatch, worked_out_again
+):
+    # runserver's autoreloader does not restart the process for a template's change (Django
+    # resets its template loaders): pages stored before were served for up to an hour.
+    use_local_memory_page_cache(settings)
+    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
+    path = make_article("Made before the edit").get_absolute_url()
+    client.get(path)
+    assert client.get(path)["X-Page-Cache"] == "hit"
+    monkeypatch.setattr(release, "page_settings", lambda: "as the files are now")  # another digest
+    assert client.get(path)["X-Page-Cache"] == "hit", "worked out once per process"
+
+    started = release_since.started
+    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    assert client.get(path)["X-Page-Cache"] == "miss"
+    assert release_since.started > started, "the new release started serving at the change"
 
 
 def test_the_release_is_worked_out_when_the_application_loads():
