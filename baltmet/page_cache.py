@@ -225,6 +225,9 @@ class PageCacheMiddleware:
             entry is not None
             and entry["version"] == version
             and now < entry["valid_until"]
+            # Not made in this process's future: a server whose clock is ahead (or this one's
+            # before it was set back) may show what comes out at a time still to come here.
+            and entry.get("made", now) <= now
             and _made_since_the_release_started(entry)
         ):
             return _from_entry(request, entry)
@@ -260,6 +263,7 @@ class PageCacheMiddleware:
                     "headers": headers,
                     "version": version,
                     "valid_until": valid_until,
+                    "made": now,
                     "since": release_since.serving_since(),
                 }
                 try:

@@ -806,3 +806,18 @@ def test_pages_made_inside_a_transaction_are_neither_served_nor_stored(client):
     # Plain `db` tests run inside a transaction: what they render may never be committed.
     make_article("Uncommitted")
     assert client.get("/news/")[HEADER] == "bypass"
+
+
+def test_a_page_made_in_this_servers_future_is_not_served(client, monkeypatch):
+    # Another server sharing the pages, its clock 5 s ahead, made /news/ with an article that
+    # comes out at a time this server's clock has not reached (review r25i).
+    publish_at = timezone.now() + timedelta(hours=1)
+    make_article("Embargoed news", slug="embargoed-news", publish_at=publish_at)
+    monkeypatch.setattr(timezone, "now", lambda: publish_at + timedelta(seconds=1))
+    assert "Embargoed news" in client.get("/news/").content.decode()
+
+    monkeypatch.setattr(timezone, "now", lambda: publish_at - timedelta(seconds=3))
+    assert client.get("/news/embargoed-news/").status_code == 404
+    response = client.get("/news/")
+    assert response[HEADER] == "miss"
+    assert "Embargoed news" not in response.content.decode()
