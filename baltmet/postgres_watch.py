@@ -107,11 +107,14 @@ _WAKE_SECONDS = 0.25
 _KEEPALIVES = {"keepalives_idle": 5, "keepalives_interval": 1, "keepalives_count": 3, "tcp_user_timeout": 5000}
 _CONNECTION_DEFAULTS = {"connect_timeout": 5, **_KEEPALIVES}
 # The server ends a watch's session that sent nothing for 3 s (its process paused: renewals
-# come every LEASE_RENEWAL_SECONDS), so that it stops holding writers up.
+# come every LEASE_RENEWAL_SECONDS), so that it stops holding writers up; and a writer's paused
+# inside its transaction, holding the gate, which idle_session_timeout does not cover (review
+# r25h).
 _SESSION_SETTINGS = "; ".join(
     [
         "SET statement_timeout = '5s'",
         "SET idle_session_timeout = '3s'",
+        "SET idle_in_transaction_session_timeout = '3s'",
         *(f"SET {name.replace('keepalives_', 'tcp_keepalives_')} = {value}" for name, value in _KEEPALIVES.items()),
     ]
 )
@@ -156,8 +159,16 @@ def announce_and_wait(using=DEFAULT_DB_ALIAS):
 def connection_params(using=DEFAULT_DB_ALIAS):
     """psycopg2.connect()'s keyword arguments for the database `using`, with the timeouts and
     keepalives of the watches' connections."""
-    params = connections[using].get_connection_params()
+    connection = connections[using]
+    params = connection.get_connection_params()
     params.pop("cursor_factory", None)  # Django's own, for its cursors
+    role = connection.settings_dict["OPTIONS"].get("assume_role")
+    if role:
+        # Django takes it on its own connections once they are open (SET ROLE); these take it
+        # as they start. Without it, a login role that does not inherit it could not use the
+        # watches' table: no watch trusted, and every save waited a second (review r25h).
+        escaped = role.replace("\\", "\\\\").replace(" ", "\\ ")  # libpq's options: spaces split
+        params["options"] = " ".join(filter(None, [params.get("options"), f"-c role={escaped}"]))
     # Tighter than the site's own (settings.DATABASES): a watch's lease depends on them.
     return {**params, **_CONNECTION_DEFAULTS}
 
@@ -228,6 +239,7 @@ class Watch:
         self._trusted_until = 0.0
         self._lease_until = 0.0
         self._holding = threading.Event()
+        self._held = False  # since the last failure (the watch's thread alone uses it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="page-cache-watch", daemon=True)
         self._thread.start()
@@ -272,10 +284,14 @@ class Watch:
                 # Asynchronous, so that no statement waits longer than STATEMENT_SECONDS.
                 connection = psycopg2.connect(**self._connection_params, async_=True)
                 _wait(connection)
-                failing = False
                 self._listen(connection, connection.cursor())
             except Exception:
-                # Once per outage: meanwhile every request reads the version itself.
+                # Once per outage: meanwhile every request reads the version itself. It ends
+                # once the watch has held its lock again: a server that connects but refuses
+                # what follows (a read-only one, a table without rights) is the same outage,
+                # not one a second (review r25h).
+                if self._held:
+                    failing, self._held = False, False
                 if not failing and not self._stop.is_set():
                     logger.warning("page cache: the watch of the content version lost its connection", exc_info=True)
                 failing = True
@@ -359,6 +375,7 @@ class Watch:
         with self._lock:
             self._connection = connection
             self._forget()
+        self._held = True
         self._holding.set()
 
     def _let_go(self):

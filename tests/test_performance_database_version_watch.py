@@ -9,6 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import psycopg2
 import pytest
 from django.db import OperationalError, connection, connections
 from django.test.utils import CaptureQueriesContext
@@ -328,3 +329,64 @@ def test_a_writer_that_cannot_tell_the_watches_waits_until_none_trusts_an_old_ve
     content_version.content_changed()
     assert "could not tell other processes of a content change" in caplog.text
     assert slept == [postgres_watch.TRUST_SECONDS]
+
+
+def test_the_watches_connections_take_the_role_the_site_assumes(monkeypatch):
+    # DATABASE_URL=...?assume_role=owner: Django runs SET ROLE on its own connections; the
+    # watches' and writers' open their own, and as the login role could not use the watches'
+    # table where it does not inherit the owner's rights (review r25h).
+    role = connection.settings_dict["USER"]  # a role the tests' login may take: itself
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "assume_role", role)
+    params = postgres_watch.connection_params()
+    assert "assume_role" not in params
+    link = psycopg2.connect(**params)
+    try:
+        with link.cursor() as cursor:
+            cursor.execute("SHOW role")  # 'none' unless a role was set
+            assert cursor.fetchone()[0] == role
+    finally:
+        link.close()
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "assume_role", "site owner\\x")
+    assert postgres_watch.connection_params()["options"].endswith("-c role=site\\ owner\\\\x")
+
+
+def test_a_server_that_connects_but_refuses_the_watch_is_logged_once(caplog, monkeypatch):
+    # A read-only server (a standby), a table without rights: the connection opens, what follows
+    # fails. One warning for the outage, not one a second with its traceback (review r25h).
+    monkeypatch.setattr(postgres_watch, "RETRY_SECONDS", 0.2)
+    params = postgres_watch.connection_params()
+    params["options"] = " ".join(filter(None, [params.get("options"), "-c default_transaction_read_only=on"]))
+    with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+        watch = postgres_watch.Watch(params)
+        try:
+            assert not watch.wait_until_listening(1.5)
+        finally:
+            watch.close()
+    assert caplog.text.count("the watch of the content version lost its connection") == 1
+
+
+def test_a_writer_paused_inside_its_transaction_does_not_keep_the_gate_closed():
+    # idle_session_timeout does not count time inside a transaction: a writer stopped between
+    # taking its transaction's lock and its COMMIT held the gate until its process died.
+    content_version.database_version()
+    writer = psycopg2.connect(**postgres_watch.connection_params())
+    other = psycopg2.connect(**postgres_watch.connection_params())
+    try:
+        writer.autocommit = other.autocommit = True
+        cursor = writer.cursor()
+        cursor.execute(postgres_watch._SESSION_SETTINGS)
+        cursor.execute("SELECT pg_advisory_lock(%s)", [postgres_watch.GATE_KEY])
+        cursor.execute("BEGIN")
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [postgres_watch.LOCK_KEY])
+        # ...and the writer's process stops here.
+        with other.cursor() as asking:
+            deadline = time.monotonic() + 6
+            while True:
+                asking.execute("SELECT pg_try_advisory_lock_shared(%s)", [postgres_watch.GATE_KEY])
+                if asking.fetchone()[0]:
+                    break
+                assert time.monotonic() < deadline, "the gate stayed closed"
+                time.sleep(0.2)
+    finally:
+        writer.close()
+        other.close()
