@@ -2,13 +2,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-from baltmet.env import use_the_web_statement_timeout
+from baltmet.env import keep_no_database_connections_under_asgi, use_the_web_statement_timeout
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
-# Django keeps a database connection per request context under ASGI, so a persistent one is
-# opened anew for each request all the same and lingers until the garbage collector closes it
-# (review r25g: 80 requests, 8 sessions left open); Django's docs say to turn them off.
-os.environ.setdefault("DATABASE_CONN_MAX_AGE", "0")
+keep_no_database_connections_under_asgi()
 use_the_web_statement_timeout()
 application = get_asgi_application()
 

@@ -226,8 +226,10 @@ class PageCacheMiddleware:
             and entry["version"] == version
             and now < entry["valid_until"]
             # Not made in this process's future: a server whose clock is ahead (or this one's
-            # before it was set back) may show what comes out at a time still to come here.
-            and entry.get("made", now) <= now
+            # before it was set back) may show what comes out at a time still to come here. By
+            # the clock now, not the request's start: a concurrent request may have made it
+            # meanwhile (review r25j).
+            and (entry.get("made", now) <= now or entry["made"] <= timezone.now())
             and _made_since_the_release_started(entry)
         ):
             return _from_entry(request, entry)

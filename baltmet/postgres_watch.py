@@ -68,6 +68,7 @@ gate is a session's lock), so every process must have the same setting.
 
 import logging
 import os
+import re
 import secrets
 import select
 import threading
@@ -167,7 +168,7 @@ def connection_params(using=DEFAULT_DB_ALIAS):
         # Django takes it on its own connections once they are open (SET ROLE); these take it
         # as they start. Without it, a login role that does not inherit it could not use the
         # watches' table: no watch trusted, and every save waited a second (review r25h).
-        escaped = role.replace("\\", "\\\\").replace(" ", "\\ ")  # libpq's options: spaces split
+        escaped = re.sub(r"([\\\s])", r"\\\1", role)  # the server splits the options at any white space
         params["options"] = " ".join(filter(None, [params.get("options"), f"-c role={escaped}"]))
     # Tighter than the site's own (settings.DATABASES): a watch's lease depends on them.
     return {**params, **_CONNECTION_DEFAULTS}
@@ -277,7 +278,7 @@ class Watch:
     # --- the watch's own thread ---
 
     def _run(self):
-        failing = False
+        logged = None  # the cause last logged, in this outage
         while not self._stop.is_set():
             connection = None
             try:
@@ -285,16 +286,18 @@ class Watch:
                 connection = psycopg2.connect(**self._connection_params, async_=True)
                 _wait(connection)
                 self._listen(connection, connection.cursor())
-            except Exception:
-                # Once per outage: meanwhile every request reads the version itself. It ends
-                # once the watch has held its lock again: a server that connects but refuses
-                # what follows (a read-only one, a table without rights) is the same outage,
-                # not one a second (review r25h).
+            except Exception as error:
+                # Once per outage and cause: meanwhile every request reads the version itself.
+                # An outage ends once the watch has held its lock again: a server that connects
+                # but refuses what follows (a read-only one, a table without rights) is not a
+                # new one every second (review r25h); a new cause within it is logged (a server
+                # unreachable, then read-only after a failover: review r25j).
                 if self._held:
-                    failing, self._held = False, False
-                if not failing and not self._stop.is_set():
+                    logged, self._held = None, False
+                cause = (type(error), str(error))
+                if cause != logged and not self._stop.is_set():
                     logger.warning("page cache: the watch of the content version lost its connection", exc_info=True)
-                failing = True
+                    logged = cause
             finally:
                 self._let_go()
                 if connection is not None:

@@ -105,8 +105,10 @@ def anew_on_a_file_changed(sender, file_path, **kwargs):
     still restarts for what it restarts for."""
     from baltmet import release_since
 
-    current.cache_clear()
+    # In this order: a request between the two would otherwise record the new release with
+    # the process's start, and If-Modified-Since would hide what the edit changed (review r25j).
     release_since.start_anew()
+    current.cache_clear()
 
 
 def of_this_process_alone(name):

@@ -109,6 +109,7 @@ def test_web_processes_cancel_a_statement_past_the_limit_and_commands_have_none_
         # Under ASGI Django opens a connection per request whatever the setting, and a kept
         # one lingers until the garbage collector closes it: none kept, unless one is asked for.
         ("import baltmet.asgi", {}, "0"),
+        ("import baltmet.asgi", {"DATABASE_CONN_MAX_AGE": " "}, "0"),  # blank: its default there
         ("import baltmet.asgi", {"DATABASE_CONN_MAX_AGE": "30"}, "30"),
     ],
 )

@@ -19,7 +19,7 @@ from baltmet.page_cache import HEADER
 from news.models import Article
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
-from tests.subprocess_env import env_on_the_test_database, run_django_json
+from tests.subprocess_env import env_on_the_test_database, free_port, run_django_json
 from tests.tcp_proxy import Proxy
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -346,8 +346,9 @@ def test_the_watches_connections_take_the_role_the_site_assumes(monkeypatch):
             assert cursor.fetchone()[0] == role
     finally:
         link.close()
-    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "assume_role", "site owner\\x")
-    assert postgres_watch.connection_params()["options"].endswith("-c role=site\\ owner\\\\x")
+    # The server splits the options at any white space; backslashes escape.
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "assume_role", "site owner\\x\ty")
+    assert postgres_watch.connection_params()["options"].endswith("-c role=site\\ owner\\\\x\\\ty")
 
 
 def test_a_server_that_connects_but_refuses_the_watch_is_logged_once(caplog, monkeypatch):
@@ -390,3 +391,23 @@ def test_a_writer_paused_inside_its_transaction_does_not_keep_the_gate_closed():
     finally:
         writer.close()
         other.close()
+
+
+def test_a_new_cause_within_an_outage_is_logged(caplog, monkeypatch):
+    # Unreachable first (logged), then reachable but refusing the watch (a read-only server
+    # after a failover): the watch never held its lock between them (review r25j).
+    monkeypatch.setattr(postgres_watch, "RETRY_SECONDS", 0.2)
+    params = postgres_watch.connection_params()
+    real_port = params["port"]
+    params["port"] = free_port()  # nothing listens there
+    with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+        watch = postgres_watch.Watch(params)  # keeps this very dict
+        try:
+            time.sleep(0.8)
+            params["port"] = real_port
+            params["options"] = " ".join(filter(None, [params.get("options"), "-c default_transaction_read_only=on"]))
+            assert not watch.wait_until_listening(1.5)
+        finally:
+            watch.close()
+    causes = [str(record.exc_info[1]) for record in caplog.records if "lost its connection" in record.getMessage()]
+    assert len(causes) == 2 and "read-only" in causes[1], causes

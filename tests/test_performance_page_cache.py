@@ -821,3 +821,15 @@ def test_a_page_made_in_this_servers_future_is_not_served(client, monkeypatch):
     response = client.get("/news/")
     assert response[HEADER] == "miss"
     assert "Embargoed news" not in response.content.decode()
+
+
+def test_a_page_a_concurrent_request_made_after_this_one_started_is_served(client, monkeypatch):
+    # By the time this request looks, a request that started after it has stored the page: it
+    # is not in this server's future (review r25j: a fifth of the misses under load, with Redis).
+    make_article("Hammered")
+    start = timezone.now() + timedelta(seconds=5)
+    monkeypatch.setattr(timezone, "now", lambda: start + timedelta(milliseconds=10))
+    assert client.get("/news/")[HEADER] == "miss"
+    moments = iter([start])  # this request's start, then the clock as it goes on
+    monkeypatch.setattr(timezone, "now", lambda: next(moments, start + timedelta(milliseconds=20)))
+    assert client.get("/news/")[HEADER] == "hit"

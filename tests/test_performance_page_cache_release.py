@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.utils import autoreload
+from django.utils import autoreload, timezone
 
 from baltmet import release, release_since
 from tests.news_factories import make_article
@@ -172,6 +172,27 @@ def test_a_template_edited_under_runserver_is_a_new_release_at_once(
     autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
     assert client.get(path)["X-Page-Cache"] == "miss"
     assert release_since.started > started, "the new release started serving at the change"
+
+
+def test_a_request_while_the_release_changes_does_not_date_the_new_one_to_the_process_start(
+    transactional_db, client, settings, monkeypatch, worked_out_again
+):
+    # A request thread run between the receiver's steps (review r25j): the new release must
+    # start serving at the change, or If-Modified-Since would hide what the edit changed.
+    use_local_memory_page_cache(settings)
+    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
+    start_anew = release_since.start_anew
+
+    def a_request_first():
+        client.get("/news/")
+        start_anew()
+
+    monkeypatch.setattr(release_since, "start_anew", a_request_first)
+    assert client.get("/news/").status_code == 200  # the release as the process started
+    monkeypatch.setattr(release, "page_settings", lambda: "as the files are now")  # another digest
+    changed_at = timezone.now()
+    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    assert release_since.serving_since() >= changed_at
 
 
 def test_the_release_is_worked_out_when_the_application_loads():
