@@ -109,6 +109,9 @@ def anew_on_a_file_changed(sender, file_path, **kwargs):
     # the process's start, and If-Modified-Since would hide what the edit changed (review r25j).
     release_since.start_anew()
     current.cache_clear()
+    # Recorded now, not at the next page: a stored page is served while the release has no
+    # record, and an edit undone would otherwise bring back pages stored before it (review r25k).
+    release_since.record_as_the_process_starts()
 
 
 def of_this_process_alone(name):

@@ -4,6 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from tests.settings_loader import STRONG_KEY, load_settings
+from tests.subprocess_env import run_manage
 
 
 def test_database_defaults_to_sqlite_file_in_project(monkeypatch):
@@ -102,3 +103,11 @@ def test_production_settings_are_hardened_by_default(monkeypatch):
 def test_debug_value_that_is_not_a_boolean_is_an_error(monkeypatch):
     with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG"):
         load_settings(monkeypatch, DJANGO_DEBUG="maybe")
+
+
+def test_the_zero_setup_migrate_on_sqlite_warns_of_nothing(tmp_path):
+    # `make run` migrates an SQLite file: its output is what a newcomer sees first.
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}", "DJANGO_DEBUG": "1"}
+    result = run_manage(["migrate", "--noinput", "-v", "0"], env)
+    assert result.returncode == 0, result.stderr
+    assert "System check identified" not in result.stderr, result.stderr

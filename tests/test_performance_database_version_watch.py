@@ -404,8 +404,9 @@ def test_a_new_cause_within_an_outage_is_logged(caplog, monkeypatch):
         watch = postgres_watch.Watch(params)  # keeps this very dict
         try:
             time.sleep(0.8)
-            params["port"] = real_port
+            # Read-only first: between the two, the watch would find the server as it is.
             params["options"] = " ".join(filter(None, [params.get("options"), "-c default_transaction_read_only=on"]))
+            params["port"] = real_port
             assert not watch.wait_until_listening(1.5)
         finally:
             watch.close()

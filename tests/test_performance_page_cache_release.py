@@ -4,6 +4,7 @@ and pinned requirements, by content, so that every server with the same checkout
 
 import os
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -193,6 +194,34 @@ def test_a_request_while_the_release_changes_does_not_date_the_new_one_to_the_pr
     changed_at = timezone.now()
     autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
     assert release_since.serving_since() >= changed_at
+
+
+def test_a_template_edit_undone_under_runserver_serves_no_page_stored_before_the_edit(
+    transactional_db, client, settings, monkeypatch, worked_out_again
+):
+    # Edited, then undone: the first release's pages stored before the edit must not answer
+    # a client of the edited one, as after a rollback (baltmet.release_since; review r25k).
+    use_local_memory_page_cache(settings)
+    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
+    make_article("Feed news")
+    start = timezone.now()
+    clock = {"now": start + timedelta(seconds=2)}
+    monkeypatch.setattr(timezone, "now", lambda: clock["now"])
+    assert client.get("/news/feed/")["X-Page-Cache"] == "miss"  # stored by the first release
+
+    first_settings = release.page_settings()
+    clock["now"] = start + timedelta(seconds=10)
+    monkeypatch.setattr(release, "page_settings", lambda: "as edited")
+    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    clock["now"] = start + timedelta(seconds=12)
+    edited = client.get("/news/feed/")
+    assert edited["X-Page-Cache"] == "miss"
+
+    clock["now"] = start + timedelta(seconds=20)
+    monkeypatch.setattr(release, "page_settings", lambda: first_settings)  # the edit undone
+    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    again = client.get("/news/feed/", headers={"If-Modified-Since": edited["Last-Modified"]})
+    assert (again.status_code, again["X-Page-Cache"]) == (200, "miss")
 
 
 def test_the_release_is_worked_out_when_the_application_loads():
