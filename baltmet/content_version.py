@@ -95,6 +95,12 @@ _give_ups = {}  # place: how many times a change gave up on it (a write discards
 _given_up_lock = threading.Lock()  # a change giving up, and a write getting through, one at a time
 
 
+def every_change_recorded():
+    """Whether every content change of this process has reached every place the version is
+    kept (none is owed to the background)."""
+    return not _writes_given_up
+
+
 def shared_cache():
     """The cache of the pages, which holds the shared version too where it is kept there."""
     return caches[settings.PAGE_CACHE_ALIAS]

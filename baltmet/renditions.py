@@ -394,8 +394,9 @@ def put_whole(storage, name, data):
         return
     folder = os.path.dirname(path)
     for last_try in (False, True):
-        os.makedirs(folder, exist_ok=True)
         try:
+            # Inside: the folder's empty parent may go while makedirs() makes it (review r25l).
+            os.makedirs(folder, exist_ok=True)
             handle, aside = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
             break
         except FileNotFoundError:  # an empty folder removed meanwhile (make_renditions --delete-unused)

@@ -1250,6 +1250,53 @@ def test_make_renditions_deleting_unused_ones_makes_stored_pages_again(client, s
     assert sources and all(_media(settings, source).is_file() for source in sources)
 
 
+def test_make_renditions_deletes_nothing_where_the_page_caches_version_cannot_be_moved(
+    client, settings, monkeypatch
+):
+    # The same corrected picture, the version's writes failing (a database failover): the pages
+    # kept would go on showing the deleted files for up to an hour (review r25l).
+    from tests.failing_version_writes import database_refusing_version_writes
+    from tests.page_cache_settings import use_local_memory_page_cache
+
+    use_local_memory_page_cache(settings)
+    article = make_article("Quay", image=_image("quay.jpg", "JPEG", (2000, 1000)), image_alt="Quay")
+    url = article.get_absolute_url()
+    client.get(url)
+    assert client.get(url)["X-Page-Cache"] == "hit"
+    old = _on_disk(settings, article.image)
+    _unused_for_days(*old)
+    _replace_picture(settings, article.image.name, "blue", (2000, 1000))
+    monkeypatch.setattr("baltmet.content_version.VERSION_WRITE_SECONDS", 0.3)
+    down = database_refusing_version_writes(monkeypatch)
+    with pytest.raises(CommandError, match="nothing was deleted"):
+        call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert all(path.is_file() for path in old)
+    down.clear()  # the database back: the owed write gets through, and the command deletes them
+    call_command("make_renditions", "--delete-unused", stdout=io.StringIO())
+    assert not any(path.exists() for path in old)
+
+
+def test_a_rendition_whose_folders_parent_goes_while_it_is_made_is_made_all_the_same(monkeypatch, settings):
+    # make_renditions --delete-unused removes an empty folder while makedirs() makes the one
+    # below it (review r25l): that width failed, and the image went without renditions for
+    # five minutes on every server.
+    Path(settings.MEDIA_ROOT, "news/2020/01").mkdir(parents=True)
+    _replace_picture(settings, "news/2020/01/pier.jpg", "red", (800, 400))
+    parent = Path(settings.MEDIA_ROOT, f"renditions/{renditions.ENCODING}/news/2020")
+    parent.mkdir(parents=True)
+    real_mkdir, removed = os.mkdir, []
+
+    def mkdir(path, *args, **kwargs):
+        if os.fspath(path) == str(parent / "01") and not removed:
+            removed.append(path)
+            os.rmdir(parent)  # the command's, at that very moment
+        return real_mkdir(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "mkdir", mkdir)
+    made = renditions_for(Article(title="Pier", image="news/2020/01/pier.jpg").image)
+    assert removed and [rendition.width for rendition in made] == [320, 640, 800]
+
+
 @pytest.mark.parametrize("hours", [72, 2])
 def test_make_renditions_keeps_renditions_a_save_it_cannot_see_found_in_place(monkeypatch, settings, hours):
     # A save in a transaction not committed yet (an import) finds renditions made a while ago:

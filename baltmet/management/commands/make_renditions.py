@@ -30,7 +30,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError
 
-from baltmet.content_version import content_changed
+from baltmet.content_version import content_changed, every_change_recorded
 from baltmet.renditions import ENCODING, FOLDER, USED_MARK_SECONDS, make_every_width
 from news.models import Article
 from regions.models import Region
@@ -210,6 +210,13 @@ def _delete_unused(used, before):
         # Before the files go: pages the page cache kept may show them (a picture copied over
         # its upload without a save, docs/importing.md), and are made again with the new ones.
         content_changed()
+        if not every_change_recorded():
+            # Pages kept in the cache would go on showing the files deleted (review r25l).
+            raise CommandError(
+                "The page cache's content version could not be moved (see the error above), so pages "
+                "it keeps may still show these renditions: nothing was deleted. Run it again once the "
+                "database (and Redis, with REDIS_URL) answers."
+            )
     for path in unused:  # and the pieces of writes cut short, or of a run stopped (".part", ".start")
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
