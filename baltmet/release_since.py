@@ -85,8 +85,8 @@ def serving_since(using=DEFAULT_DB_ALIAS):
 
 
 def start_anew():
-    """The running release changed within this process (baltmet.release.anew_on_a_file_changed):
-    it starts serving now, and is recorded at the next request."""
+    """The running release changed within this process (baltmet.release.anew_on_a_file_changed,
+    which then works it out again and records it): it starts serving now."""
     global started
     started = timezone.now()
 

@@ -152,10 +152,11 @@ def _calendar_moments(request):
     midnight after its last day. A midnight at which no event ended changes nothing: subscribers'
     copies stay current."""
     now = timezone.now()
+    full = Event.objects.once_the_calendar_is_full()
     return [
         Event.objects.latest_publication(),
-        Event.objects.once_the_calendar_is_full().last_end_before(now),
-        MidnightAfter(Event.objects.once_the_calendar_is_full().last_all_day_end_before(now)),
+        full.last_end_before(now),
+        MidnightAfter(full.last_all_day_end_before(now)),
     ]
 
 
