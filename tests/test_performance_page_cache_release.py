@@ -156,13 +156,22 @@ def test_files_that_cannot_be_read_give_the_process_a_release_of_its_own(monkeyp
     assert any(record.levelname == "ERROR" and "release cannot be worked out" in record.getMessage() for record in caplog.records)
 
 
-def test_a_template_edited_under_runserver_is_a_new_release_at_once(
-    transactional_db, client, settings, monkeypatch, worked_out_again
-):
+@pytest.fixture
+def template_changed(transactional_db, settings, monkeypatch, worked_out_again):
+    """The page cache as `runserver` has it, and what its autoreloader does on a template's
+    change (the function given); the release's start put back afterwards."""
+    use_local_memory_page_cache(settings)
+    monkeypatch.setattr(release_since, "started", release_since.started)
+
+    def changed():
+        autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+
+    return changed
+
+
+def test_a_template_edited_under_runserver_is_a_new_release_at_once(client, monkeypatch, template_changed):
     # runserver's autoreloader does not restart the process for a template's change (Django
     # resets its template loaders): pages stored before were served for up to an hour.
-    use_local_memory_page_cache(settings)
-    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
     path = make_article("Made before the edit").get_absolute_url()
     client.get(path)
     assert client.get(path)["X-Page-Cache"] == "hit"
@@ -170,18 +179,16 @@ def test_a_template_edited_under_runserver_is_a_new_release_at_once(
     assert client.get(path)["X-Page-Cache"] == "hit", "worked out once per process"
 
     started = release_since.started
-    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    template_changed()
     assert client.get(path)["X-Page-Cache"] == "miss"
     assert release_since.started > started, "the new release started serving at the change"
 
 
 def test_a_request_while_the_release_changes_does_not_date_the_new_one_to_the_process_start(
-    transactional_db, client, settings, monkeypatch, worked_out_again
+    client, monkeypatch, template_changed
 ):
     # A request thread run between the receiver's steps (review r25j): the new release must
     # start serving at the change, or If-Modified-Since would hide what the edit changed.
-    use_local_memory_page_cache(settings)
-    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
     start_anew = release_since.start_anew
 
     def a_request_first():
@@ -192,17 +199,15 @@ def test_a_request_while_the_release_changes_does_not_date_the_new_one_to_the_pr
     assert client.get("/news/").status_code == 200  # the release as the process started
     monkeypatch.setattr(release, "page_settings", lambda: "as the files are now")  # another digest
     changed_at = timezone.now()
-    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    template_changed()
     assert release_since.serving_since() >= changed_at
 
 
 def test_a_template_edit_undone_under_runserver_serves_no_page_stored_before_the_edit(
-    transactional_db, client, settings, monkeypatch, worked_out_again
+    client, monkeypatch, template_changed
 ):
     # Edited, then undone: the first release's pages stored before the edit must not answer
     # a client of the edited one, as after a rollback (baltmet.release_since; review r25k).
-    use_local_memory_page_cache(settings)
-    monkeypatch.setattr(release_since, "started", release_since.started)  # put back afterwards
     make_article("Feed news")
     start = timezone.now()
     clock = {"now": start + timedelta(seconds=2)}
@@ -212,14 +217,14 @@ def test_a_template_edit_undone_under_runserver_serves_no_page_stored_before_the
     first_settings = release.page_settings()
     clock["now"] = start + timedelta(seconds=10)
     monkeypatch.setattr(release, "page_settings", lambda: "as edited")
-    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    template_changed()
     clock["now"] = start + timedelta(seconds=12)
     edited = client.get("/news/feed/")
     assert edited["X-Page-Cache"] == "miss"
 
     clock["now"] = start + timedelta(seconds=20)
     monkeypatch.setattr(release, "page_settings", lambda: first_settings)  # the edit undone
-    autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
+    template_changed()
     again = client.get("/news/feed/", headers={"If-Modified-Since": edited["Last-Modified"]})
     assert (again.status_code, again["X-Page-Cache"]) == (200, "miss")
 
