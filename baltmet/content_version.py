@@ -10,9 +10,10 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
   app, on every path (admin, ORM, loaddata's raw saves, queryset update()/bulk_create()
   through `ContentQuerySet`, also the content models' base manager; a proxy or child that
   declares managers of its own must keep them `ContentQuerySet`s) moves it, once the change
-  is committed (once per transaction). Raw SQL, direct writes to a many-to-many's through
-  table and data migrations (whose historical models have plain managers and no receivers:
-  their update() and delete() count for nothing) call `content_changed()` themselves.
+  is committed (once per transaction). So does every `migrate` that applies a migration (a
+  data migration's historical models have plain managers and no receivers) and every
+  `flush`. Raw SQL and direct writes to a many-to-many's through table call
+  `content_changed()` themselves.
 - **Where it is kept** (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
     process has its own cache, and the database is the one place every process sees, also
@@ -64,7 +65,7 @@ from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.functions import Now
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.utils import timezone
 
 from baltmet import postgres_watch
@@ -697,6 +698,24 @@ def connect_signals():
             _on_save_or_delete, sender=model, dispatch_uid=f"page_cache_post_delete:{model._meta.label_lower}"
         )
     m2m_changed.connect(_on_m2m_changed, dispatch_uid="page_cache_m2m_changed")
+    # Sent once per app after `migrate` and `flush`: this app's once is enough.
+    post_migrate.connect(
+        _on_migrate_or_flush, sender=apps.get_app_config("baltmet"), dispatch_uid="page_cache_post_migrate"
+    )
+
+
+def _on_migrate_or_flush(sender, using=DEFAULT_DB_ALIAS, plan=None, **kwargs):
+    """`migrate` and `flush` change content without the content models' signals: a data
+    migration's historical models have plain managers and no receivers, and `flush` empties
+    the tables (and the version's row, which the next change starts again above any version
+    used before, but pages in Redis go by Redis's version, and a watch trusts its version
+    until a change is announced). So either counts as a change, unless `migrate` had nothing
+    to apply (`plan` is empty; `flush` gives none)."""
+    if plan is not None and not plan:
+        return
+    if ContentVersion._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrated back past this app's tables, or not this far yet: no version to move
+    content_changed(using)
 
 
 def _content_models():
