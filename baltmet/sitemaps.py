@@ -66,8 +66,9 @@ class PublishableSitemap(CountedSitemap):
     def items(self):
         # In the order of publication, so that an item coming out goes to the last page, not
         # into an early one moving every later item on by one under a crawler reading the pages
-        # (a scheduled item made long before has a low pk). An index gives articles in this
-        # order with these columns (news.models, article_sitemap_idx): no sort, no table read.
+        # (a scheduled item made long before has a low pk). An index gives articles and events
+        # in this order with these columns (news.models: article_sitemap_idx,
+        # event_publication_idx): no sort, no table read.
         return self.model.objects.published().only("slug", "updated", "publish_at").order_by("publish_at", "pk")
 
     @cached_property

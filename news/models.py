@@ -246,7 +246,12 @@ class Event(SavedWithSearchIndex, Publishable):
         base_manager_name = "objects"
         ordering = ["-starts"]
         indexes = [
-            models.Index(fields=["status", "publish_at"], name="event_status_publish_idx"),
+            # Published events (the status and publish_at of published()), in the sitemap's
+            # order of publication with what a sitemap page shows: read from the index alone,
+            # not every event read and sorted (baltmet.sitemaps; docs/performance.md).
+            models.Index(
+                fields=["status", "publish_at", "id"], include=["updated", "slug"], name="event_publication_idx"
+            ),
             models.Index(fields=["ends", "starts"], name="event_ends_starts_idx"),
             SearchVectorIndex(fields=["search_vector"], name="event_search_vector_idx"),
         ]
