@@ -11,8 +11,8 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
   through `ContentQuerySet`, also the content models' base manager; a proxy or child that
   declares managers of its own must keep them `ContentQuerySet`s) moves it, once the change
   is committed (once per transaction). So does every `migrate` that applies a migration (a
-  data migration's historical models have plain managers and no receivers) and every
-  `flush`. Raw SQL and direct writes to a many-to-many's through table call
+  data migration's historical models have plain managers and no receivers), also one that
+  fails after applying some (baltmet.management.commands.migrate), and every `flush`. Raw SQL and direct writes to a many-to-many's through table call
   `content_changed()` themselves.
 - **Where it is kept** (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
@@ -713,9 +713,16 @@ def _on_migrate_or_flush(sender, using=DEFAULT_DB_ALIAS, plan=None, **kwargs):
     to apply (`plan` is empty; `flush` gives none)."""
     if plan is not None and not plan:
         return
-    if ContentVersion._meta.db_table not in connections[using].introspection.table_names():
-        return  # migrated back past this app's tables, or not this far yet: no version to move
-    content_changed(using)
+    content_changed_by_migrations(using)
+
+
+def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
+    """content_changed(), after migrations ran (or `flush`), where this app's tables of the
+    version and its watches are there: migrated back before them, or not this far yet, there
+    is no version to move (baltmet.management.commands.migrate)."""
+    needed = {ContentVersion._meta.db_table, ContentVersionWatch._meta.db_table}
+    if needed <= set(connections[using].introspection.table_names()):
+        content_changed(using)
 
 
 def _content_models():

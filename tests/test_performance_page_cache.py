@@ -7,6 +7,7 @@ the content version in the database (the default), and with Redis holding both p
 version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 """
 
+import logging
 import re
 import threading
 import time
@@ -17,6 +18,7 @@ import pytest
 from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.test import Client
 from django.utils import timezone
@@ -342,18 +344,22 @@ def test_a_flush_shows_on_the_next_request(client):
     assert response[HEADER] == "miss" and "Flushed away" not in html
 
 
+def _news_migrations():
+    """The names of the news app's migrations, in the order they apply."""
+    graph = MigrationLoader(connection).graph
+    return [name for app, name in graph.forwards_plan(*graph.leaf_nodes("news")) if app == "news"]
+
+
 def test_content_changed_by_a_migration_shows_once_migrate_has_run(client):
     make_article("Before the migration", slug="migrated")
     _get(client, "/news/migrated/")
-    graph = MigrationLoader(connection).graph
-    [last] = graph.leaf_nodes("news")
     # As a data migration changes it: through a historical model, whose manager is Django's
     # plain one and whose saves no receiver of the site's hears.
-    historical_article = graph.make_state(last).apps.get_model("news", "Article")
-    historical_article.objects.filter(slug="migrated").update(title="After the migration")
+    state = MigrationLoader(connection).project_state()
+    state.apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
     response, html = _get(client, "/news/migrated/")
     assert response[HEADER] == "hit" and "Before the migration" in html, "no change seen until migrate ends"
-    [(_, before_last)] = [parent for parent in graph.node_map[last].parents if parent[0] == "news"]
+    before_last = _news_migrations()[-2]
     try:
         # A migrate that applies something (here: the last news migration, taken back first).
         call_command("migrate", "news", before_last, verbosity=0)
@@ -380,6 +386,91 @@ def test_a_migrate_that_stops_before_the_sites_tables_moves_no_version(tmp_path,
     result = run_manage(["migrate", "contenttypes", "--noinput", "-v", "0"], env)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_a_migrate_back_before_the_watches_table_moves_no_version_and_logs_no_error(caplog):
+    make_article("Anything")
+    version = content_state().version
+    try:
+        call_command("migrate", "baltmet", "0002", verbosity=0)  # the version's table, not its watches'
+        assert content_state().version == version
+    finally:
+        call_command("migrate", "baltmet", verbosity=0)
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def test_migrations_applied_before_one_that_fails_show_on_the_next_request(client, monkeypatch):
+    # Each migration commits on its own on PostgreSQL, and Django sends post_migrate only
+    # after the whole plan: the changes of those applied before the failure are kept.
+    make_article("Before the migration", slug="migrated")
+    start, changing, failing = _news_migrations()[-3:]
+    call_command("migrate", "news", start, verbosity=0)
+    try:
+        _get(client, "/news/migrated/")
+        assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
+        apply = MigrationExecutor.apply_migration
+
+        def apply_changing_content_then_failing(executor, state, migration, *args, **kwargs):
+            if migration.name == failing:
+                raise RuntimeError("a migration fails")
+            if migration.name == changing:  # as a data migration changes it
+                historical_article = state.apps.get_model("news", "Article")
+                historical_article.objects.filter(slug="migrated").update(title="After the migration")
+            return apply(executor, state, migration, *args, **kwargs)
+
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", apply_changing_content_then_failing)
+        with pytest.raises(RuntimeError, match="a migration fails"):
+            call_command("migrate", "news", verbosity=0)
+        monkeypatch.undo()
+        response, html = _get(client, "/news/migrated/")
+        assert response[HEADER] == "miss" and "After the migration" in html
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "news", verbosity=0)
+
+
+def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails_too(monkeypatch, caplog):
+    from baltmet.management.commands import migrate
+
+    start, applied, _ = _news_migrations()[-3:]
+    call_command("migrate", "news", start, verbosity=0)
+    try:
+        apply = MigrationExecutor.apply_migration
+
+        def apply_one_then_fail(executor, state, migration, *args, **kwargs):
+            if migration.name != applied:
+                raise RuntimeError("a migration fails")
+            return apply(executor, state, migration, *args, **kwargs)
+
+        def no_database(using):
+            raise OperationalError("the server closed the connection")
+
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", apply_one_then_fail)
+        monkeypatch.setattr(migrate, "content_changed_by_migrations", no_database)
+        with pytest.raises(RuntimeError, match="a migration fails"):
+            call_command("migrate", "news", verbosity=0)
+        assert "could not record the migrations applied before the failure" in caplog.text
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "news", verbosity=0)
+
+
+def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypatch):
+    make_article("Anything")
+    call_command("migrate", "news", _news_migrations()[-2], verbosity=0)
+    try:
+        version = content_state().version
+
+        def fail(*args, **kwargs):
+            raise RuntimeError("a migration fails")
+
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", fail)
+        with pytest.raises(RuntimeError):
+            call_command("migrate", "news", verbosity=0)
+        assert content_state().version == version
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "news", verbosity=0)
 
 
 def test_a_scheduled_article_appears_when_its_time_comes_without_any_save(client, monkeypatch):
