@@ -56,6 +56,26 @@ def run_django_json(body, env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@contextmanager
+def django_child(body, *args, env):
+    """A child running `body` with Django set up (settings from `env`) and `args` in sys.argv,
+    its output readable as it comes (`child.stdout`); ended when the block ends, if it has not."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _DJANGO_SET_UP + body, *args],
+        cwd=PROJECT_DIR,
+        env=_child_env(env),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield child
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
 def sqlite_site_env(tmp_path, *fixtures):
     """The environment of a child serving the site as `make run` does by default: on a new
     SQLite database in `tmp_path`, migrated, with `fixtures` loaded."""

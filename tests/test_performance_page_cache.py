@@ -7,17 +7,21 @@ the content version in the database (the default), and with Redis holding both p
 version (as with REDIS_URL set; the tests' Redis, see tests/redis_for_tests.py).
 """
 
+import copy
 import logging
 import re
+import signal
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from datetime import timedelta
 
 import psycopg2
 import pytest
 from django.core.cache import cache, caches
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, migrations, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.test import Client
@@ -35,7 +39,7 @@ from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 from tests.regions_factories import make_cluster, make_institution, make_organisation, make_region
-from tests.subprocess_env import run_manage
+from tests.subprocess_env import django_child, run_manage
 from tests.upload_files import image_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -429,6 +433,78 @@ def test_migrations_applied_before_one_that_fails_show_on_the_next_request(clien
         call_command("migrate", "news", verbosity=0)
 
 
+def test_a_migration_that_is_not_atomic_failing_halfway_shows_what_it_committed(client, monkeypatch):
+    # A data migration with atomic = False (batched, so as not to hold locks) commits what it
+    # wrote before failing, though it never reached its end.
+    make_article("Before the migration", slug="migrated")
+    start, changing = _news_migrations()[-2:]
+    call_command("migrate", "news", start, verbosity=0)
+    try:
+        _get(client, "/news/migrated/")
+        assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
+
+        def first_batch_then_fail(apps, schema_editor):
+            apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
+            raise RuntimeError("the second batch fails")
+
+        apply = MigrationExecutor.apply_migration
+
+        def as_a_data_migration_that_is_not_atomic(executor, state, migration, *args, **kwargs):
+            if migration.name == changing:
+                migration = copy.copy(migration)
+                migration.atomic = False
+                migration.operations = [migrations.RunPython(first_batch_then_fail, atomic=False)]
+            return apply(executor, state, migration, *args, **kwargs)
+
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", as_a_data_migration_that_is_not_atomic)
+        with pytest.raises(RuntimeError, match="the second batch fails"):
+            call_command("migrate", "news", verbosity=0)
+        monkeypatch.undo()
+        response, html = _get(client, "/news/migrated/")
+        assert response[HEADER] == "miss" and "After the migration" in html
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "news", verbosity=0)
+
+
+_MIGRATE_WAITING_BEFORE = """
+import sys, time
+from django.core.management import call_command
+from django.db.migrations.executor import MigrationExecutor
+apply = MigrationExecutor.apply_migration
+def wait_before(executor, state, migration, *args, **kwargs):
+    if migration.name == sys.argv[1]:
+        print("waiting", flush=True)
+        time.sleep(60)
+    return apply(executor, state, migration, *args, **kwargs)
+MigrationExecutor.apply_migration = wait_before
+call_command("migrate", "news", verbosity=0)
+"""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_migrate_stopped_by_a_signal_after_applying_some_moves_the_version(tmp_path, version_store, stop):
+    if version_store == "redis":
+        pytest.skip("the child migrates an SQLite database of its own; once is enough")
+    database = tmp_path / "site.sqlite3"
+    env = {"DATABASE_URL": f"sqlite:///{database}", "DJANGO_DEBUG": "1"}
+    start, applied, waiting = _news_migrations()[-3:]
+    assert run_manage(["migrate", "-v", "0"], env).returncode == 0
+    assert run_manage(["migrate", "news", start, "-v", "0"], env).returncode == 0
+
+    def read(sql, *params):
+        with closing(sqlite3.connect(database)) as db:
+            return db.execute(sql, params).fetchone()[0]
+
+    version = read("SELECT version FROM baltmet_contentversion")
+    with django_child(_MIGRATE_WAITING_BEFORE, waiting, env=env) as child:
+        assert child.stdout.readline().strip() == "waiting"  # `applied` is applied and committed
+        child.send_signal(stop)
+        child.wait(30)
+    assert read("SELECT COUNT(*) FROM django_migrations WHERE app = 'news' AND name = ?", applied) == 1
+    assert read("SELECT version FROM baltmet_contentversion") != version
+
+
 def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails_too(monkeypatch, caplog):
     from baltmet.management.commands import migrate
 
@@ -449,7 +525,7 @@ def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails
         monkeypatch.setattr(migrate, "content_changed_by_migrations", no_database)
         with pytest.raises(RuntimeError, match="a migration fails"):
             call_command("migrate", "news", verbosity=0)
-        assert "could not record the migrations applied before the failure" in caplog.text
+        assert "could not record the migrations run before the failure" in caplog.text
     finally:
         monkeypatch.undo()
         call_command("migrate", "news", verbosity=0)

@@ -1,15 +1,20 @@
 """
-Django's migrate, which also records a content change when it stops after applying some
-migrations.
+Django's migrate, which also records a content change when it stops after migrations
+started.
 
 Data migrations change content through historical models, which send none of the signals
 the page cache's content version follows; a `migrate` that ends normally moves the version
 from its `post_migrate` (baltmet.content_version). Django sends that only once the whole plan
-has been applied, but on PostgreSQL each migration commits on its own: when a later one fails
-(or the command is interrupted), the ones before it are kept, and so are their changes.
+has been applied, but on PostgreSQL each migration commits on its own, and one that is not
+atomic (`atomic = False`: batched data changes, indexes built concurrently) commits as it
+goes: when one fails, or the command is stopped (Ctrl-C, or SIGTERM from a deploy's timeout),
+what was committed before is kept, and so are its changes.
 """
 
 import logging
+import signal
+import threading
+from contextlib import contextmanager
 
 from django.core.management.commands import migrate
 
@@ -20,19 +25,40 @@ logger = logging.getLogger(__name__)
 
 class Command(migrate.Command):
     def handle(self, *args, **options):
-        self._applied_any = False
+        self._started_any = False
         try:
-            return super().handle(*args, **options)
+            with _sigterm_raised():
+                return super().handle(*args, **options)
         except BaseException:
-            if self._applied_any:
+            if self._started_any:
                 try:
                     content_changed_by_migrations(options["database"])
                 except Exception:
                     # The migration's own error is the one to report, not this one.
-                    logger.exception("page cache: could not record the migrations applied before the failure")
+                    logger.exception("page cache: could not record the migrations run before the failure")
             raise
 
     def migration_progress_callback(self, action, migration=None, fake=False):
-        if action in ("apply_success", "unapply_success"):
-            self._applied_any = True
+        # From its start: a migration that is not atomic commits before it ends.
+        if action in ("apply_start", "unapply_start") and not fake:
+            self._started_any = True
         super().migration_progress_callback(action, migration, fake)
+
+
+@contextmanager
+def _sigterm_raised():
+    """SIGTERM raises SystemExit while the command runs, as Ctrl-C raises KeyboardInterrupt:
+    by default it ends the process at once, without the handler above. Only where no one
+    else handles the signal, and only in the main thread (the only one that may set it)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
