@@ -403,61 +403,55 @@ def test_a_migrate_back_before_the_watches_table_moves_no_version_and_logs_no_er
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
-def test_migrations_applied_before_one_that_fails_show_on_the_next_request(client, monkeypatch):
-    # Each migration commits on its own on PostgreSQL, and Django sends post_migrate only
-    # after the whole plan: the changes of those applied before the failure are kept.
+def _change_the_title(apps):
+    # As a data migration changes content: through a historical model.
+    apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
+
+
+def _changing_then_a_later_one_failing(changing):
+    """apply_migration() for a migrate whose migration `changing` changes content and whose
+    next one fails."""
+    apply = MigrationExecutor.apply_migration
+
+    def apply_migration(executor, state, migration, *args, **kwargs):
+        if migration.name != changing:
+            raise RuntimeError("a migration fails")
+        _change_the_title(state.apps)
+        return apply(executor, state, migration, *args, **kwargs)
+
+    return apply_migration
+
+
+def _not_atomic_failing_halfway(changing):
+    """apply_migration() for a migrate whose migration `changing` is not atomic (a data
+    migration in batches, so as not to hold locks): it commits a change, then fails."""
+    apply = MigrationExecutor.apply_migration
+
+    def change_then_fail(apps, schema_editor):
+        _change_the_title(apps)
+        raise RuntimeError("a migration fails")
+
+    def apply_migration(executor, state, migration, *args, **kwargs):
+        migration = copy.copy(migration)
+        migration.atomic = False
+        migration.operations = [migrations.RunPython(change_then_fail, atomic=False)]
+        return apply(executor, state, migration, *args, **kwargs)
+
+    return apply_migration
+
+
+@pytest.mark.parametrize("failing_migrate", [_changing_then_a_later_one_failing, _not_atomic_failing_halfway])
+def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, monkeypatch, failing_migrate):
+    # On PostgreSQL each migration commits on its own (one that is not atomic, as it goes),
+    # and Django sends post_migrate only after the whole plan.
     make_article("Before the migration", slug="migrated")
-    start, changing, failing = _news_migrations()[-3:]
+    start, changing, _ = _news_migrations()[-3:]
     call_command("migrate", "news", start, verbosity=0)
     try:
         _get(client, "/news/migrated/")
         assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
-        apply = MigrationExecutor.apply_migration
-
-        def apply_changing_content_then_failing(executor, state, migration, *args, **kwargs):
-            if migration.name == failing:
-                raise RuntimeError("a migration fails")
-            if migration.name == changing:  # as a data migration changes it
-                historical_article = state.apps.get_model("news", "Article")
-                historical_article.objects.filter(slug="migrated").update(title="After the migration")
-            return apply(executor, state, migration, *args, **kwargs)
-
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", apply_changing_content_then_failing)
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", failing_migrate(changing))
         with pytest.raises(RuntimeError, match="a migration fails"):
-            call_command("migrate", "news", verbosity=0)
-        monkeypatch.undo()
-        response, html = _get(client, "/news/migrated/")
-        assert response[HEADER] == "miss" and "After the migration" in html
-    finally:
-        monkeypatch.undo()
-        call_command("migrate", "news", verbosity=0)
-
-
-def test_a_migration_that_is_not_atomic_failing_halfway_shows_what_it_committed(client, monkeypatch):
-    # A data migration with atomic = False (batched, so as not to hold locks) commits what it
-    # wrote before failing, though it never reached its end.
-    make_article("Before the migration", slug="migrated")
-    start, changing = _news_migrations()[-2:]
-    call_command("migrate", "news", start, verbosity=0)
-    try:
-        _get(client, "/news/migrated/")
-        assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
-
-        def first_batch_then_fail(apps, schema_editor):
-            apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
-            raise RuntimeError("the second batch fails")
-
-        apply = MigrationExecutor.apply_migration
-
-        def as_a_data_migration_that_is_not_atomic(executor, state, migration, *args, **kwargs):
-            if migration.name == changing:
-                migration = copy.copy(migration)
-                migration.atomic = False
-                migration.operations = [migrations.RunPython(first_batch_then_fail, atomic=False)]
-            return apply(executor, state, migration, *args, **kwargs)
-
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", as_a_data_migration_that_is_not_atomic)
-        with pytest.raises(RuntimeError, match="the second batch fails"):
             call_command("migrate", "news", verbosity=0)
         monkeypatch.undo()
         response, html = _get(client, "/news/migrated/")
