@@ -39,7 +39,7 @@ from tests.news_factories import make_article, make_event, make_topic
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import make_the_page_cache_unreachable, use_redis_page_cache
 from tests.regions_factories import make_cluster, make_institution, make_organisation, make_region
-from tests.subprocess_env import django_child, run_manage
+from tests.subprocess_env import child_database_url, django_child, env_on_the_test_database, run_manage
 from tests.upload_files import image_bytes, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -497,6 +497,43 @@ def test_a_migrate_stopped_by_a_signal_after_applying_some_moves_the_version(tmp
         child.wait(30)
     assert read("SELECT COUNT(*) FROM django_migrations WHERE app = 'news' AND name = ?", applied) == 1
     assert read("SELECT version FROM baltmet_contentversion") != version
+
+
+_MIGRATE_FAILING_AT = """
+import sys
+from django.core.management import call_command
+from django.db.migrations.executor import MigrationExecutor
+apply = MigrationExecutor.apply_migration
+def fail_at(executor, state, migration, *args, **kwargs):
+    if migration.name == sys.argv[1]:
+        print("failing", flush=True)
+        raise RuntimeError("a migration fails")
+    return apply(executor, state, migration, *args, **kwargs)
+MigrationExecutor.apply_migration = fail_at
+call_command("migrate", "news", verbosity=0)
+"""
+
+
+def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_exit(version_store):
+    if version_store == "redis":
+        pytest.skip("the child has no Redis setting; once is enough")
+    start, applied, failing = _news_migrations()[-3:]
+    call_command("migrate", "news", start, verbosity=0)
+    version = _version()
+    holder = psycopg2.connect(child_database_url())  # a session holding the version's row
+    try:
+        holder.cursor().execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
+        with django_child(_MIGRATE_FAILING_AT, failing, env=env_on_the_test_database()) as child:
+            assert child.stdout.readline().strip() == "failing"
+            time.sleep(1)  # recording the change, it waits for the row (up to 15 s)
+            child.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            holder.rollback()
+            assert child.wait(30) == 128 + signal.SIGTERM
+        assert _version() != version
+    finally:
+        holder.close()
+        call_command("migrate", "news", verbosity=0)
 
 
 def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails_too(monkeypatch, caplog):

@@ -9,6 +9,10 @@ has been applied, but on PostgreSQL each migration commits on its own, and one t
 atomic (`atomic = False`: batched data changes, indexes built concurrently) commits as it
 goes: when one fails, or the command is stopped (Ctrl-C, or SIGTERM from a deploy's timeout),
 what was committed before is kept, and so are its changes.
+
+SIGTERM, like Ctrl-C, takes effect once the statement or lock wait under way returns (a
+Python handler cannot stop libpq's call): a deadline that must hold needs SIGKILL after it
+(`timeout -k`), as process managers send after their grace period.
 """
 
 import logging
@@ -26,17 +30,19 @@ logger = logging.getLogger(__name__)
 class Command(migrate.Command):
     def handle(self, *args, **options):
         self._started_any = False
-        try:
-            with _sigterm_raised():
+        # Recording the change may wait for the version's row: a SIGTERM then must not end
+        # the process at once, but stop the wait, which leaves the write to the exit's.
+        with _sigterm_raised():
+            try:
                 return super().handle(*args, **options)
-        except BaseException:
-            if self._started_any:
-                try:
-                    content_changed_by_migrations(options["database"])
-                except Exception:
-                    # The migration's own error is the one to report, not this one.
-                    logger.exception("page cache: could not record the migrations run before the failure")
-            raise
+            except BaseException:
+                if self._started_any:
+                    try:
+                        content_changed_by_migrations(options["database"])
+                    except Exception:
+                        # The migration's own error is the one to report, not this one.
+                        logger.exception("page cache: could not record the migrations run before the failure")
+                raise
 
     def migration_progress_callback(self, action, migration=None, fake=False):
         # From its start: a migration that is not atomic commits before it ends.
