@@ -12,7 +12,8 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
   declares managers of its own must keep them `ContentQuerySet`s) moves it, once the change
   is committed (once per transaction). So does every `migrate` that applies a migration (a
   data migration's historical models have plain managers and no receivers), also one that
-  fails after applying some (baltmet.management.commands.migrate), and every `flush`. Raw SQL and direct writes to a many-to-many's through table call
+  fails or is stopped once a migration has started (baltmet.management.commands.migrate),
+  and every `flush`. Raw SQL and direct writes to a many-to-many's through table call
   `content_changed()` themselves.
 - **Where it is kept** (`settings.PAGE_CACHE_VERSION_IN_CACHE`):
   - **in the database** (`baltmet.models.ContentVersion`), with the local-memory cache: each
@@ -721,7 +722,9 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
     version and its watches are there: migrated back before them, or not this far yet, there
     is no version to move (baltmet.management.commands.migrate)."""
     needed = {ContentVersion._meta.db_table, ContentVersionWatch._meta.db_table}
-    if needed <= set(connections[using].introspection.table_names()):
+    # The migrate may have failed because PostgreSQL dropped its connection.
+    tables = run_again_on_a_new_connection(connections[using].introspection.table_names, using)
+    if needed <= set(tables):
         content_changed(using)
 
 

@@ -32,7 +32,7 @@ def local_memory_page_cache(settings):
 
 @pytest.fixture
 def listening_watch():
-    # A flushed database has no version row; starting one counts as a change.
+    # The version's row, made here where there is none yet; starting one counts as a change.
     content_version.database_version()
     watch = postgres_watch.watch()
     assert watch.wait_until_listening(10), "the watch did not start listening"

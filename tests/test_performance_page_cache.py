@@ -21,7 +21,16 @@ import psycopg2
 import pytest
 from django.core.cache import cache, caches
 from django.core.management import call_command
-from django.db import DEFAULT_DB_ALIAS, DataError, OperationalError, connection, connections, migrations, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DataError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    migrations,
+    transaction,
+)
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.test import Client
@@ -354,19 +363,21 @@ def _news_migrations():
     return [name for app, name in graph.forwards_plan(*graph.leaf_nodes("news")) if app == "news"]
 
 
+def _change_the_title(apps):
+    # As a data migration changes content: through a historical model, whose manager is
+    # Django's plain one and whose saves no receiver of the site's hears.
+    apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
+
+
 def test_content_changed_by_a_migration_shows_once_migrate_has_run(client):
     make_article("Before the migration", slug="migrated")
     _get(client, "/news/migrated/")
-    # As a data migration changes it: through a historical model, whose manager is Django's
-    # plain one and whose saves no receiver of the site's hears.
-    state = MigrationLoader(connection).project_state()
-    state.apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
+    _change_the_title(MigrationLoader(connection).project_state().apps)
     response, html = _get(client, "/news/migrated/")
     assert response[HEADER] == "hit" and "Before the migration" in html, "no change seen until migrate ends"
-    before_last = _news_migrations()[-2]
     try:
         # A migrate that applies something (here: the last news migration, taken back first).
-        call_command("migrate", "news", before_last, verbosity=0)
+        call_command("migrate", "news", _news_migrations()[-2], verbosity=0)
     finally:
         call_command("migrate", "news", verbosity=0)
     response, html = _get(client, "/news/migrated/")
@@ -403,20 +414,15 @@ def test_a_migrate_back_before_the_watches_table_moves_no_version_and_logs_no_er
     assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
-def _change_the_title(apps):
-    # As a data migration changes content: through a historical model.
-    apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
-
-
-def _changing_then_a_later_one_failing(changing):
-    """apply_migration() for a migrate whose migration `changing` changes content and whose
+def _changing_then_a_later_one_failing(changing, change=_change_the_title):
+    """apply_migration() for a migrate whose migration `changing` makes `change` and whose
     next one fails."""
     apply = MigrationExecutor.apply_migration
 
     def apply_migration(executor, state, migration, *args, **kwargs):
         if migration.name != changing:
             raise RuntimeError("a migration fails")
-        _change_the_title(state.apps)
+        change(state.apps)
         return apply(executor, state, migration, *args, **kwargs)
 
     return apply_migration
@@ -440,7 +446,27 @@ def _not_atomic_failing_halfway(changing):
     return apply_migration
 
 
-@pytest.mark.parametrize("failing_migrate", [_changing_then_a_later_one_failing, _not_atomic_failing_halfway])
+def _changing_then_losing_the_connection(changing):
+    """apply_migration() for a migrate whose migration `changing` changes content, after which
+    PostgreSQL ends the session (a restart, a failover) between two migrations."""
+    apply = MigrationExecutor.apply_migration
+
+    def apply_migration(executor, state, migration, *args, **kwargs):
+        if migration.name == changing:
+            _change_the_title(state.apps)
+            return apply(executor, state, migration, *args, **kwargs)
+        with closing(psycopg2.connect(child_database_url())) as other, other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [executor.connection.connection.info.backend_pid])
+        with executor.connection.cursor() as cursor:
+            cursor.execute("SELECT 1")  # the server has closed the connection
+        raise AssertionError("the session was not ended")
+
+    return apply_migration
+
+
+@pytest.mark.parametrize(
+    "failing_migrate", [_changing_then_a_later_one_failing, _not_atomic_failing_halfway, _changing_then_losing_the_connection]
+)
 def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, monkeypatch, failing_migrate):
     # On PostgreSQL each migration commits on its own (one that is not atomic, as it goes),
     # and Django sends post_migrate only after the whole plan.
@@ -451,27 +477,54 @@ def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, mon
         _get(client, "/news/migrated/")
         assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
         monkeypatch.setattr(MigrationExecutor, "apply_migration", failing_migrate(changing))
-        with pytest.raises(RuntimeError, match="a migration fails"):
+        with pytest.raises((RuntimeError, OperationalError, InterfaceError)):
             call_command("migrate", "news", verbosity=0)
         monkeypatch.undo()
         response, html = _get(client, "/news/migrated/")
         assert response[HEADER] == "miss" and "After the migration" in html
     finally:
         monkeypatch.undo()
+        connection.close()  # a session PostgreSQL ended, if it still is this one
         call_command("migrate", "news", verbosity=0)
 
 
-_MIGRATE_WAITING_BEFORE = """
-import sys, time
+def test_a_migrate_back_that_fails_after_taking_one_back_moves_the_version(monkeypatch):
+    make_article("Anything")
+    back_to, failing, _ = _news_migrations()[-3:]
+    version = _version()
+    unapply = MigrationExecutor.unapply_migration
+
+    def fail_at_the_second(executor, state, migration, *args, **kwargs):
+        if migration.name == failing:
+            raise RuntimeError("taking a migration back fails")
+        return unapply(executor, state, migration, *args, **kwargs)
+
+    monkeypatch.setattr(MigrationExecutor, "unapply_migration", fail_at_the_second)
+    try:
+        with pytest.raises(RuntimeError):
+            call_command("migrate", "news", back_to, verbosity=0)
+        assert _version() != version
+    finally:
+        monkeypatch.undo()
+        call_command("migrate", "news", verbosity=0)
+
+
+# A child migrating the news app that, at the migration named first, waits or fails.
+_MIGRATE_STOPPING_AT = """
+import signal, sys, time
 from django.core.management import call_command
 from django.db.migrations.executor import MigrationExecutor
+# Ctrl-C as in a terminal, though this test run may have been started with SIGINT ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 apply = MigrationExecutor.apply_migration
-def wait_before(executor, state, migration, *args, **kwargs):
+def stop_at(executor, state, migration, *args, **kwargs):
     if migration.name == sys.argv[1]:
-        print("waiting", flush=True)
+        print(sys.argv[2], flush=True)
+        if sys.argv[2] == "failing":
+            raise RuntimeError("a migration fails")
         time.sleep(60)
     return apply(executor, state, migration, *args, **kwargs)
-MigrationExecutor.apply_migration = wait_before
+MigrationExecutor.apply_migration = stop_at
 call_command("migrate", "news", verbosity=0)
 """
 
@@ -491,7 +544,7 @@ def test_a_migrate_stopped_by_a_signal_after_applying_some_moves_the_version(tmp
             return db.execute(sql, params).fetchone()[0]
 
     version = read("SELECT version FROM baltmet_contentversion")
-    with django_child(_MIGRATE_WAITING_BEFORE, waiting, env=env) as child:
+    with django_child(_MIGRATE_STOPPING_AT, waiting, "waiting", env=env) as child:
         assert child.stdout.readline().strip() == "waiting"  # `applied` is applied and committed
         child.send_signal(stop)
         child.wait(30)
@@ -499,31 +552,17 @@ def test_a_migrate_stopped_by_a_signal_after_applying_some_moves_the_version(tmp
     assert read("SELECT version FROM baltmet_contentversion") != version
 
 
-_MIGRATE_FAILING_AT = """
-import sys
-from django.core.management import call_command
-from django.db.migrations.executor import MigrationExecutor
-apply = MigrationExecutor.apply_migration
-def fail_at(executor, state, migration, *args, **kwargs):
-    if migration.name == sys.argv[1]:
-        print("failing", flush=True)
-        raise RuntimeError("a migration fails")
-    return apply(executor, state, migration, *args, **kwargs)
-MigrationExecutor.apply_migration = fail_at
-call_command("migrate", "news", verbosity=0)
-"""
-
-
 def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_exit(version_store):
     if version_store == "redis":
         pytest.skip("the child has no Redis setting; once is enough")
     start, applied, failing = _news_migrations()[-3:]
+    holder = None
     call_command("migrate", "news", start, verbosity=0)
-    version = _version()
-    holder = psycopg2.connect(child_database_url())  # a session holding the version's row
     try:
+        version = _version()
+        holder = psycopg2.connect(child_database_url())  # a session holding the version's row
         holder.cursor().execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
-        with django_child(_MIGRATE_FAILING_AT, failing, env=env_on_the_test_database()) as child:
+        with django_child(_MIGRATE_STOPPING_AT, failing, "failing", env=env_on_the_test_database()) as child:
             assert child.stdout.readline().strip() == "failing"
             time.sleep(1)  # recording the change, it waits for the row (up to 15 s)
             child.send_signal(signal.SIGTERM)
@@ -532,7 +571,8 @@ def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_ex
             assert child.wait(30) == 128 + signal.SIGTERM
         assert _version() != version
     finally:
-        holder.close()
+        if holder is not None:
+            holder.close()
         call_command("migrate", "news", verbosity=0)
 
 
@@ -542,17 +582,11 @@ def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails
     start, applied, _ = _news_migrations()[-3:]
     call_command("migrate", "news", start, verbosity=0)
     try:
-        apply = MigrationExecutor.apply_migration
-
-        def apply_one_then_fail(executor, state, migration, *args, **kwargs):
-            if migration.name != applied:
-                raise RuntimeError("a migration fails")
-            return apply(executor, state, migration, *args, **kwargs)
 
         def no_database(using):
             raise OperationalError("the server closed the connection")
 
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", apply_one_then_fail)
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", _changing_then_a_later_one_failing(applied))
         monkeypatch.setattr(migrate, "content_changed_by_migrations", no_database)
         with pytest.raises(RuntimeError, match="a migration fails"):
             call_command("migrate", "news", verbosity=0)

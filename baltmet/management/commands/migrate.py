@@ -45,8 +45,9 @@ class Command(migrate.Command):
                 raise
 
     def migration_progress_callback(self, action, migration=None, fake=False):
-        # From its start: a migration that is not atomic commits before it ends.
-        if action in ("apply_start", "unapply_start") and not fake:
+        # From its start: a migration that is not atomic commits before it ends. (A faked one
+        # changes nothing, and moving the version for it only makes pages again.)
+        if action in ("apply_start", "unapply_start"):
             self._started_any = True
         super().migration_progress_callback(action, migration, fake)
 
