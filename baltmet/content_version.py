@@ -63,7 +63,7 @@ import psycopg2.extensions
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, Error, connections, models, transaction
 from django.db.models import Case, F, Subquery, Value, When
 from django.db.models.functions import Now
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
@@ -722,8 +722,23 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
     version and its watches are there: migrated back before them, or not this far yet, there
     is no version to move (baltmet.management.commands.migrate)."""
     needed = {ContentVersion._meta.db_table, ContentVersionWatch._meta.db_table}
-    # The migrate may have failed because PostgreSQL dropped its connection.
-    tables = run_again_on_a_new_connection(connections[using].introspection.table_names, using)
+    connection = connections[using]
+    try:
+        # The migrate may have failed because PostgreSQL dropped its connection.
+        tables = run_again_on_a_new_connection(connection.introspection.table_names, using)
+    except Error:
+        if connection.in_atomic_block or not connection.autocommit:
+            raise  # the session's transaction, and what the migrations did in it, are gone
+        # Not back yet (a restart, a failover): the change is owed, as one that gave up.
+        for place in _version_writes(using):
+            _give_up(place)
+        _OwedVersionWrites.start(using)
+        logger.error(
+            "page cache: could not record the changes of migrations now; tried again while this process "
+            "runs, and as it ends",
+            exc_info=True,
+        )
+        return
     if needed <= set(tables):
         content_changed(using)
 

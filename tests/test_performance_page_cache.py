@@ -488,6 +488,54 @@ def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, mon
         call_command("migrate", "news", verbosity=0)
 
 
+def test_a_migrate_failing_as_the_database_restarts_records_the_change_once_it_is_back(monkeypatch, caplog):
+    make_article("Before the migration", slug="migrated")
+    start, changing, _ = _news_migrations()[-3:]
+    call_command("migrate", "news", start, verbosity=0)
+    try:
+        version = _version()
+        monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
+        backend = type(connections[DEFAULT_DB_ALIAS])
+        connect = backend.get_new_connection
+        back_at = []
+
+        def refused_until_back(self, params):
+            if back_at and time.monotonic() < back_at[0]:
+                raise psycopg2.OperationalError("the database system is starting up")
+            return connect(self, params)
+
+        monkeypatch.setattr(backend, "get_new_connection", refused_until_back)
+        ending_the_session = _changing_then_losing_the_connection(changing)
+
+        def restarting_after_the_change(executor, state, migration, *args, **kwargs):
+            if migration.name != changing:
+                back_at.append(time.monotonic() + 1)  # new sessions refused for a second
+            return ending_the_session(executor, state, migration, *args, **kwargs)
+
+        monkeypatch.setattr(MigrationExecutor, "apply_migration", restarting_after_the_change)
+        with pytest.raises((OperationalError, InterfaceError)):
+            call_command("migrate", "news", verbosity=0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not _version_moved_from(version):
+            time.sleep(0.1)
+        content_version._OwedVersionWrites.stop_all()
+        assert _version_moved_from(version)
+        assert "could not record the changes of migrations now" in caplog.text
+    finally:
+        monkeypatch.undo()
+        content_version._OwedVersionWrites.stop_all()
+        connection.close()
+        call_command("migrate", "news", verbosity=0)
+
+
+def _version_moved_from(version):
+    try:
+        return _version() != version
+    except OperationalError:  # not back yet
+        connection.close()
+        return False
+
+
 def test_a_migrate_back_that_fails_after_taking_one_back_moves_the_version(monkeypatch):
     make_article("Anything")
     back_to, failing, _ = _news_migrations()[-3:]
