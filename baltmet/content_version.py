@@ -727,9 +727,13 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
         # The migrate may have failed because PostgreSQL dropped its connection.
         tables = run_again_on_a_new_connection(connection.introspection.table_names, using)
     except Error:
-        if connection.in_atomic_block or not connection.autocommit:
-            raise  # the session's transaction, and what the migrations did in it, are gone
-        # Not back yet (a restart, a failover): the change is owed, as one that gave up.
+        # A transaction of the caller's went with the session, and what the migrations did in
+        # it. (A migration's own atomic block, which lost its session, leaves the connection
+        # closed with `autocommit` as it had it inside.)
+        if connection.in_atomic_block or (connection.connection is not None and not connection.autocommit):
+            raise
+        # Not back yet (a restart, a failover): the change is owed, as one that gave up (the
+        # tables are taken to be there: a migrate back past them would owe it in vain).
         for place in _version_writes(using):
             _give_up(place)
         _OwedVersionWrites.start(using)

@@ -14,7 +14,7 @@ import signal
 import sqlite3
 import threading
 import time
-from contextlib import closing
+from contextlib import closing, nullcontext
 from datetime import timedelta
 
 import psycopg2
@@ -446,22 +446,28 @@ def _not_atomic_failing_halfway(changing):
     return apply_migration
 
 
-def _changing_then_losing_the_connection(changing):
+def _changing_then_losing_the_connection(changing, inside_an_atomic_migration=False):
     """apply_migration() for a migrate whose migration `changing` changes content, after which
-    PostgreSQL ends the session (a restart, a failover) between two migrations."""
+    PostgreSQL ends the session (a restart, a failover): between two migrations, or inside
+    the next one, atomic as Django applies it."""
     apply = MigrationExecutor.apply_migration
 
     def apply_migration(executor, state, migration, *args, **kwargs):
         if migration.name == changing:
             _change_the_title(state.apps)
             return apply(executor, state, migration, *args, **kwargs)
-        with closing(psycopg2.connect(child_database_url())) as other, other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [executor.connection.connection.info.backend_pid])
-        with executor.connection.cursor() as cursor:
-            cursor.execute("SELECT 1")  # the server has closed the connection
+        with transaction.atomic(using=executor.connection.alias) if inside_an_atomic_migration else nullcontext():
+            with closing(psycopg2.connect(child_database_url())) as other, other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [executor.connection.connection.info.backend_pid])
+            with executor.connection.cursor() as cursor:
+                cursor.execute("SELECT 1")  # the server has closed the connection
         raise AssertionError("the session was not ended")
 
     return apply_migration
+
+
+def _losing_the_connection_inside_an_atomic_migration(changing):
+    return _changing_then_losing_the_connection(changing, inside_an_atomic_migration=True)
 
 
 @pytest.mark.parametrize(
@@ -488,7 +494,12 @@ def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, mon
         call_command("migrate", "news", verbosity=0)
 
 
-def test_a_migrate_failing_as_the_database_restarts_records_the_change_once_it_is_back(monkeypatch, caplog):
+@pytest.mark.parametrize(
+    "ending_the_session", [_changing_then_losing_the_connection, _losing_the_connection_inside_an_atomic_migration]
+)
+def test_a_migrate_failing_as_the_database_restarts_records_the_change_once_it_is_back(
+    monkeypatch, caplog, ending_the_session
+):
     make_article("Before the migration", slug="migrated")
     start, changing, _ = _news_migrations()[-3:]
     call_command("migrate", "news", start, verbosity=0)
@@ -505,7 +516,7 @@ def test_a_migrate_failing_as_the_database_restarts_records_the_change_once_it_i
             return connect(self, params)
 
         monkeypatch.setattr(backend, "get_new_connection", refused_until_back)
-        ending_the_session = _changing_then_losing_the_connection(changing)
+        ending_the_session = ending_the_session(changing)
 
         def restarting_after_the_change(executor, state, migration, *args, **kwargs):
             if migration.name != changing:
