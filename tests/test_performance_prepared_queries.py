@@ -18,6 +18,7 @@ from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepar
 from news.models import Article, Event
 from regions.models import Figure, Region
 from tests.news_factories import make_article, make_event, make_topic
+from tests.query_plans import plan_nodes
 from tests.regions_factories import add_figure, make_metric, make_region
 from tests.subprocess_env import pages_on_sqlite
 
@@ -447,13 +448,6 @@ def test_a_page_deep_in_a_list_is_the_same_slice_read_through_its_keys(monkeypat
     assert re.search(keys_first, prepare_deep), prepare_deep
 
 
-
-def _plan_nodes(node):
-    yield node
-    for child in node.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 def test_a_deep_page_reads_its_keys_once_whatever_plan_postgresql_picks(monkeypatch):
     # Planner statistics from before a bulk load (autovacuum had not analysed the tables yet)
     # once made PostgreSQL run a topic's keys again for each of its articles, on the inner
@@ -476,7 +470,7 @@ def test_a_deep_page_reads_its_keys_once_whatever_plan_postgresql_picks(monkeypa
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page_sql}")
         [explained] = cursor.fetchone()[0]
     plan = explained["Plan"]
-    limits = [node for node in _plan_nodes(plan) if node["Node Type"] == "Limit"]
+    limits = [node for node in plan_nodes(plan) if node["Node Type"] == "Limit"]
     assert limits and all(node["Actual Loops"] == 1 for node in limits), [node["Actual Loops"] for node in limits]
     assert plan["Actual Rows"] == len(expected)
 

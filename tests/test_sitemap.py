@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from baltmet.sitemaps import SITEMAPS, ArticleSitemap, EventSitemap, PublishableSitemap
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
+from tests.query_plans import plan_nodes
 from tests.regions_factories import make_region
 
 pytestmark = pytest.mark.django_db
@@ -136,12 +137,6 @@ def test_an_item_coming_out_goes_to_the_last_page_and_moves_none_between_pages(c
     assert _page_paths(client, f"/sitemap-{section}.xml?p=3") == {scheduled.get_absolute_url()}
 
 
-def _plan_nodes(node):
-    yield node
-    for child in node.get("Plans", []):
-        yield from _plan_nodes(child)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("sitemap, make", [(ArticleSitemap, make_article), (EventSitemap, make_event)])
 def test_a_page_of_a_dated_section_is_read_in_its_order_from_an_index_alone(sitemap, make):
@@ -160,7 +155,7 @@ def test_a_page_of_a_dated_section_is_read_in_its_order_from_an_index_alone(site
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         [explained] = cursor.fetchone()[0]
-    nodes = [node["Node Type"] for node in _plan_nodes(explained["Plan"])]
+    nodes = [node["Node Type"] for node in plan_nodes(explained["Plan"])]
     assert "Index Only Scan" in nodes and "Sort" not in nodes and "Incremental Sort" not in nodes, nodes
 
 
