@@ -363,23 +363,33 @@ def _news_migrations():
     return [name for app, name in graph.forwards_plan(*graph.leaf_nodes("news")) if app == "news"]
 
 
+@pytest.fixture
+def news_migrations(monkeypatch):
+    """_news_migrations(), for a test that migrates the news app back: after it, however it
+    ended (a migration patched to fail, the session lost, a migrate back stopped halfway), the
+    app is migrated forward again for the next tests."""
+    yield _news_migrations()
+    monkeypatch.undo()
+    content_version._OwedVersionWrites.stop_all()
+    connection.close()  # a session PostgreSQL ended, if it still is this one
+    call_command("migrate", "news", verbosity=0)
+
+
 def _change_the_title(apps):
     # As a data migration changes content: through a historical model, whose manager is
     # Django's plain one and whose saves no receiver of the site's hears.
     apps.get_model("news", "Article").objects.filter(slug="migrated").update(title="After the migration")
 
 
-def test_content_changed_by_a_migration_shows_once_migrate_has_run(client):
+def test_content_changed_by_a_migration_shows_once_migrate_has_run(client, news_migrations):
     make_article("Before the migration", slug="migrated")
     _get(client, "/news/migrated/")
     _change_the_title(MigrationLoader(connection).project_state().apps)
     response, html = _get(client, "/news/migrated/")
     assert response[HEADER] == "hit" and "Before the migration" in html, "no change seen until migrate ends"
-    try:
-        # A migrate that applies something (here: the last news migration, taken back first).
-        call_command("migrate", "news", _news_migrations()[-2], verbosity=0)
-    finally:
-        call_command("migrate", "news", verbosity=0)
+    # A migrate that applies something (here: the last news migration, taken back first).
+    call_command("migrate", "news", news_migrations[-2], verbosity=0)
+    call_command("migrate", "news", verbosity=0)
     response, html = _get(client, "/news/migrated/")
     assert response[HEADER] == "miss" and "After the migration" in html
 
@@ -473,70 +483,61 @@ def _losing_the_connection_inside_an_atomic_migration(changing):
 @pytest.mark.parametrize(
     "failing_migrate", [_changing_then_a_later_one_failing, _not_atomic_failing_halfway, _changing_then_losing_the_connection]
 )
-def test_changes_a_failed_migrate_committed_show_on_the_next_request(client, monkeypatch, failing_migrate):
+def test_changes_a_failed_migrate_committed_show_on_the_next_request(
+    client, monkeypatch, news_migrations, failing_migrate
+):
     # On PostgreSQL each migration commits on its own (one that is not atomic, as it goes),
     # and Django sends post_migrate only after the whole plan.
     make_article("Before the migration", slug="migrated")
-    start, changing, _ = _news_migrations()[-3:]
+    start, changing, _ = news_migrations[-3:]
     call_command("migrate", "news", start, verbosity=0)
-    try:
-        _get(client, "/news/migrated/")
-        assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", failing_migrate(changing))
-        with pytest.raises((RuntimeError, OperationalError, InterfaceError)):
-            call_command("migrate", "news", verbosity=0)
-        monkeypatch.undo()
-        response, html = _get(client, "/news/migrated/")
-        assert response[HEADER] == "miss" and "After the migration" in html
-    finally:
-        monkeypatch.undo()
-        connection.close()  # a session PostgreSQL ended, if it still is this one
+    _get(client, "/news/migrated/")
+    assert _get(client, "/news/migrated/")[0][HEADER] == "hit"
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", failing_migrate(changing))
+    with pytest.raises((RuntimeError, OperationalError, InterfaceError)):
         call_command("migrate", "news", verbosity=0)
+    monkeypatch.undo()
+    response, html = _get(client, "/news/migrated/")
+    assert response[HEADER] == "miss" and "After the migration" in html
 
 
 @pytest.mark.parametrize(
     "ending_the_session", [_changing_then_losing_the_connection, _losing_the_connection_inside_an_atomic_migration]
 )
 def test_a_migrate_failing_as_the_database_restarts_records_the_change_once_it_is_back(
-    monkeypatch, caplog, ending_the_session
+    monkeypatch, caplog, news_migrations, ending_the_session
 ):
     make_article("Before the migration", slug="migrated")
-    start, changing, _ = _news_migrations()[-3:]
+    start, changing, _ = news_migrations[-3:]
     call_command("migrate", "news", start, verbosity=0)
-    try:
-        version = _version()
-        monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
-        backend = type(connections[DEFAULT_DB_ALIAS])
-        connect = backend.get_new_connection
-        back_at = []
+    version = _version()
+    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
+    backend = type(connections[DEFAULT_DB_ALIAS])
+    connect = backend.get_new_connection
+    back_at = []
 
-        def refused_until_back(self, params):
-            if back_at and time.monotonic() < back_at[0]:
-                raise psycopg2.OperationalError("the database system is starting up")
-            return connect(self, params)
+    def refused_until_back(self, params):
+        if back_at and time.monotonic() < back_at[0]:
+            raise psycopg2.OperationalError("the database system is starting up")
+        return connect(self, params)
 
-        monkeypatch.setattr(backend, "get_new_connection", refused_until_back)
-        ending_the_session = ending_the_session(changing)
+    monkeypatch.setattr(backend, "get_new_connection", refused_until_back)
+    ending_the_session = ending_the_session(changing)
 
-        def restarting_after_the_change(executor, state, migration, *args, **kwargs):
-            if migration.name != changing:
-                back_at.append(time.monotonic() + 1)  # new sessions refused for a second
-            return ending_the_session(executor, state, migration, *args, **kwargs)
+    def restarting_after_the_change(executor, state, migration, *args, **kwargs):
+        if migration.name != changing:
+            back_at.append(time.monotonic() + 1)  # new sessions refused for a second
+        return ending_the_session(executor, state, migration, *args, **kwargs)
 
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", restarting_after_the_change)
-        with pytest.raises((OperationalError, InterfaceError)):
-            call_command("migrate", "news", verbosity=0)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not _version_moved_from(version):
-            time.sleep(0.1)
-        content_version._OwedVersionWrites.stop_all()
-        assert _version_moved_from(version)
-        assert "could not record the changes of migrations now" in caplog.text
-    finally:
-        monkeypatch.undo()
-        content_version._OwedVersionWrites.stop_all()
-        connection.close()
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", restarting_after_the_change)
+    with pytest.raises((OperationalError, InterfaceError)):
         call_command("migrate", "news", verbosity=0)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not _version_moved_from(version):
+        time.sleep(0.1)
+    content_version._OwedVersionWrites.stop_all()
+    assert _version_moved_from(version)
+    assert "could not record the changes of migrations now" in caplog.text
 
 
 def _version_moved_from(version):
@@ -547,9 +548,9 @@ def _version_moved_from(version):
         return False
 
 
-def test_a_migrate_back_that_fails_after_taking_one_back_moves_the_version(monkeypatch):
+def test_a_migrate_back_that_fails_after_taking_one_back_moves_the_version(monkeypatch, news_migrations):
     make_article("Anything")
-    back_to, failing, _ = _news_migrations()[-3:]
+    back_to, failing, _ = news_migrations[-3:]
     version = _version()
     unapply = MigrationExecutor.unapply_migration
 
@@ -559,13 +560,9 @@ def test_a_migrate_back_that_fails_after_taking_one_back_moves_the_version(monke
         return unapply(executor, state, migration, *args, **kwargs)
 
     monkeypatch.setattr(MigrationExecutor, "unapply_migration", fail_at_the_second)
-    try:
-        with pytest.raises(RuntimeError):
-            call_command("migrate", "news", back_to, verbosity=0)
-        assert _version() != version
-    finally:
-        monkeypatch.undo()
-        call_command("migrate", "news", verbosity=0)
+    with pytest.raises(RuntimeError):
+        call_command("migrate", "news", back_to, verbosity=0)
+    assert _version() != version
 
 
 # A child migrating the news app that, at the migration named first, waits or fails.
@@ -611,15 +608,13 @@ def test_a_migrate_stopped_by_a_signal_after_applying_some_moves_the_version(tmp
     assert read("SELECT version FROM baltmet_contentversion") != version
 
 
-def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_exit(version_store):
+def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_exit(version_store, news_migrations):
     if version_store == "redis":
         pytest.skip("the child has no Redis setting; once is enough")
-    start, applied, failing = _news_migrations()[-3:]
-    holder = None
+    start, applied, failing = news_migrations[-3:]
     call_command("migrate", "news", start, verbosity=0)
-    try:
-        version = _version()
-        holder = psycopg2.connect(child_database_url())  # a session holding the version's row
+    version = _version()
+    with closing(psycopg2.connect(child_database_url())) as holder:  # a session holding the version's row
         holder.cursor().execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
         with django_child(_MIGRATE_STOPPING_AT, failing, "failing", env=env_on_the_test_database()) as child:
             assert child.stdout.readline().strip() == "failing"
@@ -628,49 +623,39 @@ def test_a_sigterm_while_a_failed_migrate_records_the_change_leaves_it_to_the_ex
             time.sleep(0.5)
             holder.rollback()
             assert child.wait(30) == 128 + signal.SIGTERM
-        assert _version() != version
-    finally:
-        if holder is not None:
-            holder.close()
-        call_command("migrate", "news", verbosity=0)
+    assert _version() != version
 
 
-def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails_too(monkeypatch, caplog):
+def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails_too(
+    monkeypatch, caplog, news_migrations
+):
     from baltmet.management.commands import migrate
 
-    start, applied, _ = _news_migrations()[-3:]
+    start, applied, _ = news_migrations[-3:]
     call_command("migrate", "news", start, verbosity=0)
-    try:
 
-        def no_database(using):
-            raise OperationalError("the server closed the connection")
+    def no_database(using):
+        raise OperationalError("the server closed the connection")
 
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", _changing_then_a_later_one_failing(applied))
-        monkeypatch.setattr(migrate, "content_changed_by_migrations", no_database)
-        with pytest.raises(RuntimeError, match="a migration fails"):
-            call_command("migrate", "news", verbosity=0)
-        assert "could not record the migrations run before the failure" in caplog.text
-    finally:
-        monkeypatch.undo()
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", _changing_then_a_later_one_failing(applied))
+    monkeypatch.setattr(migrate, "content_changed_by_migrations", no_database)
+    with pytest.raises(RuntimeError, match="a migration fails"):
         call_command("migrate", "news", verbosity=0)
+    assert "could not record the migrations run before the failure" in caplog.text
 
 
-def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypatch):
+def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypatch, news_migrations):
     make_article("Anything")
-    call_command("migrate", "news", _news_migrations()[-2], verbosity=0)
-    try:
-        version = content_state().version
+    call_command("migrate", "news", news_migrations[-2], verbosity=0)
+    version = content_state().version
 
-        def fail(*args, **kwargs):
-            raise RuntimeError("a migration fails")
+    def fail(*args, **kwargs):
+        raise RuntimeError("a migration fails")
 
-        monkeypatch.setattr(MigrationExecutor, "apply_migration", fail)
-        with pytest.raises(RuntimeError):
-            call_command("migrate", "news", verbosity=0)
-        assert content_state().version == version
-    finally:
-        monkeypatch.undo()
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", fail)
+    with pytest.raises(RuntimeError):
         call_command("migrate", "news", verbosity=0)
+    assert content_state().version == version
 
 
 def test_a_scheduled_article_appears_when_its_time_comes_without_any_save(client, monkeypatch):
