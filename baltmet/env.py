@@ -61,7 +61,7 @@ def env_float(name, default):
 
 
 def env_limit(name, default, unit):
-    """A whole number of `unit` that bounds a wait, 0 for no limit. A negative one is refused:
+    """A whole number of `unit` that bounds a wait or a size, 0 for no limit. A negative one is refused:
     libpq would read a negative connect_timeout as no limit at all, and PostgreSQL refuses a
     negative statement_timeout only once a connection is made."""
     limit = env_int(name, default)

@@ -182,6 +182,9 @@ if REDIS_URL.startswith("unix:"):
     # A Unix socket has no TCP to keep alive, and redis-py refuses the options for it: every
     # cache call failed, and every content change waited for Redis (review r24i).
     del REDIS_OPTIONS["socket_keepalive"], REDIS_OPTIONS["socket_keepalive_options"]
+# What each process keeps of pages in its own memory is bounded in bytes too (a made-up query
+# string is a page of its own: baltmet.local_memory_cache).
+PAGE_CACHE_LOCAL_MAX_BYTES = env_limit("DJANGO_PAGE_CACHE_LOCAL_MEGABYTES", 64, "megabytes") * 2**20 or None
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -196,13 +199,21 @@ if REDIS_URL:
         # Redis while the content version it watches there is unchanged (baltmet.page_cache,
         # baltmet.content_version).
         "pages-local": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "baltmet.local_memory_cache.LocMemCache",
             "LOCATION": "pages-local",
-            "OPTIONS": {"MAX_ENTRIES": env_int("DJANGO_PAGE_CACHE_LOCAL_ENTRIES", 300)},
+            "OPTIONS": {
+                "MAX_ENTRIES": env_int("DJANGO_PAGE_CACHE_LOCAL_ENTRIES", 300),
+                "MAX_BYTES": PAGE_CACHE_LOCAL_MAX_BYTES,
+            },
         },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 1000}}}
+    CACHES = {
+        "default": {
+            "BACKEND": "baltmet.local_memory_cache.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": 1000, "MAX_BYTES": PAGE_CACHE_LOCAL_MAX_BYTES},
+        }
+    }
 
 # Anonymous public pages are kept in the cache at most this long (0 turns the page cache off);
 # any change to the content, or a scheduled item coming out, ends that at once

@@ -75,7 +75,11 @@ def use_redis_page_cache(settings, db, location=None, timeout=None):
             "KEY_PREFIX": prefix,
             "OPTIONS": {**settings.REDIS_OPTIONS, "socket_connect_timeout": timeout, "socket_timeout": timeout},
         },
-        "pages-local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": prefix},
+        "pages-local": {
+            "BACKEND": "baltmet.local_memory_cache.LocMemCache",
+            "LOCATION": prefix,
+            "OPTIONS": {"MAX_BYTES": settings.PAGE_CACHE_LOCAL_MAX_BYTES},
+        },
     }
     settings.PAGE_CACHE_VERSION_IN_CACHE = True
     settings.PAGE_CACHE_LOCAL_ALIAS = "pages-local"
