@@ -158,8 +158,20 @@ def _may_store(response):
     cache_control = response.get("Cache-Control", "").lower()
     if "private" in cache_control or "no-store" in cache_control:
         return False
+    if _names_a_nonce(response):
+        return False
     vary = {part.strip().lower() for part in response.get("Vary", "").split(",")}
     return vary <= _STORED_VARY
+
+
+def _names_a_nonce(response):
+    # A nonce is good for one response: stored, every visitor would get the same one, readable
+    # in the page, with which any script injected into it would run. The site's policy names
+    # none today (review r27d); a view that wants one makes its page uncached.
+    return any(
+        "'nonce-" in response.get(header, "")
+        for header in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+    )
 
 
 def _revalidated_each_time(response):

@@ -19,6 +19,7 @@ from datetime import timedelta
 
 import psycopg2
 import pytest
+from csp.constants import NONCE
 from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import (
@@ -838,6 +839,21 @@ def test_a_response_setting_a_cookie_is_not_stored(client, settings):
     assert client.get("/sets-cookie/")[HEADER] == "miss"
     assert client.get("/plain/")[HEADER] == "miss"
     assert client.get("/plain/")[HEADER] == "hit"
+
+
+@pytest.mark.parametrize("header", ["Content-Security-Policy", "Content-Security-Policy-Report-Only"])
+def test_two_visitors_never_get_the_same_csp_nonce(settings, header):
+    settings.ROOT_URLCONF = "tests.urls_page_cache"
+    # The site's policy names no nonce; one that does, for inline scripts (review r27d).
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    policy["DIRECTIVES"]["script-src"].append(NONCE)
+    settings.CONTENT_SECURITY_POLICY, settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = (
+        (policy, None) if header == "Content-Security-Policy" else (None, policy)
+    )
+    first, second = Client().get("/inline-script/"), Client().get("/inline-script/")
+    assert "'nonce-" in first[header]
+    assert second[HEADER] == "miss"
+    assert first[header] != second[header]
 
 
 def test_a_changed_page_is_stored_anew_under_the_new_version(client):

@@ -1,4 +1,5 @@
-"""Two views for the page cache tests: one sets a cookie, one does not."""
+"""Views for the page cache tests: one sets a cookie, one does not, one has an inline script
+with the request's CSP nonce."""
 
 from django.http import HttpResponse
 from django.urls import path
@@ -14,4 +15,8 @@ def plain(request):
     return HttpResponse("plain")
 
 
-urlpatterns = [path("sets-cookie/", sets_cookie), path("plain/", plain)]
+def inline_script(request):
+    return HttpResponse(f"<script nonce='{request.csp_nonce}'>1</script>")
+
+
+urlpatterns = [path("sets-cookie/", sets_cookie), path("plain/", plain), path("inline-script/", inline_script)]
