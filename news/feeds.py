@@ -3,15 +3,37 @@
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape
 
+from baltmet.content_version import read_version
 from news.models import Article
 
 FEED_LENGTH = 20
 
 
+class _DatedWhenEmpty:
+    """A feed whose date stays put while it has no items. Django's is the time it is written,
+    which changed the file at every request under one ETag (review r27a); here it is when the
+    content last changed, which moves the ETag too."""
+
+    def latest_post_date(self):
+        if self.items:
+            return super().latest_post_date()
+        return read_version()[1]
+
+
+class RssFeed(_DatedWhenEmpty, Rss201rev2Feed):
+    pass
+
+
+class AtomFeed(_DatedWhenEmpty, Atom1Feed):
+    pass
+
+
 class LatestArticlesFeed(Feed):
+    feed_type = RssFeed
+
     def title(self):
         return f"{settings.SITE_NAME} news"
 
@@ -42,7 +64,7 @@ class LatestArticlesFeed(Feed):
 
 
 class LatestArticlesAtomFeed(LatestArticlesFeed):
-    feed_type = Atom1Feed
+    feed_type = AtomFeed
 
     def subtitle(self):
         return self.description()
