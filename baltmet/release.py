@@ -8,8 +8,8 @@ old and new processes would serve each other's pages.
 
 It is made from the contents, not the dates, of the project's own apps (code, templates,
 static files) and template folders and of the pinned requirements, and from the settings that
-change what pages say (time zone, language, DEBUG's static file names, the URLs, the proxy's
-scheme header): servers with
+change what pages say (time zone and its rules, language, DEBUG's static file names, the URLs,
+the proxy's scheme header, the path the site is mounted under): servers with
 the same files and environment agree, and a fresh clone of the same commit changes nothing. It
 is worked out when the application loads (BaltmetConfig.ready()), from the files the process
 starts with; a deploy restarts the processes (templates, for one, are read at first use).
@@ -17,8 +17,11 @@ starts with; a deploy restarts the processes (templates, for one, are read at fi
 
 import hashlib
 import logging
+import os
 import uuid
+import zoneinfo
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from django.apps import apps
@@ -29,9 +32,12 @@ logger = logging.getLogger(__name__)
 _REQUIREMENTS = "requirements.txt"
 # SECURE_PROXY_SSL_HEADER decides the scheme of the absolute addresses feeds, calendars and
 # sitemaps write: a site that set DJANGO_BEHIND_PROXY late answered If-None-Match from
-# clients holding their http:// copy with 304 (review r24e).
+# clients holding their http:// copy with 304 (review r24e). The path the site is mounted
+# under (FORCE_SCRIPT_NAME, or gunicorn's SCRIPT_NAME from the environment) is in those
+# addresses too (review r27a).
 _PAGE_SETTINGS = (
     "DEBUG", "TIME_ZONE", "LANGUAGE_CODE", "ROOT_URLCONF", "STATIC_URL", "MEDIA_URL", "SECURE_PROXY_SSL_HEADER",
+    "FORCE_SCRIPT_NAME",
 )
 _SKIPPED_FOLDERS = frozenset({"__pycache__"})
 _OF_ONE_PROCESS = "process-"
@@ -76,7 +82,28 @@ def files_under(folder):
 
 def page_settings():
     """The settings that change what pages say, as text."""
-    return repr([(name, getattr(settings, name)) for name in _PAGE_SETTINGS])
+    return repr(
+        [
+            *((name, getattr(settings, name)) for name in _PAGE_SETTINGS),
+            ("SCRIPT_NAME", os.environ.get("SCRIPT_NAME", "")),
+            ("the time zone's rules", hashlib.sha256(time_zone_rules()).hexdigest()),
+        ]
+    )
+
+
+def time_zone_rules():
+    """The compiled rules of the site's time zone, as zoneinfo reads them: from the system's
+    zone files first (TZPATH), which an update of the operating system's tzdata changes under
+    the pinned requirements, and the calendars write them out (review r27a); else from the
+    tzdata package."""
+    for folder in zoneinfo.TZPATH:
+        path = Path(folder) / settings.TIME_ZONE
+        if path.is_file():
+            return path.read_bytes()
+    try:
+        return resources.files("tzdata.zoneinfo").joinpath(*settings.TIME_ZONE.split("/")).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return b""
 
 
 def _root():

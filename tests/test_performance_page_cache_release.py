@@ -2,9 +2,11 @@
 before it are not served. The release is a digest of the project's code, templates, static files
 and pinned requirements, by content, so that every server with the same checkout agrees."""
 
+import io
 import os
 import shutil
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -243,10 +245,34 @@ def test_the_release_is_worked_out_when_the_application_loads():
     ("TIME_ZONE", ("Europe/Helsinki", "Europe/Oslo")),
     # The scheme of every absolute address feeds, calendars and sitemaps write.
     ("SECURE_PROXY_SSL_HEADER", (("HTTP_X_FORWARDED_PROTO", "https"), None)),
+    # The path every absolute address starts with (review r27a).
+    ("FORCE_SCRIPT_NAME", ("/site/", None)),
 ])
 def test_the_release_changes_with_the_settings_that_change_pages(settings, worked_out_again, name, values):
     ours = release.current()
     setattr(settings, name, values[0] if getattr(settings, name) != values[0] else values[1])
+    release.current.cache_clear()
+    assert release.current() != ours
+
+
+def test_the_release_changes_with_the_path_gunicorn_mounts_the_site_under(monkeypatch, worked_out_again):
+    monkeypatch.delenv("SCRIPT_NAME", raising=False)
+    ours = release.current()
+    monkeypatch.setenv("SCRIPT_NAME", "/site")
+    release.current.cache_clear()
+    assert release.current() != ours
+
+
+def test_the_release_changes_with_the_rules_of_the_sites_time_zone(monkeypatch, worked_out_again):
+    # What the calendars' VTIMEZONE says; the system's zone files come first, and an update of
+    # the operating system changes them (review r27a).
+    rules = release.time_zone_rules()
+    assert rules.startswith(b"TZif")
+    assert zoneinfo.ZoneInfo.from_file(io.BytesIO(rules)).utcoffset(datetime(2026, 7, 1)) == (
+        zoneinfo.ZoneInfo(settings.TIME_ZONE).utcoffset(datetime(2026, 7, 1))
+    )
+    ours = release.current()
+    monkeypatch.setattr(release, "time_zone_rules", lambda: rules + b"a new rule")
     release.current.cache_clear()
     assert release.current() != ours
 
