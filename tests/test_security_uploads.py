@@ -1,10 +1,14 @@
 """Only verified raster images are stored, under generated names, by staff allowed to upload."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
+from PIL import ImageFile
 
+from baltmet import renditions
+from baltmet.images import check_image
 from news.models import Article
-from tests.upload_files import hostile_files, image_bytes, png, upload
+from tests.upload_files import busy_image_bytes, hostile_files, image_bytes, png, upload
 
 TOKEN = "k" * 40
 HOSTILE = sorted(hostile_files())
@@ -114,7 +118,9 @@ def test_editor_can_browse_uploads(editor_client):
     assert editor_client.get("/ckeditor/browse/").status_code == 200
 
 
-@pytest.mark.parametrize("kind", ["svg", "html-named-jpg", "gif-html-polyglot", "jpeg-named-png", "decompression-bomb"])
+@pytest.mark.parametrize(
+    "kind", ["svg", "html-named-jpg", "gif-html-polyglot", "jpeg-named-png", "decompression-bomb", "half-jpeg", "half-gif"]
+)
 def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kind):
     response = post_article_with_image(editor_client, hostile_files()[kind])
     assert response.status_code == 200
@@ -138,3 +144,21 @@ def test_saving_an_article_again_does_not_reread_its_stored_image(editor_client,
     article.title = "Retitled"
     article.full_clean()
     assert opened == []
+
+
+def test_an_upload_is_decoded_once_and_never_over_the_pixel_limit(editor_client, monkeypatch, settings):
+    # The check decodes the upload (half a JPEG passes verify()), once: not again on a later
+    # save, and not at all where the pixels exceed the limit, which the header tells.
+    decoded = []
+    load = ImageFile.ImageFile.load
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image.size) or load(image))
+    monkeypatch.setattr(renditions, "make_every_width", lambda image: None)  # the renditions decode it too
+    assert post_article_with_image(editor_client, upload("photo.jpg", busy_image_bytes("JPEG"), "image/jpeg")).status_code == 302
+    assert decoded == [(64, 48)]
+    Article.objects.get().full_clean()
+    assert decoded == [(64, 48)]
+
+    settings.MAX_IMAGE_PIXELS = 64 * 47
+    with pytest.raises(ValidationError, match="at most 3,008 pixels"):
+        check_image(upload("photo.jpg", busy_image_bytes("JPEG"), "image/jpeg"))
+    assert decoded == [(64, 48)]
