@@ -261,12 +261,17 @@ _QUARTER_TURNS = {5, 6, 7, 8}
 
 def _orientation(opened):
     """The EXIF orientation of `opened`, from what opening it read: showing renditions that
-    exist must not decode a 12-megapixel photo (~120 ms). Pillow's getexif() decodes a whole
-    PNG to look for EXIF after its pixels; one before them (where the PNG spec puts it) is read
-    at opening."""
-    if opened.format == "PNG" and "exif" not in opened.info:
+    exist must not decode a 12-megapixel photo (~120 ms), as Pillow's getexif() does for a PNG
+    to look for EXIF after its pixels (one before them, where the PNG spec puts it, is read at
+    opening). From the EXIF block alone: getexif() takes XMP's tiff:Orientation where EXIF has
+    none, which browsers ignore, so such a photo's renditions were turned where the browser
+    shows the upload unturned (review r27b)."""
+    block = opened.info.get("exif")
+    if not block:
         return 1
-    return opened.getexif().get(ExifTags.Base.Orientation, 1)
+    exif = Image.Exif()
+    exif.load(block)
+    return exif.get(ExifTags.Base.Orientation, 1)
 
 
 def _upright_size(opened, orientation):

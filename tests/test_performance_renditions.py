@@ -24,7 +24,7 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
 from django.core.files.storage import default_storage
-from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, PngImagePlugin
+from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageFile, PngImagePlugin
 
 from baltmet import cache_failures, renditions
 from baltmet.renditions import LEAD, renditions_for
@@ -505,6 +505,31 @@ def test_a_photo_stored_turned_has_upright_renditions(settings, name, fmt):
             assert top[0] > 200 and bottom[2] > 80, (top, bottom)  # orange on top, navy below
     cache.clear()
     assert renditions_for(article.image) == made, "the same sizes when they exist"
+
+
+XMP_TURNED = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+@pytest.mark.parametrize("with_exif", [False, True], ids=["no-exif", "exif-without-orientation"])
+def test_a_jpeg_turned_only_in_its_xmp_has_renditions_as_browsers_show_it_unturned(settings, with_exif):
+    # Browsers turn a JPEG by its EXIF orientation alone; Pillow's getexif() falls back on XMP's.
+    options = {"xmp": XMP_TURNED}
+    if with_exif:
+        options["exif"] = Image.Exif()
+        options["exif"][ExifTags.Base.Make] = "Camera"
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 600), "navy").save(buffer, "JPEG", **options)
+    with Image.open(buffer) as saved:
+        assert ("exif" in saved.info) == with_exif and saved.getexif()[ExifTags.Base.Orientation] == 6
+    article = make_article("Wide", image=upload("wide.jpg", buffer.getvalue(), "image/jpeg"), image_alt="Wide")
+    made = renditions_for(article.image)
+    assert [(rendition.width, rendition.height) for rendition in made] == [(320, 160), (640, 320), (960, 480)]
+    for rendition in made:
+        with Image.open(_media(settings, rendition.name)) as file:
+            assert file.size == (rendition.width, rendition.height)
 
 
 def test_a_rendition_cut_short_while_written_is_never_left_in_place(monkeypatch, settings):
