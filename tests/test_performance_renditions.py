@@ -853,6 +853,26 @@ def test_make_renditions_names_the_images_it_cannot_make_and_makes_the_others(se
     assert [_media(settings, r.name).is_file() for r in renditions_for(fine.image)] == [True, True, True]
 
 
+def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_renditions(monkeypatch, settings, caplog):
+    # Copied into the media folder without loaddata, it passed no upload check: only Pillow's
+    # own limit, 89 megapixels and more, stood before decoding it in a visitor's request.
+    name = "news/2020/01/huge.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)))
+    settings.MAX_IMAGE_PIXELS = 800 * 400 - 1
+    decoded = count_decoded_uploads(monkeypatch)
+    article = make_article("Huge", image=name, image_alt="Huge")
+    assert renditions_for(article.image) == [] and renditions_for(article.image, LEAD) == []
+    assert decoded == []
+    assert not _media(settings, "renditions").exists()
+    [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
+    assert logged.getMessage() == f"no renditions for {name}: it cannot be decoded"
+    assert "(MAX_IMAGE_PIXELS): not decoded" in str(logged.exc_info[1])
+
+    settings.MAX_IMAGE_PIXELS = 800 * 400
+    assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
+
+
 def test_an_upload_gone_while_its_renditions_are_remembered_shows_no_image(settings):
     article = make_article("Removed", image=_image("removed.jpg", "JPEG", (1000, 500)), image_alt="Removed")
     assert renditions_for(article.image)
