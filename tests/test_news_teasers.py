@@ -30,7 +30,7 @@ FORMER_EVENT_TEASER = """<article class="teaser">
 FORMER_ARTICLE_TEASER = """<article class="teaser">
   <{{ heading|default:"h2" }}><a href="{{ article.get_absolute_url }}">{{ article.title }}</a></{{ heading|default:"h2" }}>
   <p class="meta"><time datetime="{{ article.publish_at|html_datetime }}">{{ article.publish_at|date:"j F Y" }}</time></p>
-  {% if article.image %}{% responsive_image article.image article.image_alt "(min-width: 40em) 10rem, 40vw" "teaser-image" %}{% endif %}
+  {% if article.image %}{% responsive_image article.image article.image_alt "(min-width: 25rem) 10rem, 40vw" "teaser-image" %}{% endif %}
   {% if article.lead %}<p>{{ article.lead }}</p>{% endif %}
   <p><a class="read-more" href="{{ article.get_absolute_url }}">Read more<span class="visually-hidden">: {{ article.title }}</span></a></p>
 </article>"""

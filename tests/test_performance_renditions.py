@@ -371,7 +371,8 @@ def test_the_news_list_shows_a_rendition_with_srcset_size_and_lazy_loading(clien
     assert 'alt="The harbour"' in img
     srcset = re.search(r'srcset="([^"]+)"', img).group(1)
     assert [part.split()[1] for part in srcset.split(", ")] == ["320w", "640w", "960w"]
-    assert "sizes=" in img
+    # .teaser-image is 10rem, or 40% of its column where that is less (site.css).
+    assert 'sizes="(min-width: 25rem) 10rem, 40vw"' in img
     # Never the full upload.
     assert article.image.url not in html
     assert re.search(rf'src="/media/renditions/{renditions.ENCODING}/news/[^"]+-320w{FP}\.jpg"', img)
@@ -382,9 +383,11 @@ def test_the_home_page_and_region_list_use_renditions_too(client):
     region = make_region("oslo", image=_image("oslo.jpg", "JPEG", (1600, 900)), image_alt="Oslo from the fjord")
     (home_img,) = _img_tags(client.get("/").content.decode())
     assert re.search(rf"-320w{FP}\.jpg", home_img) and 'loading="lazy"' in home_img
+    assert 'sizes="(min-width: 25rem) 10rem, 40vw"' in home_img
     regions_html = client.get("/regions/").content.decode()
     (card,) = _img_tags(regions_html)
     assert 'alt="Oslo from the fjord"' in card and 'width="320"' in card and 'height="180"' in card
+    assert 'sizes="(min-width: 30rem) 12rem, 40vw"' in card  # .card-image: 12rem, or 40% of its column
     assert region.image.url not in regions_html
 
 
