@@ -14,6 +14,8 @@ replace or drop an entry (`_set`, `_delete`, `_cull`, `clear`, `incr`): Django 5
 by tests/test_performance_local_memory_cache.py.
 """
 
+import pickle
+
 from django.core.cache.backends import locmem
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
@@ -27,6 +29,12 @@ class LocMemCache(locmem.LocMemCache):
         super().__init__(name, params)
         self._max_bytes = params.get("OPTIONS", {}).get("MAX_BYTES")
         self._sizes = _sizes.setdefault(name, {})
+
+    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        # Django's says True once it has tried to store it: one too large for the bound is not.
+        if self._max_bytes is not None and len(pickle.dumps(value, self.pickle_protocol)) > self._max_bytes:
+            return False
+        return super().add(key, value, timeout, version)
 
     def bytes_held(self):
         with self._lock:

@@ -58,6 +58,8 @@ def test_a_value_larger_than_the_bound_is_not_stored_nor_is_the_one_it_replaces_
     cache.set("page", "y" * 5000)
     assert cache.get("page") is None  # not the old value
     assert cache.get("small") == "x"  # nothing else evicted for it
+    assert cache.add("another-page", "y" * 5000) is False  # as Django's add() says of a key it did not store
+    assert cache.get("another-page") is None
     assert _held_as_counted(cache) == _pickled_size("x")
 
 
