@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.functional import cached_property
 from django.utils.html import escape
 
 from baltmet.content_version import read_version
@@ -20,6 +21,11 @@ class _DatedWhenEmpty:
     def latest_post_date(self):
         if self.items:
             return super().latest_post_date()
+        return self._content_changed
+
+    @cached_property
+    def _content_changed(self):
+        # Django asks twice, for its Last-Modified and for the file: one query (review r27g).
         return read_version()[1]
 
 

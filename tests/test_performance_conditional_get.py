@@ -15,7 +15,9 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.http import http_date
 
+import news.feeds
 import news.models
+from baltmet import content_version
 from baltmet.content_version import local_midnight
 from tests.news_factories import make_article, make_event
 
@@ -61,6 +63,19 @@ def test_an_empty_feed_is_the_same_file_while_its_etag_is_the_same(client, url):
     second = client.get(url)
     assert second["ETag"] == first["ETag"]
     assert second.content == first.content
+
+
+@pytest.mark.parametrize("url", ["/news/feed/", "/news/feed/atom/"])
+def test_an_empty_feed_reads_when_the_content_changed_once(client, monkeypatch, url):
+    reads = []
+
+    def read_version(**moments):
+        reads.append(moments)
+        return content_version.read_version(**moments)
+
+    monkeypatch.setattr(news.feeds, "read_version", read_version)
+    assert client.get(url).status_code == 200
+    assert len(reads) == 1
 
 
 @pytest.mark.parametrize("url", URLS)
