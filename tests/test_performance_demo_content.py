@@ -14,9 +14,12 @@ from django.utils import timezone
 from PIL import Image
 
 from baltmet import renditions
+from baltmet.management.commands import generate_demo_content
 from baltmet.management.commands.generate_demo_content import PICTURES, picture
 from baltmet.models import ContentVersion
 from baltmet.sanitize import sanitize_html
+from baltmet.search import search
+from baltmet.search_index import CONFIG
 from news.models import Article, Event
 from regions.models import Cluster, Figure, Region
 from tests.news_factories import make_article, make_past_event
@@ -163,6 +166,27 @@ def test_does_what_the_skipped_signals_would_have_done(django_capture_on_commit_
     assert not Event.objects.filter(search_vector__isnull=True).exists()
     assert not Region.objects.filter(search_vector__isnull=True).exists()
     assert ContentVersion.objects.get(pk=1).version != before
+
+
+def test_search_vectors_are_written_a_batch_at_a_time_within_a_statement_timeout(monkeypatch):
+    # One UPDATE of every generated article's vector took 24 to 46 s for 100 000 of them, past
+    # a statement timeout on the database's role (20 s), and the whole run was rolled back.
+    # Scaled down: 60 batches of 100, and a timeout that one batch's UPDATE stays far under
+    # (about 0.05 s) and one UPDATE of all 6000 articles' goes past (about 2.3 s).
+    monkeypatch.setattr(generate_demo_content, "BATCH_SIZE", 100)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '500ms'")
+    _generate(articles=6000, events=300)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = 0")
+        # Every article is found by the words of its title.
+        cursor.execute(
+            "SELECT count(*) FROM news_article WHERE search_vector @@ plainto_tsquery(%s, title)", [CONFIG]
+        )
+        assert cursor.fetchone()[0] == Article.objects.count() == 6000
+    assert not Event.objects.filter(search_vector__isnull=True).exists()
+    last = Article.objects.published().order_by("-pk").first()
+    assert last.pk in [result.object.pk for result in search(f'"{last.title}"')[:100] if result.kind == "article"]
 
 
 def test_the_site_shows_the_demo_content(client):
