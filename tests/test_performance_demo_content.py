@@ -189,6 +189,34 @@ def test_search_vectors_are_written_a_batch_at_a_time_within_a_statement_timeout
     assert last.pk in [result.object.pk for result in search(f'"{last.title}"')[:100] if result.kind == "article"]
 
 
+def _interrupted(**options):
+    # A KeyboardInterrupt that came through would stop the whole test session.
+    try:
+        _generate(**options)
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C came through as a bare KeyboardInterrupt, saying nothing of what was committed")
+
+
+def test_ctrl_c_while_generating_says_nothing_was_generated(monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate_demo_content, "index", interrupted)
+    with pytest.raises(CommandError, match=r"Interrupted: nothing was generated \(rolled back\)"):
+        _interrupted(articles=30, events=5)
+    assert not Article.objects.exists() and not Event.objects.exists()
+
+
+def test_ctrl_c_during_vacuum_analyze_says_the_content_is_there(monkeypatch):
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(generate_demo_content, "analyze", interrupted)
+    with pytest.raises(CommandError, match="the demo content is there .*only VACUUM ANALYZE was skipped"):
+        _interrupted(articles=30, events=5)
+    assert Article.objects.count() == 30 and Event.objects.count() == 5
+
+
 def test_the_site_shows_the_demo_content(client):
     _generate(articles=40, events=10)
     latest = Article.objects.published().first()

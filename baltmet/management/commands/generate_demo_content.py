@@ -174,6 +174,7 @@ class Command(BaseCommand):
         self.verbosity = options["verbosity"]
         self.now = timezone.now()
         started = time.perf_counter()
+        self.committing = False
         try:
             self.generate(options)
         except IntegrityError as error:
@@ -182,7 +183,21 @@ class Command(BaseCommand):
             raise CommandError(
                 f"Nothing was generated: a row it would add clashes with one the database has. {error}".strip()
             ) from error
-        self.step("vacuum and planner statistics", analyze)
+        except KeyboardInterrupt:
+            # Ctrl-C: a bare traceback would not say whether anything was committed.
+            if not self.committing:
+                raise CommandError("Interrupted: nothing was generated (rolled back).") from None
+            raise CommandError(
+                "Interrupted while committing: the demo content may or may not be there; run the command "
+                "again with --clear."
+            ) from None
+        try:
+            self.step("vacuum and planner statistics", analyze)
+        except KeyboardInterrupt:
+            raise CommandError(
+                f"Interrupted: the demo content is there ({self.articles} articles, {len(self.events)} events), "
+                "only VACUUM ANALYZE was skipped (autovacuum will come by, or run it yourself)."
+            ) from None
         if self.verbosity >= 1:
             self.stdout.write(
                 f"Generated {self.articles} articles and {len(self.events)} events, with {len(self.regions)} regions "
@@ -208,6 +223,8 @@ class Command(BaseCommand):
                 "articles", self.make_articles, options["articles"], self.topics, self.regions, self.events, pictures
             )
             self.step("search vectors of the regions", self.finish, self.regions)
+            # From here the block commits: interrupted there, the commit may have happened.
+            self.committing = True
 
     def step(self, name, function, *args):
         # Each step draws from its own sequence, so that what one makes does not depend on
