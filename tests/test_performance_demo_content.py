@@ -172,10 +172,10 @@ def test_search_vectors_are_written_a_batch_at_a_time_within_a_statement_timeout
     # One UPDATE of every generated article's vector took 24 to 46 s for 100 000 of them, past
     # a statement timeout on the database's role (20 s), and the whole run was rolled back.
     # Scaled down: 60 batches of 100, and a timeout that one batch's UPDATE stays far under
-    # (about 0.05 s) and one UPDATE of all 6000 articles' goes past (about 2.3 s).
+    # (about 0.05 s) and one UPDATE of all 6000 articles' goes past (about 2.3 s here).
     monkeypatch.setattr(generate_demo_content, "BATCH_SIZE", 100)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL statement_timeout = '500ms'")
+        cursor.execute("SET LOCAL statement_timeout = '1s'")
     _generate(articles=6000, events=300)
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 0")
