@@ -69,7 +69,8 @@ def test_cache_key_prefix_from_environment(monkeypatch):
 
 def test_without_redis_url_cache_is_local_memory_and_the_version_in_the_database(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1")
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Django's, bounded in bytes too (baltmet.local_memory_cache).
+    assert settings.CACHES["default"]["BACKEND"] == "baltmet.local_memory_cache.LocMemCache"
     assert settings.PAGE_CACHE_VERSION_IN_CACHE is False
 
 
