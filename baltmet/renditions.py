@@ -270,7 +270,12 @@ def _orientation(opened):
     if not block:
         return 1
     exif = Image.Exif()
-    exif.load(block)
+    try:
+        exif.load(block)
+    except Exception:
+        # One nobody can read (not TIFF inside): browsers turn nothing, and neither does this;
+        # raising here left the picture without renditions (review r27h).
+        return 1
     return exif.get(ExifTags.Base.Orientation, 1)
 
 

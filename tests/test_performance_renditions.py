@@ -535,6 +535,14 @@ def test_a_jpeg_turned_only_in_its_xmp_has_renditions_as_browsers_show_it_unturn
             assert file.size == (rendition.width, rendition.height)
 
 
+def test_a_jpeg_whose_exif_block_cannot_be_read_has_renditions_unturned(settings):
+    buffer = io.BytesIO()
+    Image.new("RGB", (1200, 600), "navy").save(buffer, "JPEG", exif=b"Exif\x00\x00not a TIFF header at all")
+    article = make_article("Odd", image=upload("odd.jpg", buffer.getvalue(), "image/jpeg"), image_alt="Odd")
+    made = renditions_for(article.image)
+    assert [(rendition.width, rendition.height) for rendition in made] == [(320, 160), (640, 320), (960, 480)]
+
+
 def test_a_rendition_cut_short_while_written_is_never_left_in_place(monkeypatch, settings):
     article = make_article("Half", image=_image("half.jpg", "JPEG", (1000, 500)), image_alt="Half")
     made = renditions_for(article.image)
