@@ -71,6 +71,9 @@ def check_image(file):
         raise ValidationError("The file contains web page markup; only plain images are accepted.", code="markup")
 
     image_format, (width, height) = _opened(file, "verify")
+    # A phone's or camera's JPEG with a second picture (a preview, a gain map) is what Pillow
+    # calls MPO; browsers show its first, and the renditions take it as a JPEG (review r27h).
+    image_format = "JPEG" if image_format == "MPO" else image_format
     if image_format not in FORMAT_EXTENSIONS:
         raise ValidationError(
             f"{image_format} images are not accepted; use JPEG, PNG, GIF or WebP.", code="unsupported_format"
@@ -108,6 +111,11 @@ def _opened(file, step):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError("The image has too many pixels.", code="too_many_pixels") from None
     except Exception:
+        if step == "load":  # opened and verified as an image of its format, but not whole
+            raise ValidationError(
+                "The image is damaged or incomplete (cut short?); save or copy it again, and upload that.",
+                code="damaged_image",
+            ) from None
         raise ValidationError(
             "The file is not an image in a supported format (JPEG, PNG, GIF or WebP).", code="not_an_image"
         ) from None

@@ -1,9 +1,11 @@
 """Only verified raster images are stored, under generated names, by staff allowed to upload."""
 
+import io
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
-from PIL import ImageFile
+from PIL import Image, ImageFile
 
 from baltmet import renditions
 from baltmet.images import check_image
@@ -127,6 +129,26 @@ def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kin
     assert response.context["adminform"].form.errors["image"]
     assert not Article.objects.exists()
     assert stored_files(settings) == []
+
+
+@pytest.mark.parametrize("kind", ["half-jpeg", "half-gif"])
+def test_an_image_cut_short_is_refused_as_damaged_not_as_another_format(kind):
+    with pytest.raises(ValidationError) as refused:
+        check_image(hostile_files()[kind])
+    assert refused.value.code == "damaged_image"
+    assert "damaged or incomplete" in refused.value.messages[0]
+
+
+def test_a_jpeg_with_a_second_picture_is_accepted_as_the_jpeg_it_is(editor_client):
+    # What Pillow calls MPO: a phone's or camera's photo with a preview or gain map after it.
+    first = Image.new("RGB", (120, 80), "navy")
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[first.resize((60, 40))])
+    with Image.open(io.BytesIO(buffer.getvalue())) as opened:
+        assert opened.format == "MPO"
+    response = post_article_with_image(editor_client, upload("IMG_0001.jpg", buffer.getvalue(), "image/jpeg"))
+    assert response.status_code == 302
+    assert Article.objects.get().image.name.endswith(".jpg")
 
 
 def test_valid_lead_image_is_stored_under_a_generated_name(editor_client):
