@@ -57,12 +57,21 @@ def _file_problems(instance):
             errors[field.name] = [
                 f'the file "{file.name}" is not in MEDIA_ROOT; copy the fixture\'s media files there first.'
             ]
-        elif isinstance(field, models.ImageField):
+        elif isinstance(field, models.ImageField) and (field.name, file.name) not in _images_checked(instance):
             try:
                 check_image(file)
             except ValidationError as exc:
                 errors[field.name] = exc.messages
+            else:
+                _images_checked(instance).add((field.name, file.name))
     return errors
+
+
+def _images_checked(instance):
+    """The (field, name) pairs of `instance` whose image passed the check in this load: an
+    object with forward references is saved again at the end of loaddata, and the check decodes
+    the whole image (a 40-megapixel photo: 160 MB, a second; review r27h)."""
+    return instance.__dict__.setdefault("_fixture_images_checked", set())
 
 
 def _fill_timestamps(instance):

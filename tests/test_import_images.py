@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.management.base import CommandError
 
+from baltmet import fixture_validation
 from news.models import Article
 from tests.fixture_tools import dump, load
 from tests.upload_files import image_bytes
@@ -58,3 +59,31 @@ def test_fixture_naming_an_image_with_markup_is_refused(db, settings, tmp_path):
     with pytest.raises(CommandError, match="web page markup"):
         load(_article_fixture(tmp_path, "news/2020/01/polyglot.gif"))
     assert not Article.objects.exists()
+
+
+def test_a_fixture_image_is_checked_once_though_its_object_is_saved_again(db, settings, tmp_path, monkeypatch):
+    # An object naming one that comes later in the file is saved again once that is loaded;
+    # the check decodes the whole image (review r27h).
+    name = "news/2020/01/harbour.png"
+    _write_media(settings, name, image_bytes("PNG", size=(8, 6)))
+    checked = []
+    check = fixture_validation.check_image
+    monkeypatch.setattr(fixture_validation, "check_image", lambda file: checked.append(file.name) or check(file))
+    path = tmp_path / "forward.json"
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "news.article",
+                    "fields": {
+                        "title": "Pictured", "slug": "pictured", "image": name, "image_alt": "A harbour",
+                        "regions": [["later-city"]],
+                    },
+                },
+                {"model": "regions.region", "fields": {"name": "Later City", "slug": "later-city", "country": "Exampleland"}},
+            ]
+        )
+    )
+    load(str(path))
+    assert checked == [name]
+    assert list(Article.objects.get(slug="pictured").regions.values_list("slug", flat=True)) == ["later-city"]
