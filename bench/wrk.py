@@ -18,7 +18,8 @@ page (the site's layout around one query's rows), the least any page of the site
 
 Installs Debian's wrk and redis-server with apt-get when they are missing (needs root). DATABASE_URL (default
 postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) names the server and a role that may
-create databases; the scratch database is made for the run and dropped after it (--keep
+create databases; run `scripts/ensure-postgres.sh` first, and `make install` (serve.sh runs the
+project's .venv). The scratch database is made for the run and dropped after it (--keep
 leaves it, and a later --keep run with the same size reuses it). Workers: WEB_CONCURRENCY,
 else 2, as `make serve`. The Redis is REDIS_URL if set, else a throwaway redis-server on a
 free port, stopped afterwards. Local-memory caches are one per gunicorn worker, warmed
