@@ -10,6 +10,7 @@ CKEDITOR_FILENAME_GENERATOR).
 import json
 
 from ckeditor_uploader import views as ckeditor_views
+from ckeditor_uploader.backends import pillow_backend
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from PIL import Image
 
 from baltmet.images import check_image
 
@@ -68,3 +70,21 @@ def upload(request):
 @permission_required(UPLOAD_PERMISSION, raise_exception=True)
 def browse(request):
     return ckeditor_views.browse(request)
+
+
+class PillowBackend(pillow_backend.PillowBackend):
+    """django-ckeditor's (CKEDITOR_IMAGE_BACKEND), with a thumbnail for a JPEG carrying a second
+    picture (a phone's gain map, a camera's preview: Pillow's MPO, accepted as the JPEG it is).
+    Pillow counts its two pictures as frames, so django-ckeditor took it for an animation and
+    made none, and the browse dialog showed a broken picture (review r27j)."""
+
+    def save_as(self, filepath):
+        saved = super().save_as(filepath)
+        if self.is_image:
+            self.file_object.seek(0)
+            with Image.open(self.file_object) as image:
+                second_picture = image.format == "MPO"
+            if second_picture:
+                self.file_object.seek(0)
+                self.create_thumbnail(self.file_object, saved)
+        return saved

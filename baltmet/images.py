@@ -101,17 +101,23 @@ def check_image(file):
 def _opened(file, step):
     """The format and size of `file` opened as an image, after `step` ("verify" or "load");
     ValidationError if Pillow cannot open it or do that. Leaves it rewound."""
+    opened_as = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             file.seek(0)
             with Image.open(file) as image:
+                opened_as = image.format
                 getattr(image, step)()
                 return image.format, image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError("The image has too many pixels.", code="too_many_pixels") from None
+    except MemoryError:
+        raise  # the server's trouble, not the file's
     except Exception:
-        if step == "load":  # opened and verified as an image of its format, but not whole
+        # Opened as an image of a format we take, but not whole: PNG's verify() finds that,
+        # JPEG's and GIF's only the decode (review r27j).
+        if step == "load" or opened_as in (*FORMAT_EXTENSIONS, "MPO"):
             raise ValidationError(
                 "The image is damaged or incomplete (cut short?); save or copy it again, and upload that.",
                 code="damaged_image",

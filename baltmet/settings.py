@@ -272,7 +272,7 @@ MAX_IMAGE_PIXELS = env_int("DJANGO_MAX_IMAGE_PIXELS", 40_000_000)
 FILE_UPLOAD_PERMISSIONS = 0o644
 
 CKEDITOR_UPLOAD_PATH = "uploads/"
-CKEDITOR_IMAGE_BACKEND = "ckeditor_uploader.backends.PillowBackend"
+CKEDITOR_IMAGE_BACKEND = "baltmet.editor_uploads.PillowBackend"
 CKEDITOR_ALLOW_NONIMAGE_FILES = False
 CKEDITOR_FILENAME_GENERATOR = "baltmet.uploads.ckeditor_filename"
 CKEDITOR_BROWSE_SHOW_DIRS = True

@@ -10,7 +10,7 @@ from PIL import Image, ImageFile
 from baltmet import renditions
 from baltmet.images import check_image
 from news.models import Article
-from tests.upload_files import busy_image_bytes, hostile_files, image_bytes, png, upload
+from tests.upload_files import busy_image_bytes, first_half, hostile_files, image_bytes, png, upload
 
 TOKEN = "k" * 40
 HOSTILE = sorted(hostile_files())
@@ -131,24 +131,48 @@ def test_hostile_lead_image_is_refused_in_the_admin(editor_client, settings, kin
     assert stored_files(settings) == []
 
 
-@pytest.mark.parametrize("kind", ["half-jpeg", "half-gif"])
-def test_an_image_cut_short_is_refused_as_damaged_not_as_another_format(kind):
-    with pytest.raises(ValidationError) as refused:
-        check_image(hostile_files()[kind])
-    assert refused.value.code == "damaged_image"
-    assert "damaged or incomplete" in refused.value.messages[0]
-
-
-def test_a_jpeg_with_a_second_picture_is_accepted_as_the_jpeg_it_is(editor_client):
+def _jpeg_with_a_second_picture():
     # What Pillow calls MPO: a phone's or camera's photo with a preview or gain map after it.
     first = Image.new("RGB", (120, 80), "navy")
     buffer = io.BytesIO()
     first.save(buffer, "MPO", save_all=True, append_images=[first.resize((60, 40))])
     with Image.open(io.BytesIO(buffer.getvalue())) as opened:
         assert opened.format == "MPO"
-    response = post_article_with_image(editor_client, upload("IMG_0001.jpg", buffer.getvalue(), "image/jpeg"))
+    return upload("IMG_0001.jpg", buffer.getvalue(), "image/jpeg")
+
+
+def test_a_jpeg_with_a_second_picture_is_accepted_as_the_jpeg_it_is(editor_client):
+    response = post_article_with_image(editor_client, _jpeg_with_a_second_picture())
     assert response.status_code == 302
     assert Article.objects.get().image.name.endswith(".jpg")
+
+
+def test_a_jpeg_with_a_second_picture_uploaded_in_the_editor_has_its_thumbnail(editor_client, settings):
+    # django-ckeditor took its two pictures for an animation and made no thumbnail, which the
+    # browse dialog then showed broken (review r27j).
+    response = post_upload(editor_client, _jpeg_with_a_second_picture())
+    assert response.status_code == 200
+    stored = [path.name for path in stored_files(settings)]
+    [original] = [name for name in stored if "_thumb" not in name]
+    assert original.removesuffix(".jpg") + "_thumb.jpg" in stored
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "GIF", "PNG"])
+def test_an_image_of_each_format_cut_short_is_refused_as_damaged(fmt):
+    extension = {"JPEG": ".jpg", "GIF": ".gif", "PNG": ".png"}[fmt]
+    with pytest.raises(ValidationError) as refused:
+        check_image(upload(f"half{extension}", first_half(busy_image_bytes(fmt))))
+    assert refused.value.code == "damaged_image", refused.value.messages
+    assert "damaged or incomplete" in refused.value.messages[0]
+
+
+def test_running_out_of_memory_while_checking_an_image_is_not_called_a_damaged_file(monkeypatch):
+    def load(self):
+        raise MemoryError
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    with pytest.raises(MemoryError):
+        check_image(upload("whole.jpg", busy_image_bytes("JPEG")))
 
 
 def test_valid_lead_image_is_stored_under_a_generated_name(editor_client):
