@@ -73,18 +73,20 @@ def browse(request):
 
 
 class PillowBackend(pillow_backend.PillowBackend):
-    """django-ckeditor's (CKEDITOR_IMAGE_BACKEND), with a thumbnail for a JPEG carrying a second
-    picture (a phone's gain map, a camera's preview: Pillow's MPO, accepted as the JPEG it is).
-    Pillow counts its two pictures as frames, so django-ckeditor took it for an animation and
-    made none, and the browse dialog showed a broken picture (review r27j)."""
+    """django-ckeditor's (CKEDITOR_IMAGE_BACKEND), with a thumbnail for every image. It makes
+    none for what Pillow calls animated: an animated GIF or WebP, and a JPEG carrying a second
+    picture (a phone's gain map, a camera's preview: Pillow's MPO, accepted as the JPEG it is),
+    and the browse dialog showed a broken picture for them (reviews r27j, r27k). The thumbnail
+    is of the first picture, made as django-ckeditor makes its others."""
 
     def save_as(self, filepath):
-        saved = super().save_as(filepath)
+        skipped = False
         if self.is_image:
-            self.file_object.seek(0)
             with Image.open(self.file_object) as image:
-                second_picture = image.format == "MPO"
-            if second_picture:
-                self.file_object.seek(0)
-                self.create_thumbnail(self.file_object, saved)
+                skipped = getattr(image, "is_animated", False)
+            self.file_object.seek(0)
+        saved = super().save_as(filepath)
+        if skipped:
+            # create_thumbnail() opens the stored file where storing closed the upload.
+            self.create_thumbnail(self.file_object, saved)
         return saved

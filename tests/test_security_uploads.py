@@ -147,14 +147,39 @@ def test_a_jpeg_with_a_second_picture_is_accepted_as_the_jpeg_it_is(editor_clien
     assert Article.objects.get().image.name.endswith(".jpg")
 
 
-def test_a_jpeg_with_a_second_picture_uploaded_in_the_editor_has_its_thumbnail(editor_client, settings):
-    # django-ckeditor took its two pictures for an animation and made no thumbnail, which the
-    # browse dialog then showed broken (review r27j).
-    response = post_upload(editor_client, _jpeg_with_a_second_picture())
+def _animated_gif():
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ("red", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return upload("anim.gif", buffer.getvalue(), "image/gif")
+
+
+@pytest.mark.parametrize("make_upload", [_jpeg_with_a_second_picture, _animated_gif], ids=["mpo", "animated-gif"])
+def test_an_image_of_several_pictures_uploaded_in_the_editor_has_its_thumbnail(editor_client, settings, make_upload):
+    # django-ckeditor took them for animations and made no thumbnail, which the browse dialog
+    # then showed broken (reviews r27j, r27k).
+    response = post_upload(editor_client, make_upload())
     assert response.status_code == 200
     stored = [path.name for path in stored_files(settings)]
     [original] = [name for name in stored if "_thumb" not in name]
-    assert original.removesuffix(".jpg") + "_thumb.jpg" in stored
+    stem, extension = original.rsplit(".", 1)
+    assert f"{stem}_thumb.{extension}" in stored
+
+
+def test_an_editor_upload_on_a_storage_that_closes_what_it_saved_is_stored(editor_client, settings, monkeypatch):
+    # Object storages close the upload once saved (django-ckeditor reopens the stored file for
+    # its thumbnail); reading the upload again afterwards was a 500 (review r27k).
+    save = FileSystemStorage._save
+
+    def closing_save(self, name, content):
+        saved = save(self, name, content)
+        content.close()
+        return saved
+
+    monkeypatch.setattr(FileSystemStorage, "_save", closing_save)
+    for make_upload in (lambda: png("plain.png"), _jpeg_with_a_second_picture):
+        assert post_upload(editor_client, make_upload()).status_code == 200
+    assert len([path for path in stored_files(settings) if "_thumb" in path.name]) == 2
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "GIF", "PNG"])
