@@ -76,8 +76,9 @@ class PillowBackend(pillow_backend.PillowBackend):
     """django-ckeditor's (CKEDITOR_IMAGE_BACKEND), with a thumbnail for every image. It makes
     none for what Pillow calls animated: an animated GIF or WebP, and a JPEG carrying a second
     picture (a phone's gain map, a camera's preview: Pillow's MPO, accepted as the JPEG it is),
-    and the browse dialog showed a broken picture for them (reviews r27j, r27k). The thumbnail
-    is of the first picture, made as django-ckeditor makes its others."""
+    and the browse dialog showed a broken picture for them (reviews r27j, r27k; for a WebP,
+    still or not, django-ckeditor's dialog shows a file icon whatever it has). The thumbnail is
+    of the first picture, made as django-ckeditor makes its others."""
 
     def save_as(self, filepath):
         skipped = False

@@ -109,6 +109,11 @@ def _opened(file, step):
             with Image.open(file) as image:
                 opened_as = image.format
                 getattr(image, step)()
+                if step == "load":
+                    # Reads the second frame's headers, as django-ckeditor does on an upload
+                    # in the editor: a GIF cut short there passed the check, then was a 500
+                    # (review r27l).
+                    getattr(image, "is_animated", False)
                 return image.format, image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError("The image has too many pixels.", code="too_many_pixels") from None

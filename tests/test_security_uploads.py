@@ -191,6 +191,28 @@ def test_an_image_of_each_format_cut_short_is_refused_as_damaged(fmt):
     assert "damaged or incomplete" in refused.value.messages[0]
 
 
+def test_an_animated_gif_cut_short_in_its_second_frame_is_refused_as_damaged(editor_client, settings):
+    # Its first frame decodes; Pillow raised reading the second's headers, in django-ckeditor's
+    # upload, a 500 (review r27l).
+    frames = [Image.new("RGB", (40, 30), colour) for colour in ("red", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    data = buffer.getvalue()
+    second = data.rindex(b"\x00!\xf9") + 1  # the second frame's graphic control extension
+    refused = 0
+    for cut in range(second + 1, second + 31):
+        piece = upload("cut.gif", data[:cut], "image/gif")
+        try:
+            check_image(piece)
+        except ValidationError as error:
+            assert error.code == "damaged_image", cut
+            refused += 1
+            assert post_upload(editor_client, piece).status_code == 400
+        else:  # cut where the rest reads as a GIF of one frame
+            assert post_upload(editor_client, piece).status_code == 200
+    assert refused >= 20
+
+
 def test_running_out_of_memory_while_checking_an_image_is_not_called_a_damaged_file(monkeypatch):
     def load(self):
         raise MemoryError
