@@ -1,7 +1,9 @@
 """
 What the site accepts as an uploaded image: a raster image that Pillow opens, verifies and
-decodes whole, in a format we serve (JPEG, PNG, GIF, WebP), named for what it is, within the
-size and pixel limits, and carrying no markup a browser could be tricked into running.
+decodes (its first picture whole, the headers of an animation's second; the frames after are
+not checked, and nothing of the site shows them), in a format we serve (JPEG, PNG, GIF,
+WebP), named for what it is, within the size and pixel limits, and carrying no markup a
+browser could be tricked into running.
 
 One check for every path: the admin's image fields (through their validator), the editor's
 upload endpoint, and image files named by fixtures.
@@ -122,7 +124,7 @@ def _opened(file, step):
     except Exception:
         # Opened as an image of a format we take, but not whole: PNG's verify() finds that,
         # JPEG's and GIF's only the decode (review r27j).
-        if step == "load" or opened_as in (*FORMAT_EXTENSIONS, "MPO"):
+        if step == "load" or opened_as in (*FORMAT_EXTENSIONS, "MPO") or _starts_as_a_format_we_take(file):
             raise ValidationError(
                 "The image is damaged or incomplete (cut short?); save or copy it again, and upload that.",
                 code="damaged_image",
@@ -132,3 +134,13 @@ def _opened(file, step):
         ) from None
     finally:
         file.seek(0)
+
+
+def _starts_as_a_format_we_take(file):
+    """Whether `file` begins as a format we take does, by Pillow's own test of each: a WebP is
+    read whole as it is opened, and one cut short, or a JPEG cut in its headers, failed there
+    and was called "not an image in a supported format" (review r27m)."""
+    Image.init()
+    file.seek(0)
+    head = file.read(16)
+    return any(accept(head) for name, (_, accept) in Image.OPEN.items() if name in FORMAT_EXTENSIONS and accept)
