@@ -140,7 +140,10 @@ def _starts_as_a_format_we_take(file):
     """Whether `file` begins as a format we take does, by Pillow's own test of each: a WebP is
     read whole as it is opened, and one cut short, or a JPEG cut in its headers, failed there
     and was called "not an image in a supported format" (review r27m)."""
-    Image.init()
-    file.seek(0)
-    head = file.read(16)
-    return any(accept(head) for name, (_, accept) in Image.OPEN.items() if name in FORMAT_EXTENSIONS and accept)
+    try:
+        Image.init()
+        file.seek(0)
+        head = file.read(16)
+        return any(accept(head) for name, (_, accept) in Image.OPEN.items() if name in FORMAT_EXTENSIONS and accept)
+    except Exception:  # only the wording of a refusal hangs on it (Image.OPEN is Pillow's registry)
+        return False
