@@ -225,6 +225,23 @@ def test_ctrl_c_during_vacuum_analyze_says_the_content_is_there(monkeypatch):
     assert Article.objects.count() == 30 and Event.objects.count() == 5
 
 
+@pytest.mark.django_db(transaction=True)
+def test_ctrl_c_as_the_content_commits_says_it_may_be_there(monkeypatch):
+    """Ctrl-C arriving once the commit has gone to the database, before it answered: the
+    content is there, and the command must not say it was rolled back."""
+    commit = connection.commit
+
+    def committed_then_interrupted():
+        commit()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(connection, "commit", committed_then_interrupted)
+    with pytest.raises(CommandError, match="Interrupted while committing: the demo content may or may not be there"):
+        _interrupted(articles=30, events=5)
+    monkeypatch.undo()
+    assert Article.objects.count() == 30 and Event.objects.count() == 5
+
+
 def test_the_site_shows_the_demo_content(client):
     _generate(articles=40, events=10)
     latest = Article.objects.published().first()
