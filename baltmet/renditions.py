@@ -313,7 +313,8 @@ def make_renditions_in_sets(fieldfile, width_sets):
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
-        data = file.read()
+        data = file.read(settings.MAX_UPLOAD_SIZE + 1)
+    _within_the_upload_size(name, data)
     picture = fingerprint(data)
     with Image.open(BytesIO(data)) as opened:
         # A JPEG carrying a second picture (a camera's preview, a phone's HDR gain map) is what
@@ -356,6 +357,17 @@ def make_renditions_in_sets(fieldfile, width_sets):
         image = data = None
         opened.close()
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
+
+
+def _within_the_upload_size(name, data):
+    """Raise ValueError where `data`, read up to one byte past MAX_UPLOAD_SIZE, is past it: a
+    file copied into the media folder without loaddata passed no upload check, and read whole
+    a multi-gigabyte one would be held in a visitor's request (review r27f)."""
+    if len(data) > settings.MAX_UPLOAD_SIZE:
+        raise ValueError(
+            f"{name}: larger than the {settings.MAX_UPLOAD_SIZE:,} bytes an upload may have (MAX_UPLOAD_SIZE): "
+            "not read"
+        )
 
 
 def _within_the_pixel_limit(opened):

@@ -23,7 +23,8 @@ from django.core.cache.backends import locmem as locmem_backend
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
-from django.core.files.storage import default_storage
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageFile, PngImagePlugin
 
 from baltmet import cache_failures, renditions
@@ -881,6 +882,39 @@ def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_re
     assert "(MAX_IMAGE_PIXELS): not decoded" in str(logged.exc_info[1])
 
     settings.MAX_IMAGE_PIXELS = 800 * 400
+    assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
+
+
+def test_a_file_copied_in_over_the_upload_size_is_never_read_whole(monkeypatch, settings, caplog):
+    # Copied in without loaddata, a file of gigabytes would be read into a visitor's request
+    # for its fingerprint before its pixels were looked at.
+    name = "news/2020/01/heavy.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)))
+    size = _media(settings, name).stat().st_size
+    settings.MAX_UPLOAD_SIZE = size // 2
+    read = []
+
+    class Reading(io.BytesIO):
+        def read(self, *size):
+            data = super().read(*size)
+            read.append(len(data))
+            return data
+
+    def recording(storage, name, mode="rb"):
+        return File(Reading(Path(storage.path(name)).read_bytes()), name)
+
+    monkeypatch.setattr(FileSystemStorage, "open", recording)
+    decoded = count_decoded_uploads(monkeypatch)
+    article = make_article("Heavy", image=name, image_alt="Heavy")
+    assert renditions_for(article.image) == [] and renditions_for(article.image, LEAD) == []
+    assert decoded == [] and read and max(read) == size // 2 + 1
+    assert not _media(settings, "renditions").exists()
+    [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
+    assert logged.getMessage() == f"no renditions for {name}"
+    assert "(MAX_UPLOAD_SIZE): not read" in str(logged.exc_info[1])
+
+    settings.MAX_UPLOAD_SIZE = size
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
