@@ -9,11 +9,13 @@
 # 2. Starts a throwaway redis-server on 127.0.0.1:6379: no persistence, its pidfile, log and
 #    working folder in a temporary directory. If that port is taken (another test run, a
 #    system Redis), it starts its own on a free port instead, so that no other run can stop
-#    it midway. REDIS_TEST_PORT=N uses a Redis already answering on port N as it is.
+#    it midway. REDIS_TEST_PORT=N uses a Redis already answering on port N as it is (the
+#    tests write there under key prefixes of their own).
 # 3. Runs the command with REDIS_TEST_URL=redis://127.0.0.1:$REDIS_TEST_PORT exported (the
 #    tests that need Redis read it; the others keep the local-memory cache), and stops the
 #    redis-server it started when the command ends, whether the tests pass, fail or are
-#    interrupted. The command's exit status is the script's.
+#    interrupted (a TERM or HUP to this script is passed on to the command). The command's
+#    exit status is the script's.
 #
 # Where a package cannot be installed or Redis does not start, it stops with a message and a
 # non-zero status: the tests that need Redis fail rather than being skipped.
@@ -62,7 +64,14 @@ fi
 command -v redis-server >/dev/null || fail "redis-server is not on PATH although its package is installed."
 command -v redis-cli >/dev/null || fail "redis-cli is not on PATH (Debian package redis-tools)."
 
-redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null)" = "PONG" ]; }
+# At most 2 s: a program on the port that takes the connection and never answers would
+# otherwise hold the run for ever (review r28a).
+redis_answers() { [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null)" = "PONG" ]; }
+# The pid of the Redis answering on the port, to tell whether it is the one started here.
+answering_pid() {
+    timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" info server 2>/dev/null \
+        | sed -n 's/^process_id:\([0-9]*\).*/\1/p'
+}
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -99,18 +108,39 @@ else
         --save "" --appendonly no \
         || fail "redis-server did not start on 127.0.0.1:$REDIS_TEST_PORT."
     for _ in $(seq 1 50); do
-        redis_answers && break
+        [ -s "$run_dir/redis.pid" ] && redis_answers && break
         sleep 0.1
     done
-    [ -f "$run_dir/redis.pid" ] && redis_pid="$(cat "$run_dir/redis.pid")"
+    [ -s "$run_dir/redis.pid" ] && redis_pid="$(cat "$run_dir/redis.pid")"
     if ! redis_answers; then
         cat "$run_dir/redis.log" >&2 2>/dev/null || true
         fail "redis-server does not answer on 127.0.0.1:$REDIS_TEST_PORT (is the port taken by something else?)."
+    fi
+    # Another Redis that took the port after it was found free (a second test run starting
+    # at the same moment) answers too, while ours could not listen: the run would use one
+    # that another run stops midway (review r28a).
+    if [ -z "$redis_pid" ] || [ "$(answering_pid)" != "$redis_pid" ]; then
+        cat "$run_dir/redis.log" >&2 2>/dev/null || true
+        fail "redis-server did not start on 127.0.0.1:$REDIS_TEST_PORT: another program took the port meanwhile; run again."
     fi
     echo "ensure-test-services: started redis-server on 127.0.0.1:$REDIS_TEST_PORT (pid $redis_pid)"
 fi
 
 export REDIS_TEST_URL="redis://127.0.0.1:$REDIS_TEST_PORT"
+# The command runs in the background, so that a TERM or HUP sent to this script alone (make
+# stopped, a CI step's time limit) is passed on at once; in the foreground, bash would run the
+# trap only once the command had ended by itself (review r28a). A command simply put in the
+# background ignores Ctrl-C and reads an empty stdin: the subshell, its `trap -` and the
+# redirection give both back. Ctrl-C reaches the command from the terminal, as it reaches this
+# script, which waits for the command to finish.
+( trap - INT QUIT; exec "$@" ) <&0 &
+command_pid=$!
+trap 'kill -TERM "$command_pid" 2>/dev/null || true' TERM HUP
+trap ':' INT
 status=0
-"$@" || status=$?
+wait "$command_pid" || status=$?
+while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ended the wait, not the command
+    status=0
+    wait "$command_pid" || status=$?
+done
 exit "$status"

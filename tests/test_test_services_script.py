@@ -1,0 +1,126 @@
+"""scripts/ensure-test-services.sh, which `make test` runs the suite through: the Redis it
+starts is its own and is stopped when the command ends, however that ends, and the command
+runs as it would in the foreground."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.redis_for_tests import redis_server_of_its_own
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ensure-test-services.sh"
+
+
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers(port):
+    ping = subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True, timeout=10)
+    return ping.stdout.strip() == "PONG"
+
+
+def _environment(port, path=None):
+    return {**os.environ, "REDIS_TEST_PORT": str(port), "PATH": path or os.environ["PATH"]}
+
+
+def _run(port, *command, path=None, timeout=60, **options):
+    return subprocess.run(
+        ["bash", str(SCRIPT), "--", *command], env=_environment(port, path), capture_output=True, text=True,
+        timeout=timeout, **options,
+    )
+
+
+def test_the_commands_exit_status_is_the_scripts_and_its_redis_is_stopped():
+    port = _free_port()
+    run = _run(port, "sh", "-c", 'redis-cli -u "$REDIS_TEST_URL" ping && exit 5')
+    assert run.returncode == 5 and run.stdout.splitlines()[-1] == "PONG", run.stderr
+    assert not _answers(port)
+
+
+@pytest.mark.parametrize("redis", ["started by the script", "given with REDIS_TEST_PORT"])
+def test_the_command_gets_ctrl_c_and_stdin_as_in_the_foreground(redis):
+    # Started in the background, a command ignores SIGINT (pytest would go on after Ctrl-C) and
+    # reads /dev/null, unless the script gives both back.
+    port = _free_port()
+    reads = "import signal, sys; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, sys.stdin.read())"
+    if redis == "started by the script":
+        run = _run(port, sys.executable, "-c", reads, input="typed")
+    else:
+        with redis_server_of_its_own("--port", str(port), port=port):
+            run = _run(port, sys.executable, "-c", reads, input="typed")
+        assert f"using the Redis already answering on 127.0.0.1:{port}" in run.stdout
+    assert run.returncode == 0 and run.stdout.splitlines()[-1] == "True typed", run.stderr
+
+
+def test_a_term_sent_to_the_script_alone_ends_the_command_and_redis_at_once():
+    # As when make alone is stopped, or a CI step's time limit signals the script: bash runs a
+    # trap only once a foreground command has ended, so the suite ran on to its end.
+    port = _free_port()
+    script = subprocess.Popen(
+        ["bash", str(SCRIPT), "--", sys.executable, "-c", "import time; time.sleep(60)"],
+        env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if _answers(port):
+                break
+            time.sleep(0.1)
+        time.sleep(0.5)  # the command started
+        signalled = time.monotonic()
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        script.kill()
+    assert time.monotonic() - signalled < 15, "the command ran on after the script was stopped"
+    assert not _answers(port)
+
+
+def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
+    port = _free_port()
+    listener = socket.create_server(("127.0.0.1", port))
+    accepted = []
+    # It takes connections and never answers them.
+    threading.Thread(target=lambda: accepted.extend(listener.accept() for _ in range(5)), daemon=True).start()
+    try:
+        run = _run(port, "sh", "-c", 'redis-cli -u "$REDIS_TEST_URL" ping', timeout=45)
+    finally:
+        listener.close()
+        for connection, _ in accepted:
+            connection.close()
+    assert run.returncode == 0 and run.stdout.splitlines()[-1] == "PONG", run.stderr
+    assert f"port {port} is taken" in run.stdout
+
+
+def test_a_redis_that_takes_the_port_after_it_was_found_free_is_not_used(tmp_path):
+    # Another run starting at the same moment: its Redis listens first, ours cannot, and the
+    # suite would run against one the other run stops midway.
+    port = _free_port()
+    real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
+    other = tmp_path / "other"
+    other.mkdir()
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "redis-server").write_text(
+        "#!/bin/sh\n"
+        f"{real} --port {port} --bind 127.0.0.1 --daemonize yes --save '' --appendonly no --dir {other} "
+        f"--pidfile {other}/pid --logfile {other}/log\n"
+        "sleep 0.3\n"
+        f'exec {real} "$@"\n'
+    )
+    (stubs / "redis-server").chmod(0o755)
+    try:
+        run = _run(port, "true", path=f"{stubs}:{os.environ['PATH']}")
+    finally:
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+    assert run.returncode == 1
+    assert "another program took the port meanwhile" in run.stderr
