@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -153,12 +154,17 @@ def test_a_second_run_does_not_take_over_a_database_a_run_still_uses(scratch):
         first_run.close()
 
 
+def _contents(client):
+    return {key: client.dump(key) for key in client.scan_iter()}
+
+
 def test_setup_runs_leave_the_redis_of_the_callers_environment_alone(scratch, monkeypatch):
     import load_fixture
 
     url = redis_url(REDIS_DB)
     client = redis.Redis.from_url(url)
-    client.flushdb()
+    # Not emptied first: the Redis may be one given with REDIS_TEST_PORT, its data not ours.
+    before = _contents(client)
     # e.g. a developer's shell with REDIS_URL set for the site they run
     monkeypatch.setenv("REDIS_URL", url)
     monkeypatch.setenv("DATABASE_URL", URL)
@@ -166,9 +172,9 @@ def test_setup_runs_leave_the_redis_of_the_callers_environment_alone(scratch, mo
     monkeypatch.setattr(sys, "argv", ["load_fixture.py", "--articles", "5"])
     try:
         load_fixture.main()
-        written = sorted(key.decode() for key in client.scan_iter())
+        after = _contents(client)
+        written = sorted(key.decode() for key, value in after.items() if before.get(key) != value)
     finally:
-        client.flushdb()
         client.close()
     assert written == []
 
@@ -177,15 +183,19 @@ def test_throughput_deletes_what_its_cached_run_left_in_redis():
     import throughput
 
     client = redis.Redis.from_url(redis_url(REDIS_DB))
+    bench, site = f"bench-{uuid.uuid4().hex}", f"site-{uuid.uuid4().hex}"
     try:
-        client.flushdb()
-        client.set("bench-0123:1:page-cache:version", 5)  # what its servers leave, under their prefix
-        client.set("bench-0123:1:page:abc", b"<p>page</p>", ex=3600)
-        client.set("site:1:page-cache:version", 7)  # the site's own
-        throughput.forget_keys(redis_url(REDIS_DB), "bench-0123")
-        assert sorted(key.decode() for key in client.scan_iter()) == ["site:1:page-cache:version"]
+        client.set(f"{bench}:1:page-cache:version", 5)  # what its servers leave, under their prefix
+        client.set(f"{bench}:1:page:abc", b"<p>page</p>", ex=3600)
+        client.set(f"{site}:1:page-cache:version", 7)  # the site's own
+        throughput.forget_keys(redis_url(REDIS_DB), bench)
+        left = sorted(key.decode() for key in client.scan_iter() if key.decode().startswith((bench, site)))
+        assert left == [f"{site}:1:page-cache:version"]
     finally:
-        client.flushdb()
+        # Only its own keys: the Redis may be one given with REDIS_TEST_PORT.
+        for prefix in (bench, site):
+            for key in client.scan_iter(f"{prefix}:*"):
+                client.delete(key)
         client.close()
 
 
