@@ -313,7 +313,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
-        data = file.read(settings.MAX_UPLOAD_SIZE + 1)
+        data = _read_at_most(file, settings.MAX_UPLOAD_SIZE + 1)
     _within_the_upload_size(name, data)
     picture = fingerprint(data)
     with Image.open(BytesIO(data)) as opened:
@@ -357,6 +357,16 @@ def make_renditions_in_sets(fieldfile, width_sets):
         image = data = None
         opened.close()
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
+
+
+def _read_at_most(file, limit):
+    """Up to `limit` bytes of `file`: a stream of another storage may give fewer than asked at
+    a time before its end, and a picture cut there would have renditions of its part."""
+    chunks, size = [], 0
+    while size < limit and (chunk := file.read(limit - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _within_the_upload_size(name, data):

@@ -918,6 +918,26 @@ def test_a_file_copied_in_over_the_upload_size_is_never_read_whole(monkeypatch, 
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
+def test_a_storage_that_reads_a_little_at_a_time_gets_renditions_of_the_whole_picture(monkeypatch, settings):
+    # A stream of another storage may give fewer bytes than asked before its end.
+    article = make_article("Trickle", image=_image("trickle.jpg", "JPEG", (1000, 500)), image_alt="Trickle")
+    whole = renditions_for(article.image)
+    shutil.rmtree(_media(settings, "renditions"))
+    cache.clear()
+
+    class Trickling(io.BytesIO):
+        def read(self, size=-1):
+            return super().read(4096 if size is None or size < 0 else min(size, 4096))
+
+    monkeypatch.setattr(FileSystemStorage, "open", lambda storage, name, mode="rb": File(
+        Trickling(Path(storage.path(name)).read_bytes()), name))
+    made = renditions_for(article.image)
+    assert [r.name for r in made] == [r.name for r in whole]  # named after the whole file's bytes
+    for rendition in made:
+        with Image.open(_media(settings, rendition.name)) as image:
+            image.load()  # whole, not a part's
+
+
 def test_an_upload_gone_while_its_renditions_are_remembered_shows_no_image(settings):
     article = make_article("Removed", image=_image("removed.jpg", "JPEG", (1000, 500)), image_alt="Removed")
     assert renditions_for(article.image)
