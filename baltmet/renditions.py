@@ -139,12 +139,6 @@ def rendition_name(original_name, fingerprint, width, extension):
     return f"{FOLDER}/{ENCODING}/{folder}{slash}{base}{ending}"
 
 
-def fingerprint(data):
-    """The first 12 hex digits of the SHA-256 of an upload's bytes (about 1 ms a megabyte):
-    what the picture is, whatever its name."""
-    return hashlib.sha256(data).hexdigest()[:12]
-
-
 def target_sizes(width, height, widths):
     """[(width, height)] of the renditions in `widths` of a `width` × `height` image, never enlarged."""
     targets = [target for target in widths if target < width]
@@ -313,10 +307,17 @@ def make_renditions_in_sets(fieldfile, width_sets):
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
-        data = _read_at_most(file, settings.MAX_UPLOAD_SIZE + 1)
-    _within_the_upload_size(name, data)
-    picture = fingerprint(data)
-    with Image.open(BytesIO(data)) as opened:
+        picture, data = _fingerprint_and_bytes(file, settings.MAX_UPLOAD_SIZE)
+        if data is None:
+            # Larger than an upload may be (copied in without loaddata, or uploaded before
+            # the limit was lowered): its renditions are found by its headers alone, and it
+            # is never decoded (review r28c).
+            return _made_in_sets(storage, name, picture, Image.open(file), None, width_sets)
+    return _made_in_sets(storage, name, picture, Image.open(BytesIO(data)), data, width_sets)
+
+
+def _made_in_sets(storage, name, picture, opened, data, width_sets):
+    with opened:
         # A JPEG carrying a second picture (a camera's preview, a phone's HDR gain map) is what
         # Pillow calls MPO; browsers show its first, as a JPEG.
         image_format = "JPEG" if opened.format == "MPO" else opened.format
@@ -334,6 +335,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
         back_on_palette = False
         if missing:
             try:
+                _within_the_upload_size(name, data)
                 _within_the_pixel_limit(opened)
                 image = _transparent_colour_as_alpha(_upright(opened, orientation), image_format, data)
                 image, back_on_palette = _for_encoding(image, image_format)
@@ -359,24 +361,31 @@ def make_renditions_in_sets(fieldfile, width_sets):
     return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
 
 
-def _read_at_most(file, limit):
-    """Up to `limit` bytes of `file`: a stream of another storage may give fewer than asked at
-    a time before its end, and a picture cut there would have renditions of its part."""
-    chunks, size = [], 0
-    while size < limit and (chunk := file.read(limit - size)):
-        chunks.append(chunk)
+def _fingerprint_and_bytes(file, limit):
+    """The fingerprint of `file`, what the picture is whatever its name: the first 12 hex
+    digits of the SHA-256 of all its bytes (about 1 ms a megabyte), read a megabyte at a time
+    (a stream of another storage may give fewer than asked before its end); and its bytes, or
+    None where there are more than `limit`: a file of gigabytes copied into the media folder is
+    never held in a visitor's request (review r27f), nor a read of `limit` bytes allocated at
+    once (review r28c)."""
+    digest, chunks, size = hashlib.sha256(), [], 0
+    while chunk := file.read(2**20):
+        digest.update(chunk)
         size += len(chunk)
-    return b"".join(chunks)
+        if size <= limit:
+            chunks.append(chunk)
+        else:
+            chunks = None
+    return digest.hexdigest()[:12], None if chunks is None else b"".join(chunks)
 
 
 def _within_the_upload_size(name, data):
-    """Raise ValueError where `data`, read up to one byte past MAX_UPLOAD_SIZE, is past it: a
-    file copied into the media folder without loaddata passed no upload check, and read whole
-    a multi-gigabyte one would be held in a visitor's request (review r27f)."""
-    if len(data) > settings.MAX_UPLOAD_SIZE:
+    """Raise ValueError where the upload's bytes were not kept (more than MAX_UPLOAD_SIZE),
+    before anything is decoded."""
+    if data is None:
         raise ValueError(
             f"{name}: larger than the {settings.MAX_UPLOAD_SIZE:,} bytes an upload may have (MAX_UPLOAD_SIZE): "
-            "not read"
+            "not decoded"
         )
 
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 import weakref
 import zlib
 from pathlib import Path
@@ -813,13 +814,14 @@ def test_the_picture_drawn_is_the_one_whose_fingerprint_names_it(monkeypatch, se
     article = make_article("Pier", image="news/2020/01/pier.jpg", image_alt="The pier")
     shutil.rmtree(_media(settings, "renditions"))
     cache.clear()
-    real = renditions.fingerprint
+    real = renditions._fingerprint_and_bytes
 
-    def then_written_over(data):
+    def then_written_over(*args):
+        read = real(*args)
         _replace_picture(settings, "news/2020/01/pier.jpg", "blue", (1000, 2000))
-        return real(data)
+        return read
 
-    monkeypatch.setattr(renditions, "fingerprint", then_written_over)
+    monkeypatch.setattr(renditions, "_fingerprint_and_bytes", then_written_over)
     made = renditions_for(article.image)
     assert [(r.width, r.height) for r in made] == [(320, 160), (640, 320), (960, 480)]
     assert not any(_is_blue(_media(settings, r.name)) for r in made)
@@ -885,37 +887,59 @@ def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_re
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
-def test_a_file_copied_in_over_the_upload_size_is_never_read_whole(monkeypatch, settings, caplog):
-    # Copied in without loaddata, a file of gigabytes would be read into a visitor's request
-    # for its fingerprint before its pixels were looked at.
+def test_a_file_copied_in_over_the_upload_size_is_never_held_whole_nor_decoded(monkeypatch, settings, caplog):
+    # Copied in without loaddata, a file of gigabytes was read whole into a visitor's request
+    # for its fingerprint (review r27f). A PNG's bytes after its end are not looked at by Pillow.
     name = "news/2020/01/heavy.png"
     _media(settings, name).parent.mkdir(parents=True)
-    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)))
-    size = _media(settings, name).stat().st_size
-    settings.MAX_UPLOAD_SIZE = size // 2
-    read = []
-
-    class Reading(io.BytesIO):
-        def read(self, *size):
-            data = super().read(*size)
-            read.append(len(data))
-            return data
-
-    def recording(storage, name, mode="rb"):
-        return File(Reading(Path(storage.path(name)).read_bytes()), name)
-
-    monkeypatch.setattr(FileSystemStorage, "open", recording)
+    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(40 * 2**20))
+    settings.MAX_UPLOAD_SIZE = 2**20
     decoded = count_decoded_uploads(monkeypatch)
     article = make_article("Heavy", image=name, image_alt="Heavy")
-    assert renditions_for(article.image) == [] and renditions_for(article.image, LEAD) == []
-    assert decoded == [] and read and max(read) == size // 2 + 1
+    cache.clear()
+    tracemalloc.start()
+    try:
+        assert renditions_for(article.image) == [] and renditions_for(article.image, LEAD) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20, f"{peak / 2**20:.0f} MB held for a 40 MB file"
+    assert decoded == []
     assert not _media(settings, "renditions").exists()
     [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
-    assert logged.getMessage() == f"no renditions for {name}"
-    assert "(MAX_UPLOAD_SIZE): not read" in str(logged.exc_info[1])
+    assert logged.getMessage() == f"no renditions for {name}: it cannot be decoded"
+    assert "(MAX_UPLOAD_SIZE): not decoded" in str(logged.exc_info[1])
 
-    settings.MAX_UPLOAD_SIZE = size
+    settings.MAX_UPLOAD_SIZE = 41 * 2**20
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
+
+
+def test_a_picture_uploaded_before_the_upload_size_was_lowered_keeps_its_renditions(settings):
+    # Lowering DJANGO_MAX_UPLOAD_SIZE for new uploads must not take the older, larger pictures
+    # off the site once the cache forgets their renditions (review r28c).
+    article = make_article("Harbour", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="Harbour")
+    made = renditions_for(article.image, LEAD)
+    settings.MAX_UPLOAD_SIZE = _media(settings, article.image.name).stat().st_size - 1
+    cache.clear()
+    assert renditions_for(article.image, LEAD) == made
+    call_command("make_renditions", stdout=io.StringIO(), stderr=io.StringIO())
+
+    # Only renditions missing from disk (new widths, a new encoding) would need a decode.
+    shutil.rmtree(_media(settings, "renditions"))
+    cache.clear()
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 of 1 images have no renditions"):
+        call_command("make_renditions", stdout=io.StringIO(), stderr=err)
+    assert "larger than DJANGO_MAX_UPLOAD_SIZE" in err.getvalue()
+
+
+def test_a_very_high_upload_size_leaves_renditions_as_they_are(settings):
+    # "No limit of ours" (the proxy limits uploads): a read of that many bytes allocated at once
+    # was a MemoryError, and no picture had renditions (review r28c).
+    settings.MAX_UPLOAD_SIZE = 10**12
+    article = make_article("Harbour", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="Harbour")
+    cache.clear()
+    assert renditions_for(article.image, LEAD)
 
 
 def test_a_storage_that_reads_a_little_at_a_time_gets_renditions_of_the_whole_picture(monkeypatch, settings):
@@ -1212,15 +1236,15 @@ def test_media_moved_to_another_address_shows_in_the_renditions_at_once(settings
 @pytest.mark.parametrize("how", ["save", "command"])
 def test_every_width_is_made_from_one_read_of_the_upload(monkeypatch, settings, how):
     reads = []
-    real = renditions.fingerprint
-    monkeypatch.setattr(renditions, "fingerprint", lambda data: reads.append(len(data)) or real(data))
+    real = renditions._fingerprint_and_bytes
+    monkeypatch.setattr(renditions, "_fingerprint_and_bytes", lambda *args: reads.append(args) or real(*args))
     article = make_article("Read", image=_image("read.jpg", "JPEG", (2000, 1000)), image_alt="Read")
     if how == "command":
         reads.clear()
         cache.clear()
         call_command("make_renditions", stdout=io.StringIO())
     assert len(reads) == 1
-    monkeypatch.setattr(renditions, "fingerprint", lambda data: pytest.fail("read again"))
+    monkeypatch.setattr(renditions, "_fingerprint_and_bytes", lambda *args: pytest.fail("read again"))
     assert [r.width for r in renditions_for(article.image, LEAD)] == [320, 640, 960, 1600]
     assert [r.width for r in renditions_for(article.image)] == [320, 640, 960]
 

@@ -68,7 +68,8 @@ class Command(BaseCommand):
                     failed.append(name)
                     self.stderr.write(
                         f"Renditions missing for {name}: the file is missing, outside MEDIA_ROOT or not an image, "
-                        "or one could not be written (see the log)."
+                        "larger than DJANGO_MAX_UPLOAD_SIZE or DJANGO_MAX_IMAGE_PIXELS allow (it is never decoded "
+                        "then), or one could not be written (see the log)."
                     )
                 else:
                     used.update(made)
