@@ -14,8 +14,8 @@
 # 3. Runs the command with REDIS_TEST_URL=redis://127.0.0.1:$REDIS_TEST_PORT exported (the
 #    tests that need Redis read it; the others keep the local-memory cache), and stops the
 #    redis-server it started when the command ends, whether the tests pass, fail or are
-#    interrupted (a TERM or HUP to this script is passed on to the command). The command's
-#    exit status is the script's.
+#    interrupted (a TERM or HUP to this script is passed on to the command as a Ctrl-C). The
+#    command's exit status is the script's.
 #
 # Where a package cannot be installed or Redis does not start, it stops with a message and a
 # non-zero status: the tests that need Redis fail rather than being skipped.
@@ -129,14 +129,17 @@ fi
 export REDIS_TEST_URL="redis://127.0.0.1:$REDIS_TEST_PORT"
 # The command runs in the background, so that a TERM or HUP sent to this script alone (make
 # stopped, a CI step's time limit) is passed on at once; in the foreground, bash would run the
-# trap only once the command had ended by itself (review r28a). A command simply put in the
-# background ignores Ctrl-C and reads an empty stdin: the subshell, its `trap -` and the
-# redirection give both back. Ctrl-C reaches the command from the terminal, as it reaches this
-# script, which waits for the command to finish.
+# trap only once the command had ended by itself (review r28a). It is passed on as an INT,
+# the Ctrl-C pytest stops on in order: a TERM would end its main process alone, and its
+# pytest-xdist workers would run on past this script and its Redis (review r28c). A command
+# simply put in the background ignores Ctrl-C and reads an empty stdin: the subshell, its
+# `trap -` and the redirection give both back. Ctrl-C reaches the command from the terminal,
+# as it reaches this script, which waits for the command to finish.
+command_pid=""
+trap '[ -n "$command_pid" ] || exit 143; kill -INT "$command_pid" 2>/dev/null || true' TERM HUP
+trap '[ -n "$command_pid" ] || exit 130' INT
 ( trap - INT QUIT; exec "$@" ) <&0 &
 command_pid=$!
-trap 'kill -TERM "$command_pid" 2>/dev/null || true' TERM HUP
-trap ':' INT
 status=0
 wait "$command_pid" || status=$?
 while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ended the wait, not the command

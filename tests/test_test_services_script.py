@@ -81,8 +81,8 @@ def test_a_term_sent_to_the_script_alone_ends_the_command_and_redis_at_once(tmp_
         command_pid = int(pid_file.read_text())
         script.send_signal(signal.SIGTERM)
         # Waited for well under the command's two minutes: a script that waits for the command
-        # to end by itself fails here.
-        assert script.wait(timeout=40) == 128 + signal.SIGTERM
+        # to end by itself fails here. Passed on as a Ctrl-C, which ends Python by SIGINT.
+        assert script.wait(timeout=40) == 128 + signal.SIGINT
     finally:
         if script.poll() is None:  # failed: nothing of it left running
             script.kill()
@@ -92,6 +92,61 @@ def test_a_term_sent_to_the_script_alone_ends_the_command_and_redis_at_once(tmp_
     with pytest.raises(ProcessLookupError):
         os.kill(command_pid, 0)
     assert not _answers(port)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_term_to_the_script_ends_pytests_workers_before_the_script_and_its_redis(tmp_path):
+    # make test runs pytest with pytest-xdist: a TERM passed on to pytest's main process alone
+    # left its workers running past the script, their teardown finding no Redis (review r28c).
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_slow.py").write_text(
+        "import os, subprocess, time, pytest\n"
+        f"OUT = {str(tmp_path)!r}\n"
+        "@pytest.fixture\n"
+        "def redis_at_teardown():\n"
+        "    open(os.path.join(OUT, f'worker-{os.getpid()}'), 'w').close()\n"
+        "    yield\n"
+        "    ping = subprocess.run(['redis-cli', '-u', os.environ['REDIS_TEST_URL'], 'ping'], capture_output=True, text=True)\n"
+        "    open(os.path.join(OUT, f'teardown-{os.getpid()}'), 'w').write(ping.stdout.strip() or ping.stderr.strip())\n"
+        "@pytest.mark.parametrize('n', range(2))\n"
+        "def test_slow(redis_at_teardown, n):\n"
+        "    time.sleep(120)\n"
+    )
+    port = _free_port()
+    script = subprocess.Popen(
+        ["bash", str(SCRIPT), "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
+         "-n", "2", "test_slow.py"],
+        cwd=tmp_path, env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    workers = []
+    try:
+        for _ in range(600):
+            workers = [int(path.name.split("-")[1]) for path in tmp_path.glob("worker-*")]
+            if len(workers) == 2:
+                break
+            time.sleep(0.1)
+        assert len(workers) == 2
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=60) != 0
+        left = [pid for pid in workers if _alive(pid)]
+        teardowns = {path.name: path.read_text() for path in tmp_path.glob("teardown-*")}
+        assert left == [], f"workers {left} still running when the script ended"
+        assert sorted(teardowns.values()) == ["PONG", "PONG"], teardowns
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
 
 
 def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
