@@ -12,6 +12,7 @@ import uuid
 import pytest
 import redis
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from baltmet import content_version
 
@@ -56,6 +57,19 @@ def unique_key_prefix():
     """A cache key prefix of its own, so that test runs sharing one Redis never see each
     other's keys (and nothing needs to empty a database another run may be using)."""
     return f"test-{uuid.uuid4().hex}"
+
+
+def emptied(cache):
+    """`cache` emptied of what the test put there: a Redis cache's keys under its own prefix
+    only, as its clear() empties the whole database, which may be someone's own Redis given
+    with REDIS_TEST_PORT (review r28c)."""
+    if not isinstance(cache, RedisCache):
+        cache.clear()
+        return
+    assert cache.key_prefix, "a Redis cache of the tests has a key prefix of its own"
+    client = cache._cache.get_client(write=True)
+    for key in client.scan_iter(match=f"{cache.key_prefix}:*"):
+        client.delete(key)
 
 
 def use_redis_page_cache(settings, db, location=None, timeout=None):

@@ -36,7 +36,7 @@ import scratch_db  # noqa: E402 (after the path)
 URL = os.environ.get("DATABASE_URL", scratch_db.DEFAULT_URL)
 # `make test` runs the suite in up to four pytest-xdist workers (gw0 to gw3), any of which may
 # run these tests at the same time as another: each has its own scratch database, and its own
-# Redis database (13 to 10; the other tests use 7 to 9), which some of these tests empty.
+# Redis database (13 to 10; the other tests use 7 to 9), where the setup-run test asks what was written.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 REDIS_DB = 13 - int(WORKER.removeprefix("gw") or 0)
 if REDIS_DB < 10:

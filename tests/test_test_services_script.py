@@ -1,6 +1,7 @@
-"""scripts/ensure-test-services.sh, which `make test` runs the suite through: the Redis it
-starts is its own and is stopped when the command ends, however that ends, and the command
-runs as it would in the foreground."""
+"""The tests' Redis. scripts/ensure-test-services.sh, which `make test` runs the suite through:
+the Redis it starts is its own and is stopped when the command ends, however that ends, and
+the command runs as it would in the foreground. A Redis given with REDIS_TEST_PORT may be
+someone's own: the tests empty none of its databases."""
 
 import os
 import signal
@@ -9,11 +10,13 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
-from tests.redis_for_tests import redis_server_of_its_own
+from tests.redis_for_tests import emptied, redis_server_of_its_own, redis_url, use_redis_page_cache
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ensure-test-services.sh"
 
@@ -188,3 +191,19 @@ def test_a_redis_that_takes_the_port_after_it_was_found_free_is_not_used(tmp_pat
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
     assert run.returncode == 1
     assert "another program took the port meanwhile" in run.stderr
+
+
+def test_emptying_a_tests_redis_cache_leaves_the_other_keys_of_its_database(settings):
+    # Django's RedisCache.clear() is a FLUSHDB (review r28c).
+    cache = use_redis_page_cache(settings, 8)
+    others = redis.Redis.from_url(redis_url(8))
+    someone_elses = f"someone-else-{uuid.uuid4().hex}"
+    others.set(someone_elses, "their data")
+    try:
+        cache.set("page", "ours")
+        emptied(cache)
+        assert cache.get("page") is None
+        assert others.get(someone_elses) == b"their data"
+    finally:
+        others.delete(someone_elses)
+        others.close()
