@@ -44,7 +44,8 @@ serve: seed
 	PORT=$(PORT) scripts/serve.sh
 
 # ensure-test-services.sh installs the Debian packages the tests need (redis-server) and runs
-# pytest with a throwaway Redis on 127.0.0.1:6379, which it stops afterwards.
+# pytest with a throwaway Redis on 127.0.0.1:6379 (a free port where that one is taken), which
+# it stops afterwards.
 # The checkers the browser tests run, exactly as package-lock.json pins them: axe-core and the
 # Nu HTML Checker (vnu-jar). --ignore-scripts: vnu-jar's install script would download a Java
 # runtime; the system's Java runs it.
