@@ -307,17 +307,20 @@ def make_renditions_in_sets(fieldfile, width_sets):
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
-        picture, data = _fingerprint_and_bytes(file, settings.MAX_UPLOAD_SIZE)
-        if data is None:
-            # Larger than an upload may be (copied in without loaddata, or uploaded before
-            # the limit was lowered): its renditions are found by its headers alone, and it
-            # is never decoded (review r28c).
-            return _made_in_sets(storage, name, picture, Image.open(file), None, width_sets)
-    return _made_in_sets(storage, name, picture, Image.open(BytesIO(data)), data, width_sets)
+        picture, data, whole = _fingerprint_and_bytes(file, settings.MAX_UPLOAD_SIZE)
+    try:
+        return _made_in_sets(storage, name, picture, data, whole, width_sets)
+    finally:
+        # A failure's traceback keeps this frame too (the caller of _made_in_sets' frame).
+        data = None
 
 
-def _made_in_sets(storage, name, picture, opened, data, width_sets):
-    with opened:
+def _made_in_sets(storage, name, picture, data, whole, width_sets):
+    """make_renditions_in_sets() of the upload `name`, whose bytes are `data`: all of them, or
+    where it is larger than an upload may be (copied in without loaddata, or uploaded before
+    the limit was lowered), its beginning, whose headers find the renditions it has. Such a
+    picture is never decoded (reviews r27f and r28c)."""
+    with Image.open(BytesIO(data)) as opened:
         # A JPEG carrying a second picture (a camera's preview, a phone's HDR gain map) is what
         # Pillow calls MPO; browsers show its first, as a JPEG.
         image_format = "JPEG" if opened.format == "MPO" else opened.format
@@ -335,7 +338,7 @@ def _made_in_sets(storage, name, picture, opened, data, width_sets):
         back_on_palette = False
         if missing:
             try:
-                _within_the_upload_size(name, data)
+                _within_the_upload_size(name, whole)
                 _within_the_pixel_limit(opened)
                 image = _transparent_colour_as_alpha(_upright(opened, orientation), image_format, data)
                 image, back_on_palette = _for_encoding(image, image_format)
@@ -362,27 +365,28 @@ def _made_in_sets(storage, name, picture, opened, data, width_sets):
 
 
 def _fingerprint_and_bytes(file, limit):
-    """The fingerprint of `file`, what the picture is whatever its name: the first 12 hex
-    digits of the SHA-256 of all its bytes (about 1 ms a megabyte), read a megabyte at a time
-    (a stream of another storage may give fewer than asked before its end); and its bytes, or
-    None where there are more than `limit`: a file of gigabytes copied into the media folder is
-    never held in a visitor's request (review r27f), nor a read of `limit` bytes allocated at
-    once (review r28c)."""
-    digest, chunks, size = hashlib.sha256(), [], 0
+    """(fingerprint, bytes, whole) of `file`. The fingerprint is what the picture is, whatever
+    its name: the first 12 hex digits of the SHA-256 of all its bytes (about 1 ms a megabyte).
+    The bytes are its first `limit`, and `whole` says whether that is all of it: a file of
+    gigabytes copied into the media folder is never held in a visitor's request (review r27f).
+    Read a megabyte at a time, into one buffer: a stream of another storage may give fewer
+    bytes than asked before its end, a read of `limit` bytes would be allocated at once, and
+    chunks joined would be held twice (review r28e)."""
+    digest, kept, whole = hashlib.sha256(), BytesIO(), True
     while chunk := file.read(2**20):
         digest.update(chunk)
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        else:
-            chunks = None
-    return digest.hexdigest()[:12], None if chunks is None else b"".join(chunks)
+        room = limit - kept.tell()
+        if len(chunk) > room:
+            whole = False
+        if room > 0:
+            kept.write(chunk[:room])
+    return digest.hexdigest()[:12], kept.getvalue(), whole
 
 
-def _within_the_upload_size(name, data):
-    """Raise ValueError where the upload's bytes were not kept (more than MAX_UPLOAD_SIZE),
+def _within_the_upload_size(name, whole):
+    """Raise ValueError where the upload's bytes were not all kept (more than MAX_UPLOAD_SIZE),
     before anything is decoded."""
-    if data is None:
+    if not whole:
         raise ValueError(
             f"{name}: larger than the {settings.MAX_UPLOAD_SIZE:,} bytes an upload may have (MAX_UPLOAD_SIZE): "
             "not decoded"

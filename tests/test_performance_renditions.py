@@ -1152,6 +1152,72 @@ def test_a_failed_rendition_does_not_keep_the_decoded_picture_in_memory(monkeypa
         gc.enable()
 
 
+def _padded_jpeg(size, padding):
+    # A JPEG of `padding` more bytes (after its end, which Pillow reads no further than).
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "navy").save(buffer, "JPEG")
+    return buffer.getvalue() + bytes(padding)
+
+
+def test_a_failed_rendition_does_not_keep_the_uploads_bytes_in_memory(monkeypatch, settings):
+    # Through a disk-full hour, every image a page shows would keep its upload's bytes until a
+    # collection: a failure's traceback keeps the frames that read them (review r28e).
+    settings.MAX_UPLOAD_SIZE = 64 * 2**20
+    article = make_article("Big", image=upload("big.jpg", _padded_jpeg((1000, 500), 30 * 2**20), "image/jpeg"),
+                           image_alt="Big")
+    shutil.rmtree(_media(settings, "renditions"))
+    monkeypatch.setattr(renditions, "put_whole", _disk_full)
+    monkeypatch.setattr(renditions.logger, "disabled", True)  # no log record keeps the error
+    cache.clear()
+    gc.collect()
+    gc.disable()  # freed at once, not by a later collection
+    tracemalloc.start()
+    try:
+        assert renditions_for(article.image) == []
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    assert held < 8 * 2**20, f"{held / 2**20:.0f} MB still held for a 30 MB upload"
+
+
+def test_showing_the_renditions_of_an_upload_holds_its_bytes_about_once(settings):
+    settings.MAX_UPLOAD_SIZE = 64 * 2**20
+    article = make_article("Big", image=upload("big.jpg", _padded_jpeg((1000, 500), 30 * 2**20), "image/jpeg"),
+                           image_alt="Big")
+    cache.clear()
+    tracemalloc.start()
+    try:
+        assert renditions_for(article.image)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Chunks joined held them twice (review r28e).
+    assert peak < 1.6 * 30 * 2**20, f"{peak / 2**20:.0f} MB at the peak for a 30 MB upload"
+
+
+def test_a_picture_past_the_upload_size_written_over_while_read_keeps_its_renditions_sizes(monkeypatch, settings):
+    # Its sizes come from the bytes the fingerprint was made of: reading its headers again
+    # after a copy in place gave the old renditions the new picture's sizes (review r28e).
+    article = make_article("Pier", image=upload("pier.jpg", _padded_jpeg((2000, 1000), 2**20), "image/jpeg"),
+                           image_alt="Pier")
+    name = article.image.name
+    before = [(r.name, r.width, r.height) for r in renditions_for(article.image)]
+    settings.MAX_UPLOAD_SIZE = 2**19
+    cache.clear()
+    real = renditions._fingerprint_and_bytes
+
+    def then_written_over(*args):
+        read = real(*args)
+        with open(_media(settings, name), "r+b") as file:  # in place, as cp does
+            file.truncate(0)
+            file.write(_padded_jpeg((1000, 2000), 2**20))
+        return read
+
+    monkeypatch.setattr(renditions, "_fingerprint_and_bytes", then_written_over)
+    assert [(r.name, r.width, r.height) for r in renditions_for(article.image)] == before
+
+
 def _kept(references, image):
     references.append(weakref.ref(image))
     return image
