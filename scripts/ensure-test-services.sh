@@ -80,6 +80,8 @@ free_port() {
 run_dir=""
 redis_pid=""
 stop_redis() {
+    # Stopped while Redis was starting: its pid is in its pidfile already, or soon.
+    [ -n "$redis_pid" ] || [ -z "$run_dir" ] || redis_pid="$(cat "$run_dir/redis.pid" 2>/dev/null || true)"
     if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
         kill "$redis_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -135,9 +137,20 @@ export REDIS_TEST_URL="redis://127.0.0.1:$REDIS_TEST_PORT"
 # simply put in the background ignores Ctrl-C and reads an empty stdin: the subshell, its
 # `trap -` and the redirection give both back. Ctrl-C reaches the command from the terminal,
 # as it reaches this script, which waits for the command to finish.
-command_pid=""
-trap '[ -n "$command_pid" ] || exit 143; kill -INT "$command_pid" 2>/dev/null || true' TERM HUP
-trap '[ -n "$command_pid" ] || exit 130' INT
+# The command is known by $!, which bash sets as it starts it (no other command of this script
+# runs in the background): a signal between that and the next line found no pid, and ended
+# the script with the command running. Only the first signal is passed on: a second Ctrl-C
+# cuts pytest's orderly stop short, its workers left running (review r28e). And the script
+# fails after one, whatever the command's status.
+signalled=""
+pass_on() {
+    [ -n "$!" ] || exit "$1"
+    [ -n "$signalled" ] || kill -INT "$!" 2>/dev/null || true
+    signalled="$1"
+}
+trap 'pass_on 143' TERM
+trap 'pass_on 129' HUP
+trap '[ -n "$!" ] || exit 130' INT
 ( trap - INT QUIT; exec "$@" ) <&0 &
 command_pid=$!
 status=0
@@ -146,4 +159,5 @@ while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ended the wait, 
     status=0
     wait "$command_pid" || status=$?
 done
+[ -z "$signalled" ] || [ "$status" != 0 ] || status="$signalled"
 exit "$status"

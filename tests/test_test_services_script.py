@@ -105,9 +105,10 @@ def _alive(pid):
     return True
 
 
-def test_a_term_to_the_script_ends_pytests_workers_before_the_script_and_its_redis(tmp_path):
+def test_terms_to_the_script_end_pytests_workers_before_the_script_and_its_redis(tmp_path):
     # make test runs pytest with pytest-xdist: a TERM passed on to pytest's main process alone
-    # left its workers running past the script, their teardown finding no Redis (review r28c).
+    # left its workers running past the script, their teardown finding no Redis (review r28c);
+    # so did a second TERM passed on during pytest's stop (review r28e).
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
     (tmp_path / "test_slow.py").write_text(
         "import os, subprocess, time, pytest\n"
@@ -116,6 +117,7 @@ def test_a_term_to_the_script_ends_pytests_workers_before_the_script_and_its_red
         "def redis_at_teardown():\n"
         "    open(os.path.join(OUT, f'worker-{os.getpid()}'), 'w').close()\n"
         "    yield\n"
+        "    time.sleep(2)\n"
         "    ping = subprocess.run(['redis-cli', '-u', os.environ['REDIS_TEST_URL'], 'ping'], capture_output=True, text=True)\n"
         "    open(os.path.join(OUT, f'teardown-{os.getpid()}'), 'w').write(ping.stdout.strip() or ping.stderr.strip())\n"
         "@pytest.mark.parametrize('n', range(2))\n"
@@ -138,6 +140,8 @@ def test_a_term_to_the_script_ends_pytests_workers_before_the_script_and_its_red
             time.sleep(0.1)
         assert len(workers) == 2
         script.send_signal(signal.SIGTERM)
+        time.sleep(1)  # pytest stopping its workers, whose teardown takes two seconds
+        script.send_signal(signal.SIGTERM)
         assert script.wait(timeout=60) != 0
         left = [pid for pid in workers if _alive(pid)]
         teardowns = {path.name: path.read_text() for path in tmp_path.glob("teardown-*")}
@@ -149,6 +153,57 @@ def test_a_term_to_the_script_ends_pytests_workers_before_the_script_and_its_red
                 os.kill(pid, signal.SIGKILL)
         if script.poll() is None:
             os.killpg(script.pid, signal.SIGKILL)
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+
+
+def test_a_term_to_the_script_fails_it_though_the_command_ends_well_on_ctrl_c(tmp_path):
+    ready = tmp_path / "ready"
+    handles = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda *args: sys.exit(0))\n"
+        f"open({str(ready)!r}, 'w').close()\n"
+        "time.sleep(60)\n"
+    )
+    port = _free_port()
+    script = subprocess.Popen(["bash", str(SCRIPT), "--", sys.executable, "-c", handles], env=_environment(port),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if ready.exists():
+                break
+            time.sleep(0.1)
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=30) == 128 + signal.SIGTERM
+    finally:
+        if script.poll() is None:
+            script.kill()
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+
+
+def test_a_term_while_redis_starts_leaves_no_redis_running(tmp_path):
+    # Between redis-server's start and the script's reading its pid (up to five seconds on a
+    # loaded machine), the script knew no pid to stop (review r28e).
+    real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    (stubs / "redis-server").write_text(f'#!/bin/sh\n"{real}" "$@" || exit\ntouch "{tmp_path}/started"\nsleep 2\n')
+    (stubs / "redis-server").chmod(0o755)
+    port = _free_port()
+    script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"], env=_environment(port, f"{stubs}:{os.environ['PATH']}"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if (tmp_path / "started").exists():
+                break
+            time.sleep(0.05)
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=30) == 128 + signal.SIGTERM
+        for _ in range(50):  # Redis stopping
+            if not _answers(port):
+                break
+            time.sleep(0.1)
+        assert not _answers(port)
+    finally:
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
 
 
@@ -207,3 +262,17 @@ def test_emptying_a_tests_redis_cache_leaves_the_other_keys_of_its_database(sett
     finally:
         others.delete(someone_elses)
         others.close()
+
+
+def test_a_shells_redis_url_is_not_the_tests_cache():
+    # A developer's shell may have REDIS_URL set for the site they run: the tests' cache.clear()
+    # calls would empty its database (review r28e).
+    settings_of_the_tests = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.CACHES['default']['BACKEND'])"
+    )
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "REDIS_URL": "redis://127.0.0.1:9/5"}
+    run = subprocess.run([sys.executable, "-c", settings_of_the_tests], env=environment, capture_output=True,
+                         text=True, timeout=60, cwd=SCRIPT.parents[1])
+    assert run.returncode == 0, run.stderr
+    assert "redis" not in run.stdout.lower()
