@@ -11,6 +11,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://baltmet:baltmet@127.0.0.1:5432
 # A fixed key is fine for a throwaway test database; production refuses to start without one.
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-" + "x1y2z3" * 10)
 
+# The tests use Redis through REDIS_TEST_URL, each with a key prefix of its own: with a shell's
+# REDIS_URL (for the site one runs) read as the site reads it, every cache.clear() of a test
+# emptied that Redis's database (review r28e).
+os.environ.pop("REDIS_URL", None)
+
 # The test client speaks plain http; HTTPS behaviour is tested with explicit overrides.
 os.environ.setdefault("DJANGO_HTTPS", "0")
 
