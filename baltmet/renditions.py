@@ -307,7 +307,7 @@ def make_renditions_in_sets(fieldfile, width_sets):
     with storage.open(name, "rb") as file:
         # Read once, for the fingerprint and the picture alike: a file written over in place
         # between two reads would put the new picture under the old one's name.
-        picture, data, whole = _fingerprint_and_bytes(file, settings.MAX_UPLOAD_SIZE)
+        picture, data, whole = _fingerprint_and_bytes(file, held_at_most())
     try:
         return _made_in_sets(storage, name, picture, data, whole, width_sets)
     finally:
@@ -315,12 +315,20 @@ def make_renditions_in_sets(fieldfile, width_sets):
         data = None
 
 
+def held_at_most():
+    """How many bytes of a picture's file are held to make its renditions: as many as an
+    upload may have, or as the largest picture within MAX_IMAGE_PIXELS can take (8 bytes a
+    pixel, 16-bit RGBA stored uncompressed), whichever is more. Not MAX_UPLOAD_SIZE alone: a
+    picture uploaded before that was lowered would lose its renditions (review r28c)."""
+    return max(settings.MAX_UPLOAD_SIZE, 8 * settings.MAX_IMAGE_PIXELS)
+
+
 def _made_in_sets(storage, name, picture, data, whole, width_sets):
     """make_renditions_in_sets() of the upload `name`, whose bytes are `data`: all of them, or
-    where it is larger than an upload may be (copied in without loaddata, or uploaded before
-    the limit was lowered), its beginning, whose headers find the renditions it has. Such a
-    picture is never decoded (reviews r27f and r28c)."""
-    with Image.open(BytesIO(data)) as opened:
+    where the file is larger than held_at_most() (a file of gigabytes copied in without
+    loaddata), its beginning, whose headers find the renditions it has. Such a file is never
+    decoded (review r27f)."""
+    with _opened(name, data, whole) as opened:
         # A JPEG carrying a second picture (a camera's preview, a phone's HDR gain map) is what
         # Pillow calls MPO; browsers show its first, as a JPEG.
         image_format = "JPEG" if opened.format == "MPO" else opened.format
@@ -338,7 +346,7 @@ def _made_in_sets(storage, name, picture, data, whole, width_sets):
         back_on_palette = False
         if missing:
             try:
-                _within_the_upload_size(name, whole)
+                _read_whole(name, whole)
                 _within_the_pixel_limit(opened)
                 image = _transparent_colour_as_alpha(_upright(opened, orientation), image_format, data)
                 image, back_on_palette = _for_encoding(image, image_format)
@@ -383,14 +391,29 @@ def _fingerprint_and_bytes(file, limit):
     return digest.hexdigest()[:12], kept.getvalue(), whole
 
 
-def _within_the_upload_size(name, whole):
-    """Raise ValueError where the upload's bytes were not all kept (more than MAX_UPLOAD_SIZE),
-    before anything is decoded."""
+def _opened(name, data, whole):
+    """`data` opened as a picture. Where it is only the beginning of a file too large to hold,
+    a picture Pillow cannot open from its beginning (a WebP, read whole as it is opened; headers
+    past it) is refused as too large to read, which is what it is."""
+    try:
+        return Image.open(BytesIO(data))
+    except Exception:
+        if whole:
+            raise
+        raise _too_large(name) from None
+
+
+def _read_whole(name, whole):
+    """Raise ValueError where the picture's bytes were not all held, before anything is decoded."""
     if not whole:
-        raise ValueError(
-            f"{name}: larger than the {settings.MAX_UPLOAD_SIZE:,} bytes an upload may have (MAX_UPLOAD_SIZE): "
-            "not decoded"
-        )
+        raise _too_large(name)
+
+
+def _too_large(name):
+    return ValueError(
+        f"{name}: larger than the {held_at_most():,} bytes a picture's file may take to make its renditions "
+        "(the larger of MAX_UPLOAD_SIZE and 8 bytes a pixel of MAX_IMAGE_PIXELS): not decoded"
+    )
 
 
 def _within_the_pixel_limit(opened):

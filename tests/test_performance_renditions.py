@@ -887,13 +887,14 @@ def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_re
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
-def test_a_file_copied_in_over_the_upload_size_is_never_held_whole_nor_decoded(monkeypatch, settings, caplog):
+def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monkeypatch, settings, caplog):
     # Copied in without loaddata, a file of gigabytes was read whole into a visitor's request
     # for its fingerprint (review r27f). A PNG's bytes after its end are not looked at by Pillow.
     name = "news/2020/01/heavy.png"
     _media(settings, name).parent.mkdir(parents=True)
     _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(40 * 2**20))
     settings.MAX_UPLOAD_SIZE = 2**20
+    settings.MAX_IMAGE_PIXELS = 800 * 400  # 2.56 MB at 8 bytes a pixel
     decoded = count_decoded_uploads(monkeypatch)
     article = make_article("Heavy", image=name, image_alt="Heavy")
     cache.clear()
@@ -908,29 +909,39 @@ def test_a_file_copied_in_over_the_upload_size_is_never_held_whole_nor_decoded(m
     assert not _media(settings, "renditions").exists()
     [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
     assert logged.getMessage() == f"no renditions for {name}: it cannot be decoded"
-    assert "(MAX_UPLOAD_SIZE): not decoded" in str(logged.exc_info[1])
+    assert "larger than the 2,560,000 bytes a picture's file may take" in str(logged.exc_info[1])
 
     settings.MAX_UPLOAD_SIZE = 41 * 2**20
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
-def test_a_picture_uploaded_before_the_upload_size_was_lowered_keeps_its_renditions(settings):
-    # Lowering DJANGO_MAX_UPLOAD_SIZE for new uploads must not take the older, larger pictures
-    # off the site once the cache forgets their renditions (review r28c).
-    article = make_article("Harbour", image=_image("harbour.jpg", "JPEG", (2000, 1000)), image_alt="Harbour")
+@pytest.mark.parametrize("kind", ["JPEG", "WEBP"])
+def test_lowering_the_upload_size_leaves_the_renditions_of_older_pictures_as_they_are(settings, kind):
+    # Pictures uploaded before DJANGO_MAX_UPLOAD_SIZE was lowered lost their renditions once the
+    # cache forgot them (review r28c), a WebP even while they were on disk (review r28f).
+    extension = {"JPEG": "jpg", "WEBP": "webp"}[kind]
+    upload_of = upload(f"harbour.{extension}", image_bytes(kind, (2000, 1000)), f"image/{kind.lower()}")
+    article = make_article("Harbour", image=upload_of, image_alt="Harbour")
     made = renditions_for(article.image, LEAD)
-    settings.MAX_UPLOAD_SIZE = _media(settings, article.image.name).stat().st_size - 1
+    settings.MAX_UPLOAD_SIZE = _media(settings, article.image.name).stat().st_size // 2
     cache.clear()
     assert renditions_for(article.image, LEAD) == made
-    call_command("make_renditions", stdout=io.StringIO(), stderr=io.StringIO())
-
-    # Only renditions missing from disk (new widths, a new encoding) would need a decode.
-    shutil.rmtree(_media(settings, "renditions"))
+    shutil.rmtree(_media(settings, "renditions"))  # a release with other widths or encoding
     cache.clear()
-    err = io.StringIO()
-    with pytest.raises(CommandError, match="1 of 1 images have no renditions"):
-        call_command("make_renditions", stdout=io.StringIO(), stderr=err)
-    assert "larger than DJANGO_MAX_UPLOAD_SIZE" in err.getvalue()
+    call_command("make_renditions", stdout=io.StringIO(), stderr=io.StringIO())
+    assert renditions_for(article.image, LEAD) == made and all(_media(settings, r.name).is_file() for r in made)
+
+
+def test_a_webp_too_large_to_hold_is_refused_as_such(settings, caplog):
+    # Pillow reads a WebP whole as it opens it: its beginning alone does not open.
+    article = make_article("Harbour", image=upload("harbour.webp", image_bytes("WEBP", (2000, 1000)), "image/webp"),
+                           image_alt="Harbour")
+    settings.MAX_UPLOAD_SIZE = settings.MAX_IMAGE_PIXELS = 16
+    cache.clear()
+    caplog.clear()
+    assert renditions_for(article.image, LEAD) == []
+    [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
+    assert "bytes a picture's file may take to make its renditions" in str(logged.exc_info[1])
 
 
 def test_a_very_high_upload_size_leaves_renditions_as_they_are(settings):
@@ -1196,7 +1207,7 @@ def test_showing_the_renditions_of_an_upload_holds_its_bytes_about_once(settings
     assert peak < 1.6 * 30 * 2**20, f"{peak / 2**20:.0f} MB at the peak for a 30 MB upload"
 
 
-def test_a_picture_past_the_upload_size_written_over_while_read_keeps_its_renditions_sizes(monkeypatch, settings):
+def test_a_picture_too_large_to_hold_written_over_while_read_keeps_its_renditions_sizes(monkeypatch, settings):
     # Its sizes come from the bytes the fingerprint was made of: reading its headers again
     # after a copy in place gave the old renditions the new picture's sizes (review r28e).
     article = make_article("Pier", image=upload("pier.jpg", _padded_jpeg((2000, 1000), 2**20), "image/jpeg"),
@@ -1204,6 +1215,7 @@ def test_a_picture_past_the_upload_size_written_over_while_read_keeps_its_rendit
     name = article.image.name
     before = [(r.name, r.width, r.height) for r in renditions_for(article.image)]
     settings.MAX_UPLOAD_SIZE = 2**19
+    settings.MAX_IMAGE_PIXELS = 2**16  # held: 512 KB
     cache.clear()
     real = renditions._fingerprint_and_bytes
 
