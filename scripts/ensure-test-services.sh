@@ -15,7 +15,7 @@
 #    tests that need Redis read it; the others keep the local-memory cache), and stops the
 #    redis-server it started when the command ends, whether the tests pass, fail or are
 #    interrupted (a TERM or HUP to this script is passed on to the command as a Ctrl-C). The
-#    command's exit status is the script's.
+#    command's exit status is the script's, but after such a signal it is never 0.
 #
 # Where a package cannot be installed or Redis does not start, it stops with a message and a
 # non-zero status: the tests that need Redis fail rather than being skipped.
@@ -80,8 +80,15 @@ free_port() {
 run_dir=""
 redis_pid=""
 stop_redis() {
-    # Stopped while Redis was starting: its pid is in its pidfile already, or soon.
-    [ -n "$redis_pid" ] || [ -z "$run_dir" ] || redis_pid="$(cat "$run_dir/redis.pid" 2>/dev/null || true)"
+    # Stopped while Redis was starting: its daemon writes its pidfile once it has started,
+    # after the command that started it has returned (review r28f).
+    if [ -z "$redis_pid" ] && [ -n "$run_dir" ]; then
+        for _ in $(seq 1 50); do
+            [ -s "$run_dir/redis.pid" ] && break
+            sleep 0.1
+        done
+        redis_pid="$(cat "$run_dir/redis.pid" 2>/dev/null || true)"
+    fi
     if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
         kill "$redis_pid" 2>/dev/null || true
         for _ in $(seq 1 50); do
@@ -142,15 +149,28 @@ export REDIS_TEST_URL="redis://127.0.0.1:$REDIS_TEST_PORT"
 # the script with the command running. Only the first signal is passed on: a second Ctrl-C
 # cuts pytest's orderly stop short, its workers left running (review r28e). And the script
 # fails after one, whatever the command's status.
+# A signal the moment the command starts is sent once it stops ignoring Ctrl-C, which bash
+# has a background command do until it runs (review r28f). ${!:-}: `set -u`.
 signalled=""
+ignores_ctrl_c() {
+    local ignored
+    ignored="$(sed -n 's/^SigIgn:[[:space:]]*//p' "/proc/$1/status" 2>/dev/null)" || return 1
+    [ -n "$ignored" ] && (( (16#$ignored >> 1) & 1 ))
+}
 pass_on() {
-    [ -n "$!" ] || exit "$1"
-    [ -n "$signalled" ] || kill -INT "$!" 2>/dev/null || true
+    [ -n "${!:-}" ] || exit "$1"
+    if [ -z "$signalled" ]; then
+        for _ in $(seq 1 50); do
+            ignores_ctrl_c "$!" || break
+            sleep 0.02
+        done
+        kill -INT "$!" 2>/dev/null || true
+    fi
     signalled="$1"
 }
 trap 'pass_on 143' TERM
 trap 'pass_on 129' HUP
-trap '[ -n "$!" ] || exit 130' INT
+trap '[ -n "${!:-}" ] || exit 130' INT
 ( trap - INT QUIT; exec "$@" ) <&0 &
 command_pid=$!
 status=0

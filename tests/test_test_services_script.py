@@ -276,3 +276,79 @@ def test_a_shells_redis_url_is_not_the_tests_cache():
                          text=True, timeout=60, cwd=SCRIPT.parents[1])
     assert run.returncode == 0, run.stderr
     assert "redis" not in run.stdout.lower()
+
+
+def _script_with(tmp_path, before_the_command_starts="", in_the_command_first=""):
+    """A copy of the script with shell code run just before the command starts, or in the
+    command's subshell before it gives Ctrl-C back: to widen the moment a signal can fall in."""
+    source = SCRIPT.read_text()
+    start = '( trap - INT QUIT; exec "$@" ) <&0 &\n'
+    assert source.count(start) == 1
+    copy = tmp_path / "ensure-test-services.sh"
+    copy.write_text(source.replace(
+        start, f'{before_the_command_starts}\n( {in_the_command_first}\n trap - INT QUIT; exec "$@" ) <&0 &\n'
+    ))
+    return copy
+
+
+def test_a_term_just_before_the_command_starts_ends_the_script_as_a_term(tmp_path):
+    # `$!` unset under `set -u` made it exit 1 (review r28f).
+    port = _free_port()
+    copy = _script_with(tmp_path, before_the_command_starts="kill -TERM $$")
+    run = subprocess.run(["bash", str(copy), "--", "true"], env=_environment(port), capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 128 + signal.SIGTERM, run.stderr
+    assert not _answers(port)
+
+
+def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path):
+    # Until it runs, bash has a background command ignore SIGINT: a Ctrl-C passed on then was
+    # lost, and with it every later TERM (review r28f).
+    forked = tmp_path / "forked"
+    copy = _script_with(tmp_path, in_the_command_first=f'touch "{forked}"; sleep 0.5')
+    port = _free_port()
+    script = subprocess.Popen(["bash", str(copy), "--", sys.executable, "-c", "import time; time.sleep(120)"],
+                              env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        for _ in range(300):
+            if forked.exists():
+                break
+            time.sleep(0.05)
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=40) == 128 + signal.SIGINT
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+
+
+def test_a_term_as_redis_server_starts_leaves_no_redis_running(tmp_path):
+    # Its daemon writes its pidfile after the command that started it has returned, when the
+    # script's trap already runs (review r28f).
+    real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    # Started, its pidfile written half a second after the command that started it returned.
+    (stubs / "redis-server").write_text(
+        "#!/bin/sh\n"
+        'pidfile=""; previous=""; for each in "$@"; do [ "$previous" = --pidfile ] && pidfile="$each"; previous="$each"; done\n'
+        f'"{real}" "$@" --pidfile "{tmp_path}/real.pid" || exit\n'
+        f'(sleep 0.5; cp "{tmp_path}/real.pid" "$pidfile") >/dev/null 2>&1 &\n'
+        f'touch "{tmp_path}/starting"\n'
+    )
+    (stubs / "redis-server").chmod(0o755)
+    port = _free_port()
+    script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"], env=_environment(port, f"{stubs}:{os.environ['PATH']}"),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):
+            if (tmp_path / "starting").exists():
+                break
+            time.sleep(0.05)
+        script.send_signal(signal.SIGTERM)
+        assert script.wait(timeout=30) == 128 + signal.SIGTERM
+        time.sleep(1.5)  # past the moment a Redis left running would answer
+        assert not _answers(port)
+    finally:
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
