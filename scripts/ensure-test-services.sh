@@ -79,10 +79,12 @@ free_port() {
 
 run_dir=""
 redis_pid=""
+starting=""
 stop_redis() {
     # Stopped while Redis was starting: its daemon writes its pidfile once it has started,
-    # after the command that started it has returned (review r28f).
-    if [ -z "$redis_pid" ] && [ -n "$run_dir" ]; then
+    # after the command that started it has returned (review r28f). Not where it failed to
+    # start: no pidfile will come (review r28g).
+    if [ -z "$redis_pid" ] && [ -n "$starting" ]; then
         for _ in $(seq 1 50); do
             [ -s "$run_dir/redis.pid" ] && break
             sleep 0.1
@@ -112,15 +114,17 @@ else
     trap stop_redis EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
+    starting=1
     redis-server --bind 127.0.0.1 --port "$REDIS_TEST_PORT" --daemonize yes \
         --pidfile "$run_dir/redis.pid" --logfile "$run_dir/redis.log" --dir "$run_dir" \
         --save "" --appendonly no \
-        || fail "redis-server did not start on 127.0.0.1:$REDIS_TEST_PORT."
+        || { starting=""; fail "redis-server did not start on 127.0.0.1:$REDIS_TEST_PORT."; }
     for _ in $(seq 1 50); do
         [ -s "$run_dir/redis.pid" ] && redis_answers && break
         sleep 0.1
     done
     [ -s "$run_dir/redis.pid" ] && redis_pid="$(cat "$run_dir/redis.pid")"
+    starting=""
     if ! redis_answers; then
         cat "$run_dir/redis.log" >&2 2>/dev/null || true
         fail "redis-server does not answer on 127.0.0.1:$REDIS_TEST_PORT (is the port taken by something else?)."
