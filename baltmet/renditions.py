@@ -317,10 +317,12 @@ def make_renditions_in_sets(fieldfile, width_sets):
 
 def held_at_most():
     """How many bytes of a picture's file are held to make its renditions: as many as an
-    upload may have, or as the largest picture within MAX_IMAGE_PIXELS can take (8 bytes a
-    pixel, 16-bit RGBA stored uncompressed), whichever is more. Not MAX_UPLOAD_SIZE alone: a
-    picture uploaded before that was lowered would lose its renditions (review r28c)."""
-    return max(settings.MAX_UPLOAD_SIZE, 8 * settings.MAX_IMAGE_PIXELS)
+    upload may have, or as a still picture within MAX_IMAGE_PIXELS can take, whichever is
+    more: 16-bit RGBA stored uncompressed is 8 bytes a pixel, PNG's filter byte a row at most
+    one more (a picture one pixel wide), and a megabyte for its metadata (review r28g). Not
+    MAX_UPLOAD_SIZE alone: a picture uploaded before that was lowered would lose its
+    renditions (review r28c). An animation may take more: one copied in past this gets none."""
+    return max(settings.MAX_UPLOAD_SIZE, 9 * settings.MAX_IMAGE_PIXELS + 2**20)
 
 
 def _made_in_sets(storage, name, picture, data, whole, width_sets):
@@ -412,7 +414,7 @@ def _read_whole(name, whole):
 def _too_large(name):
     return ValueError(
         f"{name}: larger than the {held_at_most():,} bytes a picture's file may take to make its renditions "
-        "(the larger of MAX_UPLOAD_SIZE and 8 bytes a pixel of MAX_IMAGE_PIXELS): not decoded"
+        "(the larger of MAX_UPLOAD_SIZE and what a still picture within MAX_IMAGE_PIXELS takes): not decoded"
     )
 
 

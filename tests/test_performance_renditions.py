@@ -894,7 +894,7 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
     _media(settings, name).parent.mkdir(parents=True)
     _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(40 * 2**20))
     settings.MAX_UPLOAD_SIZE = 2**20
-    settings.MAX_IMAGE_PIXELS = 800 * 400  # 2.56 MB at 8 bytes a pixel
+    settings.MAX_IMAGE_PIXELS = 800 * 400  # held: 3.9 MB
     decoded = count_decoded_uploads(monkeypatch)
     article = make_article("Heavy", image=name, image_alt="Heavy")
     cache.clear()
@@ -909,7 +909,7 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
     assert not _media(settings, "renditions").exists()
     [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
     assert logged.getMessage() == f"no renditions for {name}: it cannot be decoded"
-    assert "larger than the 2,560,000 bytes a picture's file may take" in str(logged.exc_info[1])
+    assert "larger than the 3,928,576 bytes a picture's file may take" in str(logged.exc_info[1])
 
     settings.MAX_UPLOAD_SIZE = 41 * 2**20
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
@@ -932,16 +932,34 @@ def test_lowering_the_upload_size_leaves_the_renditions_of_older_pictures_as_the
     assert renditions_for(article.image, LEAD) == made and all(_media(settings, r.name).is_file() for r in made)
 
 
-def test_a_webp_too_large_to_hold_is_refused_as_such(settings, caplog):
+def test_a_webp_too_large_to_hold_is_refused_as_such(monkeypatch, settings, caplog):
     # Pillow reads a WebP whole as it opens it: its beginning alone does not open.
     article = make_article("Harbour", image=upload("harbour.webp", image_bytes("WEBP", (2000, 1000)), "image/webp"),
                            image_alt="Harbour")
-    settings.MAX_UPLOAD_SIZE = settings.MAX_IMAGE_PIXELS = 16
+    size = _media(settings, article.image.name).stat().st_size
+    monkeypatch.setattr(renditions, "held_at_most", lambda: size // 2)
     cache.clear()
     caplog.clear()
     assert renditions_for(article.image, LEAD) == []
     [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
     assert "bytes a picture's file may take to make its renditions" in str(logged.exc_info[1])
+
+
+def test_a_still_picture_within_the_pixel_limit_is_held_whole_however_it_is_stored(settings):
+    # 16-bit RGBA stored uncompressed, one pixel wide: 8 bytes a pixel and a filter byte a row
+    # (review r28g found 8 bytes a pixel too few), copied in or uploaded before the upload size
+    # was lowered.
+    width, height = 1, 10_000
+    rows = b"".join(b"\x00" + bytes(range(8)) for _ in range(height))
+    data = raw_png(width, height, 16, 6, zlib.compress(rows, 0))
+    settings.MAX_IMAGE_PIXELS = width * height
+    settings.MAX_UPLOAD_SIZE = 1
+    name = "news/2020/01/deep.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(data)
+    article = make_article("Deep", image=name, image_alt="Deep")
+    assert len(data) > 8 * width * height
+    assert renditions_for(article.image, LEAD)
 
 
 def test_a_very_high_upload_size_leaves_renditions_as_they_are(settings):
@@ -1210,12 +1228,13 @@ def test_showing_the_renditions_of_an_upload_holds_its_bytes_about_once(settings
 def test_a_picture_too_large_to_hold_written_over_while_read_keeps_its_renditions_sizes(monkeypatch, settings):
     # Its sizes come from the bytes the fingerprint was made of: reading its headers again
     # after a copy in place gave the old renditions the new picture's sizes (review r28e).
-    article = make_article("Pier", image=upload("pier.jpg", _padded_jpeg((2000, 1000), 2**20), "image/jpeg"),
+    settings.MAX_UPLOAD_SIZE = 4 * 2**20
+    article = make_article("Pier", image=upload("pier.jpg", _padded_jpeg((2000, 1000), 3 * 2**20), "image/jpeg"),
                            image_alt="Pier")
     name = article.image.name
     before = [(r.name, r.width, r.height) for r in renditions_for(article.image)]
     settings.MAX_UPLOAD_SIZE = 2**19
-    settings.MAX_IMAGE_PIXELS = 2**16  # held: 512 KB
+    settings.MAX_IMAGE_PIXELS = 2**16  # held: 1.6 MB
     cache.clear()
     real = renditions._fingerprint_and_bytes
 
@@ -1223,7 +1242,7 @@ def test_a_picture_too_large_to_hold_written_over_while_read_keeps_its_rendition
         read = real(*args)
         with open(_media(settings, name), "r+b") as file:  # in place, as cp does
             file.truncate(0)
-            file.write(_padded_jpeg((1000, 2000), 2**20))
+            file.write(_padded_jpeg((1000, 2000), 3 * 2**20))
         return read
 
     monkeypatch.setattr(renditions, "_fingerprint_and_bytes", then_written_over)

@@ -68,8 +68,9 @@ class Command(BaseCommand):
                     failed.append(name)
                     self.stderr.write(
                         f"Renditions missing for {name}: the file is missing, outside MEDIA_ROOT or not an image, "
-                        "of more pixels than DJANGO_MAX_IMAGE_PIXELS or a larger file than such a picture takes (it "
-                        "is never decoded then), or one could not be written (see the log)."
+                        "of more pixels than DJANGO_MAX_IMAGE_PIXELS, or a larger file than a still picture within "
+                        "that takes or DJANGO_MAX_UPLOAD_SIZE allows (it is never decoded then), or one could not be "
+                        "written (see the log)."
                     )
                 else:
                     used.update(made)
