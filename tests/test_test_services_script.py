@@ -180,39 +180,19 @@ def test_a_term_to_the_script_fails_it_though_the_command_ends_well_on_ctrl_c(tm
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
 
 
-def test_a_term_while_redis_starts_leaves_no_redis_running(tmp_path):
-    # Between redis-server's start and the script's reading its pid (up to five seconds on a
-    # loaded machine), the script knew no pid to stop (review r28e).
-    real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
-    stubs = tmp_path / "bin"
-    stubs.mkdir()
-    (stubs / "redis-server").write_text(f'#!/bin/sh\n"{real}" "$@" || exit\ntouch "{tmp_path}/started"\nsleep 2\n')
-    (stubs / "redis-server").chmod(0o755)
-    port = _free_port()
-    script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"], env=_environment(port, f"{stubs}:{os.environ['PATH']}"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            if (tmp_path / "started").exists():
-                break
-            time.sleep(0.05)
-        script.send_signal(signal.SIGTERM)
-        assert script.wait(timeout=30) == 128 + signal.SIGTERM
-        for _ in range(50):  # Redis stopping
-            if not _answers(port):
-                break
-            time.sleep(0.1)
-        assert not _answers(port)
-    finally:
-        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
-
-
 def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
     port = _free_port()
     listener = socket.create_server(("127.0.0.1", port))
     accepted = []
-    # It takes connections and never answers them.
-    threading.Thread(target=lambda: accepted.extend(listener.accept() for _ in range(5)), daemon=True).start()
+
+    def taking_connections_never_answering():
+        try:
+            while True:
+                accepted.append(listener.accept())
+        except OSError:  # the listener closed
+            pass
+
+    threading.Thread(target=taking_connections_never_answering, daemon=True).start()
     try:
         run = _run(port, "sh", "-c", 'redis-cli -u "$REDIS_TEST_URL" ping', timeout=45)
     finally:
@@ -323,23 +303,35 @@ def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
 
 
-def test_a_term_as_redis_server_starts_leaves_no_redis_running(tmp_path):
-    # Its daemon writes its pidfile after the command that started it has returned, when the
-    # script's trap already runs (review r28f).
+def _redis_server_starting_slowly(tmp_path, how):
+    """A redis-server stub that starts the real one, then returns two seconds late, or returns
+    at once and has the pidfile written half a second late (as Redis's daemon may)."""
     real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
     stubs = tmp_path / "bin"
     stubs.mkdir()
-    # Started, its pidfile written half a second after the command that started it returned.
-    (stubs / "redis-server").write_text(
-        "#!/bin/sh\n"
-        'pidfile=""; previous=""; for each in "$@"; do [ "$previous" = --pidfile ] && pidfile="$each"; previous="$each"; done\n'
-        f'"{real}" "$@" --pidfile "{tmp_path}/real.pid" || exit\n'
-        f'(sleep 0.5; cp "{tmp_path}/real.pid" "$pidfile") >/dev/null 2>&1 &\n'
-        f'touch "{tmp_path}/starting"\n'
-    )
+    if how == "returns late":
+        body = f'"{real}" "$@" || exit\ntouch "{tmp_path}/starting"\nsleep 2\n'
+    else:
+        body = (
+            'pidfile=""; previous=""; for each in "$@"; do [ "$previous" = --pidfile ] && pidfile="$each"; previous="$each"; done\n'
+            f'"{real}" "$@" --pidfile "{tmp_path}/real.pid" || exit\n'
+            f'(sleep 0.5; cp "{tmp_path}/real.pid" "$pidfile") >/dev/null 2>&1 &\n'
+            f'touch "{tmp_path}/starting"\n'
+        )
+    (stubs / "redis-server").write_text("#!/bin/sh\n" + body)
     (stubs / "redis-server").chmod(0o755)
+    return f"{stubs}:{os.environ['PATH']}"
+
+
+@pytest.mark.parametrize("how", ["returns late", "writes its pidfile late"])
+def test_a_term_while_redis_starts_leaves_no_redis_running(tmp_path, how):
+    # Between redis-server's start and the script's reading its pid (up to five seconds on a
+    # loaded machine), the script knew no pid to stop (review r28e); and Redis's daemon writes
+    # its pidfile after the command that started it has returned, when the script's trap may
+    # already run (review r28f).
     port = _free_port()
-    script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"], env=_environment(port, f"{stubs}:{os.environ['PATH']}"),
+    script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"],
+                              env=_environment(port, _redis_server_starting_slowly(tmp_path, how)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(300):
@@ -348,7 +340,11 @@ def test_a_term_as_redis_server_starts_leaves_no_redis_running(tmp_path):
             time.sleep(0.05)
         script.send_signal(signal.SIGTERM)
         assert script.wait(timeout=30) == 128 + signal.SIGTERM
-        time.sleep(1.5)  # past the moment a Redis left running would answer
+        time.sleep(1)  # past the moment a Redis left running would answer
+        for _ in range(50):  # Redis stopping
+            if not _answers(port):
+                break
+            time.sleep(0.1)
         assert not _answers(port)
     finally:
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
