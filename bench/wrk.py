@@ -84,8 +84,11 @@ def ensure_command(command, package):
     print(f"installing {package} with apt-get ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], env=env, check=True)
-        subprocess.run(["apt-get", "install", "-y", "-q", package], env=env, check=True)
+        # apt-get says why; a traceback would only bury it (review r27i).
+        if subprocess.run(["apt-get", "update", "-q"], env=env).returncode != 0:
+            sys.exit(f"apt-get update failed (above): {package} cannot be installed, so {command} is missing.")
+        if subprocess.run(["apt-get", "install", "-y", "-q", package], env=env).returncode != 0:
+            sys.exit(f"apt-get install {package} failed (above): {command} is missing.")
     return shutil.which(command) or sys.exit(f"apt-get ran but {command} is still not on PATH")
 
 

@@ -560,6 +560,27 @@ def test_wrk_says_redis_server_is_missing_before_making_its_database(monkeypatch
     assert work == []
 
 
+@pytest.mark.parametrize("failing", ["update", "install"])
+def test_wrk_says_apt_get_failed_rather_than_a_traceback(monkeypatch, failing):
+    # apt-get itself failing (no network, a locked dpkg) ended in a CalledProcessError
+    # traceback (review r27i).
+    import wrk
+
+    monkeypatch.setattr(wrk.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(wrk.os, "geteuid", lambda: 0)
+    ran = []
+
+    def apt_get(command, **kwargs):
+        ran.append(command[1])
+        fails = command[1] == "install" and (failing == "install" or ran.count("install") == 1)
+        return subprocess.CompletedProcess(command, 100 if fails or command[1] == failing else 0)
+
+    monkeypatch.setattr(wrk.subprocess, "run", apt_get)
+    with pytest.raises(SystemExit, match=f"apt-get {failing}.* failed"):
+        wrk.ensure_command("wrk", "wrk")
+    assert ran == (["install", "update"] if failing == "update" else ["install", "update", "install"])
+
+
 _BENCH_RUN = """
 import sys
 sys.path.insert(0, "bench")
