@@ -36,6 +36,29 @@ def _environment(port, path=None):
     return {**os.environ, "REDIS_TEST_PORT": str(port), "PATH": path or os.environ["PATH"]}
 
 
+def _wait_for(path):
+    """Until `path` exists (a stub's or a command's mark that it has come so far)."""
+    for _ in range(600):
+        if path.exists():
+            return
+        time.sleep(0.05)
+
+
+def _status_after_a_term(script, command, mark, port, path=None):
+    """The exit status of `script` -- `command`, sent a TERM once `mark` exists; nothing of it
+    is left running."""
+    running = subprocess.Popen(["bash", str(script), "--", *command], env=_environment(port, path),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for(mark)
+        running.send_signal(signal.SIGTERM)
+        return running.wait(timeout=40)
+    finally:
+        if running.poll() is None:
+            os.killpg(running.pid, signal.SIGKILL)
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+
+
 def _run(port, *command, path=None, timeout=60, **options):
     return subprocess.run(
         ["bash", str(SCRIPT), "--", *command], env=_environment(port, path), capture_output=True, text=True,
@@ -164,20 +187,8 @@ def test_a_term_to_the_script_fails_it_though_the_command_ends_well_on_ctrl_c(tm
         f"open({str(ready)!r}, 'w').close()\n"
         "time.sleep(60)\n"
     )
-    port = _free_port()
-    script = subprocess.Popen(["bash", str(SCRIPT), "--", sys.executable, "-c", handles], env=_environment(port),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            if ready.exists():
-                break
-            time.sleep(0.1)
-        script.send_signal(signal.SIGTERM)
-        assert script.wait(timeout=30) == 128 + signal.SIGTERM
-    finally:
-        if script.poll() is None:
-            script.kill()
-        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+    status = _status_after_a_term(SCRIPT, [sys.executable, "-c", handles], ready, _free_port())
+    assert status == 128 + signal.SIGTERM
 
 
 def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
@@ -286,21 +297,8 @@ def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path
     # lost, and with it every later TERM (review r28f).
     forked = tmp_path / "forked"
     copy = _script_with(tmp_path, in_the_command_first=f'touch "{forked}"; sleep 0.5')
-    port = _free_port()
-    script = subprocess.Popen(["bash", str(copy), "--", sys.executable, "-c", "import time; time.sleep(120)"],
-                              env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    try:
-        for _ in range(300):
-            if forked.exists():
-                break
-            time.sleep(0.05)
-        script.send_signal(signal.SIGTERM)
-        assert script.wait(timeout=40) == 128 + signal.SIGINT
-    finally:
-        if script.poll() is None:
-            os.killpg(script.pid, signal.SIGKILL)
-        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+    status = _status_after_a_term(copy, [sys.executable, "-c", "import time; time.sleep(120)"], forked, _free_port())
+    assert status == 128 + signal.SIGINT
 
 
 def _redis_server_starting_slowly(tmp_path, how):
@@ -334,10 +332,7 @@ def test_a_term_while_redis_starts_leaves_no_redis_running(tmp_path, how):
                               env=_environment(port, _redis_server_starting_slowly(tmp_path, how)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(300):
-            if (tmp_path / "starting").exists():
-                break
-            time.sleep(0.05)
+        _wait_for(tmp_path / "starting")
         script.send_signal(signal.SIGTERM)
         assert script.wait(timeout=30) == 128 + signal.SIGTERM
         time.sleep(1)  # past the moment a Redis left running would answer
