@@ -17,14 +17,9 @@ import pytest
 import redis
 
 from tests.redis_for_tests import emptied, redis_server_of_its_own, redis_url, use_redis_page_cache
+from tests.subprocess_env import free_port
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "ensure-test-services.sh"
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(port):
@@ -67,7 +62,7 @@ def _run(port, *command, path=None, timeout=60, **options):
 
 
 def test_the_commands_exit_status_is_the_scripts_and_its_redis_is_stopped():
-    port = _free_port()
+    port = free_port()
     run = _run(port, "sh", "-c", 'redis-cli -u "$REDIS_TEST_URL" ping && exit 5')
     assert run.returncode == 5 and run.stdout.splitlines()[-1] == "PONG", run.stderr
     assert not _answers(port)
@@ -77,7 +72,7 @@ def test_the_commands_exit_status_is_the_scripts_and_its_redis_is_stopped():
 def test_the_command_gets_ctrl_c_and_stdin_as_in_the_foreground(redis):
     # Started in the background, a command ignores SIGINT (pytest would go on after Ctrl-C) and
     # reads /dev/null, unless the script gives both back.
-    port = _free_port()
+    port = free_port()
     reads = "import signal, sys; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler, sys.stdin.read())"
     if redis == "started by the script":
         run = _run(port, sys.executable, "-c", reads, input="typed")
@@ -91,7 +86,7 @@ def test_the_command_gets_ctrl_c_and_stdin_as_in_the_foreground(redis):
 def test_a_term_sent_to_the_script_alone_ends_the_command_and_redis_at_once(tmp_path):
     # As when make alone is stopped, or a CI step's time limit signals the script: bash runs a
     # trap only once a foreground command has ended, so the suite ran on to its end.
-    port = _free_port()
+    port = free_port()
     pid_file = tmp_path / "command.pid"
     command = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
     script = subprocess.Popen(
@@ -147,7 +142,7 @@ def test_terms_to_the_script_end_pytests_workers_before_the_script_and_its_redis
         "def test_slow(redis_at_teardown, n):\n"
         "    time.sleep(120)\n"
     )
-    port = _free_port()
+    port = free_port()
     script = subprocess.Popen(
         ["bash", str(SCRIPT), "--", sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:django",
          "-n", "2", "test_slow.py"],
@@ -187,12 +182,12 @@ def test_a_term_to_the_script_fails_it_though_the_command_ends_well_on_ctrl_c(tm
         f"open({str(ready)!r}, 'w').close()\n"
         "time.sleep(60)\n"
     )
-    status = _status_after_a_term(SCRIPT, [sys.executable, "-c", handles], ready, _free_port())
+    status = _status_after_a_term(SCRIPT, [sys.executable, "-c", handles], ready, free_port())
     assert status == 128 + signal.SIGTERM
 
 
 def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
-    port = _free_port()
+    port = free_port()
     listener = socket.create_server(("127.0.0.1", port))
     accepted = []
 
@@ -217,7 +212,7 @@ def test_a_program_on_the_given_port_that_never_answers_does_not_hold_the_run():
 def test_a_redis_that_takes_the_port_after_it_was_found_free_is_not_used(tmp_path):
     # Another run starting at the same moment: its Redis listens first, ours cannot, and the
     # suite would run against one the other run stops midway.
-    port = _free_port()
+    port = free_port()
     real = subprocess.run(["sh", "-c", "command -v redis-server"], capture_output=True, text=True).stdout.strip()
     other = tmp_path / "other"
     other.mkdir()
@@ -284,7 +279,7 @@ def _script_with(tmp_path, before_the_command_starts="", in_the_command_first=""
 
 def test_a_term_just_before_the_command_starts_ends_the_script_as_a_term(tmp_path):
     # `$!` unset under `set -u` made it exit 1 (review r28f).
-    port = _free_port()
+    port = free_port()
     copy = _script_with(tmp_path, before_the_command_starts="kill -TERM $$")
     run = subprocess.run(["bash", str(copy), "--", "true"], env=_environment(port), capture_output=True, text=True,
                          timeout=60)
@@ -297,7 +292,7 @@ def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path
     # lost, and with it every later TERM (review r28f).
     forked = tmp_path / "forked"
     copy = _script_with(tmp_path, in_the_command_first=f'touch "{forked}"; sleep 0.5')
-    status = _status_after_a_term(copy, [sys.executable, "-c", "import time; time.sleep(120)"], forked, _free_port())
+    status = _status_after_a_term(copy, [sys.executable, "-c", "import time; time.sleep(120)"], forked, free_port())
     assert status == 128 + signal.SIGINT
 
 
@@ -327,7 +322,7 @@ def test_a_term_while_redis_starts_leaves_no_redis_running(tmp_path, how):
     # loaded machine), the script knew no pid to stop (review r28e); and Redis's daemon writes
     # its pidfile after the command that started it has returned, when the script's trap may
     # already run (review r28f).
-    port = _free_port()
+    port = free_port()
     script = subprocess.Popen(["bash", str(SCRIPT), "--", "true"],
                               env=_environment(port, _redis_server_starting_slowly(tmp_path, how)),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
