@@ -110,9 +110,8 @@ def redis_server():
         )
         try:
             for _ in range(100):
-                with socket.socket() as client:
-                    if client.connect_ex(("127.0.0.1", port)) == 0:
-                        break
+                if port_in_use(port):
+                    break
                 time.sleep(0.05)
             yield f"redis://127.0.0.1:{port}/0"
         finally:

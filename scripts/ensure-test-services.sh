@@ -66,12 +66,10 @@ command -v redis-cli >/dev/null || fail "redis-cli is not on PATH (Debian packag
 
 # At most 2 s: a program on the port that takes the connection and never answers would
 # otherwise hold the run for ever (review r28a).
-redis_answers() { [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" ping 2>/dev/null)" = "PONG" ]; }
+redis_cli() { timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" "$@" 2>/dev/null; }
+redis_answers() { [ "$(redis_cli ping)" = "PONG" ]; }
 # The pid of the Redis answering on the port, to tell whether it is the one started here.
-answering_pid() {
-    timeout 2 redis-cli -h 127.0.0.1 -p "$REDIS_TEST_PORT" info server 2>/dev/null \
-        | sed -n 's/^process_id:\([0-9]*\).*/\1/p'
-}
+answering_pid() { redis_cli info server | sed -n 's/^process_id:\([0-9]*\).*/\1/p'; }
 port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
