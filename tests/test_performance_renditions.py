@@ -1183,9 +1183,7 @@ def test_a_failed_rendition_does_not_keep_the_decoded_picture_in_memory(monkeypa
 
 def _padded_jpeg(size, padding):
     # A JPEG of `padding` more bytes (after its end, which Pillow reads no further than).
-    buffer = io.BytesIO()
-    Image.new("RGB", size, "navy").save(buffer, "JPEG")
-    return buffer.getvalue() + bytes(padding)
+    return image_bytes("JPEG", size) + bytes(padding)
 
 
 def test_a_failed_rendition_does_not_keep_the_uploads_bytes_in_memory(monkeypatch, settings):
