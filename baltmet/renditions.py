@@ -34,7 +34,10 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   stat of the upload and no reading, and pages heal within a day should the renditions go (a
   media folder restored without them); `manage.py make_renditions` makes every missing one.
   An image that has none (a broken file) is tried again after five minutes, not on every page,
-  and the page cache keeps the pages shown without it no longer than that.
+  and the page cache keeps the pages shown without it no longer than that; one whose file is
+  too large to hold (TooLargeToHold) after a day, as no retry can succeed while the file and
+  the settings stay as they are: reading it costs about a second a gigabyte (review r28e).
+  Either is tried again as soon as its file changes.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -114,6 +117,10 @@ _REMEMBERED_SECONDS = 24 * 3600
 # How old a rendition's time may grow while it is in use (_exists_touched).
 USED_MARK_SECONDS = 24 * 3600
 _FAILED_SECONDS = 5 * 60
+
+
+class TooLargeToHold(ValueError):
+    """A picture's file is larger than held_at_most(): its missing renditions are not made."""
 
 
 @dataclass(frozen=True)
@@ -412,7 +419,7 @@ def _read_whole(name, whole):
 
 
 def _too_large(name):
-    return ValueError(
+    return TooLargeToHold(
         f"{name}: larger than the {held_at_most():,} bytes a picture's file may take to make its renditions "
         "(the larger of MAX_UPLOAD_SIZE and what a still picture within MAX_IMAGE_PIXELS takes): not decoded"
     )
@@ -591,15 +598,18 @@ def _made_and_remembered(fieldfile, width_sets):
         made = make_renditions_in_sets(fieldfile, [widths.widths for widths in width_sets])
     except Exception as error:  # the upload missing, unreadable or not a picture
         made = [_logged(error, "no renditions for %s", fieldfile.name)] * len(width_sets)
-    failed = _Failed(timezone.now() + timedelta(seconds=_FAILED_SECONDS), state)
-    results = [failed if isinstance(each, Exception) else each for each in made]  # errors: logged where caught
-    keys = [widths.key_for(fieldfile.name) for widths in width_sets]
-    remembered = {key: _Remembered(result, state) for key, result in zip(keys, results) if result is not failed}
-    failures = {key: failed for key, result in zip(keys, results) if result is failed}
-    if remembered:
-        _use_cache(cache.set_many, remembered, _REMEMBERED_SECONDS)
-    if failures:
-        _use_cache(cache.set_many, failures, _FAILED_SECONDS)
+    now = timezone.now()
+    results, to_remember = [], {}  # {seconds: {key: what}}
+    for widths, each in zip(width_sets, made):
+        if isinstance(each, Exception):  # logged where caught
+            seconds = _REMEMBERED_SECONDS if isinstance(each, TooLargeToHold) else _FAILED_SECONDS
+            each = _Failed(now + timedelta(seconds=seconds), state)
+        else:
+            seconds, each = _REMEMBERED_SECONDS, _Remembered(each, state)
+        to_remember.setdefault(seconds, {})[widths.key_for(fieldfile.name)] = each
+        results.append(each.renditions if isinstance(each, _Remembered) else each)
+    for seconds, entries in to_remember.items():
+        _use_cache(cache.set_many, entries, seconds)
     return results
 
 

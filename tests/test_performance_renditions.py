@@ -16,6 +16,7 @@ import time
 import tracemalloc
 import weakref
 import zlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from django.core.cache.backends import locmem as locmem_backend
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
 from PIL import ExifTags, Image, ImageChops, ImageCms, ImageDraw, ImageFile, PngImagePlugin
@@ -915,6 +917,57 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
+def _copied_in_too_large_to_hold(settings):
+    """An article whose picture was copied into the media folder with 8 MB after its end, past
+    the 3.9 MB held of it."""
+    name = "news/2020/01/heavy.png"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(8 * 2**20))
+    settings.MAX_UPLOAD_SIZE = 2**20
+    settings.MAX_IMAGE_PIXELS = 800 * 400
+    assert _media(settings, name).stat().st_size > renditions.held_at_most()
+    article = make_article("Heavy", image=name, image_alt="Heavy")
+    cache.clear()
+    return article
+
+
+def test_a_file_too_large_to_hold_is_read_again_after_a_day_or_once_it_changes_not_every_five_minutes(
+    monkeypatch, settings
+):
+    # Every retry reads the whole file for its fingerprint, about a second a gigabyte, in a
+    # visitor's request, and cannot succeed while the file and the limits stay as they are
+    # (review r28e). A broken file of ordinary size is still tried again after five minutes.
+    article = _copied_in_too_large_to_hold(settings)
+    name = article.image.name
+    reads = []
+    real = renditions.make_renditions_in_sets
+    monkeypatch.setattr(
+        renditions, "make_renditions_in_sets", lambda fieldfile, sets: reads.append(fieldfile.name) or real(fieldfile, sets)
+    )
+    start = time.time()
+    clock = locmem_backend.time
+    assert renditions_for(article.image) == [] and reads == [name]
+    with monkeypatch.context() as later:
+        later.setattr(clock, "time", lambda: start + 6 * 60)
+        assert renditions_for(article.image) == [] and reads == [name]
+        later.setattr(clock, "time", lambda: start + 24 * 3600 + 1)
+        assert renditions_for(article.image) == [] and reads == [name, name]
+
+    with _media(settings, name).open("ab") as file:  # a file changed is read again at once
+        file.write(b"\0")
+    assert renditions_for(article.image) == [] and reads == [name, name, name]
+
+
+def test_a_page_showing_a_file_too_large_to_hold_is_kept_no_longer_than_its_retry(monkeypatch, settings):
+    article = _copied_in_too_large_to_hold(settings)
+    bounds = []
+    monkeypatch.setattr(renditions.page_cache, "keep_page_no_longer_than", bounds.append)
+    before = timezone.now()
+    assert renditions_for(article.image) == []
+    [until] = bounds
+    assert before + timedelta(hours=23) < until <= timezone.now() + timedelta(days=1)
+
+
 @pytest.mark.parametrize("kind", ["JPEG", "WEBP"])
 def test_lowering_the_upload_size_leaves_the_renditions_of_older_pictures_as_they_are(settings, kind):
     # Pictures uploaded before DJANGO_MAX_UPLOAD_SIZE was lowered lost their renditions once the
@@ -943,6 +996,7 @@ def test_a_webp_too_large_to_hold_is_refused_as_such(monkeypatch, settings, capl
     assert renditions_for(article.image, LEAD) == []
     [logged, *_] = [record for record in caplog.records if record.name == "baltmet.renditions"]
     assert "bytes a picture's file may take to make its renditions" in str(logged.exc_info[1])
+    assert cache.get(LEAD.key_for(article.image.name)).until > timezone.now() + timedelta(hours=23)  # not read again soon
 
 
 def test_a_still_picture_within_the_pixel_limit_is_held_whole_however_it_is_stored(settings):
