@@ -37,7 +37,8 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   and the page cache keeps the pages shown without it no longer than that; one whose file is
   too large to hold (TooLargeToHold) after a day, as no retry can succeed while the file and
   the settings stay as they are: reading it costs about a second a gigabyte (review r28e).
-  Either is tried again as soon as its file changes.
+  Either is tried again as soon as its file changes, and the pages shown without it are made
+  again within five minutes, which finds it then.
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -585,8 +586,10 @@ def _remembered_or_made(fieldfile, widths, remembered):
             return made
         failed = made
     # The page goes without the image until it is tried again (a file restored, a disk no
-    # longer full), not until the next edit.
-    page_cache.keep_page_no_longer_than(failed.until)
+    # longer full), not until the next edit; and no longer than five minutes however long the
+    # failure is remembered: a picture fixed, or made by make_renditions, moves no content
+    # version, and a page made again finds it at the cost of a stat (review r29b).
+    page_cache.keep_page_no_longer_than(min(failed.until, timezone.now() + timedelta(seconds=_FAILED_SECONDS)))
     return []
 
 
