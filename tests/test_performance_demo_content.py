@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -130,6 +131,13 @@ def test_when_the_demo_contents_version_changes_its_pictures_renditions_are_read
     _generate(articles=60, events=5, regions=3)
     assert visits and all(status == 200 for status, _, _ in visits)
     assert [decoded for _, _, decoded in visits if decoded] == [], "a visitor's request decoded the demo pictures"
+    # Nor read them whole for their fingerprints: what their renditions are is remembered.
+    pictures = [article.image.name for article in Article.objects.exclude(image="")]
+    assert pictures and all(
+        isinstance(cache.get(widths.key_for(name)), renditions._Remembered)
+        for name in pictures
+        for widths in (renditions.LEAD, renditions.CARDS)
+    )
 
 
 def test_a_media_root_it_cannot_write_into_is_named_and_nothing_is_written(settings, tmp_path):
