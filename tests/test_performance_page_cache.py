@@ -841,6 +841,31 @@ def test_a_response_setting_a_cookie_is_not_stored(client, settings):
     assert client.get("/plain/")[HEADER] == "hit"
 
 
+@pytest.mark.parametrize("path", ["/private/", "/no-store/", "/by-language/"])
+def test_a_response_that_says_it_is_not_the_same_for_everyone_is_not_stored(client, settings, path):
+    settings.ROOT_URLCONF = "tests.urls_page_cache"
+    assert client.get(path)[HEADER] == "miss"
+    assert client.get(path)[HEADER] == "miss"
+
+
+def test_the_language_a_page_varies_on_is_each_visitors_own(settings):
+    settings.ROOT_URLCONF = "tests.urls_page_cache"
+    Client().get("/by-language/", headers={"Accept-Language": "lv"})
+    assert Client().get("/by-language/", headers={"Accept-Language": "et"}).content == b"et"
+
+
+def test_a_request_with_credentials_is_neither_answered_from_the_cache_nor_stored(settings):
+    settings.ROOT_URLCONF = "tests.urls_page_cache"
+    basic = {"Authorization": "Basic YWxpY2U6c2VjcmV0"}
+    Client().get("/credentials/")
+    assert Client().get("/credentials/")[HEADER] == "hit"
+    with_credentials = Client().get("/credentials/", headers=basic)
+    assert with_credentials[HEADER] == "bypass" and with_credentials.content == basic["Authorization"].encode()
+    Client().get("/credentials/?asked-first-with-credentials", headers=basic)
+    anonymous = Client().get("/credentials/?asked-first-with-credentials")
+    assert anonymous[HEADER] == "miss" and anonymous.content == b"no credentials"
+
+
 @pytest.mark.parametrize("header", ["Content-Security-Policy", "Content-Security-Policy-Report-Only"])
 def test_two_visitors_never_get_the_same_csp_nonce(settings, header):
     settings.ROOT_URLCONF = "tests.urls_page_cache"
