@@ -255,9 +255,19 @@ def _unlisted_content(riga):
 
 
 def _more_per_item(riga, oslo):
-    """More of what pages show for each item: ten more regions (each with an agency, figures,
-    an institution and a cluster) and thirty more articles about the forum. A query per item
-    of these stays under six with the small site's few, and shows here."""
+    """More of what pages show for each item: three more metrics, ten more regions (each with
+    an agency, figures, an institution and a cluster), nine more clusters (each with its
+    network) and institutions in Riga, whose profile is counted, and thirty more articles
+    about the forum. A query per item of these stays under six with the small site's few, and
+    shows here (review r29a: a query per cluster of a profile passed while Riga had one)."""
+    for number in range(3):
+        metric = make_metric(f"metric-{number}", position=2 + number)
+        for region in (riga, oslo):
+            add_figure(region, metric, 500 + number, year=2007)
+    for number in range(9):
+        network = make_organisation(f"network-{number}", name=f"Network {number}")
+        make_cluster(riga, f"partnership-{number}", network=network)
+        make_institution(riga, f"riga-institute-{number}", students=100 + number)
     metrics = list(Metric.objects.all())
     for number in range(10):
         agency = make_organisation(f"agency-{number}", name=f"Agency {number}")
