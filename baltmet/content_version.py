@@ -734,9 +734,7 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
             raise
         # Not back yet (a restart, a failover): the change is owed, as one that gave up (the
         # tables are taken to be there: a migrate back past them would owe it in vain).
-        for place in _version_writes(using):
-            _give_up(place)
-        _OwedVersionWrites.start(using)
+        owe_the_change(using)
         logger.error(
             "page cache: could not record the changes of migrations now; tried again while this process "
             "runs, and as it ends",
@@ -745,6 +743,14 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
         return
     if needed <= set(tables):
         content_changed(using)
+
+
+def owe_the_change(using=DEFAULT_DB_ALIAS):
+    """A committed change whose version is not written now: written in the background while
+    this process runs, and as it ends, as one that gave up (_OwedVersionWrites)."""
+    for place in _version_writes(using):
+        _give_up(place)
+    _OwedVersionWrites.start(using)
 
 
 def _content_models():

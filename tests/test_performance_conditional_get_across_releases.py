@@ -20,6 +20,7 @@ from django.utils.http import parse_http_date
 
 from baltmet import release, release_since
 from baltmet.models import Release
+from tests.lock_waits import sessions_waiting_for_a_lock, wait_until_sessions_wait_for_a_lock
 from tests.news_factories import make_article, make_event
 from tests.redis_for_tests import use_redis_page_cache
 from tests.subprocess_env import env_on_the_test_database, run_django_json, run_python, sqlite_site_env
@@ -201,23 +202,13 @@ def test_two_processes_of_a_release_recording_it_at_once_agree_on_its_time(conte
     for thread in threads:
         thread.start()
     # The second waits for the first's row, which it reads once the first commits.
-    deadline = time.monotonic() + 10
-    while not _sessions_waiting_for_a_lock() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert _sessions_waiting_for_a_lock() == 1
+    wait_until_sessions_wait_for_a_lock(timeout=10)
+    assert sessions_waiting_for_a_lock() == 1
     commit.set()
     for thread in threads:
         thread.join(10)
     assert found == {"first": first_start, "second": first_start}
     assert Release.objects.get(digest="release-two").serving_since == first_start
-
-
-def _sessions_waiting_for_a_lock():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_a_release_recorded_inside_a_transaction_rolled_back_is_recorded_again(content, processes):
