@@ -170,8 +170,9 @@ def test_a_304_made_while_the_page_is_made_does_not_say_its_content_is_empty(cli
 
 def test_an_edit_through_the_orm_shows_at_once(client):
     article = make_article("Old title", lead="A lead.")
-    _get(client, article.get_absolute_url())
-    _get(client, "/")
+    for url in (article.get_absolute_url(), "/", "/news/"):
+        _get(client, url)
+        assert _get(client, url)[0][HEADER] == "hit"
     article.title = "New title"
     article.save()
     for url in (article.get_absolute_url(), "/", "/news/"):
@@ -196,9 +197,10 @@ def test_an_item_added_to_a_reverse_relation_shows_at_once(client):
     assert _get(client, "/regions/riga/")[0][HEADER] == "miss"
     assert _get(client, "/regions/riga/")[0][HEADER] == "hit"
     region.events.add(event)
+    assert "Riga Tech Summit" in _get(client, "/regions/riga/")[1]
+    assert _get(client, "/regions/riga/")[0][HEADER] == "hit"
     agency.regions.add(region)
-    html = _get(client, "/regions/riga/")[1]
-    assert "Riga Tech Summit" in html and "Riga Planning Agency" in html
+    assert "Riga Planning Agency" in _get(client, "/regions/riga/")[1]
 
 
 def test_every_content_model_is_written_through_content_querysets_by_both_its_managers():
@@ -293,7 +295,9 @@ def test_a_topic_added_to_an_article_shows_on_the_topic_page(client):
 
 def test_a_region_edit_shows_on_the_region_pages(client):
     region = make_region("riga", name="Riga")
-    _get(client, "/regions/")
+    for url in ("/regions/", "/regions/riga/"):
+        _get(client, url)
+        assert _get(client, url)[0][HEADER] == "hit"
     region.designation = "capital of Latvia"
     region.save()
     assert "capital of Latvia" in _get(client, "/regions/")[1]
@@ -1095,21 +1099,24 @@ def test_a_version_write_given_up_is_made_in_the_background_once_the_database_is
     assert response.status_code == 200 and "New title" in response.content.decode()
 
 
-def _holding_the_version_row(seconds):
-    """Another session holding the version row for `seconds` (a script with autocommit off
-    that called content_changed() and has not committed yet, a stalled session): the timer."""
-    # psycopg2's own connection: the timer's thread ends the transaction (Django's may be used
+def _holding_the_version_row(seconds, until=None):
+    """Another session holding the version row for `seconds`, or until the event `until` is
+    set if that comes first (a script with autocommit off that called content_changed() and
+    has not committed yet, a stalled session): the thread that lets it go."""
+    # psycopg2's own connection: the other thread ends the transaction (Django's may be used
     # only in the thread that made it).
     other = psycopg2.connect(**postgres_watch.connection_params())
     other.cursor().execute("SELECT version FROM baltmet_contentversion WHERE id = 1 FOR UPDATE")
 
     def release():
+        if until is not None:
+            until.wait(seconds)
         other.rollback()
         other.close()
 
-    timer = threading.Timer(seconds, release)
-    timer.start()
-    return timer
+    holder = threading.Timer(seconds, release) if until is None else threading.Thread(target=release)
+    holder.start()
+    return holder
 
 
 def test_a_save_while_another_session_holds_the_version_row_for_a_moment_shows_on_the_next_request(client, monkeypatch):
@@ -1132,20 +1139,24 @@ def test_a_save_is_not_held_longer_than_the_lock_wait_and_its_version_follows(mo
     monkeypatch.setattr(content_version, "VERSION_LOCK_WAIT_SECONDS", 0.5)
     monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 0.05)
     version = _version()
-    holder = _holding_the_version_row(2.5)
+    # The row is held until the save has returned and the version was read (30 s at most):
+    # a save that waits for it fails the test, on however slow a machine, without a timing.
+    saved, checked = threading.Event(), threading.Event()
+    holder = _holding_the_version_row(30, until=checked)
     try:
         # Outside a transaction, as after an editor's save; in a thread, so that a save held
         # up fails the test instead of waiting for ever.
-        save = threading.Thread(target=lambda: (content_changed(), connections.close_all()))
+        save = threading.Thread(target=lambda: (content_changed(), connections.close_all(), saved.set()))
         save.start()
-        save.join(2)
-        held_up = save.is_alive()
+        returned_while_held = saved.wait(30)
         assert _version() == version
     finally:
+        checked.set()
         holder.join()
-    save.join(10)
-    assert not held_up, "the save waited for the version row"
-    deadline = time.monotonic() + 3
+    save.join(30)
+    assert returned_while_held, "the save waited for the version row"
+    assert "could not record a content change" in caplog.text
+    deadline = time.monotonic() + 30
     while _version() == version and time.monotonic() < deadline:
         time.sleep(0.02)
     assert _version() != version, "the version was not written once the row was free"
