@@ -179,17 +179,16 @@ def test_a_watch_that_does_not_answer_holds_a_writer_up_only_until_its_trust_ran
     backend = listening_watch._connection.get_backend_pid()
     # The watch's thread cannot stop trusting (as in a paused process): it waits for this lock.
     with listening_watch._lock:
-        started = time.monotonic()
         with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
             _write_from_another_session()
-        waited = time.monotonic() - started
-    assert waited >= 0.6
     assert f"waited 0.6 s for the watches of the content version (advisory lock {postgres_watch.LOCK_KEY} held by sessions [{backend}])" in caplog.text
     # What it trusted from before the change, it no longer does.
     assert listening_watch.get()[0] is None
 
 
-def test_a_watch_whose_session_ends_stops_trusting_and_listens_again(client, listening_watch, monkeypatch, django_assert_num_queries):
+def test_a_watch_whose_session_ends_stops_trusting_and_listens_again(
+    client, listening_watch, monkeypatch, django_assert_num_queries, caplog
+):
     monkeypatch.setattr(postgres_watch, "RETRY_SECONDS", 0.1)
     make_article("Harbour news")
     _trusted_hit(client, "/news/")
@@ -197,10 +196,10 @@ def test_a_watch_whose_session_ends_stops_trusting_and_listens_again(client, lis
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [backend])
     assert listening_watch.get()[0] is None
-    # A change now waits for no lost watch.
-    started = time.monotonic()
-    Article.objects.filter(title="Harbour news").update(title="Changed meanwhile")
-    assert time.monotonic() - started < postgres_watch.WRITER_WAIT_SECONDS
+    # A change now waits for no lost watch (the writer logs a wait for one).
+    with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
+        Article.objects.filter(title="Harbour news").update(title="Changed meanwhile")
+    assert "waited" not in caplog.text
     assert "Changed meanwhile" in client.get("/news/").content.decode()
     # And the watch is back.
     deadline = time.monotonic() + 10
@@ -403,7 +402,11 @@ def test_a_new_cause_within_an_outage_is_logged(caplog, monkeypatch):
     with caplog.at_level(logging.WARNING, logger="baltmet.postgres_watch"):
         watch = postgres_watch.Watch(params)  # keeps this very dict
         try:
-            time.sleep(0.8)
+            # Once the first cause is logged (a sleep was not always long enough, review r29c).
+            deadline = time.monotonic() + 30
+            while not [record for record in caplog.records if "lost its connection" in record.getMessage()]:
+                assert time.monotonic() < deadline, "the watch logged no failure to connect"
+                time.sleep(0.02)
             # Read-only first: between the two, the watch would find the server as it is.
             params["options"] = " ".join(filter(None, [params.get("options"), "-c default_transaction_read_only=on"]))
             params["port"] = real_port

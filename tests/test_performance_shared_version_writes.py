@@ -47,12 +47,11 @@ def test_with_redis_a_failing_database_write_does_not_hold_up_the_shared_version
     incr = content_version._incr_and_announce
     monkeypatch.setattr(content_version, "_write_new_database_version", database_fails)
     monkeypatch.setattr(content_version, "_incr_and_announce", lambda cache: tries.append(("redis", time.monotonic())) or incr(cache))
-    started = time.monotonic()
     content_changed()  # outside a transaction, as after raw SQL
-    # Pages go by Redis's version: it changes at once, while the database's is tried again.
-    redis_at = next(at for place, at in tries if place == "redis")
-    assert redis_at - started < 0.5
-    assert [place for place, _ in tries].count("the database") > 1
+    # Pages go by Redis's version: it changes in the first round, while the database's is
+    # tried again.
+    places = [place for place, _ in tries]
+    assert places[:2] == ["the database", "redis"] and places.count("the database") > 1, places
 
 
 def test_with_redis_a_database_write_waiting_on_a_lock_does_not_hold_up_the_shared_version():

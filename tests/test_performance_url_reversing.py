@@ -80,6 +80,6 @@ def test_the_memo_stays_small_whatever_the_script_prefixes(monkeypatch):
         for number in range(10):
             set_script_prefix(f"/p{number}/")
             assert fixed_url("news:list") == f"/p{number}/news/"
-            assert len(reversing._fixed) <= 3
+            assert 1 <= len(reversing._fixed) <= 3  # kept, within the bound
     finally:
         clear_script_prefix()

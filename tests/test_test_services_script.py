@@ -37,6 +37,7 @@ def _wait_for(path):
         if path.exists():
             return
         time.sleep(0.05)
+    raise AssertionError(f"{path.name} did not appear in 30 s")
 
 
 def _status_after_a_term(script, command, mark, port, path=None):
