@@ -741,6 +741,12 @@ def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
             exc_info=True,
         )
         return
+    except BaseException:
+        # Stopped (SIGTERM, Ctrl-C) as the tables were looked for, after migrations committed:
+        # owed, written as the process ends (review r29a; the tables taken to be there, as
+        # above). Once the write is under way, _written_or_logged owes what it did not write.
+        owe_the_change(using)
+        raise
     if needed <= set(tables):
         content_changed(using)
 

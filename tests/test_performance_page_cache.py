@@ -694,6 +694,27 @@ def test_a_failed_migrate_reports_its_own_error_where_recording_the_change_fails
     assert "could not record the migrations run before the failure" in caplog.text
 
 
+def test_a_ctrl_c_after_a_failed_migrates_change_was_written_owes_nothing_more(monkeypatch, news_migrations):
+    # Stopped as the watches are told of it, the version is written already: owing the change
+    # again wrote it twice, and logged that it got through "again" (review r29f).
+    start, applied, _ = news_migrations[-3:]
+    call_command("migrate", "news", start, verbosity=0)
+    tell, interrupts = content_version._tell_the_database_watches, [KeyboardInterrupt]
+
+    def ctrl_c_once(using):
+        if interrupts:
+            raise interrupts.pop()
+        tell(using)
+
+    monkeypatch.setattr(MigrationExecutor, "apply_migration", _changing_then_a_later_one_failing(applied))
+    monkeypatch.setattr(content_version, "_tell_the_database_watches", ctrl_c_once)
+    version = _version()
+    with pytest.raises(KeyboardInterrupt):
+        call_command("migrate", "news", verbosity=0)
+    assert _version() != version
+    assert content_version.every_change_recorded()
+
+
 def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypatch, news_migrations):
     make_article("Anything")
     call_command("migrate", "news", news_migrations[-2], verbosity=0)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from django.core.management.commands import migrate
 
-from baltmet.content_version import content_changed_by_migrations, owe_the_change
+from baltmet.content_version import content_changed_by_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +42,6 @@ class Command(migrate.Command):
                     except Exception:
                         # The migration's own error is the one to report, not this one.
                         logger.exception("page cache: could not record the migrations run before the failure")
-                    except BaseException:
-                        # Stopped again (SIGTERM, Ctrl-C) before its write was under way, as the
-                        # tables were looked for: owed, written as the process ends (review r29a).
-                        owe_the_change(options["database"])
-                        raise
                 raise
 
     def migration_progress_callback(self, action, migration=None, fake=False):
