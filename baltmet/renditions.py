@@ -121,7 +121,9 @@ _FAILED_SECONDS = 5 * 60
 
 
 class TooLargeToHold(ValueError):
-    """A picture's file is larger than held_at_most(): its missing renditions are not made."""
+    """A picture's file is larger than held_at_most(), and its missing renditions are not made
+    (for that, or for a cause its beginning shows): no retry can make them while the file and
+    the limits stay as they are."""
 
 
 @dataclass(frozen=True)
@@ -343,7 +345,9 @@ def _made_in_sets(storage, name, picture, data, whole, width_sets):
         # Pillow calls MPO; browsers show its first, as a JPEG.
         image_format = "JPEG" if opened.format == "MPO" else opened.format
         if image_format not in _OUTPUT:
-            raise ValueError(f"{name}: {image_format} images have no renditions")
+            # Nor will it have any after five minutes: a file too large to hold is not read
+            # whole again for a day, as for other causes past the bound (review r29f).
+            raise (ValueError if whole else TooLargeToHold)(f"{name}: {image_format} images have no renditions")
         opened.seek(0)  # a GIF's first frame
         extension = _OUTPUT[image_format][0]
         orientation = _orientation(opened)

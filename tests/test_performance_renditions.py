@@ -919,12 +919,12 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
-def _copied_in_too_large_to_hold(settings):
+def _copied_in_too_large_to_hold(settings, kind="PNG"):
     """An article whose picture was copied into the media folder with 8 MB after its end, past
     the 3.9 MB held of it."""
-    name = "news/2020/01/heavy.png"
+    name = f"news/2020/01/heavy.{kind.lower()}"
     _media(settings, name).parent.mkdir(parents=True)
-    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(8 * 2**20))
+    _media(settings, name).write_bytes(image_bytes(kind, (800, 400)) + bytes(8 * 2**20))
     settings.MAX_UPLOAD_SIZE = 2**20
     settings.MAX_IMAGE_PIXELS = 800 * 400
     assert _media(settings, name).stat().st_size > renditions.held_at_most()
@@ -933,13 +933,14 @@ def _copied_in_too_large_to_hold(settings):
     return article
 
 
+@pytest.mark.parametrize("kind", ["PNG", "TIFF"])  # a TIFF scan: no renditions for its format either (r29f)
 def test_a_file_too_large_to_hold_is_read_again_after_a_day_or_once_it_changes_not_every_five_minutes(
-    monkeypatch, settings
+    monkeypatch, settings, kind
 ):
     # Every retry reads the whole file for its fingerprint, about a second a gigabyte, in a
     # visitor's request, and cannot succeed while the file and the limits stay as they are
     # (review r28e). A broken file of ordinary size is still tried again after five minutes.
-    article = _copied_in_too_large_to_hold(settings)
+    article = _copied_in_too_large_to_hold(settings, kind)
     name = article.image.name
     reads = []
     real = renditions.make_renditions_in_sets
