@@ -175,11 +175,12 @@ trap 'pass_on 129' HUP
 trap '[ -n "${!:-}" ] || exit 130' INT
 ( trap - INT QUIT; exec "$@" ) <&0 &
 command_pid=$!
+while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ends a wait, not the command
+    wait "$command_pid" || true
+done
+# The command's own status, which bash keeps for a later wait: a trap may have ended the last
+# wait as the command ended, and its 143 was taken for the command's.
 status=0
 wait "$command_pid" || status=$?
-while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ended the wait, not the command
-    status=0
-    wait "$command_pid" || status=$?
-done
 [ -z "$signalled" ] || [ "$status" != 0 ] || status="$signalled"
 exit "$status"
