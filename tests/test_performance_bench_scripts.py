@@ -168,6 +168,9 @@ def test_setup_runs_leave_the_redis_of_the_callers_environment_alone(scratch, mo
     # e.g. a developer's shell with REDIS_URL set for the site they run
     monkeypatch.setenv("REDIS_URL", url)
     monkeypatch.setenv("DATABASE_URL", URL)
+    # The site's settings, as in that shell: the tests' own drop REDIS_URL, and manage.py's
+    # runs would inherit them (review r29e: the test could not fail).
+    monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "baltmet.settings")
     monkeypatch.setattr(load_fixture, "SCRATCH_DB", scratch)
     monkeypatch.setattr(sys, "argv", ["load_fixture.py", "--articles", "5"])
     try:

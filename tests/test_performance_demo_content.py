@@ -353,6 +353,19 @@ def test_clear_loads_the_keys_of_what_it_deletes_not_the_rows():
     assert not loading, loading[0][:300]
 
 
+def test_clear_deletes_a_batch_at_a_time(monkeypatch):
+    # 300 articles in batches of 100 (review r29e: with the batch size of 2000, one delete of
+    # every row passed the tests above).
+    _generate(events=0)
+    monkeypatch.setattr(generate_demo_content, "BATCH_SIZE", 100)
+    with CaptureQueriesContext(connection) as queries:
+        _generate(clear=True, articles=0, events=0)
+    assert Article.objects.count() == 0
+    selected = 'SELECT "news_article"."id" FROM "news_article" WHERE "news_article"."id" IN ('
+    batches = [query["sql"].count(",") + 1 for query in queries if query["sql"].startswith(selected)]
+    assert len(batches) == 3 and max(batches) == 100, batches
+
+
 def test_more_regions_than_it_has_names_for_are_refused():
     with pytest.raises(CommandError, match="--regions can be at most 16"):
         _generate(regions=17)
