@@ -149,11 +149,11 @@ def production_env(tmp_path, **extra):
 
 
 @contextmanager
-def gunicorn(env, workers=1):
-    """gunicorn serving the project with `env` on a free port; yields its base URL once /healthz answers."""
+def gunicorn(env, workers=1, app="baltmet.wsgi:application"):
+    """gunicorn serving `app` (the project's) with `env` on a free port; yields its base URL once /healthz answers."""
     port = free_port()
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "baltmet.wsgi:application",
+        [str(Path(sys.executable).with_name("gunicorn")), app,
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
         cwd=PROJECT_DIR,
         env=_child_env(env),

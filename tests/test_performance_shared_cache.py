@@ -64,7 +64,7 @@ def two_servers(request, transactional_db, tmp_path):
     extra = {"REDIS_URL": url, "DJANGO_CACHE_KEY_PREFIX": prefix} if url else {}
     env = production_env(tmp_path, **extra)
     with ExitStack() as servers:
-        yield [servers.enter_context(gunicorn(env)) for _ in range(2)], url, prefix
+        yield [servers.enter_context(gunicorn(env, app="tests.wsgi_trusting_long:application")) for _ in range(2)], url, prefix
 
 
 @pytest.fixture
