@@ -55,6 +55,34 @@ def _no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
 
 
+def test_a_head_request_gets_the_files_validators_and_304(client, content):
+    # Review r29d: nothing tested HEAD, which the validators take as GET.
+    first = client.get("/news/feed/")
+    head = client.head("/news/feed/")
+    assert (head.get("ETag"), head.get("Last-Modified")) == (first["ETag"], first["Last-Modified"])
+    assert client.head("/news/feed/", headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+
+def test_an_edit_dated_before_the_files_moment_still_changes_its_etag(client, monkeypatch):
+    # docs/performance.md: an edit dated before a Last-Modified already sent (a server whose
+    # clock is ahead moved the release's moment on) changes the ETag, which names the content
+    # version, at once (review r29d: nothing checked the version is in it).
+    from baltmet import release, release_since
+    from baltmet.models import Release
+
+    article = make_article("Old news", publish_at=timezone.now() - timedelta(days=2))
+    monkeypatch.setattr(release_since, "_recorded", None)
+    monkeypatch.setattr(release_since, "_failed_at", None)
+    release_since.serving_since()
+    Release.objects.filter(digest=release.current()).update(serving_since=timezone.now() + timedelta(minutes=10))
+    first = client.get("/news/feed/")
+    article.title = "Corrected news"
+    article.save()
+    response = client.get("/news/feed/", headers={"If-None-Match": first["ETag"]})
+    assert response.status_code == 200, "the reader is told its copy from before the edit is current"
+    assert "Corrected news" in response.content.decode()
+
+
 @pytest.mark.parametrize("url", ["/news/feed/", "/news/feed/atom/"])
 def test_an_empty_feed_is_the_same_file_while_its_etag_is_the_same(client, url):
     # Django dates a feed without items with the time it writes it (review r27a).

@@ -211,6 +211,26 @@ def test_two_processes_of_a_release_recording_it_at_once_agree_on_its_time(conte
     assert Release.objects.get(digest="release-two").serving_since == first_start
 
 
+def test_a_thread_never_moves_the_release_back_to_an_earlier_time_another_took(monkeypatch):
+    # release_since.latest(): "threads: never back to an earlier time another one took"; the
+    # other thread is played by the lock, taken after it moved the process on (review r29d).
+    monkeypatch.setattr(release_since, "_failed_at", None)
+    own = timezone.now() - timedelta(hours=1)
+    monkeypatch.setattr(release_since, "_recorded", (release.current(), own))
+    earlier, later = own + timedelta(minutes=1), own + timedelta(minutes=2)
+
+    class AnotherThreadFirst:
+        def __enter__(self):
+            release_since._recorded = (release.current(), later)
+
+        def __exit__(self, *exc):
+            return False
+
+    monkeypatch.setattr(release_since, "_moving_on", AnotherThreadFirst())
+    release_since.latest(earlier)
+    assert release_since.known() == later
+
+
 def test_a_release_recorded_inside_a_transaction_rolled_back_is_recorded_again(content, processes):
     processes("release-one")
     release_since.serving_since()

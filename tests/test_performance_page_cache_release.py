@@ -277,6 +277,46 @@ def test_the_release_changes_with_the_rules_of_the_sites_time_zone(monkeypatch, 
     assert release.current() != ours
 
 
+@pytest.mark.parametrize(
+    "name, other",
+    [
+        ("DEBUG", lambda value: not value),
+        ("LANGUAGE_CODE", lambda value: "de" if value != "de" else "fi"),
+        ("STATIC_URL", lambda value: "https://cdn.example.org/static/"),
+        ("MEDIA_URL", lambda value: "https://cdn.example.org/media/"),
+        ("ROOT_URLCONF", lambda value: value + "_elsewhere"),
+    ],
+)
+def test_the_release_changes_with_every_setting_that_changes_pages(settings, worked_out_again, name, other):
+    # The rest of release._PAGE_SETTINGS beside the time zone, the proxy's header and the
+    # mount path tested above (review r29d).
+    ours = release.current()
+    setattr(settings, name, other(getattr(settings, name)))
+    release.current.cache_clear()
+    assert release.current() != ours
+
+
+def test_the_time_zone_rules_are_the_systems_where_it_has_them(tmp_path, monkeypatch):
+    # tzdata's copy starts with TZif too: the test above cannot tell which was read (review r29d).
+    system = tmp_path / settings.TIME_ZONE
+    system.parent.mkdir(parents=True)
+    system.write_bytes(b"TZif the operating system's own, updated")
+    monkeypatch.setattr(zoneinfo, "TZPATH", (str(tmp_path),))
+    assert release.time_zone_rules() == system.read_bytes()
+
+
+def test_runserver_still_restarts_for_a_changed_python_file(transactional_db, monkeypatch, worked_out_again):
+    # The release's receiver of the reloader's file_changed returns None (review r29d: True
+    # would tell runserver the change was handled, and it would not restart).
+    monkeypatch.setattr(release_since, "started", release_since.started)
+    monkeypatch.setattr(release_since, "_recorded", release_since._recorded)
+    restarts = []
+    monkeypatch.setattr(autoreload, "trigger_reload", restarts.append)
+    changed = Path(settings.BASE_DIR) / "news" / "views.py"
+    autoreload.StatReloader().notify_file_changed(changed)
+    assert restarts == [changed]
+
+
 def test_a_feeds_etag_changes_with_the_release(db, client, monkeypatch):
     make_article("In the feed")
     first = client.get("/news/feed/")
