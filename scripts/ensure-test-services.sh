@@ -175,12 +175,17 @@ trap 'pass_on 129' HUP
 trap '[ -n "${!:-}" ] || exit 130' INT
 ( trap - INT QUIT; exec "$@" ) <&0 &
 command_pid=$!
+waited=0
 while kill -0 "$command_pid" 2>/dev/null; do  # a signal's trap ends a wait, not the command
-    wait "$command_pid" || true
+    waited=0
+    wait "$command_pid" || waited=$?
 done
 # The command's own status, which bash keeps for a later wait: a trap may have ended the last
-# wait as the command ended, and its 143 was taken for the command's.
+# wait as the command ended, and its 143 was taken for the command's. Where bash lost it (a
+# signal to the whole group, as Ctrl-C in a terminal, interrupting that wait: -1, review r29h),
+# the last wait's.
 status=0
 wait "$command_pid" || status=$?
+[ "$status" -ge 0 ] && [ "$status" -le 255 ] || status="$waited"
 [ -z "$signalled" ] || [ "$status" != 0 ] || status="$signalled"
 exit "$status"

@@ -312,6 +312,30 @@ def test_the_scripts_status_is_the_commands_though_the_command_ended_as_a_trap_r
     assert status == 128 + signal.SIGINT
 
 
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "kill of the group"])
+def test_a_signal_to_the_whole_group_gives_the_commands_status(tmp_path, signum):
+    # As Ctrl-C in a terminal, or a CI runner's TERM to the job: the script and the command get
+    # it at once, and bash lost the command's status to the interrupted wait; the script exited
+    # 255 (review r29h; 7 and 10 times in 10).
+    statuses = []
+    for attempt in range(3):
+        ready = tmp_path / f"ready-{attempt}"
+        port = free_port()
+        running = subprocess.Popen(
+            ["bash", str(SCRIPT), "--", "sh", "-c", f'touch "{ready}"; exec sleep 120'],
+            env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            _wait_for(ready)
+            os.killpg(running.pid, signum)
+            statuses.append(running.wait(timeout=40))
+        finally:
+            if running.poll() is None:
+                os.killpg(running.pid, signal.SIGKILL)
+            subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+    assert statuses == [128 + signum] * 3
+
+
 def _redis_server_starting_slowly(tmp_path, how):
     """A redis-server stub that starts the real one, then returns two seconds late, or returns
     at once and has the pidfile written half a second late (as Redis's daemon may)."""
