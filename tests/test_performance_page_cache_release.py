@@ -161,9 +161,12 @@ def test_files_that_cannot_be_read_give_the_process_a_release_of_its_own(monkeyp
 @pytest.fixture
 def template_changed(transactional_db, settings, monkeypatch, worked_out_again):
     """The page cache as `runserver` has it, and what its autoreloader does on a template's
-    change (the function given); the release's start put back afterwards."""
+    change (the function given); the release's start, and what this process recorded of it,
+    put back afterwards (review r29g: recorded under a clock 20 s ahead, it kept later tests'
+    feeds from sending a Last-Modified)."""
     use_local_memory_page_cache(settings)
     monkeypatch.setattr(release_since, "started", release_since.started)
+    monkeypatch.setattr(release_since, "_recorded", release_since._recorded)
 
     def changed():
         autoreload.file_changed.send(sender=None, file_path=Path(settings.BASE_DIR) / "templates" / "base.html")
