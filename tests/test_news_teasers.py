@@ -11,6 +11,8 @@ from django.utils import timezone, translation
 
 from news import teasers
 from news.models import Article, Event
+from tests.news_factories import make_article
+from tests.upload_files import image_bytes, upload
 
 # The partials as they were before the teasers moved to news.teasers: the reference.
 FORMER_EVENT_DATES = (
@@ -110,6 +112,34 @@ def test_article_teaser_is_the_former_partial(lead, heading):
     assert same_markup(teasers.article_teasers([article], heading)) == same_markup(
         former(FORMER_ARTICLE_TEASER, article=article, heading=heading)
     )
+
+
+@pytest.mark.django_db
+def test_an_article_teaser_with_an_image_is_the_former_partial():
+    # Review r29g: every article compared had no image.
+    article = make_article(
+        "Harbour news", image=upload("harbour.jpg", image_bytes("JPEG", (1200, 800)), "image/jpeg"),
+        image_alt="The harbour", lead="A lead.",
+    )
+    article = Article.objects.get(pk=article.pk)
+    ours = teasers.article_teasers([article])
+    assert "<img" in ours
+    assert same_markup(ours) == same_markup(former(FORMER_ARTICLE_TEASER, article=article, heading="h2"))
+
+
+@pytest.mark.parametrize(
+    "starts, ends",
+    [
+        # 23:30 to 01:30 in Berlin: two days there, one in UTC
+        (datetime(2026, 5, 4, 21, 30, tzinfo=UTC), datetime(2026, 5, 4, 23, 30, tzinfo=UTC)),
+        # 00:30 to 02:00 in Berlin: one day there, two in UTC
+        (datetime(2026, 5, 4, 22, 30, tzinfo=UTC), datetime(2026, 5, 5, 0, 0, tzinfo=UTC)),
+    ],
+)
+def test_an_event_across_midnight_is_dated_in_the_sites_time_zone_as_the_former_partial(starts, ends):
+    # As loaded from the database, in UTC (review r29g: every event compared was in Berlin's time).
+    event = Event(title="Evening reception", slug="reception", starts=starts, ends=ends, all_day=False)
+    assert same_markup(teasers.event_teaser(event)) == same_markup(former(FORMER_EVENT_TEASER, event=event, heading="h2"))
 
 
 def test_a_teaser_heading_is_a_heading_element():

@@ -55,6 +55,37 @@ def _no_page_cache(settings):
     settings.PAGE_CACHE_SECONDS = 0
 
 
+@pytest.mark.parametrize("url", ["/sitemap.xml", "/sitemap-news.xml"])
+def test_a_scheduled_article_coming_out_makes_the_sitemaps_stale_without_any_save(client, monkeypatch, url):
+    # Review r29g: only the feed's case was tested; crawlers told 304 missed new articles.
+    start = timezone.now()
+    make_article("Out already", publish_at=start - timedelta(days=2))
+    scheduled = make_article("Scheduled news", publish_at=start + timedelta(hours=1))
+    _at(monkeypatch, start + timedelta(seconds=2))
+    first = client.get(url)
+    assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+    _at(monkeypatch, start + timedelta(hours=1, seconds=1))
+    for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
+        response = client.get(url, headers=headers)
+        assert response.status_code == 200, headers
+    if url == "/sitemap-news.xml":
+        assert scheduled.get_absolute_url() in response.content.decode()
+
+
+def test_a_scheduled_event_coming_out_makes_the_calendar_stale_without_any_save(client, monkeypatch):
+    start = timezone.now()
+    make_event("Next conference", starts=start + timedelta(days=30))
+    make_event("Announced later", starts=start + timedelta(days=60), publish_at=start + timedelta(hours=1))
+    _at(monkeypatch, start + timedelta(seconds=2))
+    first = client.get("/events/calendar.ics")
+    assert "Announced later" not in first.content.decode()
+    _at(monkeypatch, start + timedelta(hours=1, seconds=1))
+    for headers in ({"If-None-Match": first["ETag"]}, {"If-Modified-Since": first["Last-Modified"]}):
+        response = client.get("/events/calendar.ics", headers=headers)
+        assert response.status_code == 200, headers
+        assert "Announced later" in response.content.decode()
+
+
 def test_a_head_request_gets_the_files_validators_and_304(client, content):
     # Review r29d: nothing tested HEAD, which the validators take as GET.
     first = client.get("/news/feed/")

@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
 from baltmet.sitemaps import SITEMAPS, ArticleSitemap, EventSitemap, PublishableSitemap
+from news.models import Article
 from tests.news_factories import make_article, make_draft_article, make_event, make_scheduled_article
 from tests.query_plans import plan_nodes
 from tests.regions_factories import make_region
@@ -213,3 +214,31 @@ def test_what_no_section_of_the_site_has_yet_is_written_as_django_writes_it_too(
     ours = render_to_string("sitemap_section.xml", {"urlset": urlset})
     assert "<lastmod>2026-03-02</lastmod>" in ours
     assert ours == render_to_string("sitemap.xml", {"urlset": urlset})
+
+
+def test_the_index_gives_a_section_its_latest_publication_after_its_last_edit(client):
+    # Review r29g: the index's lastmod was only checked to be there.
+    article = make_article("Came out today", publish_at=timezone.now() - timedelta(minutes=5))
+    Article.objects.filter(pk=article.pk).update(updated=timezone.now() - timedelta(days=30))
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    lastmods = {
+        urlsplit(item.find("sm:loc", NS).text).path: item.find("sm:lastmod", NS).text
+        for item in index.findall("sm:sitemap", NS)
+        if item.find("sm:lastmod", NS) is not None
+    }
+    assert datetime.fromisoformat(lastmods["/sitemap-news.xml"]) == article.publish_at
+
+
+def test_the_index_names_no_page_past_the_last(client, monkeypatch):
+    # Four articles in pages of two: a count one too high names a third page, a 404 (review
+    # r29g: five articles gave three pages either way).
+    monkeypatch.setattr(ArticleSitemap, "limit", 2)
+    for number in range(4):
+        make_article(f"Paged article {number}")
+    make_draft_article("Paged draft")
+    index = ET.fromstring(client.get("/sitemap.xml").content)
+    locations = [item.text for item in index.findall("sm:sitemap/sm:loc", NS) if "sitemap-news" in item.text]
+    assert locations == ["http://testserver/sitemap-news.xml", "http://testserver/sitemap-news.xml?p=2"]
+    for location in locations:
+        parts = urlsplit(location)
+        assert client.get(parts.path + (f"?{parts.query}" if parts.query else "")).status_code == 200
