@@ -301,7 +301,7 @@ def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path
 def test_the_scripts_status_is_the_commands_though_the_command_ended_as_a_trap_ran(tmp_path):
     # A TERM's trap ended the script's wait as the command ended on the Ctrl-C passed on: bash
     # had reaped it meanwhile, and the script exited with the interrupted wait's 143, not the
-    # command's 130 (seen once in fifteen runs of the test above; widened here by a pause).
+    # command's 130 (seen once in six runs of the test above; widened here by a pause).
     source = SCRIPT.read_text()
     passed_on = 'kill -INT "$!" 2>/dev/null || true\n'
     assert source.count(passed_on) == 1
