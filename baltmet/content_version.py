@@ -717,21 +717,10 @@ def _on_migrate_or_flush(sender, using=DEFAULT_DB_ALIAS, plan=None, **kwargs):
     content_changed_by_migrations(using)
 
 
-_migration_recordings_begun = 0
-
-
-def migration_recordings_begun():
-    """How many content_changed_by_migrations() this process began: `migrate` stopped by a
-    signal records its change only where its post_migrate began none."""
-    return _migration_recordings_begun
-
-
 def content_changed_by_migrations(using=DEFAULT_DB_ALIAS):
     """content_changed(), after migrations ran (or `flush`), where this app's tables of the
     version and its watches are there: migrated back before them, or not this far yet, there
     is no version to move (baltmet.management.commands.migrate)."""
-    global _migration_recordings_begun
-    _migration_recordings_begun += 1
     needed = {ContentVersion._meta.db_table, ContentVersionWatch._meta.db_table}
     connection = connections[using]
     try:

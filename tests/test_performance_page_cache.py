@@ -715,51 +715,6 @@ def test_a_ctrl_c_after_a_failed_migrates_change_was_written_owes_nothing_more(m
     assert content_version.every_change_recorded()
 
 
-def _counting_database_writes(monkeypatch):
-    writes, write = [], content_version._write_new_database_version
-    monkeypatch.setattr(content_version, "_write_new_database_version", lambda using: writes.append(using) or write(using))
-    return writes
-
-
-def test_a_ctrl_c_as_a_migrates_post_migrate_tells_the_watches_writes_the_version_once(monkeypatch, news_migrations):
-    # The migrate applied everything; its post_migrate recorded the change and was stopped as
-    # the watches were told: the command's handler wrote it again (review r29h).
-    call_command("migrate", "news", news_migrations[-2], verbosity=0)
-    tell, interrupts = content_version._tell_the_database_watches, [KeyboardInterrupt]
-
-    def ctrl_c_once(using):
-        if interrupts:
-            raise interrupts.pop()
-        tell(using)
-
-    monkeypatch.setattr(content_version, "_tell_the_database_watches", ctrl_c_once)
-    writes = _counting_database_writes(monkeypatch)
-    version = _version()
-    with pytest.raises(KeyboardInterrupt):
-        call_command("migrate", "news", verbosity=0)
-    assert _version() != version and len(writes) == 1
-
-
-def test_a_ctrl_c_as_a_migrates_post_migrate_looks_for_the_tables_leaves_the_change_owed_once(
-    monkeypatch, caplog, news_migrations
-):
-    call_command("migrate", "news", news_migrations[-2], verbosity=0)
-    run_again, interrupts = content_version.run_again_on_a_new_connection, [KeyboardInterrupt]
-
-    def ctrl_c_at_the_look(work, using):
-        if getattr(work, "__name__", "") == "table_names" and interrupts:
-            raise interrupts.pop()
-        return run_again(work, using)
-
-    monkeypatch.setattr(content_version, "run_again_on_a_new_connection", ctrl_c_at_the_look)
-    monkeypatch.setattr(content_version, "OWED_VERSION_RETRY_SECONDS", 60)  # not paid meanwhile
-    writes = _counting_database_writes(monkeypatch)
-    with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt):
-        call_command("migrate", "news", verbosity=0)
-    assert not content_version.every_change_recorded(), "owed, written in the background and at exit"
-    assert writes == [] and "again, after giving up" not in caplog.text
-
-
 def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypatch, news_migrations):
     make_article("Anything")
     call_command("migrate", "news", news_migrations[-2], verbosity=0)

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from django.core.management.commands import migrate
 
-from baltmet.content_version import content_changed_by_migrations, migration_recordings_begun
+from baltmet.content_version import content_changed_by_migrations
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +30,13 @@ logger = logging.getLogger(__name__)
 class Command(migrate.Command):
     def handle(self, *args, **options):
         self._started_any = False
-        begun = migration_recordings_begun()
         # Recording the change may wait for the version's row: a SIGTERM then must not end
         # the process at once, but stop the wait, which leaves the write to the exit's.
         with _sigterm_raised():
             try:
                 return super().handle(*args, **options)
             except BaseException:
-                # Not where post_migrate began recording it, stopped then: what that did not
-                # write, it owes (review r29h: written twice, logged as got through "again").
-                if self._started_any and migration_recordings_begun() == begun:
+                if self._started_any:
                     try:
                         content_changed_by_migrations(options["database"])
                     except Exception:
