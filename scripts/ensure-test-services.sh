@@ -183,7 +183,9 @@ done
 # The command's own status, which bash keeps for a later wait: a trap may have ended the last
 # wait as the command ended, and its 143 was taken for the command's. Where bash lost it (a
 # signal to the whole group, as Ctrl-C in a terminal, interrupting that wait: -1, review r29h),
-# the last wait's.
+# the last wait's: 128 and the signal, right where the command died of it; a command that
+# handled it (pytest exits 2 on Ctrl-C) is then reported as 130 or 143, a failure all the same
+# (review r29i: 1 to 2 times in 20).
 status=0
 wait "$command_pid" || status=$?
 [ "$status" -ge 0 ] && [ "$status" -le 255 ] || status="$waited"
