@@ -607,14 +607,14 @@ def _made_and_remembered(fieldfile, width_sets):
         made = [_logged(error, "no renditions for %s", fieldfile.name)] * len(width_sets)
     now = timezone.now()
     results, to_remember = [], {}  # {seconds: {key: what}}
-    for widths, each in zip(width_sets, made):
-        if isinstance(each, Exception):  # logged where caught
-            seconds = _REMEMBERED_SECONDS if isinstance(each, TooLargeToHold) else _FAILED_SECONDS
-            each = _Failed(now + timedelta(seconds=seconds), state)
+    for widths, result in zip(width_sets, made):
+        if isinstance(result, Exception):  # logged where caught
+            seconds = _REMEMBERED_SECONDS if isinstance(result, TooLargeToHold) else _FAILED_SECONDS
+            result = remembered = _Failed(now + timedelta(seconds=seconds), state)
         else:
-            seconds, each = _REMEMBERED_SECONDS, _Remembered(each, state)
-        to_remember.setdefault(seconds, {})[widths.key_for(fieldfile.name)] = each
-        results.append(each.renditions if isinstance(each, _Remembered) else each)
+            seconds, remembered = _REMEMBERED_SECONDS, _Remembered(result, state)
+        to_remember.setdefault(seconds, {})[widths.key_for(fieldfile.name)] = remembered
+        results.append(result)
     for seconds, entries in to_remember.items():
         _use_cache(cache.set_many, entries, seconds)
     return results
