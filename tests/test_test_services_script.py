@@ -40,14 +40,18 @@ def _wait_for(path):
     raise AssertionError(f"{path.name} did not appear in 30 s")
 
 
-def _status_after_a_term(script, command, mark, port, path=None):
-    """The exit status of `script` -- `command`, sent a TERM once `mark` exists; nothing of it
-    is left running."""
+def _status_after_a_signal(script, command, mark, port, path=None, signum=signal.SIGTERM, to_the_group=False):
+    """The exit status of `script` -- `command`, sent a TERM (or `signum`; with `to_the_group`,
+    to the command too, as a terminal's Ctrl-C) once `mark` exists; nothing of it is left
+    running."""
     running = subprocess.Popen(["bash", str(script), "--", *command], env=_environment(port, path),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         _wait_for(mark)
-        running.send_signal(signal.SIGTERM)
+        if to_the_group:
+            os.killpg(running.pid, signum)
+        else:
+            running.send_signal(signum)
         return running.wait(timeout=40)
     finally:
         if running.poll() is None:
@@ -183,7 +187,7 @@ def test_a_term_to_the_script_fails_it_though_the_command_ends_well_on_ctrl_c(tm
         f"open({str(ready)!r}, 'w').close()\n"
         "time.sleep(60)\n"
     )
-    status = _status_after_a_term(SCRIPT, [sys.executable, "-c", handles], ready, free_port())
+    status = _status_after_a_signal(SCRIPT, [sys.executable, "-c", handles], ready, free_port())
     assert status == 128 + signal.SIGTERM
 
 
@@ -265,16 +269,18 @@ def test_a_shells_redis_url_is_not_the_tests_cache():
     assert "redis" not in run.stdout.lower()
 
 
-def _script_with(tmp_path, before_the_command_starts="", in_the_command_first=""):
-    """A copy of the script with shell code run just before the command starts, or in the
-    command's subshell before it gives Ctrl-C back: to widen the moment a signal can fall in."""
+def _script_with(tmp_path, before_the_command_starts="", in_the_command_first="", after_ctrl_c_is_passed_on=""):
+    """A copy of the script with shell code run just before the command starts, in the
+    command's subshell before it gives Ctrl-C back, or in a TERM's trap once it has passed
+    Ctrl-C on: to widen the moment a signal, or the command's end, can fall in."""
     source = SCRIPT.read_text()
     start = '( trap - INT QUIT; exec "$@" ) <&0 &\n'
-    assert source.count(start) == 1
+    passed_on = 'kill -INT "$!" 2>/dev/null || true\n'
+    assert source.count(start) == source.count(passed_on) == 1
     copy = tmp_path / "ensure-test-services.sh"
     copy.write_text(source.replace(
         start, f'{before_the_command_starts}\n( {in_the_command_first}\n trap - INT QUIT; exec "$@" ) <&0 &\n'
-    ))
+    ).replace(passed_on, f"{passed_on}{after_ctrl_c_is_passed_on}\n"))
     return copy
 
 
@@ -294,7 +300,7 @@ def test_a_term_as_the_command_starts_is_passed_on_once_it_takes_ctrl_c(tmp_path
     # `sleep`, not Python: a Ctrl-C as Python starts, before its handler, may end it with 1.
     forked = tmp_path / "forked"
     copy = _script_with(tmp_path, in_the_command_first=f'touch "{forked}"; sleep 0.5')
-    status = _status_after_a_term(copy, ["sleep", "120"], forked, free_port())
+    status = _status_after_a_signal(copy, ["sleep", "120"], forked, free_port())
     assert status == 128 + signal.SIGINT
 
 
@@ -302,13 +308,9 @@ def test_the_scripts_status_is_the_commands_though_the_command_ended_as_a_trap_r
     # A TERM's trap ended the script's wait as the command ended on the Ctrl-C passed on: bash
     # had reaped it meanwhile, and the script exited with the interrupted wait's 143, not the
     # command's 130 (seen once in six runs of the test above; widened here by a pause).
-    source = SCRIPT.read_text()
-    passed_on = 'kill -INT "$!" 2>/dev/null || true\n'
-    assert source.count(passed_on) == 1
-    copy = tmp_path / "ensure-test-services.sh"
-    copy.write_text(source.replace(passed_on, passed_on + "sleep 0.5\n"))
+    copy = _script_with(tmp_path, after_ctrl_c_is_passed_on="sleep 0.5")
     ready = tmp_path / "ready"
-    status = _status_after_a_term(copy, ["sh", "-c", f'touch "{ready}"; exec sleep 120'], ready, free_port())
+    status = _status_after_a_signal(copy, ["sh", "-c", f'touch "{ready}"; exec sleep 120'], ready, free_port())
     assert status == 128 + signal.SIGINT
 
 
@@ -320,19 +322,8 @@ def test_a_signal_to_the_whole_group_gives_the_commands_status(tmp_path, signum)
     statuses = []
     for attempt in range(3):
         ready = tmp_path / f"ready-{attempt}"
-        port = free_port()
-        running = subprocess.Popen(
-            ["bash", str(SCRIPT), "--", "sh", "-c", f'touch "{ready}"; exec sleep 120'],
-            env=_environment(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        try:
-            _wait_for(ready)
-            os.killpg(running.pid, signum)
-            statuses.append(running.wait(timeout=40))
-        finally:
-            if running.poll() is None:
-                os.killpg(running.pid, signal.SIGKILL)
-            subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True, timeout=10)
+        command = ["sh", "-c", f'touch "{ready}"; exec sleep 120']
+        statuses.append(_status_after_a_signal(SCRIPT, command, ready, free_port(), signum=signum, to_the_group=True))
     assert statuses == [128 + signum] * 3
 
 
