@@ -907,17 +907,26 @@ def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_re
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
+def _copied_in_too_large_to_hold(settings, kind="PNG", padding=8 * 2**20):
+    """An article whose picture was copied into the media folder with `padding` bytes after its
+    end, past the 3.9 MB held of it."""
+    name = f"news/2020/01/heavy.{kind.lower()}"
+    _media(settings, name).parent.mkdir(parents=True)
+    _media(settings, name).write_bytes(image_bytes(kind, (800, 400)) + bytes(padding))
+    settings.MAX_UPLOAD_SIZE = 2**20
+    settings.MAX_IMAGE_PIXELS = 800 * 400
+    assert _media(settings, name).stat().st_size > renditions.held_at_most()
+    article = make_article("Heavy", image=name, image_alt="Heavy")
+    cache.clear()
+    return article
+
+
 def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monkeypatch, settings, caplog):
     # Copied in without loaddata, a file of gigabytes was read whole into a visitor's request
     # for its fingerprint (review r27f). A PNG's bytes after its end are not looked at by Pillow.
-    name = "news/2020/01/heavy.png"
-    _media(settings, name).parent.mkdir(parents=True)
-    _media(settings, name).write_bytes(image_bytes("PNG", (800, 400)) + bytes(40 * 2**20))
-    settings.MAX_UPLOAD_SIZE = 2**20
-    settings.MAX_IMAGE_PIXELS = 800 * 400  # held: 3.9 MB
     decoded = count_decoded_uploads(monkeypatch)
-    article = make_article("Heavy", image=name, image_alt="Heavy")
-    cache.clear()
+    article = _copied_in_too_large_to_hold(settings, padding=40 * 2**20)
+    name = article.image.name
     tracemalloc.start()
     try:
         assert renditions_for(article.image) == [] and renditions_for(article.image, LEAD) == []
@@ -933,20 +942,6 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
 
     settings.MAX_UPLOAD_SIZE = 41 * 2**20
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
-
-
-def _copied_in_too_large_to_hold(settings, kind="PNG"):
-    """An article whose picture was copied into the media folder with 8 MB after its end, past
-    the 3.9 MB held of it."""
-    name = f"news/2020/01/heavy.{kind.lower()}"
-    _media(settings, name).parent.mkdir(parents=True)
-    _media(settings, name).write_bytes(image_bytes(kind, (800, 400)) + bytes(8 * 2**20))
-    settings.MAX_UPLOAD_SIZE = 2**20
-    settings.MAX_IMAGE_PIXELS = 800 * 400
-    assert _media(settings, name).stat().st_size > renditions.held_at_most()
-    article = make_article("Heavy", image=name, image_alt="Heavy")
-    cache.clear()
-    return article
 
 
 @pytest.mark.parametrize("kind", ["PNG", "TIFF"])  # a TIFF scan: no renditions for its format either (r29f)
