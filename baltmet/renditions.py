@@ -38,7 +38,10 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   too large to hold (TooLargeToHold) after a day, as no retry can succeed while the file and
   the settings stay as they are: reading it costs about a second a gigabyte (review r28e).
   Either is tried again as soon as its file changes, and the pages shown without it are made
-  again within five minutes, which finds it then.
+  again within five minutes, which finds it then; a file too large to hold also shows the
+  renditions it lacked as soon as they are all on disk (made by `make_renditions` with a
+  higher limit, whose result a local-memory cache keeps in its own process), found by a stat
+  of each (review r29f).
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -123,7 +126,12 @@ _FAILED_SECONDS = 5 * 60
 class TooLargeToHold(ValueError):
     """A picture's file is larger than held_at_most(), and its missing renditions are not made
     (for that, or for a cause its beginning shows): no retry can make them while the file and
-    the limits stay as they are."""
+    the limits stay as they are. `awaited`: where its beginning told its size, the set's
+    renditions as they will be named, for when another process makes them."""
+
+    def __init__(self, message, awaited=None):
+        super().__init__(message)
+        self.awaited = awaited
 
 
 @dataclass(frozen=True)
@@ -383,7 +391,7 @@ def _made_in_sets(storage, name, picture, data, whole, width_sets):
         # whose pixels decoding left in `opened` too (Pillow's `with` does not free them).
         image = data = None
         opened.close()
-    return [_all_or_an_error([made[size] for size in sizes]) for sizes in sizes_of_each_set]
+    return [_all_or_an_error(storage, made, targets, sizes) for sizes in sizes_of_each_set]
 
 
 def _fingerprint_and_bytes(file, limit):
@@ -473,8 +481,17 @@ def _logged(error, message, *args):
     return error
 
 
-def _all_or_an_error(made):
-    return next((each for each in made if isinstance(each, Exception)), made)
+def _all_or_an_error(storage, made, targets, sizes):
+    """The renditions of `sizes`, or the first error among them. A file too large to hold is
+    then named with the renditions it awaits: `make_renditions` with a higher limit, in a
+    process of its own, may make them (review r29f)."""
+    error = next((made[size] for size in sizes if isinstance(made[size], Exception)), None)
+    if error is None:
+        return [made[size] for size in sizes]
+    if isinstance(error, TooLargeToHold):
+        awaited = [Rendition(targets[size], storage.url(targets[size]), *size) for size in sizes]
+        return TooLargeToHold(str(error), awaited)
+    return error
 
 
 def put_whole(storage, name, data):
@@ -534,6 +551,8 @@ class _Failed:
 
     until: datetime
     file_state: object
+    # A file too large to hold: its renditions, shown as soon as they are all on disk.
+    awaited: list = None
 
 
 @dataclass(frozen=True)
@@ -582,6 +601,10 @@ def _remembered_or_made(fieldfile, widths, remembered):
     if isinstance(remembered, _Remembered) and _unchanged(remembered.file_state, fieldfile):
         return remembered.renditions
     if isinstance(remembered, _Failed) and _unchanged(remembered.file_state, fieldfile):
+        if _all_on_disk(fieldfile.storage, remembered.awaited):
+            found = _Remembered(remembered.awaited, remembered.file_state)
+            _use_cache(cache.set, widths.key_for(fieldfile.name), found, _REMEMBERED_SECONDS)
+            return found.renditions
         failed = remembered
     else:
         # Nothing remembered, or the upload's file written since.
@@ -597,6 +620,14 @@ def _remembered_or_made(fieldfile, widths, remembered):
     return []
 
 
+def _all_on_disk(storage, awaited):
+    """Whether the renditions a file too large to hold awaits were made meanwhile, by
+    `make_renditions` with a higher limit: with the local-memory cache, the app servers'
+    memory of the failure was out of the command's reach for its day (review r29f). One stat
+    each, when a page showing the picture is made."""
+    return bool(awaited) and all(_exists_touched(storage, rendition.name) for rendition in awaited)
+
+
 def _made_and_remembered(fieldfile, width_sets):
     """For each of `width_sets` (Widths), remembered under its key: its renditions of
     `fieldfile`, those missing made, or where they cannot be made (logged), a _Failed."""
@@ -610,7 +641,7 @@ def _made_and_remembered(fieldfile, width_sets):
     for widths, result in zip(width_sets, made):
         if isinstance(result, Exception):  # logged where caught
             seconds = _REMEMBERED_SECONDS if isinstance(result, TooLargeToHold) else _FAILED_SECONDS
-            result = remembered = _Failed(now + timedelta(seconds=seconds), state)
+            result = remembered = _Failed(now + timedelta(seconds=seconds), state, getattr(result, "awaited", None))
         else:
             seconds, remembered = _REMEMBERED_SECONDS, _Remembered(result, state)
         to_remember.setdefault(seconds, {})[widths.key_for(fieldfile.name)] = remembered

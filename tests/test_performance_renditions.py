@@ -992,6 +992,43 @@ def test_a_page_without_a_picture_too_large_to_hold_shows_it_within_five_minutes
     assert response["X-Page-Cache"] == "miss" and "-320w." in response.content.decode()
 
 
+@pytest.mark.parametrize("all_made", [True, False])
+def test_renditions_made_by_make_renditions_in_its_own_process_show_within_five_minutes_without_a_read(
+    client, monkeypatch, settings, all_made
+):
+    # With the local-memory cache the command's result stays in its own process: an app server
+    # whose limit was not raised remembered the failure for its day, though the renditions it
+    # lacked were on disk (review r29f).
+    article = _copied_in_too_large_to_hold(settings)
+    use_local_memory_page_cache(settings)
+    url = article.get_absolute_url()
+    assert "-320w." not in client.get(url).content.decode()
+    keys = [LEAD.key_for(article.image.name), renditions.CARDS.key_for(article.image.name)]
+    app_servers_memory = cache.get_many(keys)
+    assert app_servers_memory
+
+    settings.MAX_UPLOAD_SIZE = 64 * 2**20
+    call_command("make_renditions", stdout=io.StringIO(), stderr=io.StringIO())
+    settings.MAX_UPLOAD_SIZE = 2**20
+    cache.delete_many(keys)
+    cache.set_many(app_servers_memory, 24 * 3600)
+    if not all_made:  # the page's set of widths is not whole
+        [largest] = _media(settings, "renditions").rglob("heavy.png-800w.*.png")
+        largest.unlink()
+    reads = []
+    real = renditions.make_renditions_in_sets
+    monkeypatch.setattr(
+        renditions, "make_renditions_in_sets", lambda fieldfile, sets: reads.append(fieldfile.name) or real(fieldfile, sets)
+    )
+
+    six_minutes_later = timezone.now() + timedelta(minutes=6)
+    with mock.patch.object(timezone, "now", lambda: six_minutes_later):
+        response = client.get(url)
+    assert response["X-Page-Cache"] == "miss" and ("-320w." in response.content.decode()) == all_made
+    assert reads == []  # found by a stat of each rendition, not by reading the file whole
+    assert bool(renditions_for(article.image, LEAD)) == all_made and reads == []
+
+
 @pytest.mark.parametrize("kind", ["JPEG", "WEBP"])
 def test_lowering_the_upload_size_leaves_the_renditions_of_older_pictures_as_they_are(settings, kind):
     # Pictures uploaded before DJANGO_MAX_UPLOAD_SIZE was lowered lost their renditions once the
