@@ -41,7 +41,8 @@ an article or region: a teaser shows a 320-pixel-wide image, not the editor's 40
   again within five minutes, which finds it then; a file too large to hold also shows the
   renditions it lacked as soon as they are all on disk (made by `make_renditions` with a
   higher limit, whose result a local-memory cache keeps in its own process), found by a stat
-  of each (review r29f).
+  of each (review r29f), where its headers are within the bytes held (not a WebP whose own
+  data goes past them: Pillow reads a WebP whole to open it).
 
 `{% responsive_image image alt sizes %}` (baltmet.templatetags.renditions) writes the
 <img> with src, srcset, sizes, width, height, loading="lazy" and alt; `{% lead_image image alt %}`
@@ -489,8 +490,8 @@ def _all_or_an_error(storage, made, targets, sizes):
     if error is None:
         return [made[size] for size in sizes]
     if isinstance(error, TooLargeToHold):
-        awaited = [Rendition(targets[size], storage.url(targets[size]), *size) for size in sizes]
-        return TooLargeToHold(str(error), awaited)
+        awaited = tuple(Rendition(targets[size], storage.url(targets[size]), *size) for size in sizes)
+        return TooLargeToHold(str(error), awaited).with_traceback(error.__traceback__)
     return error
 
 
@@ -551,8 +552,8 @@ class _Failed:
 
     until: datetime
     file_state: object
-    # A file too large to hold: its renditions, shown as soon as they are all on disk.
-    awaited: list = None
+    # A file too large to hold: its set's renditions, shown as soon as they are all on disk.
+    awaited: tuple = None
 
 
 @dataclass(frozen=True)
@@ -602,7 +603,7 @@ def _remembered_or_made(fieldfile, widths, remembered):
         return remembered.renditions
     if isinstance(remembered, _Failed) and _unchanged(remembered.file_state, fieldfile):
         if _all_on_disk(fieldfile.storage, remembered.awaited):
-            found = _Remembered(remembered.awaited, remembered.file_state)
+            found = _Remembered(list(remembered.awaited), remembered.file_state)
             _use_cache(cache.set, widths.key_for(fieldfile.name), found, _REMEMBERED_SECONDS)
             return found.renditions
         failed = remembered
@@ -624,7 +625,7 @@ def _all_on_disk(storage, awaited):
     """Whether the renditions a file too large to hold awaits were made meanwhile, by
     `make_renditions` with a higher limit: with the local-memory cache, the app servers'
     memory of the failure was out of the command's reach for its day (review r29f). One stat
-    each, when a page showing the picture is made."""
+    each (an `exists()` on a storage without local paths), when a page showing it is made."""
     return bool(awaited) and all(_exists_touched(storage, rendition.name) for rendition in awaited)
 
 

@@ -940,6 +940,10 @@ def test_a_file_copied_in_too_large_to_hold_is_never_held_whole_nor_decoded(monk
     assert logged.getMessage() == f"no renditions for {name}: it cannot be decoded"
     assert "larger than the 3,928,576 bytes a picture's file may take" in str(logged.exc_info[1])
 
+    with pytest.raises(renditions.TooLargeToHold) as raised:  # with where it was found (review r30a)
+        renditions.make_renditions(article.image)
+    assert "_read_whole" in [entry.name for entry in raised.traceback]
+
     settings.MAX_UPLOAD_SIZE = 41 * 2**20
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
@@ -1001,11 +1005,12 @@ def test_renditions_made_by_make_renditions_in_its_own_process_show_within_five_
     # lacked were on disk (review r29f).
     article = _copied_in_too_large_to_hold(settings)
     use_local_memory_page_cache(settings)
-    url = article.get_absolute_url()
+    url, name = article.get_absolute_url(), article.image.name
     assert "-320w." not in client.get(url).content.decode()
-    keys = [LEAD.key_for(article.image.name), renditions.CARDS.key_for(article.image.name)]
+    assert renditions.renditions_for_many([article.image]) == {name: []}  # a list's cards
+    keys = [LEAD.key_for(name), renditions.CARDS.key_for(name)]
     app_servers_memory = cache.get_many(keys)
-    assert app_servers_memory
+    assert len(app_servers_memory) == 2
 
     settings.MAX_UPLOAD_SIZE = 64 * 2**20
     call_command("make_renditions", stdout=io.StringIO(), stderr=io.StringIO())
@@ -1026,7 +1031,13 @@ def test_renditions_made_by_make_renditions_in_its_own_process_show_within_five_
         response = client.get(url)
     assert response["X-Page-Cache"] == "miss" and ("-320w." in response.content.decode()) == all_made
     assert reads == []  # found by a stat of each rendition, not by reading the file whole
-    assert bool(renditions_for(article.image, LEAD)) == all_made and reads == []
+    lead = renditions_for(article.image, LEAD)
+    assert bool(lead) == all_made and bool(renditions.renditions_for_many([article.image])[name]) == all_made
+    assert reads == []
+    if all_made:  # found, and remembered with the file as it is: a picture copied over it shows
+        assert all(isinstance(each, renditions._Remembered) for each in cache.get_many(keys).values())
+        _replace_picture(settings, name, "blue", (800, 400))
+        assert {each.name for each in renditions_for(article.image, LEAD)}.isdisjoint(each.name for each in lead)
 
 
 @pytest.mark.parametrize("kind", ["JPEG", "WEBP"])
