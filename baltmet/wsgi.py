@@ -4,10 +4,11 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 from baltmet.env import use_the_web_statement_timeout
+from baltmet.head_requests import without_body_on_head
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
 use_the_web_statement_timeout()
-application = get_wsgi_application()
+application = without_body_on_head(get_wsgi_application())
 
 # Recorded as the process starts, not at its first request.
 from baltmet import release_since  # noqa: E402  (once the application is loaded)

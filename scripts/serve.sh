@@ -19,7 +19,10 @@ export DJANGO_SERVE_MEDIA="${DJANGO_SERVE_MEDIA:-1}"
 .venv/bin/python manage.py collectstatic --noinput -v 0
 .venv/bin/python manage.py migrate --noinput
 echo "Serving with gunicorn on http://127.0.0.1:${PORT:-8000}/ (DEBUG off)"
+# No control socket: gunicorn's default is one path in the user's home for every server, so a
+# second server on the machine took it over, and stopping either removed it (review r30b).
 exec .venv/bin/gunicorn baltmet.wsgi:application \
     --bind "127.0.0.1:${PORT:-8000}" \
     --workers "${WEB_CONCURRENCY:-2}" \
+    --no-control-socket \
     --access-logfile - 

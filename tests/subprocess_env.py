@@ -149,12 +149,13 @@ def production_env(tmp_path, **extra):
 
 
 @contextmanager
-def gunicorn(env, workers=1, app="baltmet.wsgi:application"):
-    """gunicorn serving `app` (the project's) with `env` on a free port; yields its base URL once /healthz answers."""
+def gunicorn(env, workers=1, app="baltmet.wsgi:application", output=None):
+    """gunicorn serving `app` (the project's) with `env` on a free port; yields its base URL once
+    /healthz answers. What it wrote is appended to the list `output`, if given, once it has stopped."""
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), app,
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket"],
         cwd=PROJECT_DIR,
         env=_child_env(env),
         stdout=subprocess.PIPE,
@@ -176,3 +177,5 @@ def gunicorn(env, workers=1, app="baltmet.wsgi:application"):
     finally:
         process.terminate()
         process.wait(timeout=10)
+        if output is not None:
+            output.append(process.stdout.read().decode())

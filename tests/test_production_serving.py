@@ -2,12 +2,14 @@
 
 import re
 import shutil
+import subprocess
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.subprocess_env import gunicorn, production_env, run_python
+from tests.subprocess_env import PROJECT_DIR, _child_env, free_port, gunicorn, production_env, run_python
 
 
 def _get(url):
@@ -53,3 +55,52 @@ def test_the_served_application_leaves_what_loading_made_out_of_garbage_collecti
     child = run_python(code, env)
     assert child.returncode == 0, child.stderr
     assert int(child.stdout) > 10_000
+
+
+def _head(url):
+    request = urllib.request.Request(url, method="HEAD")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def test_gunicorn_answers_head_with_the_gets_headers_and_logs_no_dropped_body(db, tmp_path):
+    # Django sends a HEAD's body for the server to drop: gunicorn did, with a warning for each
+    # (review r30b), a load balancer probing /healthz with HEAD filling the log.
+    output = []
+    try:
+        with gunicorn(production_env(tmp_path), output=output) as base:
+            for path in ("/healthz", "/news/", "/news/feed/", "/no-such-page/"):
+                status, headers, body = _get(base + path)
+                assert _head(base + path)[0] == status
+                assert int(_head(base + path)[1]["Content-Length"]) == len(body)
+    finally:
+        shutil.rmtree(tmp_path / "static", ignore_errors=True)
+    assert "no-body response" not in output[0]
+    assert "[INFO] Booting worker" in output[0]  # the server's output was read
+
+
+def test_make_serve_leaves_no_control_socket_for_another_server_to_take_over(db, tmp_path):
+    # gunicorn's default control socket is one path in the user's home for every server on the
+    # machine: a second took it over, and stopping either removed it (review r30b).
+    env = {**production_env(tmp_path), "HOME": str(tmp_path), "PORT": str(free_port())}
+    server = subprocess.Popen(
+        ["scripts/serve.sh"], cwd=PROJECT_DIR, env=_child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz", timeout=5) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("serve.sh did not answer: " + server.stdout.read().decode())
+        assert not (tmp_path / ".gunicorn").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(tmp_path / "static", ignore_errors=True)
