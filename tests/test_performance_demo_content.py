@@ -407,3 +407,53 @@ def test_a_regions_figures_of_two_years_are_alike_and_its_clusters_are_its_prior
         assert abs(figures[("population", 2007)] / figures[("population", 2005)] - 1) <= Decimal("0.06")
         clusters = list(Cluster.objects.filter(region=region).values_list("name", flat=True))
         assert figures[("priority-clusters", 2007)] == len(clusters) == len(set(clusters))
+
+
+def _city_and_event_news():
+    articles = Article.objects.select_related("event__region").prefetch_related("regions", "topics")
+    city_news = [article for article in articles if article.event is None]
+    return city_news, [article for article in articles if article.event is not None]
+
+
+def test_a_citys_news_is_linked_to_its_region_and_a_partnership_to_the_other_city():
+    # Links drawn apart from the title put a region's news on other regions' pages, and made
+    # partnerships of a city with itself (review r30c).
+    _generate(articles=600)
+    names = set(Region.objects.values_list("name", flat=True))
+    city_news, _ = _city_and_event_news()
+    partnerships = 0
+    for article in city_news:
+        [city] = [name for name in names if article.title.startswith(name + " ")]
+        linked = {region.name for region in article.regions.all()}
+        if " a partnership with " in article.title:
+            partner = article.title.rsplit(" a partnership with ", 1)[1]
+            assert partner != city and linked == {city, partner}, article.title
+            partnerships += 1
+        else:
+            assert linked == {city}, article.title
+    assert partnerships > 20
+
+
+def test_news_of_an_event_is_named_after_it_and_linked_to_its_region():
+    _generate(articles=2000)
+    _, event_news = _city_and_event_news()
+    assert len(event_news) > 50 and any(article.event.region is None for article in event_news)
+    for article in event_news:
+        event = article.event
+        assert article.title.startswith(event.title + ": ")
+        stage = article.title.split(": ", 1)[1]
+        assert stage in (generate_demo_content.EVENT_NEWS_BEFORE if article.publish_at < event.starts
+                         else generate_demo_content.EVENT_NEWS_AFTER)
+        assert list(article.regions.all()) == ([event.region] if event.region else [])
+
+
+def test_an_articles_topics_begin_with_its_fields_where_the_run_has_that_topic():
+    _generate(topics=16)
+    city_news, event_news = _city_and_event_news()
+    checked = 0
+    for article in city_news + event_news:
+        fields = [field for field in generate_demo_content.FIELDS if field in article.title]
+        if len(fields) == 1:
+            assert generate_demo_content.FIELD_TOPICS[fields[0]] in {topic.name for topic in article.topics.all()}
+            checked += 1
+    assert checked > 200

@@ -113,21 +113,36 @@ ACTORS = [
     "city administration", "business school", "maritime cluster", "energy agency", "chamber of commerce",
     "research institute", "regional council", "incubator", "port authority", "design centre",
 ]
-ACTIONS = [
-    "opens", "launches", "hosts", "presents", "joins", "signs", "completes", "announces", "expands",
-    "welcomes", "publishes", "funds",
+# What a city's actor does: the verbs that go with each story.
+STORIES = [
+    (("opens", "presents", "funds"), "a new lab for {field}"),
+    (("launches", "joins", "completes", "presents"), "a joint project on {field}"),
+    (("publishes", "presents", "adopts"), "its strategy for {field}"),
+    (("launches", "announces", "opens"), "a call for {field} pilots"),
+    (("signs", "announces", "expands"), "a partnership with {city}"),
+    (("publishes", "presents", "completes"), "a study of {field} in the Baltic Sea Region"),
+    (("launches", "expands", "funds"), "an exchange programme for {field} students"),
+    (("hosts", "announces", "organises"), "a matchmaking day on {field}"),
+    (("presents", "publishes", "shares"), "the first results of its {field} network"),
+    (("opens", "funds", "launches"), "a testbed for {field}"),
 ]
-THINGS = [
-    "a new lab for {field}", "a joint project on {field}", "its strategy for {field}",
-    "a call for {field} pilots", "a partnership with {city}", "a study of {field} in the Baltic Sea Region",
-    "an exchange programme for {field} students", "a matchmaking day on {field}",
-    "the first results of its {field} network", "a testbed for {field}",
-]
+# News of an event, before it starts and after it.
+EVENT_NEWS_BEFORE = ["registration is open", "the programme is out", "the speakers are announced", "a week to go"]
+EVENT_NEWS_AFTER = ["what we learned", "a look back", "the results", "the presentations are online"]
 FIELDS = [
     "clean energy", "smart mobility", "e-health", "maritime logistics", "circular economy",
     "food technology", "cyber security", "urban design", "water technology", "biotechnology",
     "digital services", "green hydrogen", "sustainable tourism", "artificial intelligence",
 ]
+# The topic a field's news belongs to (where the run has that topic).
+FIELD_TOPICS = {
+    "clean energy": "Clean energy", "smart mobility": "Transport", "e-health": "Life sciences",
+    "maritime logistics": "Maritime and shipping", "circular economy": "Water and environment",
+    "food technology": "Food and bioeconomy", "cyber security": "ICT and digitalisation",
+    "urban design": "Smart cities", "water technology": "Water and environment", "biotechnology": "Life sciences",
+    "digital services": "ICT and digitalisation", "green hydrogen": "Clean energy",
+    "sustainable tourism": "Tourism", "artificial intelligence": "ICT and digitalisation",
+}
 EVENT_KINDS = [
     "conference", "workshop", "matchmaking day", "summer school", "study visit", "forum", "seminar",
     "hackathon", "partner meeting", "final conference",
@@ -346,6 +361,7 @@ class Command(BaseCommand):
     def make_events(self, count, regions):
         rng = self.rng
         events = []
+        self.event_fields = {}  # slug: the field an event is on, for the news of it
         for n in range(count):
             region = rng.choice(regions) if rng.random() < 0.85 else None
             city, country = (region.name, region.country) if region else NETWORK_PLACE
@@ -384,6 +400,7 @@ class Command(BaseCommand):
                     **self.dates(publish_at),
                 )
             )
+            self.event_fields[events[-1].slug] = field
         for start in range(0, count, BATCH_SIZE):
             batch = events[start : start + BATCH_SIZE]
             Event.objects.bulk_create(batch)
@@ -399,24 +416,23 @@ class Command(BaseCommand):
         article_regions = Article.regions.through
         made = 0
         for start in range(0, count, BATCH_SIZE):
-            articles = []
+            articles, links = [], []
             for n in range(start, min(start + BATCH_SIZE, count)):
-                region = rng.choice(regions)
-                field = rng.choice(FIELDS)
-                thing = rng.choice(THINGS).format(field=field, city=rng.choice(regions).name)
-                title = f"{region.name} {rng.choice(ACTORS)} {rng.choice(ACTIONS)} {thing}"
                 event = rng.choice(published_events) if published_events and rng.random() < 0.05 else None
                 if event:
                     status, publish_at = self.news_of(event)
+                    story = self.news_of_event(event, publish_at)
                 else:
                     status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
+                    story = self.news_of_a_city(regions)
+                title, city, field, linked_regions = story
                 image, image_alt = pick.choice(pictures) if pick.random() < PICTURE_SHARE else ("", "")
                 articles.append(
                     Article(
                         title=title[:250],
                         slug=f"{PREFIX}{n}-{slugify(title)}"[:250],
-                        lead=self.sentences(region.name, 2),
-                        body=self.rich_text(region.name, paragraphs=rng.randint(3, 6)),
+                        lead=self.sentences(city, 2),
+                        body=self.rich_text(city, paragraphs=rng.randint(3, 6)),
                         status=status,
                         publish_at=publish_at,
                         event=event,
@@ -425,19 +441,48 @@ class Command(BaseCommand):
                         **self.dates(publish_at),
                     )
                 )
+                links.append((self.topics_of(field, topics), linked_regions))
             Article.objects.bulk_create(articles)
             topic_rows, region_rows = [], []
-            for article in articles:
-                for topic in rng.sample(topics, min(len(topics), rng.randint(1, 3))):
-                    topic_rows.append(article_topics(article_id=article.pk, topic_id=topic.pk))
-                for region in rng.sample(regions, min(len(regions), rng.randint(0, 2))):
-                    region_rows.append(article_regions(article_id=article.pk, region_id=region.pk))
+            for article, (its_topics, its_regions) in zip(articles, links):
+                topic_rows += [article_topics(article_id=article.pk, topic_id=topic.pk) for topic in its_topics]
+                region_rows += [article_regions(article_id=article.pk, region_id=region.pk) for region in its_regions]
             article_topics.objects.bulk_create(topic_rows)
             article_regions.objects.bulk_create(region_rows)
             index(Article, articles)
             made += len(articles)
             reset_queries()  # with DEBUG on, Django would keep every batch's SQL
         return made
+
+    def news_of_a_city(self, regions):
+        """(title, city, field, regions to link) of a story of one of `regions`: linked to it, and
+        to the other city where it is a partnership (review r30c: links drawn apart from the
+        title put a region's news on other regions' pages)."""
+        rng = self.rng
+        region, field = rng.choice(regions), rng.choice(FIELDS)
+        others = [other for other in regions if other != region]
+        verbs, story = rng.choice([each for each in STORIES if others or "{city}" not in each[1]])
+        partner = rng.choice(others) if "{city}" in story else None
+        title = f"{region.name} {rng.choice(ACTORS)} {rng.choice(verbs)} " + story.format(
+            field=field, city=partner.name if partner else ""
+        )
+        return title, region.name, field, [region, partner] if partner else [region]
+
+    def news_of_event(self, event, publish_at):
+        """(title, city, field, regions to link) of news of `event`, published at `publish_at`:
+        named after it, before it starts or after, and linked to its region (none for a
+        network-wide one)."""
+        stage = EVENT_NEWS_BEFORE if publish_at < event.starts else EVENT_NEWS_AFTER
+        title = f"{event.title}: {self.rng.choice(stage)}"
+        return title, event.city, self.event_fields[event.slug], [event.region] if event.region else []
+
+    def topics_of(self, field, topics):
+        """One to three of `topics`: the field's first where the run has it."""
+        chosen = self.rng.sample(topics, min(len(topics), self.rng.randint(1, 3)))
+        own = next((topic for topic in topics if topic.name == FIELD_TOPICS[field]), None)
+        if own is None or own in chosen:
+            return chosen
+        return [own, *chosen[:-1]]
 
     def publication(self, earliest):
         """(status, publish_at): about 80 % published, 5 % scheduled for the coming weeks, 15 % drafts."""
