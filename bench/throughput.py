@@ -145,7 +145,7 @@ def serve(env, workers):
         with listener:  # closed here once gunicorn has it: a gunicorn that exits leaves no listener
             process = subprocess.Popen(
                 [str(GUNICORN), "baltmet.wsgi:application", "--bind", f"fd://{listener.fileno()}",
-                 "--workers", str(workers)],
+                 "--workers", str(workers), "--no-control-socket"],
                 cwd=PROJECT,
                 env=env,
                 stdout=subprocess.DEVNULL,

@@ -477,7 +477,7 @@ class Command(BaseCommand):
         return title, event.city, self.event_fields[event.slug], [event.region] if event.region else []
 
     def topics_of(self, field, topics):
-        """One to three of `topics`: the field's first where the run has it."""
+        """One to three of `topics`, among them the field's where the run has it."""
         chosen = self.rng.sample(topics, min(len(topics), self.rng.randint(1, 3)))
         own = next((topic for topic in topics if topic.name == FIELD_TOPICS[field]), None)
         if own is None or own in chosen:
