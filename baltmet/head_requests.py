@@ -1,4 +1,4 @@
-"""HEAD answered without a body, at the WSGI level.
+"""HEAD answered without a body, by the WSGI and ASGI applications.
 
 Django answers a HEAD as it answers a GET, body included, and leaves dropping the body to the
 server (its own development server and test client do). gunicorn drops it too, but logs a
