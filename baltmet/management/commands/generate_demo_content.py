@@ -412,6 +412,10 @@ class Command(BaseCommand):
         # Drawn apart, so that the rest of the content is what the same seed gave before.
         pick = random.Random(f"{self.seed}:article pictures")
         published_events = [event for event in events if event.status == Event.Status.PUBLISHED]
+        # A partnership needs another city; a field's topic, this run's topic of that name.
+        stories = STORIES if len(regions) > 1 else [each for each in STORIES if "{city}" not in each[1]]
+        by_name = {topic.name: topic for topic in topics}
+        field_topics = {field: by_name.get(name) for field, name in FIELD_TOPICS.items()}
         article_topics = Article.topics.through
         article_regions = Article.regions.through
         made = 0
@@ -424,7 +428,7 @@ class Command(BaseCommand):
                     story = self.news_of_event(event, publish_at)
                 else:
                     status, publish_at = self.publication(earliest=self.now - timedelta(days=15 * 365))
-                    story = self.news_of_a_city(regions)
+                    story = self.news_of_a_city(regions, stories)
                 title, city, field, linked_regions = story
                 image, image_alt = pick.choice(pictures) if pick.random() < PICTURE_SHARE else ("", "")
                 articles.append(
@@ -441,7 +445,7 @@ class Command(BaseCommand):
                         **self.dates(publish_at),
                     )
                 )
-                links.append((self.topics_of(field, topics), linked_regions))
+                links.append((self.topics_of(field_topics[field], topics), linked_regions))
             Article.objects.bulk_create(articles)
             topic_rows, region_rows = [], []
             for article, (its_topics, its_regions) in zip(articles, links):
@@ -454,15 +458,14 @@ class Command(BaseCommand):
             reset_queries()  # with DEBUG on, Django would keep every batch's SQL
         return made
 
-    def news_of_a_city(self, regions):
-        """(title, city, field, regions to link) of a story of one of `regions`: linked to it, and
-        to the other city where it is a partnership (review r30c: links drawn apart from the
-        title put a region's news on other regions' pages)."""
+    def news_of_a_city(self, regions, stories):
+        """(title, city, field, regions to link) of one of `stories` of one of `regions`: linked
+        to it, and to the other city where it is a partnership (review r30c: links drawn apart
+        from the title put a region's news on other regions' pages)."""
         rng = self.rng
         region, field = rng.choice(regions), rng.choice(FIELDS)
-        others = [other for other in regions if other != region]
-        verbs, story = rng.choice([each for each in STORIES if others or "{city}" not in each[1]])
-        partner = rng.choice(others) if "{city}" in story else None
+        verbs, story = rng.choice(stories)
+        partner = rng.choice([other for other in regions if other != region]) if "{city}" in story else None
         title = f"{region.name} {rng.choice(ACTORS)} {rng.choice(verbs)} " + story.format(
             field=field, city=partner.name if partner else ""
         )
@@ -476,10 +479,9 @@ class Command(BaseCommand):
         title = f"{event.title}: {self.rng.choice(stage)}"
         return title, event.city, self.event_fields[event.slug], [event.region] if event.region else []
 
-    def topics_of(self, field, topics):
-        """One to three of `topics`, among them the field's where the run has it."""
+    def topics_of(self, own, topics):
+        """One to three of `topics`, among them `own` (the field's topic) where the run has it."""
         chosen = self.rng.sample(topics, min(len(topics), self.rng.randint(1, 3)))
-        own = next((topic for topic in topics if topic.name == FIELD_TOPICS[field]), None)
         if own is None or own in chosen:
             return chosen
         return [own, *chosen[:-1]]
