@@ -148,6 +148,23 @@ def production_env(tmp_path, **extra):
     return env
 
 
+def wait_until_answering(process, base, name, tries=150):
+    """Return once /healthz at `base` answers 200; where `process` (its output piped) ends first
+    or `tries` tenths of a second pass, raise RuntimeError with what it wrote, stopping it first:
+    its output ends only when it does."""
+    for _ in range(tries):
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{name} did not start: " + process.stdout.read().decode())
+
+
 @contextmanager
 def gunicorn(env, workers=1, app="baltmet.wsgi:application", output=None):
     """gunicorn serving `app` (the project's) with `env` on a free port; yields its base URL once
@@ -163,16 +180,7 @@ def gunicorn(env, workers=1, app="baltmet.wsgi:application", output=None):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            process.kill()
-            raise RuntimeError("gunicorn did not start: " + process.stdout.read().decode())
+        wait_until_answering(process, base, "gunicorn")
         yield base
     finally:
         process.terminate()

@@ -589,11 +589,7 @@ def test_an_image_without_renditions_is_not_tried_again_on_every_page(monkeypatc
         path.write_bytes(path.read_bytes()[:300])  # the upload, and its renditions, cut short
     for path in Path(settings.MEDIA_ROOT, "renditions").rglob("*.jpg"):
         path.unlink()
-    attempts = []
-    real = renditions.make_renditions_in_sets
-    monkeypatch.setattr(
-        renditions, "make_renditions_in_sets", lambda fieldfile, sets: attempts.append(fieldfile.name) or real(fieldfile, sets)
-    )
+    attempts = _counting_reads(monkeypatch)
     for _ in range(3):
         assert renditions_for(article.image) == []
     assert len(attempts) == 1
@@ -907,6 +903,16 @@ def test_a_picture_copied_in_over_the_pixel_limit_is_never_decoded_and_has_no_re
     assert renditions.make_every_width(article.image) and decoded == [(800, 400)]
 
 
+def _counting_reads(monkeypatch):
+    """The names of the uploads read to make renditions from now on, in order (each read is
+    the whole file, for its fingerprint)."""
+    reads, real = [], renditions.make_renditions_in_sets
+    monkeypatch.setattr(
+        renditions, "make_renditions_in_sets", lambda fieldfile, sets: reads.append(fieldfile.name) or real(fieldfile, sets)
+    )
+    return reads
+
+
 def _copied_in_too_large_to_hold(settings, kind="PNG", padding=8 * 2**20):
     """An article whose picture was copied into the media folder with `padding` bytes after its
     end, past the 3.9 MB held of it."""
@@ -957,11 +963,7 @@ def test_a_file_too_large_to_hold_is_read_again_after_a_day_or_once_it_changes_n
     # (review r28e). A broken file of ordinary size is still tried again after five minutes.
     article = _copied_in_too_large_to_hold(settings, kind)
     name = article.image.name
-    reads = []
-    real = renditions.make_renditions_in_sets
-    monkeypatch.setattr(
-        renditions, "make_renditions_in_sets", lambda fieldfile, sets: reads.append(fieldfile.name) or real(fieldfile, sets)
-    )
+    reads = _counting_reads(monkeypatch)
     start = time.time()
     clock = locmem_backend.time
     assert renditions_for(article.image) == [] and reads == [name]
@@ -1020,11 +1022,7 @@ def test_renditions_made_by_make_renditions_in_its_own_process_show_within_five_
     if not all_made:  # the page's set of widths is not whole
         [largest] = _media(settings, "renditions").rglob("heavy.png-800w.*.png")
         largest.unlink()
-    reads = []
-    real = renditions.make_renditions_in_sets
-    monkeypatch.setattr(
-        renditions, "make_renditions_in_sets", lambda fieldfile, sets: reads.append(fieldfile.name) or real(fieldfile, sets)
-    )
+    reads = _counting_reads(monkeypatch)
 
     six_minutes_later = timezone.now() + timedelta(minutes=6)
     with mock.patch.object(timezone, "now", lambda: six_minutes_later):

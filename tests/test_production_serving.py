@@ -4,7 +4,6 @@ import json
 import re
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -18,6 +17,7 @@ from tests.subprocess_env import (
     gunicorn,
     production_env,
     run_python,
+    wait_until_answering,
 )
 
 
@@ -103,19 +103,7 @@ def test_make_serve_leaves_no_control_socket_for_another_server_to_take_over(db,
         ["scripts/serve.sh"], cwd=PROJECT_DIR, env=_child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        for _ in range(1200):
-            if server.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{env['PORT']}/healthz", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            server.kill()  # before reading what it wrote, which ends only when it does
-        if server.poll() is not None:
-            raise AssertionError("serve.sh did not answer: " + server.stdout.read().decode())
+        wait_until_answering(server, f"http://127.0.0.1:{env['PORT']}", "serve.sh", tries=1200)
         assert not (tmp_path / ".gunicorn").exists() and not list(runtime.iterdir())
     finally:
         server.terminate()
