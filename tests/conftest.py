@@ -1,7 +1,11 @@
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from baltmet import cache_failures, content_version, postgres_watch, redis_watch, release_since
+from baltmet.content_version import local_midnight
 from baltmet.models import Release
 
 
@@ -55,6 +59,22 @@ def _cache_failures_forgotten(monkeypatch, settings, _page_cache_watches_stopped
     cache_failures.forget()
     content_version._OwedVersionWrites.stop_all()
     content_version._writes_given_up.clear()
+
+
+@pytest.fixture
+def clock_away_from_midnight(monkeypatch):
+    """timezone.now() moved on, where needed, so that the next midnight in the site's time
+    zone is at least three hours away. Pages change by themselves at midnight (dates, all-day
+    events): a test that moves the clock on by minutes or hours and expects only the change it
+    makes would fail when run late in the evening (CI, at 23:59 in Berlin). The clock is only
+    ever moved forward, so that nothing already recorded (the release, a content version) is
+    in its future."""
+    real_now = timezone.now
+    now = real_now()
+    next_midnight = local_midnight(now, days_later=1)
+    if next_midnight - now < timedelta(hours=3):
+        ahead = next_midnight - now + timedelta(hours=1)
+        monkeypatch.setattr(timezone, "now", lambda: real_now() + ahead)
 
 
 @pytest.fixture

@@ -112,6 +112,15 @@ def pages_on_sqlite(tmp_path, fixtures, urls, setup=""):
     return answer["pages"]
 
 
+def with_todays_noon(script):
+    """`script`, with `noon` set to today's noon (UTC), worked out once: run in the test's process
+    and in a child, each working it out for itself could be either side of midnight."""
+    from django.utils import timezone
+
+    noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
+    return f"from datetime import datetime\nnoon = datetime.fromisoformat({noon.isoformat()!r})\n{script}"
+
+
 def child_database_url():
     """A DATABASE_URL for the database this test session uses, for child processes."""
     from django.db import connection

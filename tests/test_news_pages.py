@@ -12,7 +12,7 @@ from regions.models import Region
 from tests.html_inspect import elements
 from tests.news_factories import make_article, make_event, make_past_event, make_topic
 from tests.page_text import main_of
-from tests.subprocess_env import pages_on_sqlite
+from tests.subprocess_env import pages_on_sqlite, with_todays_noon
 from tests.upload_files import image_bytes, upload
 
 pytestmark = pytest.mark.django_db
@@ -263,16 +263,15 @@ def test_unknown_event_is_a_404(client):
 # SQLite, the zero-setup default of `make run`, reads these pages with the ORM's querysets
 # where PostgreSQL runs prepared statements (JSON arrays for the article's topics and regions).
 
-# Run in both databases: two pages of news, in a topic and a region.
+# Run in both databases: two pages of news, in a topic and a region (`noon` comes from
+# with_todays_noon).
 MORE_NEWS = """
 from datetime import timedelta
-from django.utils import timezone
 from news.models import Article, Topic
 from baltmet import renditions
 from regions.models import Region
 topic = Topic.objects.create(name="Smart city", slug="smart-city")
 oslo = Region.objects.get(slug="oslo")
-noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
 for day in range(1, 13):
     article = Article.objects.create(
         title=f"Smart city news {day}", slug=f"smart-city-news-{day}", lead="What happened.",
@@ -297,10 +296,11 @@ NEWS_PAGES = [
 
 
 def test_on_sqlite_the_news_pages_show_the_same_as_on_postgresql(client, tmp_path):
-    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed", "news_seed"], NEWS_PAGES, setup=MORE_NEWS)
+    setup = with_todays_noon(MORE_NEWS)
+    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed", "news_seed"], NEWS_PAGES, setup=setup)
 
     call_command("loaddata", "regions_seed", "news_seed", verbosity=0)
-    exec(MORE_NEWS)
+    exec(setup)
     for url in NEWS_PAGES:
         status, html = on_sqlite[url]
         on_postgresql = main_of(_html(client, url))

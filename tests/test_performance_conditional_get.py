@@ -21,7 +21,7 @@ from baltmet import content_version
 from baltmet.content_version import local_midnight
 from tests.news_factories import make_article, make_event
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clock_away_from_midnight")]
 
 URLS = [
     "/news/feed/",

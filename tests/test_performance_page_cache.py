@@ -729,6 +729,7 @@ def test_a_migrate_that_fails_before_applying_anything_moves_no_version(monkeypa
     assert content_state().version == version
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_a_scheduled_article_appears_when_its_time_comes_without_any_save(client, monkeypatch):
     start = timezone.now()
     scheduled = make_article("Scheduled news", publish_at=start + timedelta(hours=1))
@@ -742,6 +743,7 @@ def test_a_scheduled_article_appears_when_its_time_comes_without_any_save(client
     assert client.get(scheduled.get_absolute_url()).status_code == 200
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_a_scheduled_event_and_an_event_ending_change_the_pages_on_time(client, monkeypatch):
     start = timezone.now()
     make_event("Ending soon", starts=start - timedelta(hours=1), ends=start + timedelta(minutes=30))
@@ -773,6 +775,7 @@ def _saved_while_the_media_fail(monkeypatch):
     return article, start, lambda: monkeypatch.setattr(renditions, "make_renditions_in_sets", working)
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are_tried_again(client, monkeypatch):
     article, start, media_back = _saved_while_the_media_fail(monkeypatch)
     for url in ("/news/", article.get_absolute_url()):
@@ -791,6 +794,7 @@ def test_a_page_made_while_an_images_renditions_fail_is_kept_only_until_they_are
         assert response[HEADER] == "miss" and re.search(r"-800w\.[0-9a-f]{12}\.png", html)
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_a_page_made_from_a_failure_remembered_earlier_is_kept_only_until_the_image_is_tried_again(client, monkeypatch):
     article, start, media_back = _saved_while_the_media_fail(monkeypatch)
     media_back()
@@ -805,6 +809,7 @@ def test_a_page_made_from_a_failure_remembered_earlier_is_kept_only_until_the_im
     assert response[HEADER] == "miss" and re.search(r"-800w\.[0-9a-f]{12}\.png", html)
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_pages_are_kept_no_longer_than_the_next_scheduled_change():
     now = timezone.now()
     make_article("Later", publish_at=now + timedelta(minutes=5))
@@ -1254,6 +1259,7 @@ def test_pages_made_inside_a_transaction_are_neither_served_nor_stored(client):
     assert client.get("/news/")[HEADER] == "bypass"
 
 
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_a_page_made_in_this_servers_future_is_not_served(client, monkeypatch):
     # Another server sharing the pages, its clock 5 s ahead, made /news/ with an article that
     # comes out at a time this server's clock has not reached (review r25i).

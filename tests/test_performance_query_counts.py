@@ -183,6 +183,7 @@ class _Clock:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clock_away_from_midnight")
 def test_every_page_runs_at_most_six_queries_made_or_cached_with_ten_and_ten_thousand_articles(settings, monkeypatch):
     # A hit reads the version every time: the most it does. (With the watch of the version on,
     # it reads it only when the watch has nothing to trust, tests/test_performance_database_version_watch.py.)

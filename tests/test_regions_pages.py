@@ -25,7 +25,7 @@ from tests.regions_factories import (
     make_organisation,
     make_region,
 )
-from tests.subprocess_env import pages_on_sqlite
+from tests.subprocess_env import pages_on_sqlite, with_todays_noon
 
 pytestmark = pytest.mark.django_db
 
@@ -285,14 +285,13 @@ def test_get_profile_of_a_region_without_institutions_or_clusters():
         Region.objects.get_profile(slug="atlantis")
 
 
-# Run in both databases: Oslo news, and upcoming and past events, for the profile to list.
+# Run in both databases: Oslo news, and upcoming and past events, for the profile to list
+# (`noon` comes from with_todays_noon).
 OSLO_NEWS_AND_EVENTS = """
 from datetime import timedelta
-from django.utils import timezone
 from news.models import Article, Event
 from regions.models import Region
 oslo = Region.objects.get(slug="oslo")
-noon = timezone.now().replace(hour=12, minute=0, second=0, microsecond=0)
 for days in (-40, -20, -1, 10, 30):
     Event.objects.create(
         title=f"Oslo event {days}", slug=f"oslo-event-{days + 100}", starts=noon + timedelta(days=days),
@@ -311,12 +310,13 @@ for days in (3, 2, 1):
 def test_on_sqlite_the_profile_shows_the_same_as_on_postgresql(client, tmp_path):
     """SQLite reads the institutions and clusters with a query each, not as JSON, and the
     upcoming and past events with a query each, not one UNION ALL: same page."""
-    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed"], ["/regions/oslo/"], setup=OSLO_NEWS_AND_EVENTS)
+    setup = with_todays_noon(OSLO_NEWS_AND_EVENTS)
+    on_sqlite = pages_on_sqlite(tmp_path, ["regions_seed"], ["/regions/oslo/"], setup=setup)
     status, html = on_sqlite["/regions/oslo/"]
     assert status == 200
 
     call_command("loaddata", "regions_seed", verbosity=0)
-    exec(OSLO_NEWS_AND_EVENTS)
+    exec(setup)
     on_postgresql = main_of(html_of(client, "/regions/oslo/"))
     assert "University of Oslo" in on_postgresql and "Cluster networks run by" in on_postgresql
     assert "Oslo news 1" in on_postgresql and "Oslo event 10" in on_postgresql and "Oslo event -40" in on_postgresql
