@@ -82,9 +82,9 @@ def test_gunicorn_answers_head_with_the_gets_headers_and_logs_no_dropped_body(db
     try:
         with gunicorn(production_env(tmp_path), output=output) as base:
             for path in ("/healthz", "/news/", "/news/feed/", "/no-such-page/"):
-                status, headers, body = _get(base + path)
-                assert _head(base + path)[0] == status
-                assert int(_head(base + path)[1]["Content-Length"]) == len(body)
+                status, _, body = _get(base + path)
+                head_status, head_headers = _head(base + path)
+                assert head_status == status and int(head_headers["Content-Length"]) == len(body)
     finally:
         shutil.rmtree(tmp_path / "static", ignore_errors=True)
     assert "no-body response" not in output[0]
