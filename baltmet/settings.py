@@ -381,5 +381,6 @@ LOGGING = {
 # available because PyYAML is in requirements.txt.
 SERIALIZATION_MODULES = {
     "json": "baltmet.serializers.json",
+    "jsonl": "baltmet.serializers.jsonl",
     "yaml": "baltmet.serializers.yaml",
 }

@@ -6,8 +6,8 @@ from news.models import Article
 from tests.fixture_tools import load
 
 
-def test_json_and_yaml_are_available_formats():
-    assert {"json", "yaml"} <= set(get_serializer_formats())
+def test_json_jsonl_and_yaml_are_available_formats():
+    assert {"json", "jsonl", "yaml"} <= set(get_serializer_formats())
 
 
 def test_yaml_fixture_loads_with_natural_keys(db):

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from django.core.management import call_command
 
 from news.models import Article, Event, Topic
@@ -30,20 +31,21 @@ def test_dump_flush_load_dump_gives_the_same_dump(db, tmp_path):
     assert dump() == first
 
 
-def test_a_json_dump_keeps_times_to_the_microsecond(db, tmp_path):
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_a_json_dump_keeps_times_to_the_microsecond(db, tmp_path, fmt):
     # Django's encoder writes milliseconds: a time less than one past its second, as one in a
     # thousand is, was dumped as ".000Z", loaded as a whole second and dumped again as "Z".
     published = datetime(2026, 3, 1, 9, 30, 0, 123, tzinfo=UTC)
     article = make_article("Precise news", publish_at=published)
-    first = dump()
+    first = dump(fmt)
     assert '"publish_at": "2026-03-01T09:30:00.000123Z"' in first
 
     _delete_all_content()
-    dump_file = tmp_path / "content.json"
+    dump_file = tmp_path / f"content.{fmt}"
     dump_file.write_text(first)
     load(str(dump_file))
     assert Article.objects.get(slug=article.slug).publish_at == published
-    assert dump() == first
+    assert dump(fmt) == first
 
 
 def test_yaml_dump_round_trips_too(db, tmp_path):

@@ -21,6 +21,8 @@ BROKEN = {
     "broken_unknown_model.json": ["news.podcast", "unknown model"],
     "broken_unknown_field.json": ['news.article "extra"', "'subtitle'"],
     "broken_bad_date.yaml": ['news.event "bad-date-yaml"', "'starts'", "not a date"],
+    "broken_bad_date.jsonl": ['news.event "bad-date-jsonl"', "'starts'", "2007-13-45"],
+    "broken_syntax.jsonl": ["broken_syntax.jsonl", "line 3 is not JSON"],
 }
 
 

@@ -1,0 +1,38 @@
+import json
+
+from django.core.serializers.base import DeserializationError
+from django.core.serializers.jsonl import Deserializer as DjangoDeserializer
+from django.core.serializers.jsonl import Serializer as DjangoSerializer
+
+from baltmet.serializers.explain import ExplainingDeserializerMixin
+from baltmet.serializers.json import MicrosecondJSONEncoder
+
+
+class Serializer(DjangoSerializer):
+    """JSON Lines with times to the microsecond, as the site's JSON writes them."""
+
+    def _init_options(self):
+        self.options.setdefault("cls", MicrosecondJSONEncoder)
+        super()._init_options()
+
+
+class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):
+    def __init__(self, stream_or_string, **options):
+        # Django's reads the lines with its own class's `_get_lines`, by name: skip it.
+        if isinstance(stream_or_string, bytes):
+            stream_or_string = stream_or_string.decode()
+        if isinstance(stream_or_string, str):
+            stream_or_string = stream_or_string.splitlines()
+        super(DjangoDeserializer, self).__init__(self._numbered_lines(stream_or_string), **options)
+
+    @staticmethod
+    def _numbered_lines(stream):
+        # Django's raises a DeserializationError without a message: name the line, as a
+        # maintainer with a file of a thousand lines needs it.
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                raise DeserializationError(f"line {number} is not JSON: {exc}") from exc
