@@ -2,12 +2,13 @@
 database afresh every time."""
 
 import re
+import threading
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.paginator import Paginator
-from django.db import DatabaseError, DataError, connection, transaction
+from django.db import DatabaseError, DataError, connection, connections, transaction
 from django.db.models import Count, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import JSONObject, Left
@@ -221,6 +222,30 @@ def test_a_new_database_session_prepares_the_query_again():
     with CaptureQueriesContext(connection) as again:
         assert titles_after.rows(after=0) == [("Still here", "100%")]
     assert again.captured_queries[0]["sql"].startswith("PREPARE baltmet_")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_thread_prepares_the_query_in_its_own_database_session():
+    # Django gives each thread its own connection: a statement prepared in one session is
+    # unknown to the other's, and each thread compiles the query for itself.
+    make_article("Seen by both")
+    titles_after = _titles_after()
+    assert titles_after.rows(after=0) == [("Seen by both", "100%")]
+
+    def in_another_thread():
+        try:
+            with CaptureQueriesContext(connections["default"]) as queries:
+                found["rows"] = titles_after.rows(after=0)
+            found["sql"] = [query["sql"] for query in queries.captured_queries]
+        finally:
+            connections.close_all()
+
+    found = {}
+    worker = threading.Thread(target=in_another_thread)
+    worker.start()
+    worker.join()
+    assert found["rows"] == [("Seen by both", "100%")]
+    assert found["sql"][0].startswith("PREPARE baltmet_")
 
 
 def test_statements_are_not_prepared_when_turned_off(settings):
@@ -552,6 +577,15 @@ def test_prepared_pages_count_and_page_as_the_queryset_does():
     assert (by_prepared.count, by_prepared.num_pages) == (by_queryset.count, by_queryset.num_pages) == (7, 3)
     for number in (1, 2, 3):
         assert [title for (title,) in by_prepared.page(number)] == [a.title for a in by_queryset.page(number)]
+
+
+def test_a_slice_ending_before_it_starts_reads_no_rows():
+    # As a list's slice is; PostgreSQL refuses a negative LIMIT.
+    now = timezone.now()
+    make_article("Only one", publish_at=now - timedelta(days=1))
+    pages = PreparedPages(_number_published, _titles_newest_first, list, now=now)
+    assert pages[0:1] == [("Only one",)]
+    assert pages[1:0] == [] and pages[0:0] == []
 
 
 def test_the_news_pages_count_published_articles_in_one_plain_aggregate():
