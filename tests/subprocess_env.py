@@ -16,7 +16,7 @@ from tests.settings_loader import STRONG_KEY
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def _child_env(env):
+def child_env(env):
     """This process's environment without the project's settings (a child reads its own from
     `env`), plus `env`."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_URL"))}
@@ -25,7 +25,7 @@ def _child_env(env):
 
 def run_python(code, env, timeout=60):
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=_child_env(env), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=child_env(env), capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -33,7 +33,7 @@ def run_manage(args, env, timeout=120):
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=PROJECT_DIR,
-        env=_child_env(env),
+        env=child_env(env),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -63,7 +63,7 @@ def django_child(body, *args, env):
     child = subprocess.Popen(
         [sys.executable, "-c", _DJANGO_SET_UP + body, *args],
         cwd=PROJECT_DIR,
-        env=_child_env(env),
+        env=child_env(env),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -183,7 +183,7 @@ def gunicorn(env, workers=1, app="baltmet.wsgi:application", output=None):
         [str(Path(sys.executable).with_name("gunicorn")), app,
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--no-control-socket"],
         cwd=PROJECT_DIR,
-        env=_child_env(env),
+        env=child_env(env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

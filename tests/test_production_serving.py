@@ -11,7 +11,7 @@ import pytest
 
 from tests.subprocess_env import (
     PROJECT_DIR,
-    _child_env,
+    child_env,
     env_on_the_test_database,
     free_port,
     gunicorn,
@@ -100,7 +100,7 @@ def test_make_serve_leaves_no_control_socket_for_another_server_to_take_over(db,
     runtime.mkdir()
     env = {**production_env(tmp_path), "HOME": str(tmp_path), "XDG_RUNTIME_DIR": str(runtime), "PORT": str(free_port())}
     server = subprocess.Popen(
-        ["scripts/serve.sh"], cwd=PROJECT_DIR, env=_child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        ["scripts/serve.sh"], cwd=PROJECT_DIR, env=child_env(env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         wait_until_answering(server, f"http://127.0.0.1:{env['PORT']}", "serve.sh", tries=1200)
