@@ -9,6 +9,12 @@ def main():
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
+    # A change the command saved but could not announce to the page cache (its database or
+    # Redis down for seconds) leaves visitors old pages: an exit status a cron job reports.
+    from baltmet.content_version import settle_before_exit
+
+    if not settle_before_exit():
+        sys.exit(1)
 
 
 if __name__ == "__main__":

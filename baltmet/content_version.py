@@ -378,30 +378,44 @@ def _pay_owed_versions(using, writes):
             _tell_the_database_watches(using)
 
 
-def _pay_owed_versions_before_exit():
+_exit_settled = None  # what settle_before_exit() found, once it has run
+
+
+def settle_before_exit():
     """A process ending while it owes a version (a script that changed content during an
     outage) keeps trying for VERSION_WRITE_SECONDS, rather than leave it to the next change,
-    which may come hours later; what it still owes then is logged."""
+    which may come hours later; what it still owes then is logged. Whether every change it
+    made is recorded: manage.py exits 1 where not, so that a cron job's change the page cache
+    never heard of is not reported as a success. Runs once: as manage.py ends a command, or
+    at exit (any process)."""
+    global _exit_settled
+    if _exit_settled is not None:
+        return _exit_settled
     owed = unfinished = True  # as far as it knows if it is stopped again while it waits
     try:
         owed, unfinished = _OwedVersionWrites.finish(VERSION_WRITE_SECONDS)
     finally:
-        _log_what_the_exit_leaves(owed, unfinished)
+        _exit_settled = not _log_what_the_exit_leaves(owed, unfinished)
+    return _exit_settled
 
 
 def _log_what_the_exit_leaves(owed, unfinished):
+    """Logs what an ending process leaves unrecorded; whether it leaves anything."""
     if owed and _writes_given_up:
         logger.error(
             "page cache: this process ends without recording a content change in %s; cached pages "
             "may be out of date until the next change",
             " or ".join(sorted(_writes_given_up)),
         )
-    elif unfinished:
+        return True
+    if unfinished:
         logger.error(
             "page cache: this process ends while still recording a content change (moving the shared "
             "cache's version again, or telling other processes); cached pages, or the validators of "
             "feeds, calendars and sitemaps, may be out of date until the next change"
         )
+        return True
+    return False
 
 
 def _after_fork_in_child():
@@ -411,7 +425,7 @@ def _after_fork_in_child():
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
-atexit.register(_pay_owed_versions_before_exit)
+atexit.register(settle_before_exit)
 
 
 def _write_waiting_briefly(using):

@@ -15,8 +15,10 @@ from django.db import OperationalError, connection, connections
 from baltmet import content_version
 from baltmet.models import ContentVersion
 from baltmet.content_version import content_changed
+from news.models import Article
 from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
+from tests.fixture_tools import IMPORT_FIXTURES
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
 from tests.subprocess_env import child_database_url, env_on_the_test_database, run_python
@@ -277,6 +279,7 @@ django.setup()
 from django.db import transaction
 from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
+from tests.fixture_tools import IMPORT_FIXTURES
 
 down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
 content_version.VERSION_WRITE_SECONDS = 0.3
@@ -312,6 +315,58 @@ def test_a_script_ending_with_the_database_still_down_says_what_it_leaves_owed()
     result = _script_giving_up(at_exit="pass")
     assert _version() == version
     assert "ends without recording a content change in the database" in result.stderr
+
+
+# manage.py running a command that changes content, with the database refusing the version's
+# writes from the start (for good, unless `AT_FINISH` makes it answer again as the process
+# settles what it owes).
+_MANAGE_PY_GIVING_UP = """
+import os, sys, types
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "baltmet.settings")
+import django
+django.setup()
+from baltmet import content_version
+from tests.failing_version_writes import database_refusing_version_writes
+from tests.fixture_tools import IMPORT_FIXTURES
+import manage
+
+down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))
+content_version.VERSION_WRITE_SECONDS = 0.3
+content_version.OWED_VERSION_RETRY_SECONDS = 600
+real_finish = content_version._OwedVersionWrites.finish
+
+def finish(seconds):
+    {at_finish}
+    return real_finish(seconds)
+
+content_version._OwedVersionWrites.finish = finish
+sys.argv = ["manage.py", "loaddata", {fixture!r}, "--verbosity", "0"]
+manage.main()
+"""
+
+
+def _manage_py_loading_content(at_finish):
+    script = _MANAGE_PY_GIVING_UP.format(at_finish=at_finish, fixture=str(IMPORT_FIXTURES / "base_content.json"))
+    return run_python(script, env_on_the_test_database(DJANGO_PAGE_CACHE_LISTEN="0"))
+
+
+def test_a_command_whose_change_the_page_cache_never_heard_of_exits_1():
+    content_changed()
+    version = _version()
+    result = _manage_py_loading_content(at_finish="pass")
+    assert result.returncode == 1, result.stderr
+    assert "ends without recording a content change in the database" in result.stderr
+    assert _version() == version
+    assert Article.objects.exists(), "the command's own work is kept"
+
+
+def test_a_command_whose_change_is_recorded_as_it_exits_exits_0():
+    content_changed()
+    version = _version()
+    result = _manage_py_loading_content(at_finish="down.clear()")
+    assert result.returncode == 0, result.stderr
+    assert "ends without recording" not in result.stderr
+    assert _version() != version
 
 
 def test_a_script_with_autocommit_off_has_what_it_owes_committed_as_it_exits():
@@ -368,6 +423,7 @@ import django
 django.setup()
 from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
+from tests.fixture_tools import IMPORT_FIXTURES
 
 down = database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # for good: no undo
 content_version.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped
@@ -394,6 +450,7 @@ import django
 django.setup()
 from baltmet import content_version
 from tests.failing_version_writes import database_refusing_version_writes
+from tests.fixture_tools import IMPORT_FIXTURES
 
 database_refusing_version_writes(types.SimpleNamespace(setattr=setattr))  # down for good
 content_version.VERSION_WRITE_SECONDS = 30.0  # still trying when the script is stopped, and as it exits
@@ -463,8 +520,9 @@ def test_an_exit_stopped_again_says_what_it_may_leave_unfinished(monkeypatch, ca
         raise KeyboardInterrupt
 
     monkeypatch.setattr(content_version._OwedVersionWrites, "finish", stopped_again)
+    monkeypatch.setattr(content_version, "_exit_settled", None)
     with pytest.raises(KeyboardInterrupt):
-        content_version._pay_owed_versions_before_exit()
+        content_version.settle_before_exit()
     assert "ends while still recording a content change" in caplog.text
 
 
