@@ -53,13 +53,13 @@ class RedisCache(django_redis.RedisCache):
         """Tell every process watching `key` that its value changed, after changing it."""
         redis_watch.announce(self._cache.get_client(write=True), self.make_and_validate_key(key, version=version))
 
-    def count_up(self, key, start, version=None):
+    def count_up(self, key, start, version=None, also=None):
         """Add one to the integer at `key`, or start it at `start` where there is none, in one
         step (a key deleted between checking and adding would otherwise start again at 1).
         Returns True; False where Redis was full and refused to write (at `maxmemory` under
         the `noeviction` policy, Redis's default): the key is then deleted instead, which a
         full Redis still takes, so that whoever reads it next finds none rather than the value
-        before."""
+        before. `also` ({key: integer}) are set in the same step."""
         key = self.make_and_validate_key(key, version=version)
         client = self._cache.get_client(key, write=True)
         try:
@@ -68,11 +68,46 @@ class RedisCache(django_redis.RedisCache):
             with client.pipeline(transaction=True) as pipe:
                 pipe.set(key, int(start) - 1, nx=True)
                 pipe.incr(key)
+                for other, value in (also or {}).items():
+                    pipe.set(self.make_and_validate_key(other, version=version), int(value))
                 pipe.execute()
         except redis.exceptions.OutOfMemoryError:
             client.delete(key)
             return False
         return True
+
+    def count_up_unless(self, key, start, check_key, value, version=None):
+        """count_up(key, start, also={check_key: value}) unless the integer at `check_key` is
+        `value` already, checked and done in one step (WATCH: other processes may do the same
+        meanwhile, and only one is to count up). Returns (the integer at `key` after, whether
+        it was counted up, what `check_key` held before or None); the integer is None where
+        Redis was full (see count_up())."""
+        name, key = key, self.make_and_validate_key(key, version=version)
+        check = self.make_and_validate_key(check_key, version=version)
+        client = self._cache.get_client(key, write=True)
+        with client.pipeline() as pipe:
+            while True:
+                before = None
+                try:
+                    pipe.watch(check)
+                    held = pipe.get(check)
+                    before = None if held is None else int(held)
+                    if before == value:
+                        pipe.unwatch()
+                        current = client.get(key)
+                        if current is None:  # deleted by a full Redis: started as shared_version() does
+                            return self.start_counter(name, start, version=version), False, before
+                        return int(current), False, before
+                    pipe.multi()
+                    pipe.set(key, int(start) - 1, nx=True)
+                    pipe.incr(key)
+                    pipe.set(check, int(value))
+                    return pipe.execute()[1], True, before
+                except redis.WatchError:
+                    continue
+                except redis.exceptions.OutOfMemoryError:
+                    client.delete(key)
+                    return None, False, before
 
     def start_counter(self, key, start, version=None):
         """The integer at `key`, set to `start` first where there is none, read from the server

@@ -26,7 +26,11 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
     runs no SQL. Changes increment it there (INCR, atomic) after the commit, right after the
     database row (which feeds', calendars' and sitemaps' validators come from; `_bump`), and
     announce that it changed (baltmet.redis_watch). Every process that changes content must
-    then have the same REDIS_URL (it has, when all read one environment); a change made while
+    then have the same REDIS_URL (it has, when all read one environment). Redis also keeps the
+    database's version that its own last moved after (DATABASE_VERSION_KEY), and a page made
+    from a database's version it does not follow moves Redis's then (`follow_the_database`):
+    a change recorded by a process without REDIS_URL shows from the next page made in any
+    process, not at once, and is logged as a warning. A change made while
     Redis is unreachable is logged as an error, and pages cached before it may be served until
     Redis is back and the process that made the change writes its version there
     (`_OwedVersionWrites`), or they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis may also come
@@ -64,7 +68,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, Error, connections, models, transaction
-from django.db.models import Case, F, Subquery, Value, When
+from django.db.models import Subquery
 from django.db.models.functions import Now
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 from django.utils import timezone
@@ -82,6 +86,10 @@ CONTENT_APPS = frozenset({"news", "regions"})
 VERSION_KEY = "page-cache:version"
 # The run_id of the Redis server process the shared version was last started on.
 _RUN_ID_KEY = "page-cache:redis-run-id"
+# The database's version that the shared version last moved after: a change recorded in the
+# database alone (by a process without REDIS_URL) is found by the next page made, which moves
+# the shared version then (follow_the_database()).
+DATABASE_VERSION_KEY = "page-cache:database-version"
 # How long a content change tries to record its new version in each place, and the pause
 # between tries.
 VERSION_WRITE_SECONDS = 3.0
@@ -95,6 +103,9 @@ OWED_VERSION_RETRY_SECONDS = 1.0
 _writes_given_up = set()  # places where a change gave up, and none has got through since
 _give_ups = {}  # place: how many times a change gave up on it (a write discards only older ones)
 _given_up_lock = threading.Lock()  # a change giving up, and a write getting through, one at a time
+# .version: the database's version this thread wrote for the change it is recording, if any,
+# for Redis's write to name as the one it follows.
+_written = threading.local()
 
 
 def every_change_recorded():
@@ -208,6 +219,7 @@ def _bump(using):
     # transaction's owner, who must not go on as if nothing happened. Redis's has no part in it.
     in_transaction = connection.in_atomic_block or not connection.get_autocommit()
     writes = _version_writes(using, in_transaction)
+    _written.version = None
     try:
         written = _written_or_logged(writes, raised={"the database"} if in_transaction else set())
         if written[:2] == ["the shared cache", "the database"]:
@@ -364,6 +376,7 @@ class _OwedVersionWrites:
 
 def _pay_owed_versions(using, writes):
     """One try of each of `writes` ({place: write}) still owed (_writes_given_up)."""
+    _written.version = None
     for place in [place for place in writes if place in _writes_given_up]:
         give_ups = _give_ups_of(place)
         try:
@@ -586,14 +599,23 @@ def _a_watch_trusts(using):
 
 
 def _write_new_database_version(using):
+    """Moves the database's version on (kept by _written for Redis's write to name)."""
     now = timezone.now()
     stamp = _new_stamp()
-    versions = ContentVersion.objects.using(using)
-    bumped = versions.filter(pk=1).update(
-        version=Case(When(version__gte=stamp, then=F("version") + 1), default=Value(stamp)), changed=now
-    )
-    if not bumped:
-        versions.get_or_create(pk=1, defaults={"version": stamp, "changed": now})
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        # The ORM's update() cannot say what it wrote; RETURNING does, in the same statement.
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(ContentVersion._meta.db_table)} "
+            "SET version = CASE WHEN version >= %s THEN version + 1 ELSE %s END, changed = %s "
+            "WHERE id = 1 RETURNING version",
+            [stamp, stamp, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        version, _ = ContentVersion.objects.using(using).get_or_create(pk=1, defaults={"version": stamp, "changed": now})
+        row = [version.version]
+    _written.version = row[0]
 
 
 def _incr_and_announce(cache):
@@ -604,7 +626,10 @@ def _incr_and_announce(cache):
     # bring about by asking for many addresses): the version is then deleted, and no page
     # matches until Redis has room to start a new one, greater than any before. Pages are made
     # afresh meanwhile, not served out of date.
-    if not cache.count_up(VERSION_KEY, _new_stamp()):
+    # With the database's version this change wrote, if it did: the one the shared version
+    # now follows.
+    followed = getattr(_written, "version", None)
+    if not cache.count_up(VERSION_KEY, _new_stamp(), also={DATABASE_VERSION_KEY: followed} if followed else None):
         _redis_full()
     # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
     cache.announce_change(VERSION_KEY)
@@ -650,6 +675,33 @@ def watched_version(cache, watch):
         watch.checked(subscription)
         # Asked again: takes in the announcement of a new version, or a subscription lost again.
     raise ConnectionError("the subscription to the page cache's version in Redis keeps breaking")
+
+
+def follow_the_database(cache, database_version):
+    """The shared version to store a page under that is made from `database_version` (read
+    from the database before the page), once the shared version has moved after it: where the
+    shared cache does not say it did, the database's version was moved by a process that did
+    not move Redis's (one started without REDIS_URL, or whose write to Redis was given up),
+    and pages stored before are not to be served any more. So the shared version moves on now,
+    once for all the processes that find this, and is announced. None where Redis is full."""
+    version, moved, followed_before = cache.count_up_unless(
+        VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, database_version
+    )
+    if version is None:
+        _redis_full()
+        return None
+    if moved:
+        cache.announce_change(VERSION_KEY)
+        # None: a new Redis, or one that never heard of the database's versions; nothing wrong.
+        if followed_before is not None:
+            logger.warning(
+                "page cache: the content version in the database (%s) moved without the one in Redis "
+                "(which followed %s): a change was recorded by a process without REDIS_URL, or one "
+                "that could not reach Redis; pages stored before it are no longer served",
+                database_version,
+                followed_before,
+            )
+    return version
 
 
 def shared_version(cache, values):

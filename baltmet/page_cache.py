@@ -223,12 +223,12 @@ class PageCacheMiddleware:
         now = timezone.now()
         cache = content_version.shared_cache()
         key = _key(request)
-        entry = version = state = None
+        entry = version = state = followed = None
         if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
             cache = None
         else:
             try:
-                entry, version, state = self._lookup(cache, key, now)
+                entry, version, state, followed = self._lookup(cache, key, now)
             except Exception as error:
                 # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
                 _cache_failed("page cache unavailable, serving uncached", error)
@@ -252,6 +252,8 @@ class PageCacheMiddleware:
             state = content_version.content_state(now)
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
+            elif cache is not None and version is not None and followed != state.version:
+                version = self._following_the_database(cache, state.version)
         bounds = []
         token = _page_bounds.set(bounds)
         try:
@@ -290,6 +292,17 @@ class PageCacheMiddleware:
         return _without_a_length_if_not_modified(response)
 
     @staticmethod
+    def _following_the_database(cache, database_version):
+        """The shared version, once it has moved after `database_version` (a change recorded
+        by a process without Redis is found here, by the next page made); None where it
+        cannot be told, and the page is not stored."""
+        try:
+            return content_version.follow_the_database(cache, database_version)
+        except Exception as error:
+            _cache_failed("page cache unavailable, page not stored", error)
+            return None
+
+    @staticmethod
     def _keep_locally(key, entry, seconds):
         local = _local_cache()
         if local is not None and seconds >= 1:
@@ -297,7 +310,8 @@ class PageCacheMiddleware:
 
     @classmethod
     def _lookup(cls, cache, key, now):
-        """(the stored entry or None, the current content version, the ContentState if read).
+        """(the stored entry or None, the current content version, the ContentState if read,
+        the database's version the shared version follows, if read).
 
         With the version in a shared cache (Redis), a hit runs no SQL, and the database is
         asked only when a page is made. While this process's watch of the version has heard
@@ -314,21 +328,21 @@ class PageCacheMiddleware:
                 if version is not None:
                     entry = local.get(key)
                     if entry is not None and entry["version"] == version:
-                        return entry, version, None
-            values = cache.get_many([key, content_version.VERSION_KEY])
+                        return entry, version, None, None
+            values = cache.get_many([key, content_version.VERSION_KEY, content_version.DATABASE_VERSION_KEY])
             version, entry = content_version.shared_version(cache, values), values.get(key)
             if watch is not None:
                 watch.remember(version, token)
                 if entry is not None and entry["version"] == version:
                     cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
-            return entry, version, None
+            return entry, version, None, values.get(content_version.DATABASE_VERSION_KEY)
         entry = cache.get(key)
         watch = _database_watch()
         token = None
         if watch is not None:
             version, token = watch.get()
             if version is not None and entry is not None and entry["version"] == version:
-                return entry, version, None
+                return entry, version, None, None
         if entry is None:
             # To be made: the version and the next scheduled change, in one query.
             state = content_version.content_state(now)
@@ -339,4 +353,4 @@ class PageCacheMiddleware:
             version, state = content_version.database_version(), None
         if watch is not None:
             watch.remember(version, token)
-        return entry, version, state
+        return entry, version, state, None

@@ -87,6 +87,46 @@ def test_count_up_is_one_step_a_key_deleted_meanwhile_never_comes_back_as_1(redi
     assert redis_cache.get("version") in (1_000_001, 2_000_000)
 
 
+def test_count_up_sets_what_it_is_told_to_in_the_same_step(redis_cache):
+    assert redis_cache.count_up("version", 5000, also={"followed": 42})
+    assert redis_cache.get_many(["version", "followed"]) == {"version": 5000, "followed": 42}
+
+
+def test_count_up_unless_counts_up_only_where_the_check_holds_another_value(redis_cache):
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42) == (5000, True, None)
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42) == (5000, False, 42)
+    assert redis_cache.count_up_unless("version", 5000, "followed", 43) == (5001, True, 42)
+    assert redis_cache.get_many(["version", "followed"]) == {"version": 5001, "followed": 43}
+    redis_cache.delete("version")  # as a full Redis does
+    assert redis_cache.count_up_unless("version", 7000, "followed", 43) == (7000, False, 43)
+
+
+def test_count_up_unless_counts_up_once_for_processes_doing_it_at_once(redis_cache, monkeypatch):
+    # Another process counts up for the same value between this one's check and its step:
+    # this one's step is refused (WATCH), and it checks again.
+    client = redis_cache._cache.get_client(write=True)
+    other = RedisCache(redis_cache._servers[0], {"KEY_PREFIX": redis_cache.key_prefix})
+    real_pipeline = client.pipeline
+    raced = []
+
+    def pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_multi = pipe.multi
+
+        def multi():
+            if not raced:
+                raced.append(other.count_up_unless("version", 5000, "followed", 42))
+            return real_multi()
+
+        pipe.multi = multi
+        return pipe
+
+    monkeypatch.setattr(client, "pipeline", pipeline)
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42) == (5000, False, 42)
+    assert raced == [(5000, True, None)]
+    other.close()
+
+
 @pytest.fixture
 def redis_user_without_scripting():
     """The URL of the tests' Redis for a user that may do everything but run scripts, as on

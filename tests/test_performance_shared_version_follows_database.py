@@ -1,0 +1,89 @@
+"""With REDIS_URL, pages go by the content version in Redis, which every change made with it
+moves. A change recorded in the database alone, by a process started without REDIS_URL (a cron
+job, an operator's shell missing the variable), is found by the next page made, in any
+process: the version in Redis moves then, and no page stored before is served again
+(baltmet.content_version.follow_the_database). These commit (transactional_db)."""
+
+import logging
+
+import pytest
+
+from baltmet import content_version
+from baltmet.models import ContentVersion
+from baltmet.page_cache import HEADER
+from tests.news_factories import make_article
+from tests.redis_for_tests import emptied, use_redis_page_cache
+from tests.subprocess_env import env_on_the_test_database, run_python
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_DB = 10
+WARNING = "moved without the one in Redis"
+
+
+@pytest.fixture
+def redis_page_cache(settings):
+    cache = use_redis_page_cache(settings, REDIS_DB)
+    yield cache
+    emptied(cache)
+    cache.close()
+
+
+def _database_version():
+    return ContentVersion.objects.get(pk=1).version
+
+
+def _followed(cache):
+    return cache.get_many([content_version.VERSION_KEY, content_version.DATABASE_VERSION_KEY])
+
+
+def _served_twice(client, path):
+    client.get(path)
+    response = client.get(path)
+    assert response[HEADER] == "hit", "stored"
+    return response
+
+
+def test_a_change_made_by_a_process_without_redis_shows_from_the_next_page_made(redis_page_cache, client, caplog):
+    article = make_article("Old title")
+    other = make_article("Another article")
+    _served_twice(client, article.get_absolute_url())
+
+    # The project's own settings, without REDIS_URL: the change moves the database's version only.
+    changed = run_python(
+        "import django; django.setup()\n"
+        "from news.models import Article\n"
+        f"Article.objects.filter(pk={article.pk}).update(title='New title')\n",
+        env_on_the_test_database(),
+    )
+    assert changed.returncode == 0, changed.stderr
+
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        assert client.get(other.get_absolute_url())[HEADER] == "miss", "a page made"
+    response = client.get(article.get_absolute_url())
+    assert "New title" in response.content.decode(), f"{response[HEADER]}: a page from before the change"
+    assert WARNING in caplog.text
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+
+
+def test_a_change_made_with_redis_names_the_database_version_it_follows(redis_page_cache, client, caplog):
+    article = make_article("Saved with Redis")
+    client.get(article.get_absolute_url())  # a page made: Redis follows the database from here on
+    make_article("Saved with Redis too")
+    followed = _followed(redis_page_cache)
+    assert followed[content_version.DATABASE_VERSION_KEY] == _database_version()
+
+    # Pages made after it find nothing to follow: the version moved once, for the change.
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        _served_twice(client, article.get_absolute_url())
+    assert _followed(redis_page_cache) == followed
+    assert WARNING not in caplog.text
+
+
+def test_a_redis_that_never_followed_the_database_starts_to_without_a_warning(redis_page_cache, client, caplog):
+    article = make_article("Before Redis")
+    redis_page_cache.delete(content_version.DATABASE_VERSION_KEY)  # a new Redis, or an older release's
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        _served_twice(client, article.get_absolute_url())
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+    assert WARNING not in caplog.text
