@@ -677,28 +677,30 @@ def watched_version(cache, watch):
     raise ConnectionError("the subscription to the page cache's version in Redis keeps breaking")
 
 
-def follow_the_database(cache, database_version):
-    """The shared version to store a page under that is made from `database_version` (read
-    from the database before the page), once the shared version has moved after it: where the
-    shared cache does not say it did, the database's version was moved by a process that did
-    not move Redis's (one started without REDIS_URL, or whose write to Redis was given up),
-    and pages stored before are not to be served any more. So the shared version moves on now,
-    once for all the processes that find this, and is announced. None where Redis is full."""
+def follow_the_database(cache, state, now):
+    """The shared version to store a page under that is made from `state` (a ContentState
+    read from the database before the page), once the shared version has moved after its
+    version: where the shared cache does not say it did, the database's version was moved by
+    a process that did not move Redis's (one started without REDIS_URL, or whose write to
+    Redis was given up, or is still to come), and pages stored before are not to be served
+    any more. So the shared version moves on now, once for all the processes that find this,
+    and is announced. None where Redis is full."""
     version, moved, followed_before = cache.count_up_unless(
-        VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, database_version
+        VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, state.version
     )
     if version is None:
         _redis_full()
         return None
     if moved:
         cache.announce_change(VERSION_KEY)
-        # None: a new Redis, or one that never heard of the database's versions; nothing wrong.
-        if followed_before is not None:
+        # None: a new Redis, or one that never heard of the database's versions. A change
+        # newer than its writes' tries may be one whose write to Redis is still to come.
+        if followed_before is not None and now - state.changed > timedelta(seconds=VERSION_WRITE_SECONDS):
             logger.warning(
                 "page cache: the content version in the database (%s) moved without the one in Redis "
                 "(which followed %s): a change was recorded by a process without REDIS_URL, or one "
                 "that could not reach Redis; pages stored before it are no longer served",
-                database_version,
+                state.version,
                 followed_before,
             )
     return version

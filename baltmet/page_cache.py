@@ -253,7 +253,7 @@ class PageCacheMiddleware:
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
             elif cache is not None and version is not None and followed != state.version:
-                version = self._following_the_database(cache, state.version)
+                version = self._following_the_database(cache, state, now)
         bounds = []
         token = _page_bounds.set(bounds)
         try:
@@ -292,12 +292,12 @@ class PageCacheMiddleware:
         return _without_a_length_if_not_modified(response)
 
     @staticmethod
-    def _following_the_database(cache, database_version):
-        """The shared version, once it has moved after `database_version` (a change recorded
-        by a process without Redis is found here, by the next page made); None where it
-        cannot be told, and the page is not stored."""
+    def _following_the_database(cache, state, now):
+        """The shared version, once it has moved after the database's in `state` (a change
+        recorded by a process without Redis is found here, by the next page made); None where
+        it cannot be told, and the page is not stored."""
         try:
-            return content_version.follow_the_database(cache, database_version)
+            return content_version.follow_the_database(cache, state, now)
         except Exception as error:
             _cache_failed("page cache unavailable, page not stored", error)
             return None
