@@ -11,9 +11,10 @@ def main():
     execute_from_command_line(sys.argv)
     # A change the command saved but could not announce to the page cache (its database or
     # Redis down for seconds) leaves visitors old pages: an exit status a cron job reports.
-    from baltmet.content_version import settle_before_exit
-
-    if not settle_before_exit():
+    # Only where the command loaded it: `--version` or `help` with broken settings never set
+    # Django up, and could not import it.
+    content_version = sys.modules.get("baltmet.content_version")
+    if content_version is not None and not content_version.settle_before_exit():
         sys.exit(1)
 
 

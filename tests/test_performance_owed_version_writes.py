@@ -21,7 +21,7 @@ from tests.failing_version_writes import database_refusing_version_writes
 from tests.fixture_tools import IMPORT_FIXTURES
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
-from tests.subprocess_env import child_database_url, env_on_the_test_database, run_python
+from tests.subprocess_env import child_database_url, env_on_the_test_database, run_manage, run_python
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -367,6 +367,15 @@ def test_a_command_whose_change_is_recorded_as_it_exits_exits_0():
     assert result.returncode == 0, result.stderr
     assert "ends without recording" not in result.stderr
     assert _version() != version
+
+
+@pytest.mark.parametrize("args", [["--version"], ["help"]])
+def test_manage_py_without_working_settings_still_answers_what_needs_none(args):
+    # Without a secret key (DEBUG off) Django is never set up for these: manage.py must not
+    # load the page cache's code to ask what it owes (review r31).
+    result = run_manage(args, {"DJANGO_SETTINGS_MODULE": "baltmet.settings"})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_script_with_autocommit_off_has_what_it_owes_committed_as_it_exits():
