@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.core import serializers
 from django.core.management import call_command
 
 from news.models import Article, Event, Topic
@@ -56,3 +57,19 @@ def test_yaml_dump_round_trips_too(db, tmp_path):
     dump_file.write_text(first)
     load(str(dump_file))
     assert dump("yaml") == first
+
+
+def test_json_lines_keep_line_separators_inside_strings(db):
+    # Written as they are (the dump is not ASCII-only); only a newline ends a line.
+    topic = Topic(name="Line\u2028and paragraph\u2029and next line\u0085", slug="separators")
+    dumped = serializers.serialize("jsonl", [topic])
+    assert "\u2028" in dumped
+    for data in (dumped, dumped.encode()):
+        [loaded] = serializers.deserialize("jsonl", data)
+        assert loaded.object.name == topic.name
+
+
+def test_json_lines_given_as_text_may_start_with_a_byte_order_mark(db):
+    dumped = serializers.serialize("jsonl", [Topic(name="Marked", slug="marked")]).replace("\n", "\r\n")
+    for data in (("\ufeff" + dumped).encode(), "\ufeff" + dumped):
+        assert [loaded.object.name for loaded in serializers.deserialize("jsonl", data)] == ["Marked"]

@@ -22,7 +22,8 @@ BROKEN = {
     "broken_unknown_field.json": ['news.article "extra"', "'subtitle'"],
     "broken_bad_date.yaml": ['news.event "bad-date-yaml"', "'starts'", "not a date"],
     "broken_bad_date.jsonl": ['news.event "bad-date-jsonl"', "'starts'", "2007-13-45"],
-    "broken_syntax.jsonl": ["broken_syntax.jsonl", "line 3 is not JSON"],
+    "broken_syntax.jsonl": ["broken_syntax.jsonl", "line 3, column 54 is not JSON", "Expecting"],
+    "broken_not_an_object.jsonl": ["line 2 is not an object with 'model' and 'fields': [1, 2]"],
 }
 
 

@@ -18,11 +18,13 @@ class Serializer(DjangoSerializer):
 
 class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):
     def __init__(self, stream_or_string, **options):
-        # Django's reads the lines with its own class's `_get_lines`, by name: skip it.
+        # Django's reads the lines with its own class's `_get_lines`, by name: skip it. And
+        # its splitlines() also breaks at U+2028, U+2029 and U+0085, which a dump (not
+        # ASCII-only) writes as they are inside strings: only a newline ends a line.
         if isinstance(stream_or_string, bytes):
-            stream_or_string = stream_or_string.decode()
+            stream_or_string = stream_or_string.decode("utf-8-sig")
         if isinstance(stream_or_string, str):
-            stream_or_string = stream_or_string.splitlines()
+            stream_or_string = stream_or_string.removeprefix("\ufeff").split("\n")
         super(DjangoDeserializer, self).__init__(self._numbered_lines(stream_or_string), **options)
 
     @staticmethod
@@ -32,7 +34,16 @@ class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
+            line = line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")  # loaddata reads bytes
             try:
-                yield json.loads(line)
+                node = json.loads(line)
             except ValueError as exc:
-                raise DeserializationError(f"line {number} is not JSON: {exc}") from exc
+                # The parser's own message counts lines and characters within this one line.
+                where = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+                message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                raise DeserializationError(f"line {number}{where} is not JSON: {message}") from None
+            if not isinstance(node, dict):
+                raise DeserializationError(
+                    f"line {number} is not an object with 'model' and 'fields': {json.dumps(node)[:200]}"
+                )
+            yield node
