@@ -603,14 +603,19 @@ def _write_new_database_version(using):
     now = timezone.now()
     stamp = _new_stamp()
     connection = connections[using]
+    table = connection.ops.quote_name(ContentVersion._meta.db_table)
+    update = f"UPDATE {table} SET version = CASE WHEN version >= %s THEN version + 1 ELSE %s END, changed = %s WHERE id = 1"
+    params = [stamp, stamp, connection.ops.adapt_datetimefield_value(now)]
     with connection.cursor() as cursor:
         # The ORM's update() cannot say what it wrote; RETURNING does, in the same statement.
-        cursor.execute(
-            f"UPDATE {connection.ops.quote_name(ContentVersion._meta.db_table)} "
-            "SET version = CASE WHEN version >= %s THEN version + 1 ELSE %s END, changed = %s "
-            "WHERE id = 1 RETURNING version",
-            [stamp, stamp, connection.ops.adapt_datetimefield_value(now)],
-        )
+        if connection.features.can_return_columns_from_insert:
+            cursor.execute(update + " RETURNING version", params)
+        else:
+            # SQLite before 3.35 (Django's flag names INSERT's RETURNING, which came with
+            # UPDATE's). Read after: a version another change wrote meanwhile, committed before
+            # Redis's write that will name it, is as good to name.
+            cursor.execute(update, params)
+            cursor.execute(f"SELECT version FROM {table} WHERE id = 1")
         row = cursor.fetchone()
     if row is None:
         version, _ = ContentVersion.objects.using(using).get_or_create(pk=1, defaults={"version": stamp, "changed": now})

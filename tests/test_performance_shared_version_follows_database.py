@@ -7,6 +7,8 @@ process: the version in Redis moves then, and no page stored before is served ag
 import logging
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from baltmet import content_version
 from baltmet.models import ContentVersion
@@ -105,3 +107,14 @@ def test_a_change_whose_write_to_redis_may_still_come_is_followed_without_a_warn
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
     assert WARNING not in caplog.text
+
+
+def test_where_the_database_cannot_return_what_it_updated_the_version_is_read_after(redis_page_cache, monkeypatch):
+    # SQLite before 3.35 has no RETURNING: the version is read after the update.
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    with CaptureQueriesContext(connection) as queries:
+        make_article("Saved without RETURNING")
+    table = ContentVersion._meta.db_table
+    writes = [query["sql"] for query in queries.captured_queries if query["sql"].startswith(f'UPDATE "{table}"')]
+    assert writes and not any("RETURNING" in sql for sql in writes)
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
