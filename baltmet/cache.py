@@ -53,13 +53,13 @@ class RedisCache(django_redis.RedisCache):
         """Tell every process watching `key` that its value changed, after changing it."""
         redis_watch.announce(self._cache.get_client(write=True), self.make_and_validate_key(key, version=version))
 
-    def count_up(self, key, start, version=None, also=None):
+    def count_up(self, key, start, version=None):
         """Add one to the integer at `key`, or start it at `start` where there is none, in one
         step (a key deleted between checking and adding would otherwise start again at 1).
         Returns True; False where Redis was full and refused to write (at `maxmemory` under
         the `noeviction` policy, Redis's default): the key is then deleted instead, which a
         full Redis still takes, so that whoever reads it next finds none rather than the value
-        before. `also` ({key: integer}) are set in the same step."""
+        before."""
         key = self.make_and_validate_key(key, version=version)
         client = self._cache.get_client(key, write=True)
         try:
@@ -68,20 +68,47 @@ class RedisCache(django_redis.RedisCache):
             with client.pipeline(transaction=True) as pipe:
                 pipe.set(key, int(start) - 1, nx=True)
                 pipe.incr(key)
-                for other, value in (also or {}).items():
-                    pipe.set(self.make_and_validate_key(other, version=version), int(value))
                 pipe.execute()
         except redis.exceptions.OutOfMemoryError:
             client.delete(key)
             return False
         return True
 
-    def count_up_unless(self, key, start, check_key, value, version=None):
-        """count_up(key, start, also={check_key: value}) unless the integer at `check_key` is
-        `value` already, checked and done in one step (WATCH: other processes may do the same
-        meanwhile, and only one is to count up). Returns (the integer at `key` after, whether
-        it was counted up, what `check_key` held before or None); the integer is None where
-        Redis was full (see count_up())."""
+    def count_up_naming(self, key, start, named_key, named, marked_key, version=None):
+        """count_up(key, start) and, in the same step, the integer at `named_key` raised to
+        `named` (never lowered: changes may reach Redis in another order than they were
+        made), and `marked_key` deleted where it holds `named`. Returns what count_up() does."""
+        key = self.make_and_validate_key(key, version=version)
+        named_at = self.make_and_validate_key(named_key, version=version)
+        marked_at = self.make_and_validate_key(marked_key, version=version)
+        client = self._cache.get_client(key, write=True)
+        try:
+            with client.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(named_at, marked_at)  # not `key`: every change counts it up
+                        held, marked = pipe.mget(named_at, marked_at)
+                        pipe.multi()
+                        pipe.set(key, int(start) - 1, nx=True)
+                        pipe.incr(key)
+                        if held is None or int(held) < named:
+                            pipe.set(named_at, int(named))
+                        if marked is not None and int(marked) == named:
+                            pipe.delete(marked_at)
+                        pipe.execute()
+                        return True
+                    except redis.WatchError:
+                        continue
+        except redis.exceptions.OutOfMemoryError:
+            client.delete(key)
+            return False
+
+    def count_up_unless(self, key, start, check_key, value, version=None, also=None):
+        """count_up(key, start) and set `check_key` to `value`, in one step, unless the integer
+        at `check_key` is `value` already (WATCH: other processes may do the same meanwhile,
+        and only one is to count up); `also` ({key: integer}) are set in the same step.
+        Returns (the integer at `key` after, whether it was counted up, what `check_key` held
+        before or None); the integer is None where Redis was full (see count_up())."""
         name, key = key, self.make_and_validate_key(key, version=version)
         check = self.make_and_validate_key(check_key, version=version)
         client = self._cache.get_client(key, write=True)
@@ -102,6 +129,8 @@ class RedisCache(django_redis.RedisCache):
                     pipe.set(key, int(start) - 1, nx=True)
                     pipe.incr(key)
                     pipe.set(check, int(value))
+                    for other, other_value in (also or {}).items():
+                        pipe.set(self.make_and_validate_key(other, version=version), int(other_value))
                     return pipe.execute()[1], True, before
                 except redis.WatchError:
                     continue

@@ -27,10 +27,11 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
     database row (which feeds', calendars' and sitemaps' validators come from; `_bump`), and
     announce that it changed (baltmet.redis_watch). Every process that changes content must
     then have the same REDIS_URL (it has, when all read one environment). Redis also keeps the
-    database's version that its own last moved after (DATABASE_VERSION_KEY), and a page made
-    from a database's version it does not follow moves Redis's then (`follow_the_database`):
-    a change recorded by a process without REDIS_URL shows from the next page made in any
-    process, not at once, and is logged as a warning. A change made while
+    database's version that its own last moved after (DATABASE_VERSION_KEY, raised by each
+    change's INCR to the version its database write returned), and a page made from a
+    database's version it does not follow moves Redis's then (`follow_the_database`): a change
+    recorded by a process without REDIS_URL shows from the next page made in any process, not
+    at once, and is logged as a warning. A change made while
     Redis is unreachable is logged as an error, and pages cached before it may be served until
     Redis is back and the process that made the change writes its version there
     (`_OwedVersionWrites`), or they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis may also come
@@ -90,6 +91,12 @@ _RUN_ID_KEY = "page-cache:redis-run-id"
 # database alone (by a process without REDIS_URL) is found by the next page made, which moves
 # the shared version then (follow_the_database()).
 DATABASE_VERSION_KEY = "page-cache:database-version"
+# A database's version followed that way while its change was recent, which a change made
+# with Redis may still name as its own (its write to Redis comes after the database's): unless
+# one does, a later page made warns of it.
+UNCLAIMED_VERSION_KEY = "page-cache:database-version-unclaimed"
+# What a page read from the shared cache brings with its entry (page_cache).
+SHARED_KEYS = (VERSION_KEY, DATABASE_VERSION_KEY, UNCLAIMED_VERSION_KEY)
 # How long a content change tries to record its new version in each place, and the pause
 # between tries.
 VERSION_WRITE_SECONDS = 3.0
@@ -257,10 +264,11 @@ def _version_writes(using, in_transaction=False):
     cannot be, in the same round, not held up while that is tried again."""
 
     def database():
+        # Named by Redis's write once committed: a commit that fails names nothing.
         if in_transaction:
-            _write_new_database_version(using)
+            _written.version = _write_new_database_version(using)
         else:
-            _write_waiting_briefly(using)
+            _written.version = _write_waiting_briefly(using)
 
     writes = {"the database": lambda: run_again_on_a_new_connection(database, using)}
     if settings.PAGE_CACHE_VERSION_IN_CACHE:
@@ -379,6 +387,10 @@ def _pay_owed_versions(using, writes):
     _written.version = None
     for place in [place for place in writes if place in _writes_given_up]:
         give_ups = _give_ups_of(place)
+        if place == "the shared cache" and _written.version is None:
+            # Redis's write owed alone: it follows what the database holds now, committed
+            # before it (unnamed, a page made would move Redis's version again, and warn).
+            _written.version = _committed_database_version(using)
         try:
             writes[place]()
         except Exception:
@@ -431,6 +443,14 @@ def _log_what_the_exit_leaves(owed, unfinished):
     return False
 
 
+def _committed_database_version(using):
+    """The database's version, or None where it cannot be read."""
+    try:
+        return ContentVersion.objects.using(using).filter(pk=1).values_list("version", flat=True).first()
+    except Error:
+        return None
+
+
 def _after_fork_in_child():
     global _given_up_lock
     _given_up_lock = threading.Lock()
@@ -445,12 +465,11 @@ def _write_waiting_briefly(using):
     """The database's version written, waiting 200 ms at most for its row's lock."""
     connection = connections[using]
     if connection.vendor != "postgresql":
-        _write_new_database_version(using)
-        return
+        return _write_new_database_version(using)
     with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '200ms'")
-        _write_new_database_version(using)
+        return _write_new_database_version(using)
 
 
 def _written_or_logged(writes, raised=frozenset()):
@@ -599,7 +618,7 @@ def _a_watch_trusts(using):
 
 
 def _write_new_database_version(using):
-    """Moves the database's version on (kept by _written for Redis's write to name)."""
+    """Moves the database's version on; returns the version written."""
     now = timezone.now()
     stamp = _new_stamp()
     connection = connections[using]
@@ -620,7 +639,7 @@ def _write_new_database_version(using):
     if row is None:
         version, _ = ContentVersion.objects.using(using).get_or_create(pk=1, defaults={"version": stamp, "changed": now})
         row = [version.version]
-    _written.version = row[0]
+    return row[0]
 
 
 def _incr_and_announce(cache):
@@ -632,9 +651,13 @@ def _incr_and_announce(cache):
     # matches until Redis has room to start a new one, greater than any before. Pages are made
     # afresh meanwhile, not served out of date.
     # With the database's version this change wrote, if it did: the one the shared version
-    # now follows.
+    # now follows, and claims.
     followed = getattr(_written, "version", None)
-    if not cache.count_up(VERSION_KEY, _new_stamp(), also={DATABASE_VERSION_KEY: followed} if followed else None):
+    if followed is None:
+        counted = cache.count_up(VERSION_KEY, _new_stamp())
+    else:
+        counted = cache.count_up_naming(VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, followed, UNCLAIMED_VERSION_KEY)
+    if not counted:
         _redis_full()
     # Processes serving their own copies of pages stop at once (baltmet.redis_watch).
     cache.announce_change(VERSION_KEY)
@@ -682,33 +705,47 @@ def watched_version(cache, watch):
     raise ConnectionError("the subscription to the page cache's version in Redis keeps breaking")
 
 
-def follow_the_database(cache, state, now):
+def follow_the_database(cache, version, state, now, shared):
     """The shared version to store a page under that is made from `state` (a ContentState
-    read from the database before the page), once the shared version has moved after its
-    version: where the shared cache does not say it did, the database's version was moved by
+    read from the database before the page), `version` being the one read with `shared`
+    (the values of DATABASE_VERSION_KEY and UNCLAIMED_VERSION_KEY, read with it).
+
+    Where the shared version has not moved after the database's, the database's was moved by
     a process that did not move Redis's (one started without REDIS_URL, or whose write to
     Redis was given up, or is still to come), and pages stored before are not to be served
-    any more. So the shared version moves on now, once for all the processes that find this,
-    and is announced. None where Redis is full."""
-    version, moved, followed_before = cache.count_up_unless(
-        VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, state.version
-    )
-    if version is None:
-        _redis_full()
-        return None
-    if moved:
-        cache.announce_change(VERSION_KEY)
-        # None: a new Redis, or one that never heard of the database's versions. A change
-        # newer than its writes' tries may be one whose write to Redis is still to come.
-        if followed_before is not None and now - state.changed > timedelta(seconds=VERSION_WRITE_SECONDS):
-            logger.warning(
-                "page cache: the content version in the database (%s) moved without the one in Redis "
-                "(which followed %s): a change was recorded by a process without REDIS_URL, or one "
-                "that could not reach Redis; pages stored before it are no longer served",
-                state.version,
-                followed_before,
-            )
+    any more: the shared version moves on now, once for all the processes that find this,
+    and is announced. A warning names the likely cause; for a change of the last
+    VERSION_WRITE_SECONDS, whose write to Redis may still come, only if none comes (a later
+    page made finds it unclaimed). None where Redis is full."""
+    recent = now - state.changed <= timedelta(seconds=VERSION_WRITE_SECONDS)
+    followed = shared.get(DATABASE_VERSION_KEY)
+    if followed != state.version:
+        # None: a new Redis, or one that never heard of the database's versions.
+        unclaimed = {UNCLAIMED_VERSION_KEY: state.version} if recent and followed is not None else None
+        version, moved, followed_before = cache.count_up_unless(
+            VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, state.version, also=unclaimed
+        )
+        if version is None:
+            _redis_full()
+            return None
+        if moved:
+            cache.announce_change(VERSION_KEY)
+            if followed_before is not None and not recent:
+                _warn_of_a_change_without_redis(state.version)
+    unclaimed = shared.get(UNCLAIMED_VERSION_KEY)
+    if unclaimed is not None and not recent and cache.delete(UNCLAIMED_VERSION_KEY):
+        # Every change up to state's is older than its writes' tries; the one deleting warns.
+        _warn_of_a_change_without_redis(unclaimed)
     return version
+
+
+def _warn_of_a_change_without_redis(database_version):
+    logger.warning(
+        "page cache: the content version in the database moved to %s without the one in Redis: a change "
+        "was recorded by a process without REDIS_URL, or one that could not write to Redis; pages stored "
+        "before it are no longer served",
+        database_version,
+    )
 
 
 def shared_version(cache, values):

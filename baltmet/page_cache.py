@@ -223,12 +223,13 @@ class PageCacheMiddleware:
         now = timezone.now()
         cache = content_version.shared_cache()
         key = _key(request)
-        entry = version = state = followed = None
+        entry = version = state = None
+        shared = {}
         if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
             cache = None
         else:
             try:
-                entry, version, state, followed = self._lookup(cache, key, now)
+                entry, version, state, shared = self._lookup(cache, key, now)
             except Exception as error:
                 # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
                 _cache_failed("page cache unavailable, serving uncached", error)
@@ -252,8 +253,8 @@ class PageCacheMiddleware:
             state = content_version.content_state(now)
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
-            elif cache is not None and version is not None and followed != state.version:
-                version = self._following_the_database(cache, state, now)
+            elif cache is not None and version is not None:
+                version = self._following_the_database(cache, version, state, now, shared)
         bounds = []
         token = _page_bounds.set(bounds)
         try:
@@ -292,12 +293,12 @@ class PageCacheMiddleware:
         return _without_a_length_if_not_modified(response)
 
     @staticmethod
-    def _following_the_database(cache, state, now):
+    def _following_the_database(cache, version, state, now, shared):
         """The shared version, once it has moved after the database's in `state` (a change
         recorded by a process without Redis is found here, by the next page made); None where
         it cannot be told, and the page is not stored."""
         try:
-            return content_version.follow_the_database(cache, state, now)
+            return content_version.follow_the_database(cache, version, state, now, shared)
         except Exception as error:
             _cache_failed("page cache unavailable, page not stored", error)
             return None
@@ -311,7 +312,7 @@ class PageCacheMiddleware:
     @classmethod
     def _lookup(cls, cache, key, now):
         """(the stored entry or None, the current content version, the ContentState if read,
-        the database's version the shared version follows, if read).
+        what the shared cache said with the version: the database's version it follows).
 
         With the version in a shared cache (Redis), a hit runs no SQL, and the database is
         asked only when a page is made. While this process's watch of the version has heard
@@ -328,21 +329,21 @@ class PageCacheMiddleware:
                 if version is not None:
                     entry = local.get(key)
                     if entry is not None and entry["version"] == version:
-                        return entry, version, None, None
-            values = cache.get_many([key, content_version.VERSION_KEY, content_version.DATABASE_VERSION_KEY])
+                        return entry, version, None, {}
+            values = cache.get_many([key, *content_version.SHARED_KEYS])
             version, entry = content_version.shared_version(cache, values), values.get(key)
             if watch is not None:
                 watch.remember(version, token)
                 if entry is not None and entry["version"] == version:
                     cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
-            return entry, version, None, values.get(content_version.DATABASE_VERSION_KEY)
+            return entry, version, None, values
         entry = cache.get(key)
         watch = _database_watch()
         token = None
         if watch is not None:
             version, token = watch.get()
             if version is not None and entry is not None and entry["version"] == version:
-                return entry, version, None, None
+                return entry, version, None, {}
         if entry is None:
             # To be made: the version and the next scheduled change, in one query.
             state = content_version.content_state(now)
@@ -353,4 +354,4 @@ class PageCacheMiddleware:
             version, state = content_version.database_version(), None
         if watch is not None:
             watch.remember(version, token)
-        return entry, version, state, None
+        return entry, version, state, {}

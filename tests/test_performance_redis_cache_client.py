@@ -87,9 +87,25 @@ def test_count_up_is_one_step_a_key_deleted_meanwhile_never_comes_back_as_1(redi
     assert redis_cache.get("version") in (1_000_001, 2_000_000)
 
 
-def test_count_up_sets_what_it_is_told_to_in_the_same_step(redis_cache):
-    assert redis_cache.count_up("version", 5000, also={"followed": 42})
+def test_count_up_naming_raises_what_it_names_and_never_lowers_it(redis_cache):
+    assert redis_cache.count_up_naming("version", 5000, "followed", 42, "unclaimed")
     assert redis_cache.get_many(["version", "followed"]) == {"version": 5000, "followed": 42}
+    # A change that reaches Redis after a later one: counted up, what it names left higher.
+    assert redis_cache.count_up_naming("version", 5000, "followed", 41, "unclaimed")
+    assert redis_cache.get_many(["version", "followed"]) == {"version": 5001, "followed": 42}
+
+
+def test_count_up_naming_deletes_the_mark_only_of_what_it_names(redis_cache):
+    redis_cache.set("unclaimed", 43, timeout=None)
+    assert redis_cache.count_up_naming("version", 5000, "followed", 42, "unclaimed")
+    assert redis_cache.get("unclaimed") == 43
+    assert redis_cache.count_up_naming("version", 5000, "followed", 43, "unclaimed")
+    assert redis_cache.get("unclaimed") is None
+
+
+def test_count_up_unless_sets_what_it_is_told_to_in_the_same_step(redis_cache):
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42, also={"unclaimed": 42})[1]
+    assert redis_cache.get_many(["followed", "unclaimed"]) == {"followed": 42, "unclaimed": 42}
 
 
 def test_count_up_unless_counts_up_only_where_the_check_holds_another_value(redis_cache):

@@ -20,7 +20,7 @@ from tests.subprocess_env import env_on_the_test_database, run_python
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIS_DB = 10
-WARNING = "moved without the one in Redis"
+WARNING = "without the one in Redis: a change was recorded"
 
 
 @pytest.fixture
@@ -95,18 +95,63 @@ def test_a_redis_that_never_followed_the_database_starts_to_without_a_warning(re
     assert WARNING not in caplog.text
 
 
-def test_a_change_whose_write_to_redis_may_still_come_is_followed_without_a_warning(redis_page_cache, client, caplog):
-    # A process with Redis writes the database's version, then Redis's: a page made in
-    # between finds the database ahead. It follows it all the same, but names no culprit.
+def _a_change_between_its_two_writes():
+    """A change made with Redis, stopped between the database's write and Redis's: what
+    writes Redis's (the version it names)."""
+    version = content_version._write_new_database_version("default")
+
+    def write_to_redis():
+        content_version._written.version = version
+        content_version._write_shared_version()
+
+    return write_to_redis
+
+
+def test_a_change_whose_write_to_redis_may_still_come_is_followed_without_a_warning(
+    redis_page_cache, client, caplog, monkeypatch
+):
+    # A page made between a change's two writes finds the database ahead. It follows it all
+    # the same, and names no culprit: the change's write to Redis then claims it.
     article = make_article("Old title")
     _served_twice(client, article.get_absolute_url())
     type(article).objects.filter(pk=article.pk).update(title="New title")  # both versions move
-    content_version._write_new_database_version("default")  # a change whose write to Redis is to come
+    write_to_redis = _a_change_between_its_two_writes()
     with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
         response = client.get(article.get_absolute_url())
-    assert response[HEADER] == "miss" and "New title" in response.content.decode()
-    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+        assert response[HEADER] == "miss" and "New title" in response.content.decode()
+        assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+        write_to_redis()
+        monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+        assert client.get("/news/")[HEADER] == "miss", "a page made"
     assert WARNING not in caplog.text
+
+
+def test_a_recent_change_whose_write_to_redis_never_comes_is_warned_of_by_a_later_page(
+    redis_page_cache, client, caplog, monkeypatch
+):
+    article = make_article("Old title")
+    _served_twice(client, article.get_absolute_url())
+    _a_change_between_its_two_writes()  # and Redis's never comes
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        assert client.get("/regions/")[HEADER] == "miss", "a page made"
+        assert client.get(article.get_absolute_url())[HEADER] == "miss", "followed at once"
+        assert WARNING not in caplog.text, "too early to tell"
+        monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+        assert client.get("/news/")[HEADER] == "miss", "a page made"
+        assert client.get("/events/")[HEADER] == "miss", "another"
+    assert caplog.text.count(WARNING) == 1, caplog.text
+
+
+def test_changes_reaching_redis_in_another_order_than_made_move_its_version_once_each(redis_page_cache, client):
+    article = make_article("Changed twice")
+    client.get(article.get_absolute_url())
+    first, second = _a_change_between_its_two_writes(), _a_change_between_its_two_writes()
+    second()
+    first()  # late (a retry, a paused worker): names an older version
+    moved = _followed(redis_page_cache)
+    assert moved[content_version.DATABASE_VERSION_KEY] == _database_version()
+    assert client.get(article.get_absolute_url())[HEADER] == "miss"
+    assert _followed(redis_page_cache) == moved, "the page made moved Redis's version again"
 
 
 def test_where_the_database_cannot_return_what_it_updated_the_version_is_read_after(redis_page_cache, monkeypatch):
@@ -117,4 +162,15 @@ def test_where_the_database_cannot_return_what_it_updated_the_version_is_read_af
     table = ContentVersion._meta.db_table
     writes = [query["sql"] for query in queries.captured_queries if query["sql"].startswith(f'UPDATE "{table}"')]
     assert writes and not any("RETURNING" in sql for sql in writes)
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+
+
+def test_a_write_to_redis_owed_alone_names_the_database_version_it_follows(redis_page_cache, monkeypatch):
+    # Redis was unreachable for a change (its write owed, the database's made): the thread
+    # paying it names the database's version, or a page made would move Redis's again, and warn.
+    make_article("Saved while Redis was away")
+    redis_page_cache.delete(content_version.DATABASE_VERSION_KEY)
+    monkeypatch.setattr(content_version, "_writes_given_up", {"the shared cache"})
+    content_version._pay_owed_versions("default", content_version._version_writes("default"))
+    assert content_version._writes_given_up == set(), "paid"
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
