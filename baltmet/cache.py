@@ -103,12 +103,13 @@ class RedisCache(django_redis.RedisCache):
             client.delete(key)
             return False
 
-    def count_up_unless(self, key, start, check_key, value, version=None, also=None):
-        """count_up(key, start) and set `check_key` to `value`, in one step, unless the integer
-        at `check_key` is `value` already (WATCH: other processes may do the same meanwhile,
-        and only one is to count up); `also` ({key: integer}) are set in the same step.
-        Returns (the integer at `key` after, whether it was counted up, what `check_key` held
-        before or None); the integer is None where Redis was full (see count_up())."""
+    def count_up_unless(self, key, start, check_key, value, version=None, mark=None, lower=False):
+        """count_up(key, start) and set the integer at `check_key` to `value`, in one step,
+        unless it holds `value` already, or more (but with `lower`). WATCH: other processes
+        may do the same meanwhile, and only one is to count up. `mark` ({key: integer}) are
+        set in the same step where not set yet. Returns (the integer at `key` after, whether
+        it was counted up, what `check_key` held before or None); the integer is None where
+        Redis was full (see count_up())."""
         name, key = key, self.make_and_validate_key(key, version=version)
         check = self.make_and_validate_key(check_key, version=version)
         client = self._cache.get_client(key, write=True)
@@ -119,7 +120,7 @@ class RedisCache(django_redis.RedisCache):
                     pipe.watch(check)
                     held = pipe.get(check)
                     before = None if held is None else int(held)
-                    if before == value:
+                    if before is not None and (before == value or (before > value and not lower)):
                         pipe.unwatch()
                         current = client.get(key)
                         if current is None:  # deleted by a full Redis: started as shared_version() does
@@ -129,8 +130,8 @@ class RedisCache(django_redis.RedisCache):
                     pipe.set(key, int(start) - 1, nx=True)
                     pipe.incr(key)
                     pipe.set(check, int(value))
-                    for other, other_value in (also or {}).items():
-                        pipe.set(self.make_and_validate_key(other, version=version), int(other_value))
+                    for other, other_value in (mark or {}).items():
+                        pipe.set(self.make_and_validate_key(other, version=version), int(other_value), nx=True)
                     return pipe.execute()[1], True, before
                 except redis.WatchError:
                     continue

@@ -113,6 +113,7 @@ _given_up_lock = threading.Lock()  # a change giving up, and a write getting thr
 # .version: the database's version this thread wrote for the change it is recording, if any,
 # for Redis's write to name as the one it follows.
 _written = threading.local()
+_owed_shared_names = None  # the highest of those, among changes whose write to Redis gave up
 
 
 def every_change_recorded():
@@ -388,9 +389,9 @@ def _pay_owed_versions(using, writes):
     for place in [place for place in writes if place in _writes_given_up]:
         give_ups = _give_ups_of(place)
         if place == "the shared cache" and _written.version is None:
-            # Redis's write owed alone: it follows what the database holds now, committed
-            # before it (unnamed, a page made would move Redis's version again, and warn).
-            _written.version = _committed_database_version(using)
+            # Redis's write owed alone: it names the versions of the changes that owe it
+            # (unnamed, a page made would move Redis's version again, and warn).
+            _written.version = _owed_shared_names
         try:
             writes[place]()
         except Exception:
@@ -441,14 +442,6 @@ def _log_what_the_exit_leaves(owed, unfinished):
         )
         return True
     return False
-
-
-def _committed_database_version(using):
-    """The database's version, or None where it cannot be read."""
-    try:
-        return ContentVersion.objects.using(using).filter(pk=1).values_list("version", flat=True).first()
-    except Error:
-        return None
 
 
 def _after_fork_in_child():
@@ -561,9 +554,15 @@ def _give_ups_of(place):
 
 
 def _give_up(place):
+    global _owed_shared_names
     with _given_up_lock:
         _give_ups[place] = _give_ups.get(place, 0) + 1
         _writes_given_up.add(place)
+        named = getattr(_written, "version", None)
+        if place == "the shared cache" and named is not None:
+            # Named by the write that pays it: this change's version, not whatever the
+            # database holds then (another process's change, which it would claim).
+            _owed_shared_names = max(named, _owed_shared_names or named)
 
 
 def _got_through(place, give_ups_before):
@@ -679,6 +678,9 @@ def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
     elif cache.get(_RUN_ID_KEY) == run_id:
         return
     cache.raise_counter(VERSION_KEY, _new_stamp())
+    # Such a Redis follows what the database's version was when it was saved: the next page
+    # made follows the database's anew, as on a new Redis, without a warning.
+    cache.delete_many([DATABASE_VERSION_KEY, UNCLAIMED_VERSION_KEY])
     # After the version: a process stopped between the two starts it again.
     cache.set(_RUN_ID_KEY, run_id, timeout=None)
     cache.announce_change(VERSION_KEY)
@@ -720,11 +722,21 @@ def follow_the_database(cache, version, state, now, shared):
     recent = now - state.changed <= timedelta(seconds=VERSION_WRITE_SECONDS)
     followed = shared.get(DATABASE_VERSION_KEY)
     if followed != state.version:
-        # None: a new Redis, or one that never heard of the database's versions.
-        unclaimed = {UNCLAIMED_VERSION_KEY: state.version} if recent and followed is not None else None
+        # None: a new Redis, or one that never heard of the database's versions. A mark
+        # already there stays: another change's, which would not be warned of otherwise.
+        mark = {UNCLAIMED_VERSION_KEY: state.version} if recent and followed is not None else None
         version, moved, followed_before = cache.count_up_unless(
-            VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, state.version, also=unclaimed
+            VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, state.version, mark=mark
         )
+        if version is not None and not moved and followed_before is not None and followed_before > state.version:
+            # Redis follows a newer version than this page read: a change made since (the page
+            # is made after this, from what is committed now), or a database restored from an
+            # older dump, whose lower version it is to follow.
+            current = database_version()
+            if current < followed_before:
+                version, moved, followed_before = cache.count_up_unless(
+                    VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, current, lower=True
+                )
         if version is None:
             _redis_full()
             return None

@@ -103,9 +103,46 @@ def test_count_up_naming_deletes_the_mark_only_of_what_it_names(redis_cache):
     assert redis_cache.get("unclaimed") is None
 
 
-def test_count_up_unless_sets_what_it_is_told_to_in_the_same_step(redis_cache):
-    assert redis_cache.count_up_unless("version", 5000, "followed", 42, also={"unclaimed": 42})[1]
+def test_count_up_unless_marks_in_the_same_step_where_no_mark_is_set_yet(redis_cache):
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42, mark={"unclaimed": 42})[1]
     assert redis_cache.get_many(["followed", "unclaimed"]) == {"followed": 42, "unclaimed": 42}
+    assert redis_cache.count_up_unless("version", 5000, "followed", 43, mark={"unclaimed": 43})[1]
+    assert redis_cache.get_many(["followed", "unclaimed"]) == {"followed": 43, "unclaimed": 42}
+
+
+def test_count_up_unless_leaves_a_higher_value_unless_told_to_lower_it(redis_cache):
+    assert redis_cache.count_up_unless("version", 5000, "followed", 42) == (5000, True, None)
+    assert redis_cache.count_up_unless("version", 5000, "followed", 41) == (5000, False, 42)
+    assert redis_cache.count_up_unless("version", 5000, "followed", 41, lower=True) == (5001, True, 42)
+    assert redis_cache.get("followed") == 41
+
+
+def test_count_up_naming_claims_a_mark_set_between_its_read_and_its_step(redis_cache, monkeypatch):
+    # A page made marks the version this change names, after the change read the mark and
+    # before its step: the step is refused (WATCH), and the change claims the mark.
+    client = redis_cache._cache.get_client(write=True)
+    other = RedisCache(redis_cache._servers[0], {"KEY_PREFIX": redis_cache.key_prefix})
+    redis_cache.set("followed", 41, timeout=None)
+    real_pipeline = client.pipeline
+    raced = []
+
+    def pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_multi = pipe.multi
+
+        def multi():
+            if not raced:
+                raced.append(other.count_up_unless("version", 5000, "followed", 42, mark={"unclaimed": 42}))
+            return real_multi()
+
+        pipe.multi = multi
+        return pipe
+
+    monkeypatch.setattr(client, "pipeline", pipeline)
+    assert redis_cache.count_up_naming("version", 5000, "followed", 42, "unclaimed")
+    assert raced and raced[0][1], "the page made moved the version"
+    assert redis_cache.get("unclaimed") is None
+    other.close()
 
 
 def test_count_up_unless_counts_up_only_where_the_check_holds_another_value(redis_cache):

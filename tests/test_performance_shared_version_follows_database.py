@@ -9,6 +9,7 @@ import logging
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from baltmet import content_version
 from baltmet.models import ContentVersion
@@ -165,12 +166,107 @@ def test_where_the_database_cannot_return_what_it_updated_the_version_is_read_af
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
 
 
-def test_a_write_to_redis_owed_alone_names_the_database_version_it_follows(redis_page_cache, monkeypatch):
-    # Redis was unreachable for a change (its write owed, the database's made): the thread
-    # paying it names the database's version, or a page made would move Redis's again, and warn.
-    make_article("Saved while Redis was away")
-    redis_page_cache.delete(content_version.DATABASE_VERSION_KEY)
-    monkeypatch.setattr(content_version, "_writes_given_up", {"the shared cache"})
+def test_a_write_to_redis_owed_alone_names_the_version_of_the_change_that_owes_it(redis_page_cache, monkeypatch):
+    # Redis was unreachable for a change (its write owed, the database's made). The thread
+    # paying it names that change's version: unnamed, a page made would move Redis's version
+    # again, and warn; naming the database's version by then would claim a change made
+    # meanwhile by a process without Redis, which would never be warned of.
+    make_article("Saved before")
+    monkeypatch.setattr(content_version, "_writes_given_up", set())
+    monkeypatch.setattr(content_version, "_give_ups", {})
+    monkeypatch.setattr(content_version, "_owed_shared_names", None)
+    owed = content_version._write_new_database_version("default")
+    monkeypatch.setattr(content_version._written, "version", owed)
+    content_version._give_up("the shared cache")
+    content_version._write_new_database_version("default")  # a change made without Redis, meanwhile
     content_version._pay_owed_versions("default", content_version._version_writes("default"))
     assert content_version._writes_given_up == set(), "paid"
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == owed
+
+
+def _a_page_made_reads(cache):
+    """What a page made reads before its view runs: the shared cache's keys, then the state."""
+    return cache.get_many(list(content_version.SHARED_KEYS)), content_version.content_state()
+
+
+def _follow(cache, read, now=None):
+    shared, state = read
+    return content_version.follow_the_database(cache, shared[content_version.VERSION_KEY], state, now or timezone.now(), shared)
+
+
+def test_a_page_made_during_a_burst_of_changes_never_lowers_what_redis_follows(redis_page_cache, client, caplog, monkeypatch):
+    # Review r32: a page read the database's version of a change between its two writes;
+    # that change and a later one then reached Redis. The page must not take Redis back to
+    # the version it read (another move of every page, and a mark no change would claim).
+    make_article("Before the burst")
+    client.get("/news/")
+    first = _a_change_between_its_two_writes()
+    read = _a_page_made_reads(redis_page_cache)
+    first()
+    _a_change_between_its_two_writes()()
+    after_the_burst = _followed(redis_page_cache)
+    _follow(redis_page_cache, read)
+    assert _followed(redis_page_cache) == after_the_burst
+    assert redis_page_cache.get(content_version.UNCLAIMED_VERSION_KEY) is None
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        assert client.get("/events/")[HEADER] == "miss", "a page made"
+    assert _followed(redis_page_cache) == after_the_burst
+    assert WARNING not in caplog.text
+
+
+def test_a_database_restored_from_an_older_dump_is_followed_down(redis_page_cache, client):
+    article = make_article("Before the restore")
+    client.get("/news/")
+    restored = _database_version() - 1000
+    ContentVersion.objects.filter(pk=1).update(version=restored)  # as a restore leaves it
+    before = _followed(redis_page_cache)
+    assert client.get(article.get_absolute_url())[HEADER] == "miss"
+    followed = _followed(redis_page_cache)
+    assert followed[content_version.DATABASE_VERSION_KEY] == restored
+    assert followed[content_version.VERSION_KEY] != before[content_version.VERSION_KEY]
+
+
+def test_a_mark_of_a_change_without_redis_is_kept_while_another_change_is_followed(redis_page_cache, client, caplog, monkeypatch):
+    # Review r32: a change made without Redis is marked; a change made with Redis follows
+    # within the 3 s, and a page made between its two writes must not replace that mark.
+    make_article("Before")
+    client.get("/news/")
+    _a_change_between_its_two_writes()  # without Redis: its write never comes
+    assert client.get("/events/")[HEADER] == "miss", "a page made"
+    with_redis = _a_change_between_its_two_writes()
+    assert client.get("/regions/")[HEADER] == "miss", "a page made"
+    with_redis()
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        assert client.get("/news/?page=1")[HEADER] == "miss", "a page made"
+    assert caplog.text.count(WARNING) == 1, caplog.text
+
+
+def test_of_processes_finding_the_same_unclaimed_change_only_one_warns(redis_page_cache, client, caplog, monkeypatch):
+    make_article("Before")
+    client.get("/news/")
+    _a_change_between_its_two_writes()  # without Redis
+    assert client.get("/events/")[HEADER] == "miss", "followed, and marked"
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+    read = _a_page_made_reads(redis_page_cache)  # two processes read the mark at once
+    assert read[0][content_version.UNCLAIMED_VERSION_KEY] is not None
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        _follow(redis_page_cache, read)
+        _follow(redis_page_cache, read)
+    assert caplog.text.count(WARNING) == 1, caplog.text
+
+
+def test_a_redis_come_back_with_older_data_is_followed_anew_without_a_warning(redis_page_cache, client, caplog, monkeypatch):
+    make_article("Before the snapshot")
+    client.get("/news/")
+    snapshot = _followed(redis_page_cache)
+    make_article("After the snapshot")
+    redis_page_cache.set_many(snapshot, timeout=None)  # the snapshot's values come back
+    redis_page_cache.set(content_version._RUN_ID_KEY, "the server before", timeout=None)
+    content_version._restart_shared_version_after_a_new_redis(redis_page_cache)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        assert client.get("/events/")[HEADER] == "miss", "a page made"
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+    assert WARNING not in caplog.text
