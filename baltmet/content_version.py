@@ -672,15 +672,20 @@ def _restart_shared_version_after_a_new_redis(cache, new_subscription=True):
     told: the version is started anew for every `new_subscription` (a lost subscription may
     mean a new server), and not otherwise."""
     run_id = cache.server_run_id()
+    came_back = False
     if run_id is None:
         if not new_subscription:
             return
-    elif cache.get(_RUN_ID_KEY) == run_id:
-        return
+    else:
+        known = cache.get(_RUN_ID_KEY)
+        if known == run_id:
+            return
+        came_back = known is not None  # not a new Redis (or prefix), whose writers name versions
     cache.raise_counter(VERSION_KEY, _new_stamp())
-    # Such a Redis follows what the database's version was when it was saved: the next page
-    # made follows the database's anew, as on a new Redis, without a warning.
-    cache.delete_many([DATABASE_VERSION_KEY, UNCLAIMED_VERSION_KEY])
+    if came_back:
+        # Such a Redis follows what the database's version was when it was saved: the next
+        # page made follows the database's anew, as on a new Redis, without a warning.
+        cache.delete_many([DATABASE_VERSION_KEY, UNCLAIMED_VERSION_KEY])
     # After the version: a process stopped between the two starts it again.
     cache.set(_RUN_ID_KEY, run_id, timeout=None)
     cache.announce_change(VERSION_KEY)
