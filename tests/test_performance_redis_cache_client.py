@@ -117,12 +117,11 @@ def test_count_up_unless_leaves_a_higher_value_unless_told_to_lower_it(redis_cac
     assert redis_cache.get("followed") == 41
 
 
-def test_count_up_naming_claims_a_mark_set_between_its_read_and_its_step(redis_cache, monkeypatch):
-    # A page made marks the version this change names, after the change read the mark and
-    # before its step: the step is refused (WATCH), and the change claims the mark.
+def _another_process_before_the_first_step(redis_cache, monkeypatch, do):
+    """`do(other)` run once, with a client of another process, right before `redis_cache`'s
+    next WATCH transaction starts its step (MULTI); what it returned, in a list."""
     client = redis_cache._cache.get_client(write=True)
     other = RedisCache(redis_cache._servers[0], {"KEY_PREFIX": redis_cache.key_prefix})
-    redis_cache.set("followed", 41, timeout=None)
     real_pipeline = client.pipeline
     raced = []
 
@@ -132,17 +131,26 @@ def test_count_up_naming_claims_a_mark_set_between_its_read_and_its_step(redis_c
 
         def multi():
             if not raced:
-                raced.append(other.count_up_unless("version", 5000, "followed", 42, mark={"unclaimed": 42}))
+                raced.append(do(other))
             return real_multi()
 
         pipe.multi = multi
         return pipe
 
     monkeypatch.setattr(client, "pipeline", pipeline)
+    return raced
+
+
+def test_count_up_naming_claims_a_mark_set_between_its_read_and_its_step(redis_cache, monkeypatch):
+    # A page made marks the version this change names, after the change read the mark and
+    # before its step: the step is refused (WATCH), and the change claims the mark.
+    redis_cache.set("followed", 41, timeout=None)
+    raced = _another_process_before_the_first_step(
+        redis_cache, monkeypatch, lambda other: other.count_up_unless("version", 5000, "followed", 42, mark={"unclaimed": 42})
+    )
     assert redis_cache.count_up_naming("version", 5000, "followed", 42, "unclaimed")
     assert raced and raced[0][1], "the page made moved the version"
     assert redis_cache.get("unclaimed") is None
-    other.close()
 
 
 def test_count_up_unless_counts_up_only_where_the_check_holds_another_value(redis_cache):
@@ -157,27 +165,11 @@ def test_count_up_unless_counts_up_only_where_the_check_holds_another_value(redi
 def test_count_up_unless_counts_up_once_for_processes_doing_it_at_once(redis_cache, monkeypatch):
     # Another process counts up for the same value between this one's check and its step:
     # this one's step is refused (WATCH), and it checks again.
-    client = redis_cache._cache.get_client(write=True)
-    other = RedisCache(redis_cache._servers[0], {"KEY_PREFIX": redis_cache.key_prefix})
-    real_pipeline = client.pipeline
-    raced = []
-
-    def pipeline(*args, **kwargs):
-        pipe = real_pipeline(*args, **kwargs)
-        real_multi = pipe.multi
-
-        def multi():
-            if not raced:
-                raced.append(other.count_up_unless("version", 5000, "followed", 42))
-            return real_multi()
-
-        pipe.multi = multi
-        return pipe
-
-    monkeypatch.setattr(client, "pipeline", pipeline)
+    raced = _another_process_before_the_first_step(
+        redis_cache, monkeypatch, lambda other: other.count_up_unless("version", 5000, "followed", 42)
+    )
     assert redis_cache.count_up_unless("version", 5000, "followed", 42) == (5000, False, 42)
     assert raced == [(5000, True, None)]
-    other.close()
 
 
 @pytest.fixture
