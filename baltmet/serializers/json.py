@@ -22,10 +22,16 @@ class MicrosecondJSONEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
-class Serializer(DjangoSerializer):
+class MicrosecondTimesMixin:
+    """For Django's JSON and JSON Lines serializers: times written by MicrosecondJSONEncoder."""
+
     def _init_options(self):
         self.options.setdefault("cls", MicrosecondJSONEncoder)
         super()._init_options()
+
+
+class Serializer(MicrosecondTimesMixin, DjangoSerializer):
+    pass
 
 
 class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):

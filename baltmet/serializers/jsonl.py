@@ -5,15 +5,11 @@ from django.core.serializers.jsonl import Deserializer as DjangoDeserializer
 from django.core.serializers.jsonl import Serializer as DjangoSerializer
 
 from baltmet.serializers.explain import ExplainingDeserializerMixin
-from baltmet.serializers.json import MicrosecondJSONEncoder
+from baltmet.serializers.json import MicrosecondTimesMixin
 
 
-class Serializer(DjangoSerializer):
+class Serializer(MicrosecondTimesMixin, DjangoSerializer):
     """JSON Lines with times to the microsecond, as the site's JSON writes them."""
-
-    def _init_options(self):
-        self.options.setdefault("cls", MicrosecondJSONEncoder)
-        super()._init_options()
 
 
 class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):
@@ -37,11 +33,11 @@ class Deserializer(ExplainingDeserializerMixin, DjangoDeserializer):
             line = line.rstrip(b"\r\n" if isinstance(line, bytes) else "\r\n")  # loaddata reads bytes
             try:
                 node = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 # The parser's own message counts lines and characters within this one line.
-                where = f", column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-                message = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-                raise DeserializationError(f"line {number}{where} is not JSON: {message}") from None
+                raise DeserializationError(f"line {number}, column {exc.colno} is not JSON: {exc.msg}") from None
+            except ValueError as exc:  # bytes that are not UTF-8, -16 or -32
+                raise DeserializationError(f"line {number} is not JSON: {exc}") from None
             if not isinstance(node, dict):
                 raise DeserializationError(
                     f"line {number} is not an object with 'model' and 'fields': {json.dumps(node)[:200]}"
