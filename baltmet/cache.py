@@ -64,10 +64,8 @@ class RedisCache(django_redis.RedisCache):
         client = self._cache.get_client(key, write=True)
         try:
             # One transaction (MULTI/EXEC, no script: some Redis services refuse scripting).
-            # Stored as Django's RedisSerializer stores an int: its digits.
             with client.pipeline(transaction=True) as pipe:
-                pipe.set(key, int(start) - 1, nx=True)
-                pipe.incr(key)
+                _queue_count_up(pipe, key, start)
                 pipe.execute()
         except redis.exceptions.OutOfMemoryError:
             client.delete(key)
@@ -89,8 +87,7 @@ class RedisCache(django_redis.RedisCache):
                         pipe.watch(named_at, marked_at)  # not `key`: every change counts it up
                         held, marked = pipe.mget(named_at, marked_at)
                         pipe.multi()
-                        pipe.set(key, int(start) - 1, nx=True)
-                        pipe.incr(key)
+                        _queue_count_up(pipe, key, start)
                         if held is None or int(held) < named:
                             pipe.set(named_at, int(named))
                         if marked is not None and int(marked) == named:
@@ -127,8 +124,7 @@ class RedisCache(django_redis.RedisCache):
                             return self.start_counter(name, start, version=version), False, before
                         return int(current), False, before
                     pipe.multi()
-                    pipe.set(key, int(start) - 1, nx=True)
-                    pipe.incr(key)
+                    _queue_count_up(pipe, key, start)
                     pipe.set(check, int(value))
                     for other, other_value in (mark or {}).items():
                         pipe.set(self.make_and_validate_key(other, version=version), int(other_value), nx=True)
@@ -178,3 +174,11 @@ class RedisCache(django_redis.RedisCache):
             return self._cache.get_client(write=True).info("server")["run_id"]
         except (redis.ResponseError, KeyError):
             return None
+
+
+def _queue_count_up(pipe, key, start):
+    """Queues count_up()'s step in the transaction `pipe`: the integer at `key` plus one, or
+    `start` where there is none (its INCR's answer is the new value). Stored as Django's
+    RedisSerializer stores an int: its digits."""
+    pipe.set(key, int(start) - 1, nx=True)
+    pipe.incr(key)
