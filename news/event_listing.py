@@ -8,9 +8,10 @@ from baltmet.content_version import local_midnight
 
 class UpcomingThenPast:
     """The events of `events` (an EventQuerySet), upcoming then past, as a sequence for
-    Django's Paginator: counted in one query, and each page read with one query for each kind
-    it holds. Every query asks at the same moment, so that the passing of time (an event
-    ending) can neither show an event twice nor make it fall between the count and a page."""
+    Django's Paginator: counted in one query, and each page read with one more, whichever
+    kinds it holds (two on SQLite, for a page of both). Every query asks at the same moment,
+    so that the passing of time (an event ending) can neither show an event twice nor make it
+    fall between the count and a page."""
 
     def __init__(self, events):
         self.now = timezone.now()
@@ -32,20 +33,19 @@ class UpcomingThenPast:
             raise TypeError("read a page: [start:stop]")
         start, stop = page.start or 0, page.stop
         upcoming_count, _ = self.counts()
-        upcoming = past = []
-        if start < upcoming_count:
-            events = self.events.upcoming(self.now, self.midnight).for_lists()
-            upcoming = list(events[start : min(stop, upcoming_count)])
-        if stop > upcoming_count:
-            events = self.events.past(self.now, self.midnight).for_lists()
-            past = list(events[max(start - upcoming_count, 0) : stop - upcoming_count])
+        upcoming, past = self.events.upcoming_and_past_slices(
+            self.now,
+            self.midnight,
+            upcoming=(min(start, upcoming_count), min(stop, upcoming_count)),
+            past=(max(start - upcoming_count, 0), max(stop - upcoming_count, 0)),
+        )
         return EventsPage(upcoming, past)
 
 
 class EventsPage(list):
     """A page's events in order, and its two parts as they were read (`upcoming`, `past`).
 
-    The parts come from separate queries: an editor's save between them (an event moved
+    On SQLite the parts come from separate queries: an editor's save between them (an event moved
     into the past, one unpublished after the count) must neither list an event twice nor
     file a past event under upcoming. So the parts are what each query gave, and an event
     the upcoming query gave is left out of the past."""

@@ -112,6 +112,25 @@ class EventQuerySet(NewsItemQuerySet):
         )
         return counts["upcoming"], counts["every"] - counts["upcoming"]
 
+    def upcoming_and_past_slices(self, now, midnight, upcoming, past):
+        """(the events of upcoming()[slice `upcoming`], those of past()[slice `past`]) at
+        `now`, with the fields lists read: one query where the database allows (a UNION ALL of
+        the two; SQLite cannot order its parts), so that a page of the events list runs as
+        many queries whichever kinds it holds, and both parts see the same snapshot."""
+        fields = list_fields(self.model)
+
+        def part(events, bounds, is_upcoming):
+            return events.annotate(is_upcoming=models.Value(is_upcoming)).values_list(*fields, "is_upcoming")[
+                slice(*bounds)
+            ]
+
+        upcoming_part = part(self.upcoming(now, midnight), upcoming, True)
+        past_part = part(self.past(now, midnight), past, False)
+        if not connections[self.db].features.supports_slicing_ordering_in_compound:
+            return _upcoming_and_past_from_rows([*upcoming_part, *past_part], self.db)
+        # An empty slice is left out of the UNION (both empty: no query at all).
+        return _upcoming_and_past_from_rows(list(upcoming_part.union(past_part, all=True)), self.db)
+
     def for_calendar(self):
         """What /events/calendar.ics carries: the soonest upcoming events and the most recent past ones."""
         now = timezone.now()
@@ -200,13 +219,19 @@ class EventManager(PublishableManager.from_queryset(EventQuerySet)):
             return list(events.upcoming(now)[:count]), list(events.past(now)[:count])
         query = _upcoming_and_past_in_region_query(count)
         rows = query.rows(using=db, region=region_id, now=now, midnight=local_midnight(now))
-        events = _list_items(self.model, rows, db)
-        upcoming = [event for event, row in zip(events, rows) if row[-1]]
-        past = [event for event, row in zip(events, rows) if not row[-1]]
-        return (
-            sorted(upcoming, key=lambda event: (event.starts, event.pk)),
-            sorted(past, key=lambda event: (event.starts, event.pk), reverse=True),
-        )
+        return _upcoming_and_past_from_rows(rows, db)
+
+
+def _upcoming_and_past_from_rows(rows, using):
+    """(upcoming events, soonest first; past ones, most recent first) from rows of an event's
+    list_fields() and whether it is upcoming, in any order (a UNION ALL's parts keep none)."""
+    events = _list_items(Event, rows, using)
+    upcoming = [event for event, row in zip(events, rows) if row[-1]]
+    past = [event for event, row in zip(events, rows) if not row[-1]]
+    return (
+        sorted(upcoming, key=lambda event: (event.starts, event.pk)),
+        sorted(past, key=lambda event: (event.starts, event.pk), reverse=True),
+    )
 
 
 # Slugs that would collide with a fixed address next to the <slug> patterns: an article called

@@ -135,6 +135,34 @@ def test_an_event_unpublished_while_a_page_is_read_puts_no_past_event_under_upco
     assert _titles(past, "Past") == ["1"]
 
 
+def _queries_of(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200, url
+    return len(queries)
+
+
+def test_an_events_page_runs_as_many_queries_whether_it_holds_upcoming_past_or_both(client, three_per_page):
+    # Pages 1, 2 and 3 hold upcoming events only, both kinds, past events only: each page is
+    # read with one query, a UNION ALL of its two parts (review r30c: 3 or 4 made the page's
+    # count depend on what it shows).
+    _make_events(upcoming=4, past=5)
+    counts = {number: _queries_of(client, f"/events/?page={number}") for number in (1, 2, 3)}
+    assert len(set(counts.values())) == 1, counts
+    upcoming, past = _sections(_page(client, "/events/?page=2"))
+    assert _titles(upcoming, "Upcoming") == ["4"] and _titles(past, "Past") == ["1", "2"]
+
+
+def test_a_page_of_upcoming_and_past_events_is_read_in_one_query_in_their_order(django_assert_num_queries):
+    _make_events(upcoming=4, past=5)
+    now = timezone.now()
+    with django_assert_num_queries(1):
+        upcoming, past = Event.objects.upcoming_and_past_slices(now, None, upcoming=(2, 4), past=(0, 3))
+    assert [event.title for event in upcoming] == ["Upcoming 3", "Upcoming 4"]
+    assert [event.title for event in past] == ["Past 1", "Past 2", "Past 3"]
+    with django_assert_num_queries(0):
+        assert Event.objects.upcoming_and_past_slices(now, None, upcoming=(4, 4), past=(0, 0)) == ([], [])
+
+
 @pytest.fixture
 def two_news_on_event_page(monkeypatch):
     monkeypatch.setattr(views, "EVENT_NEWS_ON_PAGE", 2)
