@@ -10,9 +10,9 @@ On PostgreSQL it is full-text search on the indexed `search_vector` columns
 are ranked together by ts_rank, where a word in a title weighs more than one in a lead, and
 that more than one in a body. A query with no word to look for, only words to leave out
 ("-oslo", "cluster or -oslo"), finds nothing rather than nearly everything. A page costs a
-fixed number of queries whatever the number of matches: one for the ranked page of (kind,
-pk) together with the number of matches, and one per kind on the page for its objects and
-their headlines (ts_headline, only for the rows shown).
+fixed number of queries whatever the number of matches and whichever kinds a page shows:
+one for the ranked page of (kind, pk) together with the number of matches, and one for its
+objects and their headlines (ts_headline, only for the rows shown).
 
 On SQLite (`make run`), the same function matches words as case-insensitive substrings: every
 word must occur, "-word" must not; titles that match come first.
@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchQueryField, SearchRank
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db import connection
-from django.db.models import CharField, F, Func, Model, Q, Value
+from django.db.models import BooleanField, CharField, DateTimeField, F, Func, Model, Q, Value
 from django.db.models.functions import Cast
 from django.utils.functional import cached_property
 from django.utils.html import escape, strip_tags
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from baltmet.prepared import from_rows
 from baltmet.search_index import CONFIG, excerpt_text
 from news.models import Article, Event
 from regions.models import Region
@@ -46,6 +47,17 @@ RESULTS_PER_PAGE = 10
 KIND_LABELS = {"article": "News", "event": "Event", "region": "Region"}
 # The date a result shows and, after rank, is ordered by.
 DATE_FIELDS = {"article": "publish_at", "event": "starts", "region": "updated"}
+
+# What a result shows of each kind (search.html): the fields read into its object, in columns
+# every kind has in one UNION ALL (None where a kind has no such field): a title or name, the
+# slug (its address), the date it is ordered by, an event's end and whether it lasts all day,
+# and a place.
+SHOWN_COLUMNS = (CharField(), CharField(), DateTimeField(), DateTimeField(), BooleanField(), CharField())
+SHOWN = {
+    "article": (Article, ("title", "slug", DATE_FIELDS["article"], None, None, None)),
+    "event": (Event, ("title", "slug", DATE_FIELDS["event"], "ends", "all_day", "city")),
+    "region": (Region, ("name", "slug", DATE_FIELDS["region"], None, None, "country")),
+}
 
 # ts_headline marks matches with these (Unicode private-use characters, which no text needs);
 # the excerpt is escaped as a whole, then each marked span becomes <mark>...</mark>.
@@ -165,12 +177,6 @@ class RankedSearch:
     """The PostgreSQL search. `page()` reads one page of results and the number of matches in
     a single query (SearchPaginator uses it); count() and slices serve any other Paginator."""
 
-    # What an object of each kind need not bring along: the excerpt is made in the database.
-    DEFERRED = {
-        "article": ("body", "search_vector"),
-        "event": ("body", "search_vector"),
-        "region": ("body", "knowledge", "policy", "search_vector"),
-    }
     ORDER = "hit_rank DESC, hit_date DESC, hit_kind, hit_pk DESC"
     REVERSE_ORDER = "hit_rank, hit_date, hit_kind DESC, hit_pk"  # none of them is ever NULL
 
@@ -272,37 +278,45 @@ class RankedSearch:
         return self._results([(kind, pk) for kind, pk, _, _ in rows])
 
     def _results(self, hits):
-        """The objects of `hits` ([(kind, pk)], in order), with their headlines: one query per kind."""
-        models = {"article": Article, "event": Event, "region": Region}
-        found = {}
-        for kind, model in models.items():
-            pks = [pk for hit_kind, pk in hits if hit_kind == kind]
-            if not pks:
-                continue
-            objects = (
-                model._default_manager.filter(pk__in=pks)
-                .order_by()
-                .defer(*self.DEFERRED[kind])
-                .annotate(
-                    headline=SearchHeadline(
-                        excerpt_text(model),
-                        self._words_looked_for,
-                        config=CONFIG,
-                        start_sel=_START,
-                        stop_sel=_STOP,
-                        max_words=EXCERPT_WORDS,
-                        min_words=15,
-                        max_fragments=2,
-                        fragment_delimiter=" … ",
-                    )
-                )
+        """The objects of `hits` ([(kind, pk)], in order), with their headlines: one query for
+        every kind on the page (a UNION ALL of a part per kind, in the columns of SHOWN), so that
+        a page costs as many queries whichever kinds it shows."""
+        parts = [
+            model._default_manager.filter(pk__in=[pk for hit_kind, pk in hits if hit_kind == kind])
+            .order_by()
+            .annotate(
+                shown_kind=Value(kind, output_field=CharField()),
+                shown_pk=F("pk"),
+                shown_headline=self._headline(model),
+                **{
+                    f"shown_{n}": F(name) if name else Value(None, output_field=output)
+                    for n, (name, output) in enumerate(zip(fields, SHOWN_COLUMNS))
+                },
             )
-            found.update({(kind, obj.pk): obj for obj in objects})
-        return [
-            Result(kind, found[kind, pk], highlighted(found[kind, pk].headline))
-            for kind, pk in hits
-            if (kind, pk) in found
+            .values_list("shown_kind", "shown_pk", "shown_headline", *(f"shown_{n}" for n in range(len(fields))))
+            for kind, (model, fields) in SHOWN.items()
         ]
+        # A kind with none on the page is left out of the UNION (every kind: no query at all).
+        found = {}
+        for kind, pk, headline, *columns in parts[0].union(*parts[1:], all=True):
+            model, fields = SHOWN[kind]
+            loaded = [(name, value) for name, value in zip(fields, columns) if name]
+            obj = from_rows(model, ["id", *(name for name, _ in loaded)], [[pk, *(value for _, value in loaded)]])[0]
+            found[kind, pk] = Result(kind, obj, highlighted(headline))
+        return [found[kind, pk] for kind, pk in hits if (kind, pk) in found]
+
+    def _headline(self, model):
+        return SearchHeadline(
+            excerpt_text(model),
+            self._words_looked_for,
+            config=CONFIG,
+            start_sel=_START,
+            stop_sel=_STOP,
+            max_words=EXCERPT_WORDS,
+            min_words=15,
+            max_fragments=2,
+            fragment_delimiter=" … ",
+        )
 
 
 class SearchPaginator(Paginator):

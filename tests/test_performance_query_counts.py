@@ -13,9 +13,8 @@ content version in the database, the setup with more queries: with Redis a hit r
 a list, empty and unknown items, the search's kinds of queries) for visitors and staff, with
 more of what a page shows per item at the larger size (regions, an event's news).
 
-Search runs one query per kind of result on its page (articles, events, regions): its count
-is bounded, not fixed, and depends on what the page shows rather than on the archive's size;
-the pages compared here show the same kinds at both sizes.
+That a page of search results or of events runs as many queries whichever kinds of item it
+shows is tested with them (tests/test_search_results.py, tests/test_news_event_lists_paging.py).
 """
 
 from datetime import timedelta
