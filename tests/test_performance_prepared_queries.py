@@ -248,6 +248,41 @@ def test_another_thread_prepares_the_query_in_its_own_database_session():
     assert found["sql"][0].startswith("PREPARE baltmet_")
 
 
+@pytest.fixture(scope="module")
+def second_alias(django_db_setup, django_db_blocker):
+    """A second database alias, with a connection of its own to the same test database, as a
+    project with two aliases for one database (or for two) would have. Module-scoped, so that
+    it exists before the test case's set-up, which checks every alias a test names."""
+    connections.settings["second"] = dict(connections["default"].settings_dict)
+    try:
+        yield "second"
+    finally:
+        with django_db_blocker.unblock():
+            connections["second"].close()
+        del connections["second"]
+        del connections.settings["second"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "second"])
+def test_each_database_alias_prepares_the_query_in_its_own_session(second_alias):
+    # Review r29g: what is known of the statements a session holds is kept with each
+    # connection, and the compiled query with each alias; a record for the process would
+    # EXECUTE in the second alias's session a statement only the first one has.
+    make_article("Seen through both")
+    titles_after = _titles_after()
+    runs = {}
+    for using in ("default", second_alias, "default", second_alias):
+        with CaptureQueriesContext(connections[using]) as queries:
+            assert titles_after.rows(using=using, after=0) == [("Seen through both", "100%")]
+        runs.setdefault(using, []).append([query["sql"].split("(")[0] for query in queries.captured_queries])
+    for using, (first, second) in runs.items():
+        assert len(first) == 1 and first[0].startswith("PREPARE baltmet_"), (using, first)
+        assert second == ["EXECUTE " + first[0].split()[1]], (using, second)
+    with connections[second_alias].cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'baltmet_%%'")
+        assert cursor.fetchone()[0] >= 1
+
+
 def test_statements_are_not_prepared_when_turned_off(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     make_article("Plain")
