@@ -51,7 +51,8 @@ DATE_FIELDS = {"article": "publish_at", "event": "starts", "region": "updated"}
 # What a result shows of each kind (search.html): the fields read into its object, in columns
 # every kind has in one UNION ALL (None where a kind has no such field): a title or name, the
 # slug (its address), the date it is ordered by, an event's end and whether it lasts all day,
-# and a place.
+# and a place. Each column has one type in every part, so that the converters Django takes from
+# the UNION's first part are those of every part.
 SHOWN_COLUMNS = (CharField(), CharField(), DateTimeField(), DateTimeField(), BooleanField(), CharField())
 SHOWN = {
     "article": (Article, ("title", "slug", DATE_FIELDS["article"], None, None, None)),
@@ -289,7 +290,10 @@ class RankedSearch:
                 shown_pk=F("pk"),
                 shown_headline=self._headline(model),
                 **{
-                    f"shown_{n}": F(name) if name else Value(None, output_field=output)
+                    # A typed NULL: PostgreSQL types a UNION's columns two parts at a time, and
+                    # two plain NULLs before an event's part made text, which no timestamp meets
+                    # (review r33).
+                    f"shown_{n}": F(name) if name else Cast(Value(None), output_field=output)
                     for n, (name, output) in enumerate(zip(fields, SHOWN_COLUMNS))
                 },
             )
@@ -301,7 +305,9 @@ class RankedSearch:
         for kind, pk, headline, *columns in parts[0].union(*parts[1:], all=True):
             model, fields = SHOWN[kind]
             loaded = [(name, value) for name, value in zip(fields, columns) if name]
-            obj = from_rows(model, ["id", *(name for name, _ in loaded)], [[pk, *(value for _, value in loaded)]])[0]
+            obj = from_rows(
+                model, [model._meta.pk.attname, *(name for name, _ in loaded)], [[pk, *(value for _, value in loaded)]]
+            )[0]
             found[kind, pk] = Result(kind, obj, highlighted(headline))
         return [found[kind, pk] for kind, pk in hits if (kind, pk) in found]
 
