@@ -13,7 +13,10 @@ How it stays correct:
   until PostgreSQL announces a change (baltmet.postgres_watch), so a hit runs no query. With
   Redis (REDIS_URL) the version sits next to the pages, and each process keeps its own copies
   of the pages it served, serving them without asking Redis while no change has been
-  announced (baltmet.redis_watch).
+  announced (baltmet.redis_watch); at most once a second
+  (DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS) it also asks the database whether its version
+  moved without Redis's, as a change made by a process without REDIS_URL moves it
+  (content_version.follow_the_database).
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
   templates, static files, requirements and the settings that change pages): with Redis, a
   deploy does not serve what the code before it made. Nor, after a rollback, what the release
@@ -49,11 +52,12 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 import codecs
 import hashlib
 import logging
+import time
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -79,6 +83,27 @@ def keep_page_no_longer_than(moment):
     bounds = _page_bounds.get()
     if bounds is not None:
         bounds.append(moment)
+
+
+# When this process last read the database's content version with the version in Redis (a
+# page made, or a hit that asked), by time.monotonic().
+_database_read_at = None
+
+
+def _database_check_due():
+    """Whether a hit is to ask the database too: with the version in Redis, a hit asks it
+    nothing, and a change recorded in the database alone (by a process without REDIS_URL)
+    would show only from the next page made, in any process; so the first request after
+    PAGE_CACHE_DATABASE_CHECK_SECONDS without a read does (review r30b). None: never."""
+    seconds = settings.PAGE_CACHE_DATABASE_CHECK_SECONDS
+    return seconds is not None and (_database_read_at is None or time.monotonic() - _database_read_at >= seconds)
+
+
+def _read_the_database(now):
+    """The ContentState at `now`, noting the read for _database_check_due()."""
+    global _database_read_at
+    _database_read_at = time.monotonic()
+    return content_version.content_state(now)
 
 
 def _database_watch():
@@ -250,7 +275,7 @@ class PageCacheMiddleware:
         # Both read before the view runs, so that the page is stored under a version no newer
         # than the content it shows, and kept no longer than until the next scheduled change.
         if state is None:
-            state = content_version.content_state(now)
+            state = _read_the_database(now)
             if not settings.PAGE_CACHE_VERSION_IN_CACHE:
                 version = state.version  # the latest read, as the page will be made after it
             elif cache is not None and version is not None:
@@ -315,18 +340,22 @@ class PageCacheMiddleware:
         what the shared cache said with the version: the database's version it follows).
 
         With the version in a shared cache (Redis), a hit runs no SQL, and the database is
-        asked only when a page is made. While this process's watch of the version has heard
-        of no change since it read it, a page this process keeps itself needs not even Redis;
-        otherwise the page and the version come from Redis in one round trip. Without a shared
+        asked only when a page is made or a check is due. While this process's watch of the
+        version has heard of no change since it read it, a page this process keeps itself
+        needs not even Redis; otherwise the page and the version come from Redis in one round
+        trip. When a check of the database is due (_database_check_due()), the page and the
+        version come from Redis, and the database's version is read and followed as for a
+        page made. Without a shared
         cache the database has the version: a hit runs no query while this process's watch of
         it (baltmet.postgres_watch) trusts the one it read last, and otherwise reads it alone by
         primary key; a page not stored reads it with the next scheduled change in one query."""
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             local = _local_cache()
             watch = cache.watch(content_version.VERSION_KEY) if local is not None else None
+            checking = _database_check_due()
             if watch is not None:
                 version, token = content_version.watched_version(cache, watch)
-                if version is not None:
+                if version is not None and not checking:
                     entry = local.get(key)
                     if entry is not None and entry["version"] == version:
                         return entry, version, None, {}
@@ -336,6 +365,15 @@ class PageCacheMiddleware:
                 watch.remember(version, token)
                 if entry is not None and entry["version"] == version:
                     cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
+            if checking and version is not None:
+                # A stored entry is then served only under the version that follows the
+                # database's; a page made goes by the same, and reads it no more.
+                try:
+                    state = _read_the_database(now)
+                except DatabaseError:
+                    # Stored pages are served with the database down, as without the check.
+                    return entry, version, None, values
+                return entry, cls._following_the_database(cache, version, state, now, values), state, values
             return entry, version, None, values
         entry = cache.get(key)
         watch = _database_watch()

@@ -28,6 +28,12 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
         "Run `make test`, which starts a local PostgreSQL, or set DATABASE_URL=postgres://..."
     )
 
+# With Redis, a hit asks the database only when a check is due, a second after the last read by
+# default: tests that count a hit's queries would then hang on the machine's speed. The tests
+# of the check set it themselves (tests/test_performance_shared_version_follows_database.py);
+# the processes the tests start keep the default.
+PAGE_CACHE_DATABASE_CHECK_SECONDS = None
+
 # Hashing passwords slowly is a production feature, not something to test.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -12,6 +12,7 @@ test fails; it is never skipped.
 
 import http.cookiejar
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -140,6 +141,28 @@ def test_an_edit_through_one_server_is_seen_through_the_other_at_once(two_server
         # Pages made after the edit are shared again: B serves what A stored.
         visitor_a.request("/news/")
         assert visitor_b.request("/news/")[1]["X-Page-Cache"] == "hit"
+
+
+def test_a_change_made_without_redis_is_seen_through_both_servers_within_a_second(two_servers):
+    # This process has no REDIS_URL: its change moves the database's version alone, as a cron
+    # job's or an operator's shell's would (review r30b). Without Redis the servers hear of
+    # it from PostgreSQL at once; with Redis each asks the database a second at most after
+    # its last read (DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS), even for a page it keeps.
+    (base_a, base_b), url, _ = two_servers
+    article = make_article("Harbour news")
+    visitors = [Browser(base_a), Browser(base_b)]
+    path = article.get_absolute_url()
+    for _ in range(3):
+        for visitor in visitors:
+            visitor.request(path)
+    assert [visitor.request(path)[1]["X-Page-Cache"] for visitor in visitors] == ["hit", "hit"]
+
+    Article.objects.filter(pk=article.pk).update(title="Changed without Redis")
+    if url:
+        time.sleep(1.1)
+    for visitor in visitors:
+        status, _, html = visitor.request(path)
+        assert status == 200 and "Changed without Redis" in html and ">Harbour news<" not in html
 
 
 # --- The content version in Redis, in this process ----------------------------------------

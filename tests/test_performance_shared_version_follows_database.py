@@ -1,17 +1,20 @@
 """With REDIS_URL, pages go by the content version in Redis, which every change made with it
 moves. A change recorded in the database alone, by a process started without REDIS_URL (a cron
 job, an operator's shell missing the variable), is found by the next page made, in any
-process: the version in Redis moves then, and no page stored before is served again
-(baltmet.content_version.follow_the_database). These commit (transactional_db)."""
+process, or by a hit once a check of the database is due in its process (at most
+PAGE_CACHE_DATABASE_CHECK_SECONDS after its last read): the version in Redis moves then, and
+no page stored before is served again (baltmet.content_version.follow_the_database). These
+commit (transactional_db)."""
 
 import logging
+import time
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet import content_version
+from baltmet import content_version, page_cache
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
@@ -270,3 +273,67 @@ def test_a_redis_come_back_with_older_data_is_followed_anew_without_a_warning(re
         assert client.get("/events/")[HEADER] == "miss", "a page made"
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
     assert WARNING not in caplog.text
+
+
+def _changed_without_redis(article, title):
+    """What a process without REDIS_URL does: the content and the database's version change,
+    Redis's does not."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE news_article SET title = %s WHERE id = %s", [title, article.pk])
+    content_version._write_new_database_version("default")
+
+
+def _check_due(monkeypatch, settings):
+    monkeypatch.setattr(page_cache, "_database_read_at", time.monotonic() - settings.PAGE_CACHE_DATABASE_CHECK_SECONDS)
+
+
+def test_a_change_made_without_redis_shows_at_the_first_request_once_a_check_is_due(
+    redis_page_cache, client, settings, monkeypatch
+):
+    # Review r30b: a hit asked neither Redis nor the database, and served the page from
+    # before the change until some page was made.
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+    article = make_article("Old title")
+    other = make_article("Another article")
+    _served_twice(client, other.get_absolute_url())
+    _served_twice(client, article.get_absolute_url())
+    _changed_without_redis(article, "New title")
+    response = client.get(article.get_absolute_url())
+    assert (response[HEADER], "Old title" in response.content.decode()) == ("hit", True), "within the bound"
+    _check_due(monkeypatch, settings)
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "miss" and "New title" in response.content.decode()
+    assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
+    assert client.get(other.get_absolute_url())[HEADER] == "miss", "no page stored before is served"
+
+
+def test_between_checks_a_hit_asks_the_database_nothing(redis_page_cache, client, settings):
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+    article = make_article("Cluster news")
+    _served_twice(client, article.get_absolute_url())
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(article.get_absolute_url())[HEADER] == "hit"
+    assert queries.captured_queries == []
+
+
+def test_a_check_that_finds_no_change_serves_the_stored_page_after_one_query(redis_page_cache, client, settings):
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0  # every request checks
+    article = make_article("Cluster news")
+    _served_twice(client, article.get_absolute_url())
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
+    assert len(queries.captured_queries) == 1, "the database's version and next scheduled change"
+
+
+def test_with_the_database_down_a_due_check_still_serves_stored_pages(redis_page_cache, client, settings, monkeypatch):
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0
+    article = make_article("Cluster news")
+    _served_twice(client, article.get_absolute_url())
+
+    def database_down(now=None):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(content_version, "content_state", database_down)
+    response = client.get(article.get_absolute_url())
+    assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
