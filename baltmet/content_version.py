@@ -29,9 +29,10 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
     then have the same REDIS_URL (it has, when all read one environment). Redis also keeps the
     database's version that its own last moved after (DATABASE_VERSION_KEY, raised by each
     change's INCR to the version its database write returned), and a page made from a
-    database's version it does not follow moves Redis's then (`follow_the_database`): a change
-    recorded by a process without REDIS_URL shows from the next page made in any process, not
-    at once, and is logged as a warning. A change made while
+    database's version it does not follow moves Redis's then (`follow_the_database`), as does
+    each process's check of the database's version, at most once a second in a thread of its
+    own (baltmet.page_cache): a change recorded by a process without REDIS_URL shows within a
+    second, or from the next page made in any process, and is logged as a warning. A change made while
     Redis is unreachable is logged as an error, and pages cached before it may be served until
     Redis is back and the process that made the change writes its version there
     (`_OwedVersionWrites`), or they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis may also come
@@ -88,8 +89,9 @@ VERSION_KEY = "page-cache:version"
 # The run_id of the Redis server process the shared version was last started on.
 _RUN_ID_KEY = "page-cache:redis-run-id"
 # The database's version that the shared version last moved after: a change recorded in the
-# database alone (by a process without REDIS_URL) is found by the next page made, which moves
-# the shared version then (follow_the_database()).
+# database alone (by a process without REDIS_URL) is found by the next page made, or a
+# process's check of the database (baltmet.page_cache), which moves the shared version then
+# (follow_the_database()).
 DATABASE_VERSION_KEY = "page-cache:database-version"
 # A database's version followed that way while its change was recent, which a change made
 # with Redis may still name as its own (its write to Redis comes after the database's): unless
@@ -743,7 +745,11 @@ def follow_the_database(cache, version, state, now, shared):
                     VERSION_KEY, _new_stamp(), DATABASE_VERSION_KEY, current, lower=True
                 )
         if version is None:
+            # Redis deleted its version rather than count it up: processes serving their own
+            # copies stop at once, as after a change (review r34: they served the page from
+            # before the change they had not heard of).
             _redis_full()
+            cache.announce_change(VERSION_KEY)
             return None
         if moved:
             cache.announce_change(VERSION_KEY)

@@ -14,9 +14,9 @@ How it stays correct:
   Redis (REDIS_URL) the version sits next to the pages, and each process keeps its own copies
   of the pages it served, serving them without asking Redis while no change has been
   announced (baltmet.redis_watch); at most once a second
-  (DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS) it also asks the database whether its version
-  moved without Redis's, as a change made by a process without REDIS_URL moves it
-  (content_version.follow_the_database).
+  (DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS) a thread of its own also asks the database whether
+  its version moved without Redis's, as a change made by a process without REDIS_URL moves it
+  (content_version.follow_the_database), and moves Redis's, which every process hears of.
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
   templates, static files, requirements and the settings that change pages): with Redis, a
   deploy does not serve what the code before it made. Nor, after a rollback, what the release
@@ -52,12 +52,13 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 import codecs
 import hashlib
 import logging
+import threading
 import time
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -86,15 +87,20 @@ def keep_page_no_longer_than(moment):
 
 
 # When this process last read the database's content version with the version in Redis (a
-# page made, or a hit that asked), by time.monotonic().
+# page made, or a check), by time.monotonic(); the thread of the check under way, if any.
 _database_read_at = None
+_check = None
+_check_lock = threading.Lock()
+_check_failed_logged_at = None
+_CHECK_FAILED_LOG_SECONDS = 60
 
 
 def _database_check_due():
-    """Whether a hit is to ask the database too: with the version in Redis, a hit asks it
-    nothing, and a change recorded in the database alone (by a process without REDIS_URL)
-    would show only from the next page made, in any process; so the first request after
-    PAGE_CACHE_DATABASE_CHECK_SECONDS without a read does (review r30b). None: never."""
+    """Whether to check the database's version: with the version in Redis, a hit asks the
+    database nothing, and a change recorded there alone (by a process without REDIS_URL) would
+    show only from the next page made, in any process; so at most every
+    PAGE_CACHE_DATABASE_CHECK_SECONDS without a read, a request starts a check (review r30b).
+    None: never."""
     seconds = settings.PAGE_CACHE_DATABASE_CHECK_SECONDS
     return seconds is not None and (_database_read_at is None or time.monotonic() - _database_read_at >= seconds)
 
@@ -104,6 +110,44 @@ def _read_the_database(now):
     global _database_read_at
     _database_read_at = time.monotonic()
     return content_version.content_state(now)
+
+
+def _start_a_database_check():
+    """Check the database's version in a thread of its own, unless one is under way: the
+    request goes on without waiting, so that a database that does not answer (a connection or
+    a query hanging for seconds) holds up no page served from the cache, as before the check
+    (review r34). Returns the thread started, or None."""
+    global _check, _database_read_at
+    with _check_lock:
+        if _check is not None and _check.is_alive():
+            return None
+        _database_read_at = time.monotonic()
+        _check = threading.Thread(target=_check_the_database, name="page-cache-database-check", daemon=True)
+        _check.start()
+        return _check
+
+
+def _check_the_database():
+    """Where the database's content version moved without Redis's, move Redis's now, as a page
+    made would (content_version.follow_the_database): every process hears of it, and serves
+    none of the pages stored before."""
+    global _check_failed_logged_at
+    try:
+        if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
+            return
+        cache = content_version.shared_cache()
+        values = cache.get_many([content_version.VERSION_KEY, *content_version.SHARED_KEYS])
+        version = content_version.shared_version(cache, values)
+        if version is not None:
+            now = timezone.now()
+            content_version.follow_the_database(cache, version, content_version.content_state(now), now, values)
+    except Exception as error:
+        # Said once a minute per process, not at every check while the database or Redis is down.
+        if _check_failed_logged_at is None or time.monotonic() - _check_failed_logged_at >= _CHECK_FAILED_LOG_SECONDS:
+            _check_failed_logged_at = time.monotonic()
+            logger.warning("page cache: could not compare the database's content version with Redis's: %s", error)
+    finally:
+        connections.close_all()  # this thread's own connection
 
 
 def _database_watch():
@@ -320,8 +364,8 @@ class PageCacheMiddleware:
     @staticmethod
     def _following_the_database(cache, version, state, now, shared):
         """The shared version, once it has moved after the database's in `state` (a change
-        recorded by a process without Redis is found here, by the next page made); None where
-        it cannot be told, and the page is not stored."""
+        recorded by a process without Redis is found here, by the next page made, if no check
+        found it first); None where it cannot be told, and the page is not stored."""
         try:
             return content_version.follow_the_database(cache, version, state, now, shared)
         except Exception as error:
@@ -340,22 +384,21 @@ class PageCacheMiddleware:
         what the shared cache said with the version: the database's version it follows).
 
         With the version in a shared cache (Redis), a hit runs no SQL, and the database is
-        asked only when a page is made or a check is due. While this process's watch of the
-        version has heard of no change since it read it, a page this process keeps itself
-        needs not even Redis; otherwise the page and the version come from Redis in one round
-        trip. When a check of the database is due (_database_check_due()), the page and the
-        version come from Redis, and the database's version is read and followed as for a
-        page made. Without a shared
+        asked only when a page is made, and, when a check is due, by a thread of its own
+        (_start_a_database_check()). While this process's watch of the version has heard of
+        no change since it read it, a page this process keeps itself needs not even Redis;
+        otherwise the page and the version come from Redis in one round trip. Without a shared
         cache the database has the version: a hit runs no query while this process's watch of
         it (baltmet.postgres_watch) trusts the one it read last, and otherwise reads it alone by
         primary key; a page not stored reads it with the next scheduled change in one query."""
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             local = _local_cache()
             watch = cache.watch(content_version.VERSION_KEY) if local is not None else None
-            checking = _database_check_due()
+            if _database_check_due():
+                _start_a_database_check()
             if watch is not None:
                 version, token = content_version.watched_version(cache, watch)
-                if version is not None and not checking:
+                if version is not None:
                     entry = local.get(key)
                     if entry is not None and entry["version"] == version:
                         return entry, version, None, {}
@@ -365,15 +408,6 @@ class PageCacheMiddleware:
                 watch.remember(version, token)
                 if entry is not None and entry["version"] == version:
                     cls._keep_locally(key, entry, _seconds_to_keep(entry["valid_until"], now))
-            if checking and version is not None:
-                # A stored entry is then served only under the version that follows the
-                # database's; a page made goes by the same, and reads it no more.
-                try:
-                    state = _read_the_database(now)
-                except DatabaseError:
-                    # Stored pages are served with the database down, as without the check.
-                    return entry, version, None, values
-                return entry, cls._following_the_database(cache, version, state, now, values), state, values
             return entry, version, None, values
         entry = cache.get(key)
         watch = _database_watch()

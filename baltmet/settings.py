@@ -225,11 +225,15 @@ PAGE_CACHE_ALIAS = "default"
 # its own local-memory cache (baltmet.content_version).
 PAGE_CACHE_VERSION_IN_CACHE = bool(REDIS_URL)
 PAGE_CACHE_LOCAL_ALIAS = "pages-local" if REDIS_URL else None
-# With Redis, each process also asks the database at most this often whether its version moved
-# without Redis's (a change made by a process without REDIS_URL), so that such a change shows
-# within this many seconds, not only from the next page made (baltmet.page_cache). 0: at every
-# request.
+# With Redis, each process also checks, at most this often and in a thread of its own, whether
+# the database's version moved without Redis's (a change made by a process without REDIS_URL),
+# so that such a change shows within about this many seconds, not only from the next page made
+# (baltmet.page_cache). 0: a check at every request, one at a time.
 PAGE_CACHE_DATABASE_CHECK_SECONDS = env_float("DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS", 1.0)
+if not (math.isfinite(PAGE_CACHE_DATABASE_CHECK_SECONDS) and PAGE_CACHE_DATABASE_CHECK_SECONDS >= 0):
+    raise ImproperlyConfigured(
+        f"DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS={PAGE_CACHE_DATABASE_CHECK_SECONDS} must be a number of seconds, 0 or more."
+    )
 # Without Redis, on PostgreSQL: each process trusts the version it read until a change is
 # announced (LISTEN, baltmet.postgres_watch) instead of reading it on every request. It needs
 # a database session of its own per process; turn off behind a transaction-mode pooler.

@@ -62,6 +62,13 @@ def test_a_redis_timeout_that_is_no_time_or_forever_is_refused(monkeypatch, valu
         load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_REDIS_TIMEOUT=value)
 
 
+@pytest.mark.parametrize("value", ["-1", "nan", "inf"])
+def test_a_database_check_interval_that_is_negative_or_never_is_refused(monkeypatch, value):
+    assert load_settings(monkeypatch, DJANGO_DEBUG="1").PAGE_CACHE_DATABASE_CHECK_SECONDS == 1
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS=.* 0 or more"):
+        load_settings(monkeypatch, DJANGO_DEBUG="1", DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS=value)
+
+
 def test_cache_key_prefix_from_environment(monkeypatch):
     settings = load_settings(monkeypatch, DJANGO_DEBUG="1", REDIS_URL="redis://cache:6379/1", DJANGO_CACHE_KEY_PREFIX="baltmet-staging")
     assert settings.CACHES["default"]["KEY_PREFIX"] == "baltmet-staging"

@@ -7,6 +7,7 @@ no page stored before is served again (baltmet.content_version.follow_the_databa
 commit (transactional_db)."""
 
 import logging
+import threading
 import time
 
 import pytest
@@ -283,12 +284,27 @@ def _changed_without_redis(article, title):
     content_version._write_new_database_version("default")
 
 
-def _check_due(monkeypatch, settings):
-    monkeypatch.setattr(page_cache, "_database_read_at", time.monotonic() - settings.PAGE_CACHE_DATABASE_CHECK_SECONDS)
+@pytest.fixture
+def checks(settings):
+    """Checks of the database's version at every request (0 s), each awaited with `.wait()`:
+    the request that starts one does not wait for it."""
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0
+
+    class Checks:
+        @staticmethod
+        def wait():
+            thread = page_cache._check
+            assert thread is not None, "no check was started"
+            thread.join(10)
+            assert not thread.is_alive()
+
+    yield Checks
+    if page_cache._check is not None:
+        page_cache._check.join(10)
 
 
-def test_a_change_made_without_redis_shows_at_the_first_request_once_a_check_is_due(
-    redis_page_cache, client, settings, monkeypatch
+def test_a_change_made_without_redis_shows_once_a_check_of_the_database_is_due(
+    redis_page_cache, client, settings, monkeypatch, checks
 ):
     # Review r30b: a hit asked neither Redis nor the database, and served the page from
     # before the change until some page was made.
@@ -300,40 +316,77 @@ def test_a_change_made_without_redis_shows_at_the_first_request_once_a_check_is_
     _changed_without_redis(article, "New title")
     response = client.get(article.get_absolute_url())
     assert (response[HEADER], "Old title" in response.content.decode()) == ("hit", True), "within the bound"
-    _check_due(monkeypatch, settings)
+    monkeypatch.setattr(page_cache, "_database_read_at", time.monotonic() - 60)
+    client.get(article.get_absolute_url())  # starts the check, and does not wait for it
+    checks.wait()
     response = client.get(article.get_absolute_url())
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
     assert _followed(redis_page_cache)[content_version.DATABASE_VERSION_KEY] == _database_version()
     assert client.get(other.get_absolute_url())[HEADER] == "miss", "no page stored before is served"
 
 
-def test_between_checks_a_hit_asks_the_database_nothing(redis_page_cache, client, settings):
-    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+def test_a_hit_that_starts_a_check_runs_no_query_itself(redis_page_cache, client, checks):
     article = make_article("Cluster news")
     _served_twice(client, article.get_absolute_url())
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(article.get_absolute_url())[HEADER] == "hit"
-    assert queries.captured_queries == []
-
-
-def test_a_check_that_finds_no_change_serves_the_stored_page_after_one_query(redis_page_cache, client, settings):
-    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0  # every request checks
-    article = make_article("Cluster news")
-    _served_twice(client, article.get_absolute_url())
+    checks.wait()
+    before = _followed(redis_page_cache)
     with CaptureQueriesContext(connection) as queries:
         response = client.get(article.get_absolute_url())
-    assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
-    assert len(queries.captured_queries) == 1, "the database's version and next scheduled change"
+    checks.wait()
+    assert response[HEADER] == "hit" and queries.captured_queries == []
+    assert _followed(redis_page_cache) == before, "a check that finds nothing moves nothing"
+    assert client.get(article.get_absolute_url())[HEADER] == "hit"
 
 
-def test_with_the_database_down_a_due_check_still_serves_stored_pages(redis_page_cache, client, settings, monkeypatch):
-    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0
+def test_between_checks_no_check_is_started(redis_page_cache, client, settings, checks):
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+    article = make_article("Cluster news")
+    _served_twice(client, article.get_absolute_url())  # made: the database was read
+    page_cache._check = None
+    client.get(article.get_absolute_url())
+    assert page_cache._check is None
+
+
+def test_a_database_that_does_not_answer_holds_up_no_stored_page(redis_page_cache, client, monkeypatch, checks):
+    # Review r34: the check on the request's own path made every hit wait for a database that
+    # hung (a connection, a query), up to gunicorn's timeout.
     article = make_article("Cluster news")
     _served_twice(client, article.get_absolute_url())
+    checks.wait()
+    answer, asked = threading.Event(), []
 
-    def database_down(now=None):
+    def database_hanging(now=None):
+        asked.append(now)
+        answer.wait(10)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(content_version, "content_state", database_down)
+    monkeypatch.setattr(content_version, "content_state", database_hanging)
+    try:
+        for _ in range(3):
+            response = client.get(article.get_absolute_url())
+            assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
+        assert len(asked) <= 1, "one check at a time"
+    finally:
+        answer.set()
+    checks.wait()
+
+
+def test_with_redis_full_a_check_that_finds_the_database_ahead_stops_every_processs_copies(
+    redis_page_cache, client, monkeypatch, checks
+):
+    # Review r34: Redis deleted its version rather than count it up, and announced nothing, so
+    # this process went on serving its own copy of the page from before the change.
+    article = make_article("Old title")
+    _served_twice(client, article.get_absolute_url())
+    checks.wait()
+    _changed_without_redis(article, "New title")
+
+    def full(*args, **kwargs):
+        redis_page_cache.delete(content_version.VERSION_KEY)
+        return None, False, None
+
+    monkeypatch.setattr(type(redis_page_cache), "count_up_unless", lambda self, *a, **k: full())
+    client.get(article.get_absolute_url())  # starts the check
+    checks.wait()
     response = client.get(article.get_absolute_url())
-    assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
+    assert "New title" in response.content.decode(), f"{response[HEADER]}: the page from before the change"
