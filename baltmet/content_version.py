@@ -30,9 +30,10 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
     database's version that its own last moved after (DATABASE_VERSION_KEY, raised by each
     change's INCR to the version its database write returned), and a page made from a
     database's version it does not follow moves Redis's then (`follow_the_database`), as does
-    each process's check of the database's version, at most once a second in a thread of its
-    own (baltmet.page_cache): a change recorded by a process without REDIS_URL shows within a
-    second, or from the next page made in any process, and is logged as a warning. A change made while
+    each process's check of the database's version, at most every
+    DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS in a thread of its own (baltmet.database_check): a
+    change recorded by a process without REDIS_URL shows within about that long while requests
+    come, or from the next page made in any process, and is logged as a warning. A change made while
     Redis is unreachable is logged as an error, and pages cached before it may be served until
     Redis is back and the process that made the change writes its version there
     (`_OwedVersionWrites`), or they expire (DJANGO_PAGE_CACHE_SECONDS). A Redis may also come
@@ -90,7 +91,7 @@ VERSION_KEY = "page-cache:version"
 _RUN_ID_KEY = "page-cache:redis-run-id"
 # The database's version that the shared version last moved after: a change recorded in the
 # database alone (by a process without REDIS_URL) is found by the next page made, or a
-# process's check of the database (baltmet.page_cache), which moves the shared version then
+# process's check of the database (baltmet.database_check), which moves the shared version then
 # (follow_the_database()).
 DATABASE_VERSION_KEY = "page-cache:database-version"
 # A database's version followed that way while its change was recent, which a change made

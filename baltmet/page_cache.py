@@ -15,8 +15,8 @@ How it stays correct:
   of the pages it served, serving them without asking Redis while no change has been
   announced (baltmet.redis_watch); at most once a second
   (DJANGO_PAGE_CACHE_DATABASE_CHECK_SECONDS) a thread of its own also asks the database whether
-  its version moved without Redis's, as a change made by a process without REDIS_URL moves it
-  (content_version.follow_the_database), and moves Redis's, which every process hears of.
+  its version moved without Redis's, as a change made by a process without REDIS_URL moves it,
+  and moves Redis's, which every process hears of (baltmet.database_check).
 - **Code.** Pages are kept per release (baltmet.release, a digest of the project's code,
   templates, static files, requirements and the settings that change pages): with Redis, a
   deploy does not serve what the code before it made. Nor, after a rollback, what the release
@@ -52,8 +52,6 @@ The header `X-Page-Cache: hit|miss|bypass` tells what happened.
 import codecs
 import hashlib
 import logging
-import threading
-import time
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -65,7 +63,7 @@ from django.utils.cache import patch_cache_control
 from django.utils.encoding import escape_uri_path
 from django.utils.http import parse_http_date_safe
 
-from baltmet import cache_failures, content_version, postgres_watch, release, release_since
+from baltmet import cache_failures, content_version, database_check, postgres_watch, release, release_since
 from baltmet.conditional import conditional_response
 
 logger = logging.getLogger(__name__)
@@ -86,68 +84,11 @@ def keep_page_no_longer_than(moment):
         bounds.append(moment)
 
 
-# When this process last read the database's content version with the version in Redis (a
-# page made, or a check), by time.monotonic(); the thread of the check under way, if any.
-_database_read_at = None
-_check = None
-_check_lock = threading.Lock()
-_check_failed_logged_at = None
-_CHECK_FAILED_LOG_SECONDS = 60
-
-
-def _database_check_due():
-    """Whether to check the database's version: with the version in Redis, a hit asks the
-    database nothing, and a change recorded there alone (by a process without REDIS_URL) would
-    show only from the next page made, in any process; so at most every
-    PAGE_CACHE_DATABASE_CHECK_SECONDS without a read, a request starts a check (review r30b).
-    None: never."""
-    seconds = settings.PAGE_CACHE_DATABASE_CHECK_SECONDS
-    return seconds is not None and (_database_read_at is None or time.monotonic() - _database_read_at >= seconds)
-
-
 def _read_the_database(now):
-    """The ContentState at `now`, noting the read for _database_check_due()."""
-    global _database_read_at
-    _database_read_at = time.monotonic()
+    """The ContentState at `now`, noting the read for the check of the database's version
+    (baltmet.database_check)."""
+    database_check.checker.read()
     return content_version.content_state(now)
-
-
-def _start_a_database_check():
-    """Check the database's version in a thread of its own, unless one is under way: the
-    request goes on without waiting, so that a database that does not answer (a connection or
-    a query hanging for seconds) holds up no page served from the cache, as before the check
-    (review r34). Returns the thread started, or None."""
-    global _check, _database_read_at
-    with _check_lock:
-        if _check is not None and _check.is_alive():
-            return None
-        _database_read_at = time.monotonic()
-        _check = threading.Thread(target=_check_the_database, name="page-cache-database-check", daemon=True)
-        _check.start()
-        return _check
-
-
-def _check_the_database():
-    """Where the database's content version moved without Redis's, move Redis's now, as a page
-    made would (content_version.follow_the_database): every process hears of it, and serves
-    none of the pages stored before."""
-    global _check_failed_logged_at
-    try:
-        if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
-            return
-        cache = content_version.shared_cache()
-        values = cache.get_many([content_version.VERSION_KEY, *content_version.SHARED_KEYS])
-        version = content_version.shared_version(cache, values)
-        if version is not None:
-            now = timezone.now()
-            content_version.follow_the_database(cache, version, content_version.content_state(now), now, values)
-    except Exception as error:
-        # Said once a minute per process, not at every check while the database or Redis is down.
-        if _check_failed_logged_at is None or time.monotonic() - _check_failed_logged_at >= _CHECK_FAILED_LOG_SECONDS:
-            _check_failed_logged_at = time.monotonic()
-            logger.warning("page cache: could not compare the database's content version with Redis's: %s", error)
-    finally:
-        connections.close_all()  # this thread's own connection
 
 
 def _database_watch():
@@ -385,7 +326,7 @@ class PageCacheMiddleware:
 
         With the version in a shared cache (Redis), a hit runs no SQL, and the database is
         asked only when a page is made, and, when a check is due, by a thread of its own
-        (_start_a_database_check()). While this process's watch of the version has heard of
+        (baltmet.database_check). While this process's watch of the version has heard of
         no change since it read it, a page this process keeps itself needs not even Redis;
         otherwise the page and the version come from Redis in one round trip. Without a shared
         cache the database has the version: a hit runs no query while this process's watch of
@@ -394,14 +335,16 @@ class PageCacheMiddleware:
         if settings.PAGE_CACHE_VERSION_IN_CACHE:
             local = _local_cache()
             watch = cache.watch(content_version.VERSION_KEY) if local is not None else None
-            if _database_check_due():
-                _start_a_database_check()
             if watch is not None:
                 version, token = content_version.watched_version(cache, watch)
-                if version is not None:
-                    entry = local.get(key)
-                    if entry is not None and entry["version"] == version:
-                        return entry, version, None, {}
+            # After the watch, which finds a Redis come back with older data and restarts what
+            # it follows: a check before it warned of a change without Redis (review r35).
+            if database_check.checker.due():
+                database_check.checker.start(cache)
+            if watch is not None and version is not None:
+                entry = local.get(key)
+                if entry is not None and entry["version"] == version:
+                    return entry, version, None, {}
             values = cache.get_many([key, *content_version.SHARED_KEYS])
             version, entry = content_version.shared_version(cache, values), values.get(key)
             if watch is not None:

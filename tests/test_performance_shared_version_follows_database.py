@@ -15,7 +15,7 @@ from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet import content_version, page_cache
+from baltmet import content_version, database_check
 from baltmet.models import ContentVersion
 from baltmet.page_cache import HEADER
 from tests.news_factories import make_article
@@ -287,20 +287,29 @@ def _changed_without_redis(article, title):
 @pytest.fixture
 def checks(settings):
     """Checks of the database's version at every request (0 s), each awaited with `.wait()`:
-    the request that starts one does not wait for it."""
+    the request that wakes the checker does not wait for it. The checker is stopped after the
+    test, and its connection closed with it."""
     settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 0
+    checker = database_check.checker
 
     class Checks:
         @staticmethod
         def wait():
-            thread = page_cache._check
-            assert thread is not None, "no check was started"
-            thread.join(10)
-            assert not thread.is_alive()
+            assert checker.wait_idle(10), "a check did not end"
+
+        @staticmethod
+        def made():
+            return checker.made
 
     yield Checks
-    if page_cache._check is not None:
-        page_cache._check.join(10)
+    checker.stop()
+
+
+def _backends():
+    """The sessions on the test database (this one's included)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
 
 
 def test_a_change_made_without_redis_shows_once_a_check_of_the_database_is_due(
@@ -313,11 +322,12 @@ def test_a_change_made_without_redis_shows_once_a_check_of_the_database_is_due(
     other = make_article("Another article")
     _served_twice(client, other.get_absolute_url())
     _served_twice(client, article.get_absolute_url())
+    checks.wait()
     _changed_without_redis(article, "New title")
     response = client.get(article.get_absolute_url())
     assert (response[HEADER], "Old title" in response.content.decode()) == ("hit", True), "within the bound"
-    monkeypatch.setattr(page_cache, "_database_read_at", time.monotonic() - 60)
-    client.get(article.get_absolute_url())  # starts the check, and does not wait for it
+    monkeypatch.setattr(database_check.checker, "_read_at", time.monotonic() - 60)
+    client.get(article.get_absolute_url())  # wakes the checker, and does not wait for it
     checks.wait()
     response = client.get(article.get_absolute_url())
     assert response[HEADER] == "miss" and "New title" in response.content.decode()
@@ -330,21 +340,44 @@ def test_a_hit_that_starts_a_check_runs_no_query_itself(redis_page_cache, client
     _served_twice(client, article.get_absolute_url())
     checks.wait()
     before = _followed(redis_page_cache)
+    made = checks.made()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(article.get_absolute_url())
     checks.wait()
     assert response[HEADER] == "hit" and queries.captured_queries == []
+    assert checks.made() == made + 1
     assert _followed(redis_page_cache) == before, "a check that finds nothing moves nothing"
     assert client.get(article.get_absolute_url())[HEADER] == "hit"
 
 
-def test_between_checks_no_check_is_started(redis_page_cache, client, settings, checks):
-    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+def test_between_checks_none_is_made(redis_page_cache, client, settings, checks):
     article = make_article("Cluster news")
-    _served_twice(client, article.get_absolute_url())  # made: the database was read
-    page_cache._check = None
-    client.get(article.get_absolute_url())
-    assert page_cache._check is None
+    _served_twice(client, article.get_absolute_url())
+    checks.wait()
+    settings.PAGE_CACHE_DATABASE_CHECK_SECONDS = 60
+    made = checks.made()
+    for _ in range(3):
+        client.get(article.get_absolute_url())
+    checks.wait()
+    assert checks.made() == made
+
+
+def test_checks_keep_one_database_session_and_one_redis_connection(redis_page_cache, client, checks):
+    # Review r35: a thread for each check opened a new database session and a new Redis
+    # connection every time, the latter left open until the cyclic garbage collector came by.
+    article = make_article("Cluster news")
+    _served_twice(client, article.get_absolute_url())
+    checks.wait()
+    sessions = _backends()
+    redis_clients = len(redis_page_cache._cache.get_client().client_list())
+    for _ in range(10):
+        client.get(article.get_absolute_url())
+        checks.wait()
+    assert checks.made() >= 10
+    assert _backends() == sessions
+    assert len(redis_page_cache._cache.get_client().client_list()) <= redis_clients + 1
+    database_check.checker.stop()
+    assert _backends() == sessions - 1, "the checker's session ends with it"
 
 
 def test_a_database_that_does_not_answer_holds_up_no_stored_page(redis_page_cache, client, monkeypatch, checks):
@@ -362,10 +395,16 @@ def test_a_database_that_does_not_answer_holds_up_no_stored_page(redis_page_cach
 
     monkeypatch.setattr(content_version, "content_state", database_hanging)
     try:
+        client.get(article.get_absolute_url())
+        deadline = time.monotonic() + 10
+        while not asked and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(asked) == 1, "the check is waiting for the database"
         for _ in range(3):
             response = client.get(article.get_absolute_url())
             assert response[HEADER] == "hit" and "Cluster news" in response.content.decode()
-        assert len(asked) <= 1, "one check at a time"
+        time.sleep(0.2)
+        assert len(asked) == 1, "one check at a time"
     finally:
         answer.set()
     checks.wait()
@@ -386,7 +425,35 @@ def test_with_redis_full_a_check_that_finds_the_database_ahead_stops_every_proce
         return None, False, None
 
     monkeypatch.setattr(type(redis_page_cache), "count_up_unless", lambda self, *a, **k: full())
-    client.get(article.get_absolute_url())  # starts the check
+    client.get(article.get_absolute_url())  # wakes the checker
     checks.wait()
     response = client.get(article.get_absolute_url())
     assert "New title" in response.content.decode(), f"{response[HEADER]}: the page from before the change"
+
+
+def test_a_check_after_redis_came_back_with_older_data_warns_of_nothing(
+    redis_page_cache, client, caplog, monkeypatch, checks
+):
+    # Review r35: a check woken before the request's watch found the new Redis followed its
+    # snapshot's version and warned of a change without Redis.
+    make_article("Before the snapshot")
+    client.get("/news/")
+    checks.wait()
+    snapshot = _followed(redis_page_cache)
+    make_article("After the snapshot")
+    redis_page_cache.set_many(snapshot, timeout=None)  # the snapshot's values come back
+    redis_page_cache.set(content_version._RUN_ID_KEY, "the server before", timeout=None)
+    monkeypatch.setattr(content_version, "VERSION_WRITE_SECONDS", 0)  # long after
+    original = content_version.watched_version
+
+    def as_after_a_new_subscription(cache, watch):
+        checks.wait()  # a check woken before the watch would be done by now
+        # What the watch does on the first request after Redis came back: a new run_id.
+        content_version._restart_shared_version_after_a_new_redis(cache)
+        return original(cache, watch)
+
+    monkeypatch.setattr(content_version, "watched_version", as_after_a_new_subscription)
+    with caplog.at_level(logging.WARNING, logger="baltmet.content_version"):
+        client.get("/events/")
+        checks.wait()
+    assert WARNING not in caplog.text
