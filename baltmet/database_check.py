@@ -110,7 +110,7 @@ class _Checker:
         try:
             if cache_failures.resting(settings.PAGE_CACHE_ALIAS):
                 return
-            values = cache.get_many([content_version.VERSION_KEY, *content_version.SHARED_KEYS])
+            values = cache.get_many(content_version.SHARED_KEYS)  # the version among them
             version = content_version.shared_version(cache, values)
             if version is not None:
                 now = timezone.now()
