@@ -117,15 +117,8 @@ class EventQuerySet(NewsItemQuerySet):
         `now`, with the fields lists read: one query where the database allows (a UNION ALL of
         the two; SQLite cannot order its parts), so that a page of the events list runs as
         many queries whichever kinds it holds, and both parts see the same snapshot."""
-        fields = list_fields(self.model)
-
-        def part(events, bounds, is_upcoming):
-            return events.annotate(is_upcoming=models.Value(is_upcoming)).values_list(*fields, "is_upcoming")[
-                slice(*bounds)
-            ]
-
-        upcoming_part = part(self.upcoming(now, midnight), upcoming, True)
-        past_part = part(self.past(now, midnight), past, False)
+        upcoming_part = _tagged(self.upcoming(now, midnight), True)[slice(*upcoming)]
+        past_part = _tagged(self.past(now, midnight), False)[slice(*past)]
         if not connections[self.db].features.supports_slicing_ordering_in_compound:
             return _upcoming_and_past_from_rows([*upcoming_part, *past_part], self.db)
         # An empty slice is left out of the UNION (both empty: no query at all).
@@ -188,15 +181,9 @@ def _upcoming_and_past_in_region_query(count):
 
     @prepared
     def query(region: int, now: datetime, midnight: datetime):
-        def part(events, is_upcoming):
-            return (
-                events.filter(region_id=region)
-                .annotate(is_upcoming=models.Value(is_upcoming))
-                .values_list(*list_fields(Event), "is_upcoming")[:count]
-            )
-
-        upcoming = part(Event.objects.upcoming(now, midnight), True)
-        return upcoming.union(part(Event.objects.past(now, midnight), False), all=True)
+        upcoming = _tagged(Event.objects.upcoming(now, midnight).filter(region_id=region), True)[:count]
+        past = _tagged(Event.objects.past(now, midnight).filter(region_id=region), False)[:count]
+        return upcoming.union(past, all=True)
 
     return query
 
@@ -220,6 +207,12 @@ class EventManager(PublishableManager.from_queryset(EventQuerySet)):
         query = _upcoming_and_past_in_region_query(count)
         rows = query.rows(using=db, region=region_id, now=now, midnight=local_midnight(now))
         return _upcoming_and_past_from_rows(rows, db)
+
+
+def _tagged(events, is_upcoming):
+    """Rows of `events`' list_fields() and whether they are upcoming: a part of a UNION ALL of
+    upcoming and past events, read back with _upcoming_and_past_from_rows()."""
+    return events.annotate(is_upcoming=models.Value(is_upcoming)).values_list(*list_fields(Event), "is_upcoming")
 
 
 def _upcoming_and_past_from_rows(rows, using):
