@@ -6,7 +6,8 @@ dropped since the last request (a restart, an idle timeout) is replaced instead 
 the request. That is one more round trip to PostgreSQL per request: for a page served from
 the local-memory page cache, whose only query reads the content version, half its round trips.
 Measured with wrk (docs/performance.md), such hits went from 68-73% of the rate of a trivial
-view to 78-80% when the version read did the check.
+view to 78-80% when the version read did the check. The pages' queries compiled once
+(baltmet.prepared) do it too, for a page whose first query is its own (the page cache off).
 
 A read can do the check's work itself: run it first, and only if it fails, ask whether the
 connection still works (Django's own `is_usable()`); where it does not, replace the connection

@@ -53,6 +53,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from baltmet.health_check import read_as_health_check
+
 
 # From this row on, a page is read through its keys. Reading whole rows up to the page, as
 # LIMIT/OFFSET does, costs more with each page: on 100 000 articles (bench/deep_pages.py) the
@@ -252,18 +254,23 @@ class _CompiledQuery:
         if self.page_positions:
             limit_position, offset_position = self.page_positions
             params[limit_position], params[offset_position] = limit, offset
-        with connection.cursor() as cursor:
-            if self.statement is None:
-                cursor.execute(self.sql, params)
-            else:
-                self.statement.execute(connection, cursor, params)
-            rows = cursor.fetchall()
+        # A page's first query where the page cache read nothing before it (turned off): it is
+        # the connection's health check too, sparing a `SELECT 1` round trip. A read may run twice.
+        rows = read_as_health_check(lambda: self._fetch(connection, params), self.using)
         if self.compiler.has_extra_select:
             # Columns the SQL needs but the rows do not (a distinct() query's ordering), which
             # the ORM cuts off as it reads them.
             rows = [row[: self.compiler.col_count] for row in rows]
         # The compiler's converters turn the database's values into Python's, as the ORM would.
         return list(self.compiler.results_iter(results=[rows], tuple_expected=True))
+
+    def _fetch(self, connection, params):
+        with connection.cursor() as cursor:
+            if self.statement is None:
+                cursor.execute(self.sql, params)
+            else:
+                self.statement.execute(connection, cursor, params)
+            return cursor.fetchall()
 
 
 # --- Statements prepared by PostgreSQL ---------------------------------------------------

@@ -1,7 +1,9 @@
 """The page cache's first query of a request is also the database connection's health check
 (baltmet.health_check): a hit from the local-memory cache sends no `SELECT 1` before reading
 the content version, and a connection PostgreSQL dropped since the last request is replaced
-without failing the request, as Django's own check would have.
+without failing the request, as Django's own check would have. With the page cache turned off
+(as in the benchmark's uncached pages), a page's own first query, compiled once
+(baltmet.prepared), does the same.
 
 Django runs the check after a request starts (request_started), which the test client leaves
 out; `_request_starts()` does what Django would.
@@ -108,3 +110,37 @@ def test_a_read_that_fails_on_a_working_connection_is_not_run_again(health_check
     # Asked whether the connection still works, which it does: kept.
     assert health_checks == [1]
     assert _backend_pid() == pid
+
+
+def _uncached_page(settings, page):
+    settings.PAGE_CACHE_SECONDS = 0  # the page cache reads nothing: the page's own query comes first
+    article = make_article("Cluster news")
+    return article.get_absolute_url() if page == "the article" else page
+
+
+@pytest.mark.parametrize("page", ["/news/", "the article"])
+def test_an_uncached_page_s_first_query_is_the_health_check(client, settings, health_checks, page):
+    path = _uncached_page(settings, page)
+    assert client.get(path)[HEADER] == "bypass"  # the connection made, the page's statements prepared
+    _request_starts()
+    response = client.get(path)
+    assert response.status_code == 200 and "Cluster news" in response.content.decode()
+    assert health_checks == []
+
+
+@pytest.mark.parametrize("page", ["/news/", "the article"])
+def test_an_uncached_page_asked_for_on_a_connection_postgresql_dropped_is_served_on_a_new_one(
+    client, settings, health_checks, page
+):
+    path = _uncached_page(settings, page)
+    assert client.get(path).status_code == 200  # on the connection then dropped, which prepared its statements
+    dropped = _drop_connection()
+    _request_starts()
+    response = client.get(path)
+    assert response.status_code == 200 and "Cluster news" in response.content.decode()
+    assert _backend_pid() != dropped
+    # Its first query failed, so the connection was asked whether it still works, once.
+    assert health_checks == [1]
+    # The new session has the statements prepared again; the next page runs them.
+    _request_starts()
+    assert "Cluster news" in client.get(path).content.decode()
