@@ -79,6 +79,7 @@ from django.utils import timezone
 from baltmet import postgres_watch
 from baltmet.health_check import read_as_health_check, run_again_on_a_new_connection
 from baltmet.models import ContentVersion, ContentVersionWatch
+from baltmet.occasional_warning import OccasionalWarning
 from baltmet.prepared import prepared
 
 logger = logging.getLogger(__name__)
@@ -784,17 +785,12 @@ def shared_version(cache, values):
     return version
 
 
-_full_logged_at = None
-_FULL_LOG_SECONDS = 60
+# Not on every request of the rush that may have filled it.
+_say_redis_is_full = OccasionalWarning(logger)
 
 
 def _redis_full():
-    # Said once a minute per process, not on every request of the rush that may have filled it.
-    global _full_logged_at
-    now = time.monotonic()
-    if _full_logged_at is None or now - _full_logged_at >= _FULL_LOG_SECONDS:
-        _full_logged_at = now
-        logger.warning("page cache: Redis is full (maxmemory), pages are served uncached until it has room")
+    _say_redis_is_full("page cache: Redis is full (maxmemory), pages are served uncached until it has room")
 
 
 def _is_content(model):

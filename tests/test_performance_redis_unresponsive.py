@@ -207,7 +207,7 @@ def small_redis(tmp_path):
 
 
 def test_a_change_while_redis_is_full_shows_at_once(transactional_db, settings, client, small_redis, caplog, monkeypatch):
-    monkeypatch.setattr(content_version, "_full_logged_at", None)
+    content_version._say_redis_is_full.forget()
     url, raw = small_redis
     cache = use_redis_page_cache(settings, 0, location=url)
     try:
