@@ -15,7 +15,7 @@ pages stored before.
 One thread per process, started by the first check and kept, with its database connection
 (closed when unusable or past DATABASE_CONN_MAX_AGE, as a request's is) and the cache object
 it was given, so that a check costs a Redis round trip and one query, not new connections
-(review r35). A process made by fork() starts a thread of its own.
+(review r35). A process made by fork() forgets its parent's thread and starts one of its own.
 """
 
 import logging
@@ -28,31 +28,35 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from baltmet import cache_failures, content_version
+from baltmet.occasional_warning import OccasionalWarning
 
 logger = logging.getLogger("baltmet.page_cache")
-
-_FAILED_LOG_SECONDS = 60
 
 
 class _Checker:
     def __init__(self):
+        # Not while the database or Redis is down at every check.
+        self._say_it_failed = OccasionalWarning(logger)
+        self.made = 0  # checks made by this process (for tests)
+        self._forget_the_parents_thread()
+
+    def _forget_the_parents_thread(self):
+        # In a child made by fork() too, where the parent's thread does not run, and its lock
+        # and events are as that thread or another of the parent's left them at that moment.
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._idle = threading.Event()
         self._idle.set()
         self._thread = None
-        self._pid = None
         self._stopping = False
         self._cache = None
         self._read_at = None  # time.monotonic() of this process's last read of the database's version
-        self._failed_logged_at = None
-        self.made = 0  # checks made by this process (for tests)
 
     def due(self):
         """Whether a check is due: PAGE_CACHE_DATABASE_CHECK_SECONDS or more since this process
         last read the database's version (a page made, or a check). None: never."""
         seconds = settings.PAGE_CACHE_DATABASE_CHECK_SECONDS
-        read_at = self._read_at if self._pid == os.getpid() else None
+        read_at = self._read_at
         return seconds is not None and (read_at is None or time.monotonic() - read_at >= seconds)
 
     def read(self):
@@ -60,13 +64,16 @@ class _Checker:
         self._read_at = time.monotonic()
 
     def start(self, cache):
-        """Wake the checker (started where this process has none) to check with `cache`; a
+        """Wake the checker (started where this process has none) to check with `cache`, where a
+        check is still due: of threads finding it due together, one wakes it (review r34). A
         check under way is not doubled, and the caller does not wait."""
         with self._lock:
+            if not self.due():
+                return
             self._read_at = time.monotonic()
             self._cache = cache
-            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
-                self._pid, self._stopping = os.getpid(), False
+            if self._thread is None or not self._thread.is_alive():
+                self._stopping = False
                 self._thread = threading.Thread(target=self._run, name="page-cache-database-check", daemon=True)
                 self._thread.start()
             self._idle.clear()
@@ -116,11 +123,8 @@ class _Checker:
                 now = timezone.now()
                 content_version.follow_the_database(cache, version, content_version.content_state(now), now, values)
         except Exception as error:
-            # Said once a minute per process, not at every check while the database or Redis is down.
-            now = time.monotonic()
-            if self._failed_logged_at is None or now - self._failed_logged_at >= _FAILED_LOG_SECONDS:
-                self._failed_logged_at = now
-                logger.warning("page cache: could not compare the database's content version with Redis's: %s", error)
+            self._say_it_failed("page cache: could not compare the database's content version with Redis's: %s", error)
 
 
 checker = _Checker()
+os.register_at_fork(after_in_child=checker._forget_the_parents_thread)
