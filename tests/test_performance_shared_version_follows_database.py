@@ -231,6 +231,27 @@ def test_a_database_restored_from_an_older_dump_is_followed_down(redis_page_cach
     assert followed[content_version.VERSION_KEY] != before[content_version.VERSION_KEY]
 
 
+def test_a_database_that_fails_as_a_restore_is_followed_down_is_not_taken_for_redis_failing(
+    redis_page_cache, client, monkeypatch, caplog
+):
+    # Review r34: the error was logged as "page cache unavailable", as if Redis had failed.
+    article = make_article("Before the restore")
+    client.get("/news/")
+    ContentVersion.objects.filter(pk=1).update(version=_database_version() - 1000)  # as a restore leaves it
+
+    def database_gone():
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(content_version, "database_version", database_gone)
+    with caplog.at_level(logging.WARNING, logger="baltmet.page_cache"):
+        response = client.get(article.get_absolute_url())
+    assert response.status_code == 200 and "Before the restore" in response.content.decode()
+    said = [record.getMessage() for record in caplog.records if record.name == "baltmet.page_cache"]
+    assert said == ["page cache: could not read the database's content version, page not stored"]
+    monkeypatch.undo()
+    assert client.get(article.get_absolute_url())[HEADER] == "miss", "not stored, and Redis not left alone"
+
+
 def test_a_mark_of_a_change_without_redis_is_kept_while_another_change_is_followed(redis_page_cache, client, caplog, monkeypatch):
     # Review r32: a change made without Redis is marked; a change made with Redis follows
     # within the 3 s, and a page made between its two writes must not replace that mark.
