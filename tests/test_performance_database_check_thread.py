@@ -4,8 +4,6 @@ it says when checks keep failing. What a check finds and does is in
 test_performance_shared_version_follows_database.py."""
 
 import logging
-import os
-import signal
 import threading
 import time
 
@@ -13,6 +11,7 @@ import pytest
 from django.db import OperationalError
 
 from baltmet import content_version, database_check
+from tests.forked_child import in_a_forked_child
 
 checker = database_check.checker
 
@@ -51,19 +50,6 @@ def test_of_threads_finding_a_check_due_together_one_wakes_the_checker(checks):
     assert not checker.due()
 
 
-def _in_a_forked_child(check):
-    """Runs `check()` in a child forked from this process: whether it returned True within 5 s."""
-    pid = os.fork()
-    if pid == 0:  # the child: leaves without any of the parent's clean-up
-        signal.alarm(5)
-        try:
-            os._exit(0 if check() else 1)
-        except BaseException:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
 def _a_check_is_due_and_made():
     checked = threading.Event()
     checker._check = lambda cache: checked.set()
@@ -78,14 +64,14 @@ def test_a_forked_child_makes_its_own_checks(checks):
     checker.start("the parent's cache")
     assert under_way.wait(10)  # the parent's thread runs, a check under way
     assert not checker.due()
-    assert _in_a_forked_child(_a_check_is_due_and_made), "the child took its parent's thread or last check for its own"
+    assert in_a_forked_child(_a_check_is_due_and_made), "the child took its parent's thread or last check for its own"
     held.set()
     assert checker.wait_idle(10) and made == ["the parent's cache"]
 
 
 def test_a_fork_while_a_thread_holds_the_checkers_lock_leaves_the_child_able_to_check(checks):
     with checker._lock:  # as a thread in start() at the moment of the fork
-        assert _in_a_forked_child(_a_check_is_due_and_made), "the child waits for a lock nobody there will release"
+        assert in_a_forked_child(_a_check_is_due_and_made), "the child waits for a lock nobody there will release"
 
 
 def test_checks_that_keep_failing_are_warned_of_once_a_minute(settings, monkeypatch, caplog):

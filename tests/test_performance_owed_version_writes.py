@@ -3,7 +3,6 @@ made in the background (baltmet.content_version._OwedVersionWrites) by one threa
 whatever the timing of other changes giving up meanwhile. These commit (transactional_db)."""
 
 import os
-import signal
 import threading
 import time
 import types
@@ -19,6 +18,7 @@ from news.models import Article
 from tests.autocommit import autocommit_off
 from tests.failing_version_writes import database_refusing_version_writes
 from tests.fixture_tools import IMPORT_FIXTURES
+from tests.forked_child import in_a_forked_child
 from tests.page_cache_settings import use_local_memory_page_cache
 from tests.redis_for_tests import UnreachableCache, use_redis_page_cache
 from tests.subprocess_env import child_database_url, env_on_the_test_database, run_manage, run_python
@@ -552,19 +552,6 @@ def test_stopping_the_threads_after_an_exit_leaves_the_next_one_at_its_usual_pac
     assert tries == [], f"{len(tries)} tries in 0.6 s"
 
 
-def _in_a_forked_child(check):
-    """Runs `check()` in a child forked from this process: whether it returned True within 5 s."""
-    pid = os.fork()
-    if pid == 0:  # the child: leaves without any of the parent's clean-up
-        signal.alarm(5)
-        try:
-            os._exit(0 if check() else 1)
-        except BaseException:
-            os._exit(2)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status) == 0
-
-
 def _a_thread_starts():
     started = threading.Event()
     content_version._OwedVersionWrites._run = classmethod(lambda cls, using: started.set())
@@ -575,12 +562,12 @@ def _a_thread_starts():
 def test_a_forked_child_starts_its_own_thread_for_what_it_owes(database_down):
     content_changed()  # gives up: this process's thread is running
     assert _owed_threads()
-    assert _in_a_forked_child(_a_thread_starts), "the child took its parent's thread for its own"
+    assert in_a_forked_child(_a_thread_starts), "the child took its parent's thread for its own"
 
 
 def test_a_fork_while_a_thread_holds_the_lock_leaves_the_child_able_to_start_one(database_down):
     with content_version._OwedVersionWrites._lock:  # as a thread in start() at the moment of the fork
-        assert _in_a_forked_child(_a_thread_starts), "the child waits for a lock nobody there will release"
+        assert in_a_forked_child(_a_thread_starts), "the child waits for a lock nobody there will release"
 
 
 def test_a_fork_while_a_change_is_giving_up_leaves_the_child_able_to_give_up(database_down):
@@ -589,4 +576,4 @@ def test_a_fork_while_a_change_is_giving_up_leaves_the_child_able_to_give_up(dat
         return "the database" in content_version._writes_given_up
 
     with content_version._given_up_lock:  # as a change giving up, in another thread, at the moment of the fork
-        assert _in_a_forked_child(gives_up), "the child waits for a lock nobody there will release"
+        assert in_a_forked_child(gives_up), "the child waits for a lock nobody there will release"
