@@ -17,12 +17,25 @@ content version only moves it on twice; a write sent on a connection that broke 
 might have been done.
 """
 
+import time
+
 from django.db import DEFAULT_DB_ALIAS, Error, connections
+
+# A connection ended while idle (a restart, an idle timeout, pg_terminate_backend) fails at its
+# first use within a round trip: the server's goodbye is waiting, or the peer answers with a
+# reset. A read failing later was running when its session ended.
+FAILED_AT_ONCE_SECONDS = 0.5
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
     """`read()`, a read-only query on the connection `using`; where that connection's health
-    check is due, the read is the check (see the module docstring)."""
+    check is due, the read is the check (see the module docstring).
+
+    Run again only where it failed at once, as on a connection ended before the request (the
+    case Django's check is for). One that failed after running a while had its session ended
+    under it, by a server shutting down or an operator ending a runaway query, and fails the
+    request, as it would after Django's check: a page's heaviest query is not run twice
+    (review r36)."""
     connection = connections[using]
     if (
         connection.connection is None  # a new connection is not checked
@@ -32,21 +45,25 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
     ):
         return read()
     connection.health_check_done = True
-    return run_again_on_a_new_connection(read, using)
+    return run_again_on_a_new_connection(read, using, failed_within=FAILED_AT_ONCE_SECONDS)
 
 
-def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS):
+def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS, failed_within=None):
     """`work()`, database work on the connection `using` that may safely run twice; where it
     fails on a connection that no longer works (outside a transaction), the connection is
-    replaced, as Django's health check would, and `work()` run again on the new one."""
+    replaced, as Django's health check would, and `work()` run again on the new one. With
+    `failed_within` (seconds), only where it failed within that long."""
     connection = connections[using]
     link = connection.connection
+    started = time.monotonic()
     try:
         return work()
     except Error:
         # Not inside a transaction, managed by hand (autocommit off) too: closing would throw
         # away its uncommitted work, and a failed statement there fails the check as well.
         if connection.in_atomic_block or not connection.get_autocommit():
+            raise
+        if failed_within is not None and time.monotonic() - started > failed_within:
             raise
         # An atomic() in `work` that could not roll back on a broken link has already replaced
         # it, with a new one that works: the work is still to be done, on it. Otherwise,

@@ -9,11 +9,15 @@ Django runs the check after a request starts (request_started), which the test c
 out; `_request_starts()` does what Django would.
 """
 
-import pytest
-from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+import threading
 
+import pytest
+from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
+
+from baltmet import health_check
 from baltmet.health_check import read_as_health_check
 from baltmet.page_cache import HEADER
+from baltmet.prepared import _CompiledQuery
 from tests.news_factories import make_article
 from tests.page_cache_settings import use_local_memory_page_cache
 
@@ -128,19 +132,83 @@ def test_an_uncached_page_s_first_query_is_the_health_check(client, settings, he
     assert health_checks == []
 
 
+@pytest.fixture
+def page_query_runs(monkeypatch):
+    """Each run of a page's query compiled once: (the backend that ran it, the error it raised or None)."""
+    runs = []
+    fetch = _CompiledQuery._fetch
+
+    def recorded(self, connection, params):
+        # Read before: a broken connection says 0. A closed one (None) is opened by the run.
+        backend = connection.connection and connection.connection.info.backend_pid
+        try:
+            rows = fetch(self, connection, params)
+        except Exception as error:
+            runs.append((backend, type(error)))
+            raise
+        runs.append((backend or connection.connection.info.backend_pid, None))
+        return rows
+
+    monkeypatch.setattr(_CompiledQuery, "_fetch", recorded)
+    return runs
+
+
 @pytest.mark.parametrize("page", ["/news/", "the article"])
 def test_an_uncached_page_asked_for_on_a_connection_postgresql_dropped_is_served_on_a_new_one(
-    client, settings, health_checks, page
+    client, settings, health_checks, page_query_runs, page
 ):
     path = _uncached_page(settings, page)
     assert client.get(path).status_code == 200  # on the connection then dropped, which prepared its statements
     dropped = _drop_connection()
     _request_starts()
+    page_query_runs.clear()
     response = client.get(path)
     assert response.status_code == 200 and "Cluster news" in response.content.decode()
     assert _backend_pid() != dropped
-    # Its first query failed, so the connection was asked whether it still works, once.
+    # Its first query failed on the dropped connection, which was then asked whether it still
+    # works (once), replaced, and the query run again on the new one.
+    first, again = page_query_runs[:2]
+    assert first[0] == dropped and first[1] in (OperationalError, InterfaceError), first
+    assert again == (_backend_pid(), None)
     assert health_checks == [1]
     # The new session has the statements prepared again; the next page runs them.
     _request_starts()
     assert "Cluster news" in client.get(path).content.decode()
+
+
+def _end_session_in(seconds, pid):
+    def end():
+        other = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
+        finally:
+            other.close()
+
+    timer = threading.Timer(seconds, end)
+    timer.start()
+    return timer
+
+
+def test_a_read_whose_session_ends_while_it_runs_is_not_run_again(health_checks, monkeypatch):
+    # Review r36: a runaway query ended by an operator (or a server shutting down mid-query)
+    # ran again at once on a new connection, for up to the statement timeout again.
+    monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", 0.2)
+    connection.ensure_connection()
+    pid = _backend_pid()
+    runs = []
+
+    def runaway_read():
+        runs.append(_backend_pid())
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(3)")
+
+    timer = _end_session_in(0.6, pid)
+    try:
+        _request_starts()
+        with pytest.raises((OperationalError, InterfaceError)):
+            read_as_health_check(runaway_read)
+        assert runs == [pid]
+    finally:
+        timer.join()
+        connection.close()  # ended: the next request would replace it
