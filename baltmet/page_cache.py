@@ -56,7 +56,8 @@ from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import Error as DatabaseFailure
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
@@ -309,9 +310,10 @@ class PageCacheMiddleware:
         found it first); None where it cannot be told, and the page is not stored."""
         try:
             return content_version.follow_the_database(cache, version, state, now, shared)
-        except DatabaseError:
+        except DatabaseFailure:
             # Its second read of the database's version (a database restored from an older
-            # dump) failed: Redis is not to blame, nor left alone.
+            # dump) failed, the database's failure and not Redis's (a closed connection is an
+            # InterfaceError, which is no DatabaseError).
             logger.warning("page cache: could not read the database's content version, page not stored", exc_info=True)
             return None
         except Exception as error:

@@ -11,7 +11,7 @@ import threading
 import time
 
 import pytest
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -234,13 +234,14 @@ def test_a_database_restored_from_an_older_dump_is_followed_down(redis_page_cach
 def test_a_database_that_fails_as_a_restore_is_followed_down_is_not_taken_for_redis_failing(
     redis_page_cache, client, monkeypatch, caplog
 ):
-    # Review r34: the error was logged as "page cache unavailable", as if Redis had failed.
+    # Review r34: the error was logged as "page cache unavailable", as if Redis had failed
+    # (only the log: cache_failures rests Redis for its own connection errors alone).
     article = make_article("Before the restore")
     client.get("/news/")
     ContentVersion.objects.filter(pk=1).update(version=_database_version() - 1000)  # as a restore leaves it
 
     def database_gone():
-        raise OperationalError("server closed the connection unexpectedly")
+        raise InterfaceError("connection already closed")
 
     monkeypatch.setattr(content_version, "database_version", database_gone)
     with caplog.at_level(logging.WARNING, logger="baltmet.page_cache"):
@@ -249,7 +250,7 @@ def test_a_database_that_fails_as_a_restore_is_followed_down_is_not_taken_for_re
     said = [record.getMessage() for record in caplog.records if record.name == "baltmet.page_cache"]
     assert said == ["page cache: could not read the database's content version, page not stored"]
     monkeypatch.undo()
-    assert client.get(article.get_absolute_url())[HEADER] == "miss", "not stored, and Redis not left alone"
+    assert client.get(article.get_absolute_url())[HEADER] == "miss", "not stored"
 
 
 def test_a_mark_of_a_change_without_redis_is_kept_while_another_change_is_followed(redis_page_cache, client, caplog, monkeypatch):
