@@ -92,7 +92,10 @@ class _Checker:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
             assert not thread.is_alive(), "the database check did not end"
-        self._thread, self._read_at = None, None
+        with self._lock:
+            # Not one a start() made meanwhile, which is left running and known (review r36).
+            if self._thread is thread:
+                self._thread, self._read_at = None, None
 
     def _run(self):
         try:

@@ -104,3 +104,28 @@ def test_checks_that_keep_failing_are_warned_of_once_a_minute(settings, monkeypa
             assert len(caplog.records) == 2
     finally:
         checker.stop()
+
+
+def test_a_checker_started_while_another_stops_is_kept_track_of(checks, monkeypatch):
+    # Review r36: stop() forgot whichever thread there was after its join, one a start() made
+    # meanwhile included, which then ran unknown (with its database session) beside the next.
+    under_way, held, made = checks
+    checker.start("before the stop")
+    assert under_way.wait(10)
+    held.set()
+    stopping = checker._thread
+    join = stopping.join
+
+    def join_then_start(timeout=None):
+        join(timeout)
+        checker._read_at = None  # a check due again
+        checker.start("during the stop")
+
+    monkeypatch.setattr(stopping, "join", join_then_start)
+    checker.stop()
+    assert checker.wait_idle(10)
+    running = [thread for thread in threading.enumerate() if thread.name == "page-cache-database-check"]
+    assert running == [checker._thread], running
+    checker.stop()
+    assert not any(thread.name == "page-cache-database-check" for thread in threading.enumerate())
+    assert made == ["before the stop", "during the stop"]
