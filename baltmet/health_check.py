@@ -23,19 +23,22 @@ from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 # A connection ended while idle (a restart, an idle timeout, pg_terminate_backend) fails at its
 # first use within a round trip: the server's goodbye is waiting, or the peer answers with a
-# reset. A read failing later was running when its session ended.
+# reset. A query failing later was most likely running when its session ended.
 FAILED_AT_ONCE_SECONDS = 0.5
 
 
-def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
+def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
     """`read()`, a read-only query on the connection `using`; where that connection's health
     check is due, the read is the check (see the module docstring).
 
-    Run again only where it failed at once, as on a connection ended before the request (the
-    case Django's check is for). One that failed after running a while had its session ended
+    With `failed_within` (seconds; FAILED_AT_ONCE_SECONDS for a query that may run long), it
+    is run again only where it failed within that long, as on a connection ended before the
+    request (the case Django's check is for). One that failed later had its session ended
     under it, by a server shutting down or an operator ending a runaway query, and fails the
-    request, as it would after Django's check: a page's heaviest query is not run twice
-    (review r36)."""
+    request, as it would after Django's check, rather than run a page's heaviest query twice
+    (review r36). The price: a connection that died silently before the request (no reset
+    from the peer), found only by the keepalive's timeout, fails the request too, where
+    Django's `SELECT 1` would have waited as long and then replaced it."""
     connection = connections[using]
     if (
         connection.connection is None  # a new connection is not checked
@@ -45,7 +48,7 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS):
     ):
         return read()
     connection.health_check_done = True
-    return run_again_on_a_new_connection(read, using, failed_within=FAILED_AT_ONCE_SECONDS)
+    return run_again_on_a_new_connection(read, using, failed_within)
 
 
 def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS, failed_within=None):
