@@ -9,6 +9,8 @@ from html import unescape
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
+from django.db.models import Value
+from django.db.models.functions import Cast
 from django.http import Http404
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -451,6 +453,22 @@ def test_the_results_of_every_kind_are_read_whatever_the_order_of_the_kinds_in_t
     assert {result.kind for result in results} == {"article", "event", "region"}
     [event] = [result.object for result in results if result.kind == "event"]
     assert event.ends - event.starts == timedelta(hours=2) and event.all_day is False
+
+
+def _read_as(expression):
+    """The column's type on this database, and the functions the ORM runs on its values."""
+    converters = connection.ops.get_db_converters(expression) + expression.get_db_converters(connection)
+    return expression.output_field.cast_db_type(connection).split("(")[0], [getattr(each, "__func__", each) for each in converters]
+
+
+def test_every_kind_s_shown_fields_are_read_as_the_union_s_columns():
+    # Review r33: Django converts a UNION's rows with the converters of its first part, so each
+    # column is to have one type in every part, that of SHOWN_COLUMNS (its typed NULLs).
+    for kind, (model, fields) in search_module.SHOWN.items():
+        for name, column in zip(fields, search_module.SHOWN_COLUMNS):
+            if name:
+                field = model._meta.get_field(name)
+                assert _read_as(field.get_col(model._meta.db_table)) == _read_as(Cast(Value(None), output_field=column)), (kind, name)
 
 
 def test_search_function_returns_results_with_kind_title_url_and_excerpt():
