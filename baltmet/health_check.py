@@ -21,10 +21,11 @@ import time
 
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
-# A connection ended while idle (a restart, an idle timeout, pg_terminate_backend) fails at its
-# first use within a round trip: the server's goodbye is waiting, or the peer answers with a
-# reset. A query failing later was most likely running when its session ended.
-FAILED_AT_ONCE_SECONDS = 0.5
+# A connection that ended before the request (a restart, an idle timeout, pg_terminate_backend,
+# a failover) fails at its first use within a round trip, or within a proxy's or a failover's
+# seconds. A query failing later was most likely running when its session ended: a runaway
+# query ended by an operator has run far longer.
+FAILED_AT_ONCE_SECONDS = 5.0
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
@@ -34,11 +35,12 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
     With `failed_within` (seconds; FAILED_AT_ONCE_SECONDS for a query that may run long), it
     is run again only where it failed within that long, as on a connection ended before the
     request (the case Django's check is for). One that failed later had its session ended
-    under it, by a server shutting down or an operator ending a runaway query, and fails the
-    request, as it would after Django's check, rather than run a page's heaviest query twice
-    (review r36). The price: a connection that died silently before the request (no reset
-    from the peer), found only by the keepalive's timeout, fails the request too, where
-    Django's `SELECT 1` would have waited as long and then replaced it."""
+    under it, by an operator ending a runaway query, and fails the request, as it would after
+    Django's check, rather than run a page's heaviest query twice (review r36). The price
+    (review r37): a connection dead before the request whose failure shows only later than
+    that also fails the request (a link that died silently, ended by the settings'
+    `tcp_user_timeout` after 15 s; a proxy that resets it late), where Django's `SELECT 1`
+    would have waited as long and then replaced it."""
     connection = connections[using]
     if (
         connection.connection is None  # a new connection is not checked

@@ -10,12 +10,14 @@ out; `_request_starts()` does what Django would.
 """
 
 import threading
+import time
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 from django.db.models.expressions import RawSQL
 
 from baltmet import health_check
+from baltmet import prepared as prepared_module
 from baltmet.health_check import read_as_health_check
 from baltmet.page_cache import HEADER
 from baltmet.prepared import _CompiledQuery, prepared
@@ -179,46 +181,63 @@ def test_an_uncached_page_asked_for_on_a_connection_postgresql_dropped_is_served
     assert "Cluster news" in client.get(path).content.decode()
 
 
-def _end_session_in(seconds, pid):
+SMALL_BOUND = 0.3  # seconds, for FAILED_AT_ONCE_SECONDS: the tests need not wait 5 s
+
+
+def _end_session_once_it_sleeps(pid):
+    """End the session `pid` from another connection once it has been in pg_sleep() for longer
+    than SMALL_BOUND, however late the machine got it there: a session ended while its query ran."""
+
     def end():
         other = connections.create_connection(DEFAULT_DB_ALIAS)
         try:
             with other.cursor() as cursor:
+                for _ in range(500):
+                    cursor.execute("SELECT wait_event FROM pg_stat_activity WHERE pid = %s", [pid])
+                    if cursor.fetchone() == ("PgSleep",):
+                        break
+                    time.sleep(0.01)
+                time.sleep(SMALL_BOUND * 2)
                 cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
         finally:
             other.close()
 
-    timer = threading.Timer(seconds, end)
-    timer.start()
-    return timer
+    thread = threading.Thread(target=end)
+    thread.start()
+    return thread
 
 
 @prepared
 def _runaway(after: int):
-    # A second a row, as a query gone wrong takes.
-    return Region.objects.filter(pk__gt=after).annotate(slept=RawSQL("pg_sleep(3)::text", ())).values_list("pk", "slept")
+    # Seconds a row, as a query gone wrong takes.
+    return Region.objects.filter(pk__gt=after).annotate(slept=RawSQL("pg_sleep(5)::text", ())).values_list("pk", "slept")
 
 
-def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(health_checks, page_query_runs):
-    # Review r36: a runaway query ended by an operator (or a server shutting down mid-query)
-    # ran again at once on a new connection, for up to the statement timeout again.
+def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(health_checks, page_query_runs, monkeypatch):
+    # Review r36: a runaway query ended by an operator ran again at once on a new connection,
+    # for up to the statement timeout again.
+    monkeypatch.setattr(prepared_module, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     make_region()
     connection.ensure_connection()
     pid = _backend_pid()
-    timer = _end_session_in(health_check.FAILED_AT_ONCE_SECONDS + 0.3, pid)
+    ending = _end_session_once_it_sleeps(pid)
     try:
         _request_starts()
         with pytest.raises((OperationalError, InterfaceError)):
             _runaway.rows(after=0)
         assert [backend for backend, _ in page_query_runs] == [pid], "run again"
     finally:
-        timer.join()
+        ending.join()
         connection.close()  # ended: the next request would replace it
 
 
-def test_a_read_whose_connection_fails_late_is_run_again_unless_told_otherwise(health_checks, monkeypatch):
-    # The page cache's version read is tiny: run again after a late failure (a connection
-    # that died silently, found by the keepalive), as after Django's own check.
+def test_the_version_read_whose_session_ends_while_it_runs_is_run_again(health_checks, monkeypatch):
+    # The page cache's version read is tiny and passes no bound: after a failure however late
+    # (later than the pages' bound), on a connection that no longer works, it is run again on
+    # a new one, as after Django's own check (a connection dead before the request whose
+    # failure shows late, which this stands for, is served).
+    monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
+    monkeypatch.setattr(prepared_module, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     connection.ensure_connection()
     pid = _backend_pid()
     runs = []
@@ -226,13 +245,14 @@ def test_a_read_whose_connection_fails_late_is_run_again_unless_told_otherwise(h
     def read():
         with connection.cursor() as cursor:
             runs.append(_backend_pid())
-            cursor.execute("SELECT pg_sleep(3)" if len(runs) == 1 else "SELECT 1")
+            cursor.execute("SELECT pg_sleep(5)" if len(runs) == 1 else "SELECT 1")
             return cursor.fetchone()
 
-    timer = _end_session_in(health_check.FAILED_AT_ONCE_SECONDS + 0.3, pid)
+    ending = _end_session_once_it_sleeps(pid)
     try:
         _request_starts()
         assert read_as_health_check(read) == (1,)
     finally:
-        timer.join()
+        ending.join()
+        connection.close()
     assert runs[0] == pid and len(runs) == 2 and runs[1] != pid
