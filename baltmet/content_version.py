@@ -21,7 +21,8 @@ serves it again; feeds', calendars' and sitemaps' validators come from it too
     `manage.py loaddata` run elsewhere. On PostgreSQL each process trusts the version it read
     until a change is announced, and a change is reported saved only once every process has
     stopped trusting the old one (baltmet.postgres_watch), so a hit runs no query. On SQLite,
-    or with DJANGO_PAGE_CACHE_LISTEN=0, each anonymous request reads it, in one query.
+    or with DJANGO_PAGE_CACHE_LISTEN=0, each anonymous request reads it, in one query (two
+    where a stored page out of date is made again).
   - **in the shared cache** (Redis), next to the pages, when REDIS_URL is set, and a hit
     runs no SQL. Changes increment it there (INCR, atomic) after the commit, right after the
     database row (which feeds', calendars' and sitemaps' validators come from; `_bump`), and

@@ -23,12 +23,13 @@ How it stays correct:
   made before the release it rolled back: a page is served only if made since the release
   started serving (baltmet.release_since).
 - **Only what is the same for everyone.** Requests carrying a session cookie (signed-in
-  staff, and anyone else with a session), other methods than GET/HEAD, a GET naming another
-  charset (with which Django reads its query string), the admin, the editor and the health
-  check are never answered from the cache; their responses are marked
+  staff, and anyone else with a session) or an Authorization header, other methods than
+  GET/HEAD, a GET naming another charset (with which Django reads its query string), and the
+  paths of PAGE_CACHE_EXCLUDED_PATHS (the admin, the editor, the health check, media) are
+  never answered from the cache; outside those paths, their responses are marked
   `Cache-Control: private, max-age=0` when a session cookie was sent. A response is stored
-  only if it is a 200, sets no cookie, varies on nothing but Cookie and is not private or
-  no-store (previews are both). Pages rendered inside a transaction are neither served nor
+  only if it is a 200, not streamed, sets no cookie, varies on nothing but Cookie, names no
+  CSP nonce and is not private or no-store (previews are both). Pages rendered inside a transaction are neither served nor
   stored: they may show what is not committed. A view may say its response is good only
   until a moment (`response.valid_until`, as a feed whose Last-Modified has to wait for the
   end of its second); it is kept no longer than that. So may what the view calls, without
