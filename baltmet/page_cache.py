@@ -242,6 +242,11 @@ class PageCacheMiddleware:
         else:
             try:
                 entry, version, state, shared = self._lookup(cache, key, now)
+            except DatabaseFailure:
+                # The version read from the database failed (a database restarting, review r38):
+                # not the cache's failure. The page is made, if the database lets it.
+                logger.warning("page cache: could not read the content version from the database", exc_info=True)
+                cache = None
             except Exception as error:
                 # The cache is a speed-up: with Redis unreachable the site still answers, uncached.
                 _cache_failed("page cache unavailable, serving uncached", error)

@@ -9,6 +9,7 @@ Django runs the check after a request starts (request_started), which the test c
 out; `_request_starts()` does what Django would.
 """
 
+import logging
 import threading
 import time
 
@@ -16,7 +17,7 @@ import pytest
 from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connection, connections
 from django.db.models.expressions import RawSQL
 
-from baltmet import health_check
+from baltmet import content_version, health_check
 from baltmet import prepared as prepared_module
 from baltmet.health_check import read_as_health_check
 from baltmet.page_cache import HEADER
@@ -119,6 +120,23 @@ def test_a_read_that_fails_on_a_working_connection_is_not_run_again(health_check
     # Asked whether the connection still works, which it does: kept.
     assert health_checks == [1]
     assert _backend_pid() == pid
+
+
+def test_a_database_failing_as_a_hit_reads_the_version_is_logged_as_the_database_s_failure(client, monkeypatch, caplog):
+    # Review r38: a database restarting was logged as "page cache unavailable", every request.
+    make_article("Cluster news")
+    assert client.get("/news/")[HEADER] == "miss"
+
+    def database_restarting(*args, **kwargs):
+        raise OperationalError("FATAL:  the database system is shutting down")
+
+    monkeypatch.setattr(content_version, "database_version", database_restarting)
+    with caplog.at_level(logging.WARNING, logger="baltmet.page_cache"):
+        response = client.get("/news/")
+    assert response.status_code == 200 and "Cluster news" in response.content.decode()
+    said = [record.getMessage() for record in caplog.records if record.name == "baltmet.page_cache"]
+    assert said == ["page cache: could not read the content version from the database"]
+    assert "shutting down" in caplog.text
 
 
 def _uncached_page(settings, page):
