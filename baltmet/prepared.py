@@ -53,7 +53,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from baltmet.health_check import FAILED_AT_ONCE_SECONDS, read_as_health_check
+from baltmet import health_check
 
 
 # From this row on, a page is read through its keys. Reading whole rows up to the page, as
@@ -257,8 +257,8 @@ class _CompiledQuery:
         # A page's first query where the page cache read nothing before it (turned off): it is
         # the connection's health check too, sparing a `SELECT 1` round trip. A read may run
         # twice, but a page's may be heavy: not after its session ended while it ran.
-        rows = read_as_health_check(
-            lambda: self._fetch(connection, params), self.using, failed_within=FAILED_AT_ONCE_SECONDS
+        rows = health_check.read_as_health_check(
+            lambda: self._fetch(connection, params), self.using, failed_within=health_check.FAILED_AT_ONCE_SECONDS
         )
         if self.compiler.has_extra_select:
             # Columns the SQL needs but the rows do not (a distinct() query's ordering), which

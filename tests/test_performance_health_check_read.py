@@ -18,7 +18,6 @@ from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connec
 from django.db.models.expressions import RawSQL
 
 from baltmet import content_version, health_check
-from baltmet import prepared as prepared_module
 from baltmet.health_check import read_as_health_check
 from baltmet.page_cache import HEADER
 from baltmet.prepared import _CompiledQuery, prepared
@@ -234,7 +233,7 @@ def _runaway(after: int):
 def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(health_checks, page_query_runs, monkeypatch):
     # Review r36: a runaway query ended by an operator ran again at once on a new connection,
     # for up to the statement timeout again.
-    monkeypatch.setattr(prepared_module, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
+    monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     make_region()
     connection.ensure_connection()
     pid = _backend_pid()
@@ -255,7 +254,6 @@ def test_the_version_read_whose_session_ends_while_it_runs_is_run_again(health_c
     # a new one, as after Django's own check (a connection dead before the request whose
     # failure shows late, which this stands for, is served).
     monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
-    monkeypatch.setattr(prepared_module, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     connection.ensure_connection()
     pid = _backend_pid()
     runs = []
