@@ -1,0 +1,165 @@
+#!/usr/bin/env python
+"""
+The site's uncached pages beside a stock Django project's (bench/stock_django/: what
+`startproject` and `startapp` make, three views written as the tutorial writes them), each
+against its own trivial view, with wrk, in the same minutes on the same machine and database.
+
+Issue 8.6 asks of an uncached page 40% of a trivial view's throughput. This shows what Django
+itself makes of a page here: the stock project's trivial view through its seven stock
+middleware, a page of the dozen topics (one query) and a page of the ten latest published
+articles (one query; title, date, lead cut to 40 words), beside the site's trivial view, its
+minimal page (its layout around the topics) and its news list, home and region profile.
+
+    .venv/bin/python bench/stock_django.py [--articles 10000] [--duration 10]
+        [--connections 16] [--threads 2] [--rounds 2] [--keep]
+
+Like bench/wrk.py: installs Debian's wrk when missing (as root), makes a scratch database
+from DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) with the seed
+fixtures and `generate_demo_content`, drops it afterwards (--keep keeps and reuses it). The
+site runs as `make serve` runs it (scripts/serve.sh) with the page cache off; the stock project
+with gunicorn, as many sync workers (WEB_CONCURRENCY, else 2) and its access log on. Every page
+is measured once a round, the two servers' pages taking turns, after a 1 s warm-up; each
+figure is the median of its rounds. About 2 minutes a round.
+"""
+
+import argparse
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import wrk  # noqa: E402 (after the path)
+from scratch_db import (  # noqa: E402
+    DEFAULT_URL,
+    PROJECT,
+    answering_or_stopped,
+    demo_database,
+    drop_database,
+    run_stopping_cleanly,
+    with_database,
+)
+
+SCRATCH_DB = "baltmet_bench_stock_django"
+SITE_PORT, STOCK_PORT = 8768, 8769
+STOCK_PROJECT = PROJECT / "bench" / "stock_django"
+SITE, STOCK = "the site", "stock Django"
+# (server, label, path, whether it is that server's trivial view), in the order measured.
+PAGES = (
+    (STOCK, "trivial view", "/floor/", True),
+    (SITE, "trivial view", wrk.FLOOR, True),
+    (STOCK, "topics (one query)", "/topics/", False),
+    (SITE, wrk.MINIMAL_PAGE[0], wrk.MINIMAL_PAGE[1], False),
+    (STOCK, "ten latest articles", "/news/", False),
+    (SITE, "news list", "/news/", False),
+    (SITE, "home", "/", False),
+    (SITE, "region", "/regions/oslo/", False),
+)
+
+
+def serve_stock(env):
+    """The stock project under gunicorn on STOCK_PORT; returns the process and its address once
+    it answers."""
+    if wrk.port_in_use(STOCK_PORT):
+        raise RuntimeError(f"port {STOCK_PORT} is in use by another server: stop it, then run this again")
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "stock.wsgi:application", "--bind", f"127.0.0.1:{STOCK_PORT}",
+             "--workers", env["WEB_CONCURRENCY"], "--no-control-socket", "--access-logfile", "-"],
+            cwd=STOCK_PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{STOCK_PORT}"
+        answering_or_stopped(process, base + "/floor/", 300, log, wrk.stop, "the stock Django project")
+    return process, base
+
+
+def measure(wrk_command, url, options):
+    wrk.run_wrk(wrk_command, url, options, seconds=1)  # warm-up: every worker and its connection
+    status, _ = wrk.get(url)
+    if status != 200:
+        raise RuntimeError(f"{url}: status {status}")
+    return wrk.run_wrk(wrk_command, url, options)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per page and round (wrk -d)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    options = parser.parse_args()
+
+    wrk_command = wrk.ensure_command("wrk", "wrk")
+    url = os.environ.get("DATABASE_URL", DEFAULT_URL)
+    scratch_url = with_database(url, SCRATCH_DB)
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    demo_database(
+        url, SCRATCH_DB, {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"},
+        articles=options.articles, events=options.events, fixtures=wrk.SEED_FIXTURES, keep=options.keep,
+    )
+    workers = os.environ.get("WEB_CONCURRENCY", "2")
+    figures = {(server, path): [] for server, _, path, _ in PAGES}
+    try:
+        with tempfile.TemporaryDirectory() as static_root:
+            server_env = {
+                **base_env,
+                "DATABASE_URL": scratch_url,
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(48),
+                "WEB_CONCURRENCY": workers,
+            }
+            site_env = {
+                **server_env,
+                "DJANGO_HTTPS": "0",
+                "STATIC_ROOT": static_root,
+                "PORT": str(SITE_PORT),
+                "DJANGO_ROOT_URLCONF": "bench.urls",
+                "DJANGO_PAGE_CACHE_SECONDS": "0",
+            }
+            print("serving the site (page cache off) and the stock project ...", flush=True)
+            site_process, site_base = wrk.serve(site_env)
+            try:
+                stock_process, stock_base = serve_stock(server_env)
+                try:
+                    bases = {SITE: site_base, STOCK: stock_base}
+                    for round_ in range(1, options.rounds + 1):
+                        for server, label, path, _ in PAGES:
+                            rps, p50, p99 = result = measure(wrk_command, bases[server] + path, options)
+                            figures[(server, path)].append(result)
+                            print(f"  round {round_}  {server:12} {label:34} {rps:7.0f} req/s  p99 {p99:6.2f} ms", flush=True)
+                finally:
+                    wrk.stop(stock_process)
+            finally:
+                wrk.stop(site_process)
+    finally:
+        if not options.keep:
+            drop_database(url, SCRATCH_DB)
+    report(figures, options, workers)
+
+
+def report(figures, options, workers):
+    median = {key: tuple(statistics.median(run[i] for run in runs) for i in range(3)) for key, runs in figures.items()}
+    floors = {server: median[(server, path)][0] for server, _, path, is_floor in PAGES if is_floor}
+    print(
+        f"\n{options.articles} articles on PostgreSQL; gunicorn, {workers} sync workers each, DEBUG off; "
+        f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
+        f"median of {options.rounds} rounds; {os.cpu_count()} CPUs shared by client and servers.\n"
+    )
+    print("| server | page | req/s | p50 ms | p99 ms | % of its trivial view |")
+    print("|---|---|---:|---:|---:|---:|")
+    for server, label, path, _ in PAGES:
+        rps, p50, p99 = median[(server, path)]
+        print(f"| {server} | {label} `{path}` | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floors[server]:.0f}% |")
+
+
+if __name__ == "__main__":
+    run_stopping_cleanly(main)
