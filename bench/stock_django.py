@@ -17,9 +17,11 @@ Like bench/wrk.py: installs Debian's wrk when missing (as root), makes a scratch
 from DATABASE_URL (default postgres://baltmet:baltmet@127.0.0.1:5432/baltmet) with the seed
 fixtures and `generate_demo_content`, drops it afterwards (--keep keeps and reuses it). The
 site runs as `make serve` runs it (scripts/serve.sh) with the page cache off; the stock project
-with gunicorn, as many sync workers (WEB_CONCURRENCY, else 2) and its access log on. Every page
-is measured once a round, the two servers' pages taking turns, after a 1 s warm-up; each
-figure is the median of its rounds. About 2 minutes a round.
+with gunicorn, as many sync workers (WEB_CONCURRENCY, else 2) and its access log on; neither
+gets the caller's DJANGO_*, DATABASE_* or REDIS_URL. Every page is measured once a round, the
+two servers' pages taking turns, after a 1 s warm-up, in the opposite order every other
+round (the machine's speed drifts); each figure is the median of its rounds. About 1.5
+minutes a round.
 """
 
 import argparse
@@ -47,22 +49,32 @@ SCRATCH_DB = "baltmet_bench_stock_django"
 SITE_PORT, STOCK_PORT = 8768, 8769
 STOCK_PROJECT = PROJECT / "bench" / "stock_django"
 SITE, STOCK = "the site", "stock Django"
-# (server, label, path, whether it is that server's trivial view), in the order measured.
-PAGES = (
-    (STOCK, "trivial view", "/floor/", True),
-    (SITE, "trivial view", wrk.FLOOR, True),
-    (STOCK, "topics (one query)", "/topics/", False),
-    (SITE, wrk.MINIMAL_PAGE[0], wrk.MINIMAL_PAGE[1], False),
-    (STOCK, "ten latest articles", "/news/", False),
-    (SITE, "news list", "/news/", False),
-    (SITE, "home", "/", False),
-    (SITE, "region", "/regions/oslo/", False),
-)
+STOCK_FLOOR = "/floor/"
+SITE_PAGES = ("news list", "home", "region")  # of wrk.pages()
+
+
+def pages(site_pages):
+    """(server, label, path) in the order measured in odd rounds; `site_pages` are wrk.pages()'s."""
+    return [
+        (STOCK, "trivial view", STOCK_FLOOR),
+        (SITE, "trivial view", wrk.FLOOR),
+        (STOCK, "topics (one query)", "/topics/"),
+        (SITE, *wrk.MINIMAL_PAGE),
+        (STOCK, "ten latest articles", "/news/"),
+        *[(SITE, label, path) for label, path in site_pages if label in SITE_PAGES],
+    ]
+
+
+def ports_free():
+    """Before anything is made: a server already on a port would be measured as ours."""
+    for port in (SITE_PORT, STOCK_PORT):
+        if wrk.port_in_use(port):
+            raise RuntimeError(f"port {port} is in use by another server: stop it, then run this again")
 
 
 def serve_stock(env):
     """The stock project under gunicorn on STOCK_PORT; returns the process and its address once
-    it answers."""
+    it answers a page that reads the database."""
     if wrk.port_in_use(STOCK_PORT):
         raise RuntimeError(f"port {STOCK_PORT} is in use by another server: stop it, then run this again")
     with tempfile.TemporaryFile() as log:
@@ -76,16 +88,24 @@ def serve_stock(env):
             start_new_session=True,
         )
         base = f"http://127.0.0.1:{STOCK_PORT}"
-        answering_or_stopped(process, base + "/floor/", 300, log, wrk.stop, "the stock Django project")
+        answering_or_stopped(process, base + "/topics/", 300, log, wrk.stop, "the stock Django project")
     return process, base
 
 
-def measure(wrk_command, url, options):
+def measure(wrk_command, server, url, options):
     wrk.run_wrk(wrk_command, url, options, seconds=1)  # warm-up: every worker and its connection
-    status, _ = wrk.get(url)
-    if status != 200:
-        raise RuntimeError(f"{url}: status {status}")
+    status, page_cache = wrk.get(url)
+    expected = "bypass" if server == SITE else None  # the site's page cache off
+    if status != 200 or page_cache != expected:
+        raise RuntimeError(f"{url}: status {status}, X-Page-Cache {page_cache!r}, expected 200 and {expected!r}")
     return wrk.run_wrk(wrk_command, url, options)
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
 
 
 def main():
@@ -95,20 +115,24 @@ def main():
     parser.add_argument("--duration", type=int, default=10, help="seconds per page and round (wrk -d)")
     parser.add_argument("--connections", type=int, default=16, help="wrk -c")
     parser.add_argument("--threads", type=int, default=2, help="wrk -t")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=positive, default=2)
     parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
     options = parser.parse_args()
 
     wrk_command = wrk.ensure_command("wrk", "wrk")
+    ports_free()
     url = os.environ.get("DATABASE_URL", DEFAULT_URL)
     scratch_url = with_database(url, SCRATCH_DB)
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    # The same for both servers: the site would read DATABASE_CONN_MAX_AGE and the like, the
+    # stock project not.
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_", "REDIS_URL"))}
     demo_database(
         url, SCRATCH_DB, {**base_env, "DATABASE_URL": scratch_url, "DJANGO_DEBUG": "1"},
         articles=options.articles, events=options.events, fixtures=wrk.SEED_FIXTURES, keep=options.keep,
     )
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    figures = {(server, path): [] for server, _, path, _ in PAGES}
+    measured = pages(wrk.pages(scratch_url))
+    figures = {(server, path): [] for server, _, path in measured}
     try:
         with tempfile.TemporaryDirectory() as static_root:
             server_env = {
@@ -132,8 +156,8 @@ def main():
                 try:
                     bases = {SITE: site_base, STOCK: stock_base}
                     for round_ in range(1, options.rounds + 1):
-                        for server, label, path, _ in PAGES:
-                            rps, p50, p99 = result = measure(wrk_command, bases[server] + path, options)
+                        for server, label, path in measured if round_ % 2 else measured[::-1]:
+                            rps, p50, p99 = result = measure(wrk_command, server, bases[server] + path, options)
                             figures[(server, path)].append(result)
                             print(f"  round {round_}  {server:12} {label:34} {rps:7.0f} req/s  p99 {p99:6.2f} ms", flush=True)
                 finally:
@@ -143,12 +167,12 @@ def main():
     finally:
         if not options.keep:
             drop_database(url, SCRATCH_DB)
-    report(figures, options, workers)
+    report(measured, figures, options, workers)
 
 
-def report(figures, options, workers):
+def report(measured, figures, options, workers):
     median = {key: tuple(statistics.median(run[i] for run in runs) for i in range(3)) for key, runs in figures.items()}
-    floors = {server: median[(server, path)][0] for server, _, path, is_floor in PAGES if is_floor}
+    floors = {STOCK: median[(STOCK, STOCK_FLOOR)][0], SITE: median[(SITE, wrk.FLOOR)][0]}
     print(
         f"\n{options.articles} articles on PostgreSQL; gunicorn, {workers} sync workers each, DEBUG off; "
         f"wrk -t{options.threads} -c{options.connections} -d{options.duration}s --latency; "
@@ -156,7 +180,7 @@ def report(figures, options, workers):
     )
     print("| server | page | req/s | p50 ms | p99 ms | % of its trivial view |")
     print("|---|---|---:|---:|---:|---:|")
-    for server, label, path, _ in PAGES:
+    for server, label, path in measured:
         rps, p50, p99 = median[(server, path)]
         print(f"| {server} | {label} `{path}` | {rps:.0f} | {p50:.2f} | {p99:.2f} | {100 * rps / floors[server]:.0f}% |")
 

@@ -275,6 +275,26 @@ def test_wrk_never_takes_another_server_on_its_port_for_the_one_it_starts(monkey
     assert started == []
 
 
+@pytest.mark.parametrize("port", ["SITE_PORT", "STOCK_PORT"])
+def test_stock_django_stops_before_making_anything_where_another_server_has_its_port(monkeypatch, port):
+    import stock_django
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherServer)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    monkeypatch.setattr(stock_django, port, other.server_address[1])
+    monkeypatch.setattr(stock_django.wrk, "ensure_command", lambda command, package: command)
+    made = []
+    monkeypatch.setattr(stock_django, "demo_database", lambda *args, **kwargs: made.append(args))
+    monkeypatch.setattr(sys, "argv", ["stock_django.py"])
+    try:
+        with pytest.raises(RuntimeError, match=f"port {other.server_address[1]} is in use"):
+            stock_django.main()
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert made == []
+
+
 @pytest.mark.parametrize("share, p99, verdicts", [
     (0.396, 49.996, ("FAIL  uncached home: 39.6% of floor", "FAIL  uncached home: p99 50.00 ms")),
     (0.3996, 49.994, ("FAIL  uncached home: 39.9% of floor", "FAIL  uncached home: p99 50.00 ms")),

@@ -1,5 +1,5 @@
 from django.http import HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from .models import Article, Topic
@@ -13,6 +13,14 @@ def topics(request):
     return render(request, "pages/topics.html", {"topics": Topic.objects.all()})
 
 
+def _published():
+    return Article.objects.filter(status="published", publish_at__lte=timezone.now())
+
+
 def news(request):
-    latest = Article.objects.filter(status="published", publish_at__lte=timezone.now()).order_by("-publish_at", "-id")
-    return render(request, "pages/news.html", {"articles": latest[:10]})
+    latest = _published().order_by("-publish_at", "-id")[:10]
+    return render(request, "pages/news.html", {"articles": latest})
+
+
+def article(request, slug):
+    return render(request, "pages/article.html", {"article": get_object_or_404(_published(), slug=slug)})

@@ -1,15 +1,26 @@
-"""`django-admin startproject`'s settings (Django 5.2), changed only where a production server
-must be: DEBUG off, the database from DATABASE_URL with persistent connections."""
+"""
+The settings `django-admin startproject` writes (Django 5.2), changed only where a production
+server must differ: the secret key from the environment, DEBUG off, ALLOWED_HOSTS, and
+PostgreSQL from DATABASE_URL with persistent connections; plus the one app, `pages`.
+tests/test_performance_stock_django_baseline.py checks that nothing else differs.
+"""
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
+import dj_database_url
+
+# Build paths inside the project like this: BASE_DIR / 'subdir'.
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
+
 DEBUG = False
+
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+
+
+# Application definition
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -50,25 +61,46 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "stock.wsgi.application"
 
-_url = urlsplit(os.environ["DATABASE_URL"])
-DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": _url.path.lstrip("/"),
-        "USER": unquote(_url.username or ""),
-        "PASSWORD": unquote(_url.password or ""),
-        "HOST": _url.hostname or "",
-        "PORT": _url.port or "",
-        # Django's default, 0, opens a connection for every request; every deployment guide
-        # (and the site) keeps them.
-        "CONN_MAX_AGE": 600,
-    }
-}
+
+# Database: as the site reads DATABASE_URL. Django's default CONN_MAX_AGE, 0, opens a
+# connection for every request; deployments (and the site) keep them.
+
+DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=600)}
+
+
+# Password validation
+
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.CommonPasswordValidator",
+    },
+    {
+        "NAME": "django.contrib.auth.password_validation.NumericPasswordValidator",
+    },
+]
+
+
+# Internationalization
 
 LANGUAGE_CODE = "en-us"
+
 TIME_ZONE = "UTC"
+
 USE_I18N = True
+
 USE_TZ = True
 
+
+# Static files (CSS, JavaScript, Images)
+
 STATIC_URL = "static/"
+
+# Default primary key field type
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
