@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """
 The site's uncached pages beside a stock Django project's (bench/stock_django/: what
-`startproject` and `startapp` make, three views written as the tutorial writes them), each
+`startproject` and `startapp` make, with views written as the tutorial writes them), each
 against its own trivial view, with wrk, in the same minutes on the same machine and database.
 
 Issue 8.6 asks of an uncached page 40% of a trivial view's throughput. This shows what Django
 itself makes of a page here: the stock project's trivial view through its seven stock
 middleware, a page of the dozen topics (one query) and a page of the ten latest published
-articles (one query; title, date, lead cut to 40 words), beside the site's trivial view, its
+articles (one query; title, date, lead, links to each), beside the site's trivial view, its
 minimal page (its layout around the topics) and its news list, home and region profile.
 
     .venv/bin/python bench/stock_django.py [--articles 10000] [--duration 10]
@@ -55,6 +55,9 @@ SITE_PAGES = ("news list", "home", "region")  # of wrk.pages()
 
 def pages(site_pages):
     """(server, label, path) in the order measured in odd rounds; `site_pages` are wrk.pages()'s."""
+    found = [label for label, _ in site_pages if label in SITE_PAGES]
+    if sorted(found) != sorted(SITE_PAGES):
+        raise RuntimeError(f"wrk.pages() gave {found} of the site's pages {list(SITE_PAGES)}")
     return [
         (STOCK, "trivial view", STOCK_FLOOR),
         (SITE, "trivial view", wrk.FLOOR),
@@ -131,9 +134,9 @@ def main():
         articles=options.articles, events=options.events, fixtures=wrk.SEED_FIXTURES, keep=options.keep,
     )
     workers = os.environ.get("WEB_CONCURRENCY", "2")
-    measured = pages(wrk.pages(scratch_url))
-    figures = {(server, path): [] for server, _, path in measured}
     try:
+        measured = pages(wrk.pages(scratch_url))
+        figures = {(server, path): [] for server, _, path in measured}
         with tempfile.TemporaryDirectory() as static_root:
             server_env = {
                 **base_env,

@@ -281,7 +281,8 @@ def test_stock_django_stops_before_making_anything_where_another_server_has_its_
 
     other = ThreadingHTTPServer(("127.0.0.1", 0), _AnotherServer)
     threading.Thread(target=other.serve_forever, daemon=True).start()
-    monkeypatch.setattr(stock_django, port, other.server_address[1])
+    for name in ("SITE_PORT", "STOCK_PORT"):  # the other one free, whatever runs on this machine
+        monkeypatch.setattr(stock_django, name, other.server_address[1] if name == port else free_port())
     monkeypatch.setattr(stock_django.wrk, "ensure_command", lambda command, package: command)
     made = []
     monkeypatch.setattr(stock_django, "demo_database", lambda *args, **kwargs: made.append(args))
