@@ -28,7 +28,6 @@ import argparse
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -38,7 +37,6 @@ import wrk  # noqa: E402 (after the path)
 from scratch_db import (  # noqa: E402
     DEFAULT_URL,
     PROJECT,
-    answering_or_stopped,
     demo_database,
     drop_database,
     run_stopping_cleanly,
@@ -71,37 +69,20 @@ def pages(site_pages):
 def ports_free():
     """Before anything is made: a server already on a port would be measured as ours."""
     for port in (SITE_PORT, STOCK_PORT):
-        if wrk.port_in_use(port):
-            raise RuntimeError(f"port {port} is in use by another server: stop it, then run this again")
+        wrk.port_free(port)
 
 
 def serve_stock(env):
     """The stock project under gunicorn on STOCK_PORT; returns the process and its address once
     it answers a page that reads the database."""
-    if wrk.port_in_use(STOCK_PORT):
-        raise RuntimeError(f"port {STOCK_PORT} is in use by another server: stop it, then run this again")
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "stock.wsgi:application", "--bind", f"127.0.0.1:{STOCK_PORT}",
-             "--workers", env["WEB_CONCURRENCY"], "--no-control-socket", "--access-logfile", "-"],
-            cwd=STOCK_PROJECT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{STOCK_PORT}"
-        answering_or_stopped(process, base + "/topics/", 300, log, wrk.stop, "the stock Django project")
-    return process, base
+    command = [sys.executable, "-m", "gunicorn", "stock.wsgi:application", "--bind", f"127.0.0.1:{STOCK_PORT}",
+               "--workers", env["WEB_CONCURRENCY"], "--no-control-socket", "--access-logfile", "-"]
+    return wrk.start_server(command, STOCK_PROJECT, env, STOCK_PORT, "/topics/", 300, "the stock Django project")
 
 
 def measure(wrk_command, server, url, options):
-    wrk.run_wrk(wrk_command, url, options, seconds=1)  # warm-up: every worker and its connection
-    status, page_cache = wrk.get(url)
-    expected = "bypass" if server == SITE else None  # the site's page cache off
-    if status != 200 or page_cache != expected:
-        raise RuntimeError(f"{url}: status {status}, X-Page-Cache {page_cache!r}, expected 200 and {expected!r}")
-    return wrk.run_wrk(wrk_command, url, options)
+    page_cache = "bypass" if server == SITE else None  # the site's page cache off; the stock project has none
+    return wrk.measure_expecting(wrk_command, url, page_cache, options, url)
 
 
 def positive(text):
@@ -113,13 +94,8 @@ def positive(text):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per page and round (wrk -d)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
-    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    wrk.add_measuring_options(parser, per="page and round")
     parser.add_argument("--rounds", type=positive, default=2)
-    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
     options = parser.parse_args()
 
     wrk_command = wrk.ensure_command("wrk", "wrk")

@@ -153,25 +153,39 @@ def get(url):
 def serve(env):
     """scripts/serve.sh (what `make serve` runs) with `env` (its PORT); returns the process and
     its address once it answers."""
-    # Something else answering on the port would be measured as the site (review r27i): its
-    # 200 on /healthz came while serve.sh still migrated, and gunicorn then failed to bind.
-    if port_in_use(int(env["PORT"])):
-        raise RuntimeError(f"port {env['PORT']} is in use by another server: stop it, then run this again")
+    return start_server(
+        ["bash", str(PROJECT / "scripts" / "serve.sh")], PROJECT, env, int(env["PORT"]), "/healthz", 600,
+        "make serve (scripts/serve.sh)",
+    )
+
+
+def start_server(command, cwd, env, port, ready_path, tries, name):
+    """`command`, a server on 127.0.0.1:`port`, started in `cwd` with `env`; returns the process
+    and its address once `ready_path` answers 200 (within `tries` tenths of a second), or stops
+    it and raises with what it said."""
+    port_free(port)
     # What it says goes to a file: a pipe nobody reads while it serves would, once full, stop
     # the server in the middle of a measurement.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            ["bash", str(PROJECT / "scripts" / "serve.sh")],
-            cwd=PROJECT,
+            command,
+            cwd=cwd,
             env=env,
-            stdout=subprocess.DEVNULL,  # serve.sh's access log, as a terminal would swallow it
+            stdout=subprocess.DEVNULL,  # the access log, as a terminal would swallow it
             stderr=log,
             start_new_session=True,
         )
-        base = f"http://127.0.0.1:{env['PORT']}"
+        base = f"http://127.0.0.1:{port}"
         # Stopped by stop() if not: its own session, which Ctrl-C does not reach.
-        answering_or_stopped(process, base + "/healthz", 600, log, stop, "make serve (scripts/serve.sh)")
+        answering_or_stopped(process, base + ready_path, tries, log, stop, name)
     return process, base
+
+
+def port_free(port):
+    """Raises where another server has `port`: it would be measured as ours (review r27i: its
+    200 on /healthz came while serve.sh still migrated, and gunicorn then failed to bind)."""
+    if port_in_use(port):
+        raise RuntimeError(f"port {port} is in use by another server: stop it, then run this again")
 
 
 def port_in_use(port):
@@ -216,21 +230,32 @@ def run_wrk(wrk, url, options, seconds=None):
 
 def measure(wrk, base, path, mode, options):
     expected = "bypass" if mode == UNCACHED else "hit"
-    run_wrk(wrk, base + path, options, seconds=1)  # warm-up: every worker, its connection and cache
-    status, header = get(base + path)
-    if status != 200 or header != expected:
-        raise RuntimeError(f"{path} ({mode}): status {status}, X-Page-Cache {header!r}, expected 200 and {expected!r}")
-    return run_wrk(wrk, base + path, options)
+    return measure_expecting(wrk, base + path, expected, options, f"{path} ({mode})")
+
+
+def measure_expecting(wrk, url, page_cache, options, label):
+    """run_wrk() on `url` after a warm-up (every worker, its connection and cache); raises
+    unless a request then answers 200 with `page_cache` as its X-Page-Cache (None: none)."""
+    run_wrk(wrk, url, options, seconds=1)
+    status, header = get(url)
+    if status != 200 or header != page_cache:
+        raise RuntimeError(f"{label}: status {status}, X-Page-Cache {header!r}, expected 200 and {page_cache!r}")
+    return run_wrk(wrk, url, options)
+
+
+def add_measuring_options(parser, per="page and mode"):
+    """The options every wrk benchmark takes: the demo content's size, wrk's, and --keep."""
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--duration", type=int, default=10, help=f"seconds per {per} (wrk -d)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
+    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=10_000)
-    parser.add_argument("--events", type=int, default=500)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per page and mode (wrk -d)")
-    parser.add_argument("--connections", type=int, default=16, help="wrk -c")
-    parser.add_argument("--threads", type=int, default=2, help="wrk -t")
-    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the scratch database")
+    add_measuring_options(parser)
     options = parser.parse_args()
 
     wrk = ensure_command("wrk", "wrk")

@@ -23,9 +23,9 @@ def child_env(env):
     return {**inherited, **env}
 
 
-def run_python(code, env, timeout=60):
+def run_python(code, env, timeout=60, cwd=PROJECT_DIR, args=()):
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_DIR, env=child_env(env), capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", code, *args], cwd=cwd, env=child_env(env), capture_output=True, text=True, timeout=timeout
     )
 
 

@@ -7,15 +7,13 @@ its own settings, on the test database."""
 
 import json
 import re
-import subprocess
-import sys
 from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
 
 from tests.news_factories import make_article, make_draft_article, make_topic
-from tests.subprocess_env import PROJECT_DIR, child_database_url, child_env
+from tests.subprocess_env import PROJECT_DIR, child_database_url, run_python
 
 pytestmark = pytest.mark.django_db(transaction=True)  # committed: the child reads them
 
@@ -57,11 +55,8 @@ print(json.dumps({
 
 
 def _stock_project(*paths):
-    env = child_env(
-        {"DATABASE_URL": child_database_url(), "DJANGO_SECRET_KEY": "stock-project-test-key", "DJANGO_SETTINGS_MODULE": "stock.settings"}
-    )
-    command = [sys.executable, "-c", _CHILD, json.dumps(paths or ["/floor/"])]
-    done = subprocess.run(command, cwd=STOCK_PROJECT, env=env, capture_output=True, text=True, timeout=60)
+    env = {"DATABASE_URL": child_database_url(), "DJANGO_SECRET_KEY": "stock-project-test-key", "DJANGO_SETTINGS_MODULE": "stock.settings"}
+    done = run_python(_CHILD, env, cwd=STOCK_PROJECT, args=[json.dumps(paths)])
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
