@@ -15,10 +15,17 @@ and run the read again, as the check would have before it (`run_again_on_a_new_c
 Only for work that may run twice: a read changes nothing, and the page cache's change of its
 content version only moves it on twice; a write sent on a connection that broke during it
 might have been done.
+
+A page's query that may run long stands in for the check only on a connection in use a moment
+ago (`IDLE_CHECKED_SECONDS`): where its failure shows late, the query failing is far more
+likely to have been ended while it ran than to have been sent on a link that died in that
+moment (see `read_as_health_check`).
 """
 
 import time
+import weakref
 
+from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 # A connection that ended before the request (a restart, an idle timeout, pg_terminate_backend,
@@ -26,6 +33,35 @@ from django.db import DEFAULT_DB_ALIAS, Error, connections
 # seconds. A query failing later was most likely running when its session ended: a runaway
 # query ended by an operator has run far longer.
 FAILED_AT_ONCE_SECONDS = 5.0
+
+# Links die silently while idle (a firewall or NAT forgetting a quiet flow, a network down
+# while nothing was sent), and such a link is only found out by a timeout. A busy worker's
+# connection is idle for milliseconds between requests, so its page queries go on standing in
+# for the check (they run at most rates where the round trip counts); one idle for longer gets
+# Django's own `SELECT 1` first, which waits out a dead link and replaces it (review r37).
+IDLE_CHECKED_SECONDS = 1.0
+
+# When each DB-API connection was last given back at the end of a request. Keyed by the link,
+# not the wrapper: a link replaced since has no entry, and the entry goes with the link.
+_given_back_at = weakref.WeakKeyDictionary()
+
+
+def note_connections_given_back(**kwargs):
+    """A request_finished receiver: from now on its connections are idle."""
+    now = time.monotonic()
+    for wrapper in connections.all(initialized_only=True):
+        if wrapper.connection is not None:
+            _given_back_at[wrapper.connection] = now
+
+
+def connect_signals():
+    request_finished.connect(note_connections_given_back, dispatch_uid="health_check_connections_given_back")
+
+
+def _idle_for_long(connection):
+    given_back_at = _given_back_at.get(connection.connection)
+    # Not given back by a request (used outside one): how long it was idle is not known.
+    return given_back_at is None or time.monotonic() - given_back_at > IDLE_CHECKED_SECONDS
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
@@ -36,17 +72,21 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
     is run again only where it failed within that long, as on a connection ended before the
     request (the case Django's check is for). One that failed later had its session ended
     under it, by an operator ending a runaway query, and fails the request, as it would after
-    Django's check, rather than run a page's heaviest query twice (review r36). The price
-    (review r37): a connection dead before the request whose failure shows only later than
-    that also fails the request (a link that died silently, ended by the settings'
-    `tcp_user_timeout` after 15 s; a proxy that resets it late), where Django's `SELECT 1`
-    would have waited as long and then replaced it."""
+    Django's check, rather than run a page's heaviest query twice (review r36). A link that
+    died silently before the request, whose failure shows only later (ended by the settings'
+    `tcp_user_timeout` after 15 s; a proxy that resets it late), would fail the request too;
+    so with `failed_within` the read stands in for the check only on a connection given back
+    by a request at most IDLE_CHECKED_SECONDS ago. On one idle for longer, Django's `SELECT 1`
+    runs first, waits as long and replaces the link (review r37). What is left is a link
+    dying silently in the moment between two requests, as likely as one dying during a
+    request, which fails it after Django's check as well."""
     connection = connections[using]
     if (
         connection.connection is None  # a new connection is not checked
         or not connection.health_check_enabled
         or connection.health_check_done
         or connection.in_atomic_block
+        or (failed_within is not None and _idle_for_long(connection))  # Django's check runs first
     ):
         return read()
     connection.health_check_done = True

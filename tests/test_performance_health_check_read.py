@@ -7,6 +7,11 @@ without failing the request, as Django's own check would have. With the page cac
 
 Django runs the check after a request starts (request_started), which the test client leaves
 out; `_request_starts()` does what Django would.
+
+A page's query stands in for the check only on a connection given back by a request a moment
+ago (`health_check.IDLE_CHECKED_SECONDS`); on one idle for longer, Django's own check runs
+first. The tests of the standing in take the moment to be a minute (`in_use_a_moment_ago`),
+however slow the machine.
 """
 
 import logging
@@ -48,6 +53,18 @@ def health_checks(monkeypatch):
 
     monkeypatch.setattr(connection, "is_usable", counted)
     return calls
+
+
+@pytest.fixture
+def in_use_a_moment_ago(monkeypatch):
+    monkeypatch.setattr(health_check, "IDLE_CHECKED_SECONDS", 60.0)
+
+
+@pytest.fixture
+def idle_for_long(monkeypatch):
+    """Connections given back by a request count as idle for long once this has passed."""
+    monkeypatch.setattr(health_check, "IDLE_CHECKED_SECONDS", 0.05)
+    return lambda: time.sleep(0.1)
 
 
 def _request_starts():
@@ -145,7 +162,7 @@ def _uncached_page(settings, page):
 
 
 @pytest.mark.parametrize("page", ["/news/", "the article"])
-def test_an_uncached_page_s_first_query_is_the_health_check(client, settings, health_checks, page):
+def test_an_uncached_page_s_first_query_is_the_health_check(client, settings, health_checks, in_use_a_moment_ago, page):
     path = _uncached_page(settings, page)
     assert client.get(path)[HEADER] == "bypass"  # the connection made, the page's statements prepared
     _request_starts()
@@ -177,7 +194,7 @@ def page_query_runs(monkeypatch):
 
 @pytest.mark.parametrize("page", ["/news/", "the article"])
 def test_an_uncached_page_asked_for_on_a_connection_postgresql_dropped_is_served_on_a_new_one(
-    client, settings, health_checks, page_query_runs, page
+    client, settings, health_checks, page_query_runs, in_use_a_moment_ago, page
 ):
     path = _uncached_page(settings, page)
     assert client.get(path).status_code == 200  # on the connection then dropped, which prepared its statements
@@ -230,12 +247,15 @@ def _runaway(after: int):
     return Region.objects.filter(pk__gt=after).annotate(slept=RawSQL("pg_sleep(5)::text", ())).values_list("pk", "slept")
 
 
-def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(health_checks, page_query_runs, monkeypatch):
+def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(
+    health_checks, page_query_runs, in_use_a_moment_ago, monkeypatch
+):
     # Review r36: a runaway query ended by an operator ran again at once on a new connection,
     # for up to the statement timeout again.
     monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     make_region()
     connection.ensure_connection()
+    health_check.note_connections_given_back()  # by the request before
     pid = _backend_pid()
     ending = _end_session_once_it_sleeps(pid)
     try:
@@ -246,6 +266,7 @@ def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(health_c
     finally:
         ending.join()
         connection.close()  # ended: the next request would replace it
+    assert health_checks == [], "the query did not stand in for the check"
 
 
 def test_the_version_read_whose_session_ends_while_it_runs_is_run_again(health_checks, monkeypatch):
@@ -272,3 +293,52 @@ def test_the_version_read_whose_session_ends_while_it_runs_is_run_again(health_c
         ending.join()
         connection.close()
     assert runs[0] == pid and len(runs) == 2 and runs[1] != pid
+
+
+@pytest.mark.parametrize("page", ["/news/", "the article"])
+def test_an_uncached_page_on_a_connection_idle_for_long_has_django_s_check_first(
+    client, settings, health_checks, page_query_runs, idle_for_long, page
+):
+    path = _uncached_page(settings, page)
+    assert client.get(path).status_code == 200
+    idle_for_long()
+    _request_starts()
+    page_query_runs.clear()
+    assert "Cluster news" in client.get(path).content.decode()
+    assert health_checks == [1]
+    assert all(error is None for _, error in page_query_runs)
+
+
+def test_an_uncached_page_on_an_idle_connection_whose_failure_shows_late_is_served_on_a_new_one(
+    client, settings, health_checks, page_query_runs, idle_for_long, monkeypatch
+):
+    # Review r37: a link dead before the request whose failure shows only after the bound (one
+    # that died silently, found out by tcp_user_timeout) failed the page. Every failure counts
+    # as late here: the dropped connection's, which shows at once, stands for such a link's.
+    monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", 0.0)
+    path = _uncached_page(settings, "/news/")
+    assert client.get(path).status_code == 200
+    dropped = _drop_connection()
+    idle_for_long()
+    _request_starts()
+    page_query_runs.clear()
+    response = client.get(path)
+    assert response.status_code == 200 and "Cluster news" in response.content.decode()
+    # Django's check found the link dead and replaced it before the page's first query ran.
+    assert _backend_pid() != dropped and health_checks == [1]
+    assert page_query_runs and all(error is None for _, error in page_query_runs)
+
+
+def test_a_connection_used_outside_a_request_counts_as_idle_for_long(health_checks, page_query_runs, monkeypatch):
+    # How long it waited is not known (no request gave it back): Django's check runs first.
+    monkeypatch.setattr(health_check, "IDLE_CHECKED_SECONDS", 60.0)
+    make_region()
+    connection.ensure_connection()
+    _request_starts()
+    _runaway_free.rows(after=0)
+    assert health_checks == [1]
+
+
+@prepared
+def _runaway_free(after: int):
+    return Region.objects.filter(pk__gt=after).values_list("pk", flat=True)
