@@ -45,6 +45,11 @@ class Proxy:
         with self._count:
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
+            # close() alone does not wake a thread blocked in recv() on it (Linux); shutdown does.
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             sock.close()
 
     def _accept(self):
