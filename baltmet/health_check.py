@@ -41,9 +41,10 @@ FAILED_AT_ONCE_SECONDS = 5.0
 # Django's own `SELECT 1` first, which waits out a dead link and replaces it (review r37).
 IDLE_CHECKED_SECONDS = 1.0
 
-# When each DB-API connection was last given back at the end of a request. Keyed by the link,
-# not the wrapper: a link replaced since has no entry, and the entry goes with the link.
-_given_back_at = weakref.WeakKeyDictionary()
+# Each connection wrapper's link when it was last given back at the end of a request, and
+# when. The link is kept with the time: one replaced since is another link (and sqlite3's
+# links cannot be weakly referenced).
+_given_back = weakref.WeakKeyDictionary()
 
 
 def note_connections_given_back(**kwargs):
@@ -51,7 +52,7 @@ def note_connections_given_back(**kwargs):
     now = time.monotonic()
     for wrapper in connections.all(initialized_only=True):
         if wrapper.connection is not None:
-            _given_back_at[wrapper.connection] = now
+            _given_back[wrapper] = (wrapper.connection, now)
 
 
 def connect_signals():
@@ -59,9 +60,9 @@ def connect_signals():
 
 
 def _idle_for_long(connection):
-    given_back_at = _given_back_at.get(connection.connection)
+    link, given_back_at = _given_back.get(connection, (None, None))
     # Not given back by a request (used outside one): how long it was idle is not known.
-    return given_back_at is None or time.monotonic() - given_back_at > IDLE_CHECKED_SECONDS
+    return link is not connection.connection or time.monotonic() - given_back_at > IDLE_CHECKED_SECONDS
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
