@@ -279,9 +279,10 @@ class _CompiledQuery:
 # --- Statements prepared by PostgreSQL ---------------------------------------------------
 #
 # PostgreSQL plans a query each time it is sent: for the region profile's query 0.46 ms, twice
-# running it. A statement PREPAREd once per database session may be planned once, for any
-# values: PostgreSQL (plan_cache_mode=auto) keeps such a generic plan after five runs where it
-# expects it to cost no more than planning for the values, and plans each run otherwise.
+# running it. A statement PREPAREd once per database session is planned once, for any values:
+# the settings start every session with plan_cache_mode=force_generic_plan, as PostgreSQL left
+# to choose (auto) planned the statements by the time afresh on every run. So a query whose
+# best plan hangs on its values is not prepared (plan_each_run=True).
 
 def _prepares_on_server(connection):
     # SQL-level PREPARE lives in one database session: a pooler that hands each transaction to
