@@ -36,9 +36,9 @@ FAILED_AT_ONCE_SECONDS = 5.0
 
 # Links die silently while idle (a firewall or NAT forgetting a quiet flow, a network down
 # while nothing was sent), and such a link is only found out by a timeout. A busy worker's
-# connection is idle for milliseconds between requests, so its page queries go on standing in
-# for the check (they run at most rates where the round trip counts); one idle for longer gets
-# Django's own `SELECT 1` first, which waits out a dead link and replaces it (review r37).
+# connection is idle for milliseconds between requests, so under load, where the round trip
+# counts, its page queries go on standing in for the check; one idle for longer gets Django's
+# own `SELECT 1` first, which waits out a dead link and replaces it (review r37).
 IDLE_CHECKED_SECONDS = 1.0
 
 # Each connection wrapper's link when it was last given back at the end of a request, and
