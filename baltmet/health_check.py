@@ -16,8 +16,8 @@ Only for work that may run twice: a read changes nothing, and the page cache's c
 content version only moves it on twice; a write sent on a connection that broke during it
 might have been done.
 
-A page's query that may run long stands in for the check only on a connection in use a moment
-ago (`IDLE_CHECKED_SECONDS`): where its failure shows late, the query failing is far more
+A page's query that may run long stands in for the check only on a connection that answered a
+moment ago (`IDLE_CHECKED_SECONDS`): where its failure shows late, the query failing is far more
 likely to have been ended while it ran than to have been sent on a link that died in that
 moment (see `read_as_health_check`).
 """
@@ -25,7 +25,6 @@ moment (see `read_as_health_check`).
 import time
 import weakref
 
-from django.core.signals import request_finished
 from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 # A connection that ended before the request (a restart, an idle timeout, pg_terminate_backend,
@@ -41,28 +40,22 @@ FAILED_AT_ONCE_SECONDS = 5.0
 # own `SELECT 1` first, which waits out a dead link and replaces it (review r37).
 IDLE_CHECKED_SECONDS = 1.0
 
-# Each connection wrapper's link when it was last given back at the end of a request, and
-# when. The link is kept with the time: one replaced since is another link (and sqlite3's
-# links cannot be weakly referenced).
-_given_back = weakref.WeakKeyDictionary()
+# Each connection wrapper's link when it last answered a read run here, and when. The link is
+# kept with the time: one replaced since is another link (and sqlite3's links cannot be weakly
+# referenced). Only an answer counts: a request that sent no query (a cache hit) leaves the
+# link as idle as it was.
+_answered = weakref.WeakKeyDictionary()
 
 
-def note_connections_given_back(**kwargs):
-    """A request_finished receiver: from now on its connections are idle."""
-    now = time.monotonic()
-    for wrapper in connections.all(initialized_only=True):
-        if wrapper.connection is not None:
-            _given_back[wrapper] = (wrapper.connection, now)
-
-
-def connect_signals():
-    request_finished.connect(note_connections_given_back, dispatch_uid="health_check_connections_given_back")
+def _note_answered(connection):
+    _answered[connection] = (connection.connection, time.monotonic())
 
 
 def _idle_for_long(connection):
-    link, given_back_at = _given_back.get(connection, (None, None))
-    # Not given back by a request (used outside one): how long it was idle is not known.
-    return link is not connection.connection or time.monotonic() - given_back_at > IDLE_CHECKED_SECONDS
+    link, answered_at = _answered.get(connection, (None, None))
+    # No read of ours answered on this link (a new one, or used by other queries only): how
+    # long it has been idle is not known.
+    return link is not connection.connection or time.monotonic() - answered_at > IDLE_CHECKED_SECONDS
 
 
 def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
@@ -76,8 +69,8 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
     Django's check, rather than run a page's heaviest query twice (review r36). A link that
     died silently before the request, whose failure shows only later (ended by the settings'
     `tcp_user_timeout` after 15 s; a proxy that resets it late), would fail the request too;
-    so with `failed_within` the read stands in for the check only on a connection given back
-    by a request at most IDLE_CHECKED_SECONDS ago. On one idle for longer, Django's `SELECT 1`
+    so with `failed_within` the read stands in for the check only on a link that answered a
+    read run here at most IDLE_CHECKED_SECONDS ago. On one idle for longer, Django's `SELECT 1`
     runs first, waits as long and replaces the link (review r37). What is left is a link
     dying silently in the moment between two requests, as likely as one dying during a
     request, which fails it after Django's check as well."""
@@ -89,9 +82,12 @@ def read_as_health_check(read, using=DEFAULT_DB_ALIAS, failed_within=None):
         or connection.in_atomic_block
         or (failed_within is not None and _idle_for_long(connection))  # Django's check runs first
     ):
-        return read()
-    connection.health_check_done = True
-    return run_again_on_a_new_connection(read, using, failed_within)
+        rows = read()
+    else:
+        connection.health_check_done = True
+        rows = run_again_on_a_new_connection(read, using, failed_within)
+    _note_answered(connection)
+    return rows
 
 
 def run_again_on_a_new_connection(work, using=DEFAULT_DB_ALIAS, failed_within=None):

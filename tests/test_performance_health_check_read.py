@@ -8,9 +8,9 @@ without failing the request, as Django's own check would have. With the page cac
 Django runs the check after a request starts (request_started), which the test client leaves
 out; `_request_starts()` does what Django would.
 
-A page's query stands in for the check only on a connection given back by a request a moment
-ago (`health_check.IDLE_CHECKED_SECONDS`); on one idle for longer, Django's own check runs
-first. The tests of the standing in take the moment to be a minute (`in_use_a_moment_ago`),
+A page's query stands in for the check only on a connection whose link answered one of these
+reads a moment ago (`health_check.IDLE_CHECKED_SECONDS`); on one idle for longer, Django's own
+check runs first. The tests of the standing in take the moment to be a minute (`in_use_a_moment_ago`),
 however slow the machine.
 """
 
@@ -62,7 +62,7 @@ def in_use_a_moment_ago(monkeypatch):
 
 @pytest.fixture
 def idle_for_long(monkeypatch):
-    """Connections given back by a request count as idle for long once this has passed."""
+    """A link that answered counts as idle for long once this has passed."""
     monkeypatch.setattr(health_check, "IDLE_CHECKED_SECONDS", 0.05)
     return lambda: time.sleep(0.1)
 
@@ -254,8 +254,8 @@ def test_a_page_query_whose_session_ends_while_it_runs_is_not_run_again(
     # for up to the statement timeout again.
     monkeypatch.setattr(health_check, "FAILED_AT_ONCE_SECONDS", SMALL_BOUND)
     make_region()
-    connection.ensure_connection()
-    health_check.note_connections_given_back()  # by the request before
+    _runaway_free.rows(after=0)  # a page's query, answered a moment ago (the request before)
+    page_query_runs.clear()
     pid = _backend_pid()
     ending = _end_session_once_it_sleeps(pid)
     try:
@@ -329,10 +329,35 @@ def test_an_uncached_page_on_an_idle_connection_whose_failure_shows_late_is_serv
     assert page_query_runs and all(error is None for _, error in page_query_runs)
 
 
-def test_a_connection_used_outside_a_request_counts_as_idle_for_long(health_checks, page_query_runs, monkeypatch):
-    # How long it waited is not known (no request gave it back): Django's check runs first.
-    monkeypatch.setattr(health_check, "IDLE_CHECKED_SECONDS", 60.0)
+def test_a_request_that_sends_no_query_leaves_the_connection_idle(
+    client, settings, health_checks, django_assert_num_queries, idle_for_long
+):
+    # Review r42: noted at the end of every request, a connection idle for seconds behind
+    # cache hits and static answers counted as in use a moment ago.
+    path = _uncached_page(settings, "/news/")
+    assert client.get(path).status_code == 200
+    idle_for_long()
+    _request_starts()
+    with django_assert_num_queries(0):
+        assert client.get("/robots.txt").status_code == 200
+    _request_starts()
+    assert "Cluster news" in client.get(path).content.decode()
+    assert health_checks == [1]
+
+
+def test_a_link_used_by_other_queries_only_counts_as_idle_for_long(health_checks, in_use_a_moment_ago):
+    # How long it has been idle is not known: Django's check runs first.
+    connection.close()
+    make_region()  # the ORM's own queries, on a new link
+    _request_starts()
+    _runaway_free.rows(after=0)
+    assert health_checks == [1]
+
+
+def test_a_new_link_counts_as_idle_for_long(health_checks, in_use_a_moment_ago):
     make_region()
+    _runaway_free.rows(after=0)  # answered on the link then replaced
+    connection.close()
     connection.ensure_connection()
     _request_starts()
     _runaway_free.rows(after=0)
