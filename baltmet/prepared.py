@@ -279,10 +279,17 @@ class _CompiledQuery:
 # --- Statements prepared by PostgreSQL ---------------------------------------------------
 #
 # PostgreSQL plans a query each time it is sent: for the region profile's query 0.46 ms, twice
-# running it. A statement PREPAREd once per database session is planned once, for any values:
-# the settings start every session with plan_cache_mode=force_generic_plan, as PostgreSQL left
-# to choose (auto) planned the statements by the time afresh on every run. So a query whose
-# best plan hangs on its values is not prepared (plan_each_run=True).
+# running it. A statement PREPAREd once per database session is planned once, for any values
+# (_PLAN_ONCE). So a query whose best plan hangs on its values is not prepared
+# (plan_each_run=True).
+
+# Sent with a session's first statement: left to choose (auto), PostgreSQL planned the
+# statements by the time afresh on every run, as it estimates `publish_at <= $1` to match a
+# third of the rows where a known time matches nearly all (docs/performance.md). The ORM's own
+# queries are never prepared by the server (psycopg2 writes the values into the SQL), so this
+# reaches only the statements prepared here. Sent with them rather than as a connection option,
+# which poolers such as PgBouncer refuse or drop, and which `options` in DATABASE_URL replace.
+_PLAN_ONCE = "SET plan_cache_mode = force_generic_plan"
 
 def _prepares_on_server(connection):
     # SQL-level PREPARE lives in one database session: a pooler that hands each transaction to
@@ -343,8 +350,10 @@ class _ServerStatement:
     def execute(self, connection, cursor, params):
         """Run it with `params` on `cursor`, preparing it first where this session has not: both
         in one round trip, so a page counts one query either way."""
+        # A SET inside a transaction is undone with it: _PLAN_ONCE waits for a run outside one.
+        in_transaction = connection.in_atomic_block or not connection.get_autocommit()
         try:
-            self._send(_session(connection), cursor, params)
+            self._send(_session(connection), cursor, params, in_transaction)
         except DatabaseError as error:
             # The session's statement no longer fits its tables (a migration changed a column's
             # type while this process kept its connection), is gone (a pooler's DISCARD ALL),
@@ -352,28 +361,31 @@ class _ServerStatement:
             # again from none; inside one, the next transaction does.
             if connection.in_atomic_block or _sqlstate(error) not in _STATEMENT_OUT_OF_STEP:
                 raise
-            self._send(_session(connection), cursor, params)
+            self._send(_session(connection), cursor, params, in_transaction)
 
-    def _send(self, session, cursor, params):
+    def _send(self, session, cursor, params, in_transaction):
+        plan_once = not session.plans_once and not in_transaction
+        parts = [_PLAN_ONCE] if plan_once else []
         if session.unsure:
             # Which statements the session holds is not known: start again from none
             # (DEALLOCATE has no IF EXISTS).
-            statement = f"DEALLOCATE ALL; {self.prepare}; {self.run}"
+            parts += ["DEALLOCATE ALL", self.prepare]
             session.prepared.clear()
-        elif self.name in session.prepared:
-            statement = self.run
-        else:
-            statement = f"{self.prepare}; {self.run}"
+        elif self.name not in session.prepared:
+            parts.append(self.prepare)
         try:
-            cursor.execute(statement, params)
+            cursor.execute("; ".join([*parts, self.run]), params)
         except BaseException:
             # A PREPARE is kept when the EXECUTE sent with it fails (a timeout, a value out of
             # range, the worker interrupted), and a statement may have gone or gone stale: which
             # the session holds is no longer known, until a run that starts from none succeeds.
+            # Nor is its planning, which a pooler's DISCARD ALL resets with its statements.
             session.unsure = True
+            session.plans_once = False
             raise
         session.unsure = False
         session.prepared.add(self.name)
+        session.plans_once = session.plans_once or plan_once
 
 
 def _sqlstate(error):
@@ -389,6 +401,7 @@ class _Session:
         self.connection = connection
         self.prepared = set()
         self.unsure = False
+        self.plans_once = False  # _PLAN_ONCE sent, outside a transaction
 
 
 def _session(connection):

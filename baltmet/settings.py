@@ -129,19 +129,6 @@ DATABASE_CONNECT_TIMEOUT = env_limit("DATABASE_CONNECT_TIMEOUT", 5, "seconds")
 # the worker. manage.py commands (runserver too) get no limit, as their bulk statements may
 # take longer.
 DATABASE_STATEMENT_TIMEOUT = env_limit("DATABASE_STATEMENT_TIMEOUT", 0, "milliseconds")
-# The queries pages run on every request are PREPAREd once per database session on
-# PostgreSQL (baltmet.prepared). Turn off behind a pooler that hands each transaction to another
-# session (PgBouncer's transaction pooling).
-DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
-# PostgreSQL's settings for each session: PostgreSQL plans a PREPAREd statement once, for every
-# value. baltmet.prepared prepares only queries whose best plan does not hang on their values
-# (those whose does are planned for each run and not prepared); left to choose
-# (plan_cache_mode=auto), PostgreSQL planned the news lists' and home's afresh on every run, as
-# it estimates a plan for `publish_at <= $1` dearer than one for a known time (docs/performance.md).
-DATABASE_SESSION_SETTINGS = {
-    **({"plan_cache_mode": "force_generic_plan"} if DATABASE_PREPARED_STATEMENTS else {}),
-    **({"statement_timeout": DATABASE_STATEMENT_TIMEOUT} if DATABASE_STATEMENT_TIMEOUT else {}),
-}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["OPTIONS"] = {
         "connect_timeout": DATABASE_CONNECT_TIMEOUT,
@@ -151,14 +138,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "keepalives_count": 3,
         # Milliseconds a sent statement may stay unacknowledged by the server's host.
         "tcp_user_timeout": 15000,
-        **(
-            {"options": " ".join(f"-c {name}={value}" for name, value in DATABASE_SESSION_SETTINGS.items())}
-            if DATABASE_SESSION_SETTINGS
-            else {}
-        ),
+        **({"options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}"} if DATABASE_STATEMENT_TIMEOUT else {}),
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The queries pages run on every request are PREPAREd once per database session on
+# PostgreSQL (baltmet.prepared). Turn off behind a pooler that hands each transaction to another
+# session (PgBouncer's transaction pooling).
+DATABASE_PREPARED_STATEMENTS = env_bool("DJANGO_DB_PREPARED_STATEMENTS", True)
 
 REDIS_URL = env_str("REDIS_URL")
 if len(re.split("[;,]", REDIS_URL)) > 1:

@@ -21,13 +21,13 @@ def test_database_url_selects_postgresql(monkeypatch):
     assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == ("db.example", 6543, "cms", "u")
 
 
-def test_session_options_given_in_the_database_url_are_kept_as_given(monkeypatch):
+def test_session_options_given_in_the_database_url_are_kept_and_no_session_setting_added(monkeypatch):
     url = "postgres://u:p@db.example/cms?options=-c%20statement_timeout%3D5000&sslmode=require"
     options = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL=url).DATABASES["default"]["OPTIONS"]
     assert (options["options"], options["sslmode"]) == ("-c statement_timeout=5000", "require")
     plain = load_settings(monkeypatch, DJANGO_DEBUG="1", DATABASE_URL="postgres://u:p@db.example/cms")
-    # Only the site's own (tests/test_performance_database_network_timeouts.py).
-    assert plain.DATABASES["default"]["OPTIONS"]["options"] == "-c plan_cache_mode=force_generic_plan"
+    # Only the network timeouts (tests/test_performance_database_network_timeouts.py).
+    assert "options" not in plain.DATABASES["default"]["OPTIONS"]
 
 
 def test_allowed_hosts_from_comma_separated_list(monkeypatch):

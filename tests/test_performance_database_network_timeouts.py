@@ -24,9 +24,7 @@ def _options(monkeypatch, url=POSTGRES_URL, **env):
 
 
 def test_postgresql_connections_get_a_connect_timeout_keepalives_and_a_user_timeout(monkeypatch):
-    options = _options(monkeypatch)
-    options.pop("options")  # PostgreSQL's own settings (below, and tests/test_performance_prepared_queries.py)
-    assert options == {
+    assert _options(monkeypatch) == {
         "connect_timeout": 5,
         "keepalives": 1,
         "keepalives_idle": 30,
@@ -52,16 +50,12 @@ def test_options_in_the_database_url_win_over_the_defaults(monkeypatch):
 
 
 def test_no_statement_timeout_unless_one_is_set(monkeypatch):
-    assert _options(monkeypatch)["options"] == "-c plan_cache_mode=force_generic_plan"
-    assert _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="0")["options"] == "-c plan_cache_mode=force_generic_plan"
-    assert "options" not in _options(monkeypatch, DJANGO_DB_PREPARED_STATEMENTS="0")
+    assert "options" not in _options(monkeypatch)
+    assert "options" not in _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="0")
 
 
 def test_the_statement_timeout_comes_from_the_environment(monkeypatch):
-    options = _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="20000")["options"]
-    assert options == "-c plan_cache_mode=force_generic_plan -c statement_timeout=20000"
-    options = _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="20000", DJANGO_DB_PREPARED_STATEMENTS="0")["options"]
-    assert options == "-c statement_timeout=20000"
+    assert _options(monkeypatch, DATABASE_STATEMENT_TIMEOUT="20000")["options"] == "-c statement_timeout=20000"
 
 
 def test_a_negative_statement_timeout_is_refused(monkeypatch):

@@ -15,7 +15,7 @@ from django.db.models.functions import JSONObject, Left
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from baltmet.prepared import PreparedPages, _server_statement, from_rows, prepared, related_from_row
+from baltmet.prepared import _PLAN_ONCE, PreparedPages, _server_statement, from_rows, prepared, related_from_row
 from news.models import Article, Event
 from regions.models import Figure, Region
 from tests.news_factories import make_article, make_event, make_topic
@@ -221,7 +221,8 @@ def test_a_new_database_session_prepares_the_query_again():
     connection.close()
     with CaptureQueriesContext(connection) as again:
         assert titles_after.rows(after=0) == [("Still here", "100%")]
-    assert again.captured_queries[0]["sql"].startswith("PREPARE baltmet_")
+    # A new session is also told to plan it once (see the tests of _PLAN_ONCE below).
+    assert again.captured_queries[0]["sql"].startswith(f"{_PLAN_ONCE}; PREPARE baltmet_")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -236,7 +237,7 @@ def test_another_thread_prepares_the_query_in_its_own_database_session():
         try:
             with CaptureQueriesContext(connections["default"]) as queries:
                 found["rows"] = titles_after.rows(after=0)
-            found["sql"] = [query["sql"] for query in queries.captured_queries]
+            found["sql"] = [query["sql"].removeprefix(f"{_PLAN_ONCE}; ") for query in queries.captured_queries]
         finally:
             connections.close_all()
 
@@ -274,7 +275,8 @@ def test_each_database_alias_prepares_the_query_in_its_own_session(second_alias)
     for using in ("default", second_alias, "default", second_alias):
         with CaptureQueriesContext(connections[using]) as queries:
             assert titles_after.rows(using=using, after=0) == [("Seen through both", "100%")]
-        runs.setdefault(using, []).append([query["sql"].split("(")[0] for query in queries.captured_queries])
+        sent = [query["sql"].removeprefix(f"{_PLAN_ONCE}; ") for query in queries.captured_queries]
+        runs.setdefault(using, []).append([sql.split("(")[0] for sql in sent])
     for using, (first, second) in runs.items():
         assert len(first) == 1 and first[0].startswith("PREPARE baltmet_"), (using, first)
         assert second == ["EXECUTE " + first[0].split()[1]], (using, second)
@@ -283,18 +285,46 @@ def test_each_database_alias_prepares_the_query_in_its_own_session(second_alias)
         assert cursor.fetchone()[0] >= 1
 
 
-def test_a_prepared_statement_is_planned_once_for_every_value():
+def _plan_cache_mode():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        return cursor.fetchone()[0]
+
+
+def _plans_of(query):
+    name = query._compiled_for("default", {"now": timezone.now()}).statement.name
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = %s", [name])
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_plans_its_statements_once_from_its_first_run_outside_a_transaction():
     # Left to choose, PostgreSQL planned a list by the time afresh on every run (~0.07 ms of
     # its 0.2), estimating a plan for `publish_at <= $1` dearer than for a known time.
     make_article("Listed")
+    connection.close()  # a session of its own
+    with transaction.atomic():
+        assert _published_titles.rows(now=timezone.now()) == [("Listed",)]
+        # Not set inside a transaction, which a rollback would undo.
+        assert _plan_cache_mode() == "auto"
     for day in range(8):
         assert _published_titles.rows(now=timezone.now() + timedelta(days=day)) == [("Listed",)]
-    name = _published_titles._compiled_for("default", {"now": timezone.now()}).statement.name
+    assert _plan_cache_mode() == "force_generic_plan"
+    assert _plans_of(_published_titles) == (8, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_session_a_pooler_reset_plans_its_statements_once_again():
+    make_article("Listed")
+    assert _published_titles.rows(now=timezone.now()) == [("Listed",)]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = %s", [name])
-        generic, custom = cursor.fetchone()
-    # Run in this session by earlier tests too, maybe.
-    assert generic >= 8 and custom == 0
+        cursor.execute("DISCARD ALL")  # as PgBouncer does between clients: settings and statements gone
+    assert _plan_cache_mode() == "auto"
+    for day in range(3):
+        assert _published_titles.rows(now=timezone.now() + timedelta(days=day)) == [("Listed",)]
+    assert _plan_cache_mode() == "force_generic_plan"
+    assert _plans_of(_published_titles) == (3, 0)
 
 
 def test_statements_are_not_prepared_when_turned_off(settings):
