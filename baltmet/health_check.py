@@ -42,8 +42,8 @@ IDLE_CHECKED_SECONDS = 1.0
 
 # Each connection wrapper's link when it last answered a read run here, and when. The link is
 # kept with the time: one replaced since is another link (and sqlite3's links cannot be weakly
-# referenced). Only an answer counts: a request that sent no query (a cache hit) leaves the
-# link as idle as it was.
+# referenced). Only an answer counts: a request that sent no query (a page cache hit with Redis
+# or a trusted watch, a static answer) leaves the link as idle as it was.
 _answered = weakref.WeakKeyDictionary()
 
 

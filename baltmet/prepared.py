@@ -359,7 +359,7 @@ class _ServerStatement:
             # type while this process kept its connection), is gone (a pooler's DISCARD ALL),
             # or was there unknown to us. Outside a transaction nothing is lost by running it
             # again from none; inside one, the next transaction does.
-            if connection.in_atomic_block or _sqlstate(error) not in _STATEMENT_OUT_OF_STEP:
+            if in_transaction or _sqlstate(error) not in _STATEMENT_OUT_OF_STEP:
                 raise
             self._send(_session(connection), cursor, params, in_transaction)
 
@@ -379,7 +379,10 @@ class _ServerStatement:
             # A PREPARE is kept when the EXECUTE sent with it fails (a timeout, a value out of
             # range, the worker interrupted), and a statement may have gone or gone stale: which
             # the session holds is no longer known, until a run that starts from none succeeds.
-            # Nor is its planning, which a pooler's DISCARD ALL resets with its statements.
+            # Nor is its planning, which a pooler's DISCARD ALL resets with its statements. (A
+            # statement first prepared after such a reset runs as PostgreSQL chooses until one
+            # prepared before it fails so: only a proxy that resets a session under its client
+            # does that, and not PgBouncer's session pooling, which resets between clients.)
             session.unsure = True
             session.plans_once = False
             raise

@@ -327,6 +327,29 @@ def test_a_session_a_pooler_reset_plans_its_statements_once_again():
     assert _plans_of(_published_titles) == (3, 0)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_opened_by_hand_gets_no_plan_setting_and_its_own_errors():
+    # Review r43: with autocommit turned off by hand, the setting was not kept from the
+    # transaction (nor tested), and a statement gone from the session was run again inside the
+    # failed transaction, whose "current transaction is aborted" hid the error.
+    make_article("Listed")
+    connection.close()  # a session of its own
+    transaction.set_autocommit(False)
+    try:
+        assert _published_titles.rows(now=timezone.now()) == [("Listed",)]
+        assert _plan_cache_mode() == "auto"
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+        with pytest.raises(DatabaseError) as raised:
+            _published_titles.rows(now=timezone.now())
+        assert raised.value.__cause__.pgcode == "26000"  # prepared statement does not exist
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert _published_titles.rows(now=timezone.now()) == [("Listed",)]
+    assert _plan_cache_mode() == "force_generic_plan"
+
+
 def test_statements_are_not_prepared_when_turned_off(settings):
     settings.DATABASE_PREPARED_STATEMENTS = False
     make_article("Plain")
