@@ -298,6 +298,12 @@ def _plans_of(query):
         return cursor.fetchone()
 
 
+def _list_on_days_ahead(days):
+    """The published titles, run once for each of the next `days` days (a value each time)."""
+    for day in range(days):
+        assert _published_titles.rows(now=timezone.now() + timedelta(days=day)) == [("Listed",)]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_session_plans_its_statements_once_from_its_first_run_outside_a_transaction():
     # Left to choose, PostgreSQL planned a list by the time afresh on every run (~0.07 ms of
@@ -308,8 +314,7 @@ def test_a_session_plans_its_statements_once_from_its_first_run_outside_a_transa
         assert _published_titles.rows(now=timezone.now()) == [("Listed",)]
         # Not set inside a transaction, which a rollback would undo.
         assert _plan_cache_mode() == "auto"
-    for day in range(8):
-        assert _published_titles.rows(now=timezone.now() + timedelta(days=day)) == [("Listed",)]
+    _list_on_days_ahead(8)
     assert _plan_cache_mode() == "force_generic_plan"
     assert _plans_of(_published_titles) == (8, 1)
 
@@ -321,8 +326,7 @@ def test_a_session_a_pooler_reset_plans_its_statements_once_again():
     with connection.cursor() as cursor:
         cursor.execute("DISCARD ALL")  # as PgBouncer does between clients: settings and statements gone
     assert _plan_cache_mode() == "auto"
-    for day in range(3):
-        assert _published_titles.rows(now=timezone.now() + timedelta(days=day)) == [("Listed",)]
+    _list_on_days_ahead(3)
     assert _plan_cache_mode() == "force_generic_plan"
     assert _plans_of(_published_titles) == (3, 0)
 
