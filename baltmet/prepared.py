@@ -283,13 +283,15 @@ class _CompiledQuery:
 # (_PLAN_ONCE). So a query whose best plan hangs on its values is not prepared
 # (plan_each_run=True).
 
-# Sent with a session's first statement: left to choose (auto), PostgreSQL planned the
+# Sent with the first statement a session runs outside a transaction (and again after a
+# failure, see _ServerStatement._send): left to choose (auto), PostgreSQL planned the
 # statements by the time afresh on every run, as it estimates `publish_at <= $1` to match a
 # third of the rows where a known time matches nearly all (docs/performance.md). The ORM's own
 # queries are never prepared by the server (psycopg2 writes the values into the SQL), so this
 # reaches only the statements prepared here. Sent with them rather than as a connection option,
 # which poolers such as PgBouncer refuse or drop, and which `options` in DATABASE_URL replace.
 _PLAN_ONCE = "SET plan_cache_mode = force_generic_plan"
+
 
 def _prepares_on_server(connection):
     # SQL-level PREPARE lives in one database session: a pooler that hands each transaction to
