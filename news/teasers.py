@@ -7,7 +7,8 @@ up to tens of times a page: as an {% include %}, one teaser cost ~180 µs in var
 filters and reverse() calls, here ~30-45 µs in a list. The markup is the one the partial
 templates had, and the templates still place it: {% article_teasers %}, {% event_teasers %},
 {% event_teaser %} and {% event_dates %} (news.templatetags.teasers). Every value is escaped
-by format_html, as {{ }} escapes it.
+by format_html (baltmet.markup's, Django's without its per-value look for lazy strings), as {{ }}
+escapes it.
 
 The dates are written as the `date` filter writes them with "j F Y", "j F Y, H:i", "H:i" and
 "Y-m-d", in the current time zone (tests/test_news_teasers.py compares them).
@@ -20,9 +21,9 @@ of an article teaser's ~50.
 
 from django.utils import timezone
 from django.utils.dates import MONTHS
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from baltmet.markup import format_html
 from baltmet.reversing import slug_urls
 from baltmet.renditions import renditions_for_many
 from baltmet.templatetags.renditions import responsive_image

@@ -2,9 +2,10 @@
 uploaded image as resized renditions."""
 
 from django import template
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 
+from baltmet.markup import format_html
 from baltmet.renditions import LEAD, renditions_for
 
 register = template.Library()
