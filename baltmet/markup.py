@@ -18,6 +18,9 @@ from django.utils.safestring import SafeString
 def format_html(template, *values):
     """`template.format(*values)` with every value escaped unless it is marked safe, as safe
     HTML: what django.utils.html.format_html(template, *values) gives."""
+    if not values:
+        # A template without values is not markup to format; Django 6 refuses it too.
+        raise TypeError("format_html() needs values to put into its template; use mark_safe() for fixed markup.")
     return SafeString(
         template.format(
             *[value.__html__() if hasattr(value, "__html__") else html.escape(str(value)) for value in values]

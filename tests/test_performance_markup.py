@@ -53,3 +53,8 @@ def test_a_lazy_translation_is_written_in_the_language_active_when_the_markup_is
 def test_its_result_is_not_escaped_again_where_it_is_a_value():
     inner = markup.format_html("<b>{}</b>", "<x>")
     assert markup.format_html("<p>{}</p>", inner) == "<p><b>&lt;x&gt;</b></p>"
+
+
+def test_a_template_without_values_is_refused_as_django_6_refuses_it():
+    with pytest.raises(TypeError, match="needs values"):
+        markup.format_html("<p>fixed</p>")
