@@ -3,26 +3,31 @@
 Django's format_html() escapes each value with conditional_escape(), and the escape() that
 calls is wrapped by keep_lazy(), which first looks through the call's arguments for a lazy
 string: about a microsecond a value. A region's profile writes some 200 values into its
-teasers, and that look cost 4% of the page, home's 6% (in-process, docs/performance.md).
+teasers; in-process, leaving that look out took 4-8% off the page's CPU time, 5-8% off home's
+(docs/performance.md).
 
-This one gives the same markup: a value with `__html__()` (a SafeString, a lazy one too, a
-form's BoundField) as that method gives it, any other as `html.escape(str(value))`, which is
-what escape() does, once with the lazy string made a str (tests/test_performance_markup.py).
+This one escapes each value as conditional_escape() does, in the same order: a lazy value is
+made a str first; then a value with `__html__()` (a SafeString, a form's BoundField) is what
+that method gives, and any other is `html.escape(str(value))`, which is all escape() does
+(tests/test_performance_markup.py compares the two).
 """
 
 import html
 
+from django.utils.functional import Promise
 from django.utils.safestring import SafeString
+
+
+def _escaped(value):
+    if isinstance(value, Promise):
+        value = str(value)
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 def format_html(template, *values):
     """`template.format(*values)` with every value escaped unless it is marked safe, as safe
-    HTML: what django.utils.html.format_html(template, *values) gives."""
+    HTML: what django.utils.html.format_html(template, *values) gives. Values are positional
+    only, and a template without values is refused (Django 6 refuses it; 5.2 warns)."""
     if not values:
-        # A template without values is not markup to format; Django 6 refuses it too.
         raise TypeError("format_html() needs values to put into its template; use mark_safe() for fixed markup.")
-    return SafeString(
-        template.format(
-            *[value.__html__() if hasattr(value, "__html__") else html.escape(str(value)) for value in values]
-        )
-    )
+    return SafeString(template.format(*[_escaped(value) for value in values]))

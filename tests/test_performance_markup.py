@@ -7,11 +7,28 @@ from decimal import Decimal
 import pytest
 from django.utils import html as django_html
 from django.utils import translation
-from django.utils.functional import lazystr
+from django import forms
+from django.utils.functional import lazy, lazystr
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from baltmet import markup
+
+
+
+class _Markup:
+    """Something with markup of its own, written differently as text."""
+
+    def __html__(self):
+        return "<em>its markup</em>"
+
+    def __str__(self):
+        return "<its text>"
+
+
+class _Form(forms.Form):
+    name = forms.CharField(initial="<Tallinn & Helsinki>")
+
 
 VALUES = [
     "",
@@ -23,6 +40,15 @@ VALUES = [
     lazystr("<lazy> & 'text'"),
     mark_safe(lazystr("<b>lazy and safe</b>")),
     gettext_lazy("Enter a valid date."),
+    # Made a str before anything else, as conditional_escape() does: gettext keeps a message
+    # marked safe; mark_safe() made lazy as a str is written as it is; a lazy SafeString
+    # whose function gives a plain str is escaped.
+    gettext_lazy(mark_safe("<b>safe message</b>")),
+    pgettext_lazy("context", mark_safe("<b>safe message</b>")),
+    lazy(mark_safe, str)("<i>made safe lazily</i>"),
+    lazy(lambda: "<plain>", SafeString)(),
+    _Markup(),
+    _Form()["name"],
     0,
     -42,
     3.5,
