@@ -5,15 +5,14 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
+from django import forms
 from django.utils import html as django_html
 from django.utils import translation
-from django import forms
 from django.utils.functional import lazy, lazystr
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from baltmet import markup
-
 
 
 class _Markup:
@@ -30,37 +29,38 @@ class _Form(forms.Form):
     name = forms.CharField(initial="<Tallinn & Helsinki>")
 
 
-VALUES = [
-    "",
-    "plain",
-    "<script>alert('x')</script> & \"quoted\"",
-    "Ålesund – Tallinn’s «cluster» ❤",
-    mark_safe("<b>safe & sound</b>"),
-    SafeString("<i>x</i>"),
-    lazystr("<lazy> & 'text'"),
-    mark_safe(lazystr("<b>lazy and safe</b>")),
-    gettext_lazy("Enter a valid date."),
+# Named, so that every test process collects the same ids (xdist compares them).
+VALUES = {
+    "empty": "",
+    "plain": "plain",
+    "markup as text": "<script>alert('x')</script> & \"quoted\"",
+    "non-ASCII": "Ålesund – Tallinn’s «cluster» ❤",
+    "marked safe": mark_safe("<b>safe & sound</b>"),
+    "SafeString": SafeString("<i>x</i>"),
+    "lazy": lazystr("<lazy> & 'text'"),
+    "lazy marked safe": mark_safe(lazystr("<b>lazy and safe</b>")),
+    "translation": gettext_lazy("Enter a valid date."),
     # Made a str before anything else, as conditional_escape() does: gettext keeps a message
     # marked safe; mark_safe() made lazy as a str is written as it is; a lazy SafeString
     # whose function gives a plain str is escaped.
-    gettext_lazy(mark_safe("<b>safe message</b>")),
-    pgettext_lazy("context", mark_safe("<b>safe message</b>")),
-    lazy(mark_safe, str)("<i>made safe lazily</i>"),
-    lazy(lambda: "<plain>", SafeString)(),
-    _Markup(),
-    _Form()["name"],
-    0,
-    -42,
-    3.5,
-    Decimal("1234.50"),
-    None,
-    True,
-    date(2024, 3, 5),
-    datetime(2024, 3, 5, 9, 30, tzinfo=timezone.utc),
-]
+    "translation of a safe message": gettext_lazy(mark_safe("<b>safe message</b>")),
+    "translation in a context of a safe message": pgettext_lazy("context", mark_safe("<b>safe message</b>")),
+    "mark_safe made lazy as str": lazy(mark_safe, str)("<i>made safe lazily</i>"),
+    "lazy SafeString giving a str": lazy(lambda: "<plain>", SafeString)(),
+    "markup of its own": _Markup(),
+    "a form's field": _Form()["name"],
+    "zero": 0,
+    "negative": -42,
+    "float": 3.5,
+    "Decimal": Decimal("1234.50"),
+    "None": None,
+    "True": True,
+    "date": date(2024, 3, 5),
+    "datetime": datetime(2024, 3, 5, 9, 30, tzinfo=timezone.utc),
+}
 
 
-@pytest.mark.parametrize("value", VALUES, ids=repr)
+@pytest.mark.parametrize("value", VALUES.values(), ids=VALUES.keys())
 def test_each_kind_of_value_is_written_as_djangos_format_html_writes_it(value):
     template = '<a href="{}" title="{}">{}</a>'
     ours = markup.format_html(template, value, value, value)
