@@ -44,7 +44,9 @@ VALUES = {
     # marked safe; mark_safe() made lazy as a str is written as it is; a lazy SafeString
     # whose function gives a plain str is escaped.
     "translation of a safe message": gettext_lazy(mark_safe("<b>safe message</b>")),
-    "translation in a context of a safe message": pgettext_lazy("context", mark_safe("<b>safe message</b>")),
+    "translation in a context of a safe message": pgettext_lazy(
+        "context", mark_safe("<b>safe message</b>")
+    ),
     "mark_safe made lazy as str": lazy(mark_safe, str)("<i>made safe lazily</i>"),
     "lazy SafeString giving a str": lazy(lambda: "<plain>", SafeString)(),
     "markup of its own": _Markup(),
