@@ -148,6 +148,13 @@ class PreparedQuery:
         paged = _DEEP if self.one_row_per_key and offset >= DEEP_OFFSET else _NEAR
         return self._compiled_for(using, values, paged).rows(values, offset, limit)
 
+    def sql_with(self, using=DEFAULT_DB_ALIAS, **values):
+        """(sql, params): the query's SQL and its parameters for `values`, to run inside a
+        statement of one's own, such as a query around it; its rows are the caller's to read.
+        Sent as SQL, it is planned for each run's values, as a query declared `plan_each_run`."""
+        compiled = self._compiled_for(using, values)
+        return compiled.sql, compiled.params_for(values)
+
     def _compiled_for(self, using, values, paged=None):
         if values.keys() != self.stand_ins.keys():
             raise TypeError(f"{self.build.__qualname__} takes {sorted(self.stand_ins)}, was given {sorted(values)}")
@@ -246,7 +253,8 @@ class _CompiledQuery:
         else:
             self.statement = None
 
-    def rows(self, values, offset=0, limit=None):
+    def params_for(self, values, offset=0, limit=None):
+        """The parameters of the SQL for `values` (and a page's `offset` and `limit`)."""
         connection = connections[self.using]
         params = list(self.params)
         for position, name in self.positions.items():
@@ -254,6 +262,11 @@ class _CompiledQuery:
         if self.page_positions:
             limit_position, offset_position = self.page_positions
             params[limit_position], params[offset_position] = limit, offset
+        return params
+
+    def rows(self, values, offset=0, limit=None):
+        connection = connections[self.using]
+        params = self.params_for(values, offset, limit)
         # A page's first query where the page cache read nothing before it (turned off): it is
         # the connection's health check too, sparing a `SELECT 1` round trip. A read may run
         # twice, but a page's may be heavy: not after its session ended while it ran.

@@ -48,6 +48,20 @@ def test_each_call_runs_with_its_own_values_of_every_type():
     assert _titles_by.rows(now=now, status=Article.Status.DRAFT, after=0) == [("Draft",)]
 
 
+def test_sql_with_gives_the_sql_and_parameters_the_orm_gives_for_the_values():
+    now = timezone.now()
+    first = make_article("Older", publish_at=now - timedelta(days=2))
+    make_article("Newer", publish_at=now - timedelta(days=1))
+    published = Article.Status.PUBLISHED
+    for values in [dict(now=now, status=published, after=0), dict(now=now, status=published, after=first.pk)]:
+        sql, params = _titles_by.sql_with(**values)
+        assert (sql, tuple(params)) == _titles_by.build(**values).query.sql_with_params()
+        # Run inside a statement of the caller's own, as sql_with is for.
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS titles", params)
+            assert cursor.fetchone()[0] == _titles_by.build(**values).count()
+
+
 def test_rows_are_read_afresh_on_every_call():
     now = timezone.now()
     assert _published_titles.rows(now=now) == []

@@ -2,6 +2,7 @@
 
 import re
 import sys
+import threading
 import unicodedata
 from datetime import timedelta
 from html import unescape
@@ -462,6 +463,22 @@ def test_a_results_page_builds_its_objects_query_only_for_the_kinds_it_shows(mon
     assert sorted(model._meta.model_name for model in built) == sorted(
         search_module.SHOWN[kind][0]._meta.model_name for kind in kinds
     )
+
+
+def test_the_matches_query_is_compiled_once_and_run_with_each_search_s_words_and_time(monkeypatch):
+    # Building and compiling its three parts took ~1.7 ms a results page (baltmet.prepared).
+    make_article("Tidal storage", lead="Tidal storage.")
+    make_article("Wind farm", lead="Offshore wind.")
+    scheduled = make_scheduled_article("Tidal future", lead="Tidal power, later.")
+    monkeypatch.setattr(search_module._hits_query, "_compiled", threading.local())
+    built = []
+    hits = search_module.RankedSearch._hits
+    monkeypatch.setattr(search_module.RankedSearch, "_hits", lambda self, now=None: built.append(now) or hits(self, now))
+    assert [result.object.title for result in search("tidal").page(0, 10)[0]] == ["Tidal storage"]
+    assert [result.object.title for result in search("wind").page(0, 10)[0]] == ["Wind farm"]
+    Article.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - timedelta(seconds=1))
+    assert {result.object.title for result in search("tidal").page(0, 10)[0]} == {"Tidal storage", "Tidal future"}
+    assert len(built) == 2  # once with each of the two stand-in values, when first compiled
 
 
 @pytest.mark.parametrize("order", [("region", "article", "event"), ("article", "region", "event")])
