@@ -151,8 +151,12 @@ class PreparedQuery:
     def sql_with(self, using=DEFAULT_DB_ALIAS, **values):
         """(sql, params): the query's SQL and its parameters for `values`, to run inside a
         statement of one's own, such as a query around it; its rows are the caller's to read.
-        Sent as SQL, it is planned for each run's values, as a query declared `plan_each_run`."""
+        Sent as SQL, it is planned for each run's values, as a query declared `plan_each_run`.
+        Not for a query whose SQL selects more columns than its rows have (a distinct() query
+        ordered by what it does not select), which only rows() cuts off."""
         compiled = self._compiled_for(using, values)
+        if compiled.compiler.has_extra_select:
+            raise TypeError(f"{self.build.__qualname__} selects columns its rows do not have: read it with rows()")
         return compiled.sql, compiled.params_for(values)
 
     def _compiled_for(self, using, values, paged=None):

@@ -336,9 +336,9 @@ class RankedSearch:
 
 @prepared(plan_each_run=True)
 def _hits_query(text: str, now: datetime):
-    """RankedSearch(text)._hits(now), compiled once per process (building and compiling its
-    three parts took about 1.7 ms a results page); planned for each run, as how many rows match
-    the words decides the plan."""
+    """RankedSearch(text)._hits(now), compiled once per process, thread and database (building
+    and compiling its three parts took about 1.7 ms a results page); planned for each run, as
+    how many rows match the words decides the plan."""
     return RankedSearch(text)._hits(now)
 
 

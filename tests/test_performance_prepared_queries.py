@@ -62,6 +62,17 @@ def test_sql_with_gives_the_sql_and_parameters_the_orm_gives_for_the_values():
             assert cursor.fetchone()[0] == _titles_by.build(**values).count()
 
 
+def test_sql_with_refuses_a_query_whose_sql_selects_more_than_its_rows():
+    @prepared(plan_each_run=True)
+    def distinct_titles(now: datetime):
+        return Article.objects.filter(publish_at__lte=now).order_by("-publish_at").values_list("title").distinct()
+
+    make_article("Dated")
+    assert distinct_titles.rows(now=timezone.now()) == [("Dated",)]
+    with pytest.raises(TypeError, match="read it with rows"):
+        distinct_titles.sql_with(now=timezone.now())
+
+
 def test_rows_are_read_afresh_on_every_call():
     now = timezone.now()
     assert _published_titles.rows(now=now) == []

@@ -478,7 +478,8 @@ def test_the_matches_query_is_compiled_once_and_run_with_each_search_s_words_and
     assert [result.object.title for result in search("wind").page(0, 10)[0]] == ["Wind farm"]
     Article.objects.filter(pk=scheduled.pk).update(publish_at=timezone.now() - timedelta(seconds=1))
     assert {result.object.title for result in search("tidal").page(0, 10)[0]} == {"Tidal storage", "Tidal future"}
-    assert len(built) == 2  # once with each of the two stand-in values, when first compiled
+    # Twice, with each of the two stand-in times, when first compiled; never with a search's own.
+    assert built == list(search_module._hits_query.stand_ins["now"])
 
 
 @pytest.mark.parametrize("order", [("region", "article", "event"), ("article", "region", "event")])
